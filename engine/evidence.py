@@ -1,0 +1,77 @@
+"""Evidence files: kept under the data directory by content hash, never overwritten.
+
+A file is copied to a temporary name, hashed on the way, then renamed to
+``evidence/ab/abcdef…`` (its SHA-256). The same content stored twice is one file;
+a crash before the database commit leaves at most an unreferenced file, never a
+record without its file. Original names are kept only as cleaned metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import EvidenceError
+
+_CHUNK = 1 << 16
+_MAX_NAME = 200
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredFile:
+    sha256: str
+    size: int
+    stored_name: str
+    filename: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceInput:
+    """What a person hands in: a statement, a file, or both."""
+
+    statement: str | None = None
+    path: Path | None = None
+
+
+def clean_filename(name: str) -> str:
+    """A display-only version of an uploaded file's name: no paths, controls or bidi marks."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
+    kept = kept.strip(" .") or "unnamed"
+    return kept[:_MAX_NAME]
+
+
+def store_file(data_dir: Path, source: Path) -> StoredFile:
+    """Copy ``source`` into the evidence store.
+
+    Raises:
+        EvidenceError: the file cannot be read, or is not a regular file.
+    """
+    if not source.is_file():
+        raise EvidenceError(f"evidence file {str(source)!r} does not exist or is not a file")
+    root = data_dir / "evidence"
+    root.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        final = root / sha[:2] / sha
+        final.parent.mkdir(exist_ok=True)
+        os.replace(tmp, final)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise EvidenceError(f"cannot store evidence file {str(source)!r}: {exc.strerror}") from None
+    return StoredFile(
+        sha256=sha, size=size, stored_name=f"{sha[:2]}/{sha}", filename=clean_filename(source.name)
+    )

@@ -1,0 +1,191 @@
+"""Read views for people and for ``--json``: lists, one recommendation with its history.
+
+The JSON shapes here are a public interface (README: "JSON output"). Fields are only
+ever added; ``format`` changes if one is ever removed or redefined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.service import item_key, resolve_item
+from engine.spec import WorkflowSpec
+from engine.store.tables import Evidence, Event, Item, Recommendation, Review, WorkflowVersion
+from engine.versions import SpecCache
+
+FORMAT = 1
+_item = Item.__table__  # type: ignore[attr-defined]
+_rec = Recommendation.__table__  # type: ignore[attr-defined]
+_review = Review.__table__  # type: ignore[attr-defined]
+_event = Event.__table__  # type: ignore[attr-defined]
+_evidence = Evidence.__table__  # type: ignore[attr-defined]
+_wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
+
+
+def title_of(text: str, limit: int = 90) -> str:
+    """A one-line title from a recommendation's text (its first line, shortened)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def _multi(conn: sa.Connection, rec_ids: Sequence[int]) -> set[int]:
+    counts = conn.execute(
+        sa.select(_item.c.recommendation_id)
+        .where(_item.c.recommendation_id.in_(rec_ids))
+        .group_by(_item.c.recommendation_id)
+        .having(sa.func.count() > 1)
+    ).scalars()
+    return set(counts)
+
+
+def list_items(
+    conn: sa.Connection,
+    specs: SpecCache,
+    *,
+    state: str | None = None,
+    agency: str | None = None,
+    review: str | None = None,
+) -> list[dict[str, Any]]:
+    """Items in review and ref order, optionally filtered."""
+    query = (
+        sa.select(_item, _rec.c.review_id, _rec.c.ref, _rec.c.text, _wv.c.name.label("workflow"),
+                  _wv.c.version.label("workflow_version"))
+        .join(_rec, _rec.c.id == _item.c.recommendation_id)
+        .join(_wv, _wv.c.id == _item.c.workflow_version_id)
+        .order_by(_rec.c.review_id, _rec.c.id, _item.c.agency_id)
+    )
+    if state:
+        query = query.where(_item.c.state == state)
+    if agency:
+        query = query.where(_item.c.agency_id == agency)
+    if review:
+        query = query.where(_rec.c.review_id == review)
+    rows = conn.execute(query).all()
+    multi = _multi(conn, [r.recommendation_id for r in rows])
+    out = []
+    for r in rows:
+        spec = specs.get(conn, r.workflow_version_id)
+        out.append({
+            "key": item_key(r.review_id, r.ref, r.agency_id if r.recommendation_id in multi else None),
+            "review": r.review_id,
+            "ref": r.ref,
+            "agency": r.agency_id,
+            "title": title_of(r.text),
+            "state": r.state,
+            "state_label": spec.states[r.state].label,
+            "terminal": spec.is_terminal(r.state),
+            "outcome": _outcome(spec, r.state),
+            "rag": r.rag,
+            "due": r.due.isoformat() if r.due else None,
+            "pending_due": r.pending_due.isoformat() if r.pending_due else None,
+            "workflow": r.workflow,
+            "workflow_version": r.workflow_version,
+            "version": r.version,
+        })
+    return out
+
+
+def _outcome(spec: WorkflowSpec, state: str) -> str | None:
+    outcome = spec.states[state].outcome
+    return outcome.value if outcome else None
+
+
+def show(conn: sa.Connection, specs: SpecCache, key: str) -> dict[str, Any]:
+    """One recommendation: its text, each agency's item with history, and the roll-up.
+
+    ``REVIEW/REF`` shows every agency answering it; ``REVIEW/REF@AGENCY`` shows one.
+
+    Raises:
+        RecommendationNotFound: the key names nothing (with a close match).
+    """
+    review_id, _, rest = key.partition("/")
+    ref, _, agency = rest.partition("@")
+    rec = conn.execute(
+        sa.select(_rec, _review.c.title.label("review_title"))
+        .join(_review, _review.c.id == _rec.c.review_id)
+        .where(_rec.c.review_id == review_id, _rec.c.ref == ref)
+    ).one_or_none()
+    if rec is None or agency:
+        resolve_item(conn, key)  # raises the helpful not-found error, or finds one agency's item
+    if rec is None:  # pragma: no cover - resolve_item raised
+        raise AssertionError(key)
+    query = sa.select(_item, _wv.c.name.label("workflow"), _wv.c.version.label("wf_version")).join(
+        _wv, _wv.c.id == _item.c.workflow_version_id
+    ).where(_item.c.recommendation_id == rec.id).order_by(_item.c.agency_id)
+    if agency:
+        query = query.where(_item.c.agency_id == agency)
+    items = [_item_view(conn, specs, row) for row in conn.execute(query).all()]
+    return {
+        "format": FORMAT,
+        "key": item_key(review_id, ref, agency or None),
+        "review": {"id": rec.review_id, "title": rec.review_title},
+        "ref": rec.ref,
+        "title": title_of(rec.text),
+        "text": rec.text,
+        "risk_if_not_actioned": rec.risk_if_not_actioned,
+        "lead": rec.lead,
+        "priority": rec.priority,
+        "agreed_action": rec.agreed_action,
+        "due_dates": rec.due_dates,
+        "themes": rec.themes,
+        "note": rec.note,
+        "rollup": rollup(items),
+        "items": items,
+    }
+
+
+def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any]:
+    spec = specs.get(conn, row.workflow_version_id)
+    events = conn.execute(
+        sa.select(_event).where(_event.c.item_id == row.id).order_by(_event.c.seq)
+    ).all()
+    evidence = conn.execute(
+        sa.select(_evidence).where(_evidence.c.item_id == row.id).order_by(_evidence.c.id)
+    ).all()
+    return {
+        "agency": row.agency_id,
+        "state": row.state,
+        "state_label": spec.states[row.state].label,
+        "stage": spec.order(row.state),
+        "terminal": spec.is_terminal(row.state),
+        "outcome": _outcome(spec, row.state),
+        "rag": row.rag,
+        "due": row.due.isoformat() if row.due else None,
+        "due_history": row.due_history,
+        "pending_due": row.pending_due.isoformat() if row.pending_due else None,
+        "workflow": row.workflow,
+        "workflow_version": row.wf_version,
+        "version": row.version,
+        "allowed": list(dict.fromkeys(spec.allowed_from(row.state))),
+        "evidence": [
+            {"id": e.id, "submitted_by": e.submitted_by, "submitted_at": e.submitted_at.isoformat(),
+             "statement": e.statement, "filename": e.filename, "sha256": e.sha256, "size": e.size}
+            for e in evidence
+        ],
+        "history": [
+            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "trigger": e.trigger,
+             "from": e.from_state, "to": e.to_state, "reason": e.reason, "rag": e.rag,
+             "data": e.data, "hash": e.hash}
+            for e in events
+        ],
+    }
+
+
+def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One status for a recommendation several agencies answer.
+
+    While any item is open, the roll-up is the least advanced open state (the order
+    states are declared in); when all are finished it is their outcome, or 'mixed'.
+    """
+    open_items = [i for i in items if not i["terminal"]]
+    if open_items:
+        least = min(open_items, key=lambda i: int(i["stage"]))
+        return {"status": least["state"], "label": least["state_label"], "open": len(open_items),
+                "of": len(items), "outcome": None}
+    outcomes = sorted({i["outcome"] for i in items})
+    return {"status": "closed", "label": "All agencies finished", "open": 0, "of": len(items),
+            "outcome": outcomes[0] if len(outcomes) == 1 else "mixed"}
+

@@ -1,0 +1,417 @@
+"""Firing a transition: authorise, guard, change state, append the event, enqueue mail.
+
+``fire`` is the one way an item's state changes. Everything it does happens in one
+transaction with a version check on the item row, so two people acting at once give
+one success and one clear error, and a failure at any step leaves nothing written.
+The hot path uses SQLAlchemy Core statements and a shared machine per workflow version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from engine import history
+from engine.errors import (
+    ConcurrentUpdate,
+    FireError,
+    GuardFailed,
+    MissingInput,
+    RecommendationNotFound,
+    RoleNotAllowed,
+    SeparationOfDuties,
+    TransitionNotAllowed,
+    UnknownTrigger,
+)
+from engine.evidence import EvidenceInput, store_file
+from engine.hashchain import GENESIS
+from engine.machine import machine_for
+from engine.spec import GUARDS, Requirement, Scope, Transition, WorkflowSpec, suggest
+from engine.store.db import Database
+from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
+from engine.versions import SpecCache
+
+_item = Item.__table__  # type: ignore[attr-defined]
+_rec = Recommendation.__table__  # type: ignore[attr-defined]
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_evidence = Evidence.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+
+_SELECT_ITEM = sa.select(
+    _item.c.id, _item.c.state, _item.c.version, _item.c.seq, _item.c.last_hash,
+    _item.c.workflow_version_id, _item.c.agency_id, _item.c.rag, _item.c.due,
+    _item.c.due_history, _item.c.pending_due, _item.c.actors, _item.c.entered_at,
+    _item.c.entered_seq, _rec.c.review_id, _rec.c.ref,
+).join(_rec, _rec.c.id == _item.c.recommendation_id)
+_SELECT_ROLES = sa.select(_contact.c.agency_id, _contact.c.role).where(
+    _contact.c.email == sa.bindparam("email")
+)
+_SELECT_EVIDENCE_ON_FILE = sa.select(_evidence.c.id, _evidence.c.sha256).where(
+    _evidence.c.item_id == sa.bindparam("item_id")
+).order_by(_evidence.c.id)
+_INSERT_EVIDENCE = _evidence.insert().returning(_evidence.c.id)
+_INSERT_OUTBOX = _outbox.insert()
+_UPDATE_ITEM = (
+    _item.update()
+    .where(_item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version"))
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FireRequest:
+    """Everything one decision needs. ``now`` is passed in, never read from the clock."""
+
+    item: int | str
+    trigger: str
+    actor: str
+    now: dt.datetime
+    reason: str | None = None
+    rag: Rag | None = None
+    meeting_date: dt.date | None = None
+    due_date: dt.date | None = None
+    evidence: Sequence[EvidenceInput] = ()
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fired:
+    """What a successful fire wrote."""
+
+    item_id: int
+    key: str
+    trigger: str
+    from_state: str
+    to_state: str
+    seq: int
+    hash: str
+    version: int
+    evidence_ids: tuple[int, ...] = ()
+    notifications: int = 0
+
+
+class BadInput(FireError, ValueError):
+    """A value given to a transition is wrong or not accepted by it."""
+
+    def __init__(self, key: str, trigger: str, problem: str) -> None:
+        super().__init__(f"{key}: {trigger!r}: {problem}")
+        self.key, self.trigger, self.problem = key, trigger, problem
+
+
+@dataclass
+class Services:
+    """What ``fire`` needs from its surroundings; built once per process."""
+
+    db: Database
+    data_dir: Path
+    specs: SpecCache = field(default_factory=SpecCache)
+
+
+_HOW = {
+    Requirement.EVIDENCE: "attach a file with --evidence FILE or write a --statement",
+    Requirement.REASON: "give one with --reason",
+    Requirement.MEETING_DATE: "give the panel meeting date with --meeting-date YYYY-MM-DD",
+    Requirement.RAG: "give --rag red, amber or green",
+    Requirement.DUE_DATE: "give the proposed date with --due-date YYYY-MM-DD",
+}
+
+
+def item_key(review_id: str, ref: str, agency_id: str | None = None) -> str:
+    return f"{review_id}/{ref}" + (f"@{agency_id}" if agency_id else "")
+
+
+def resolve_item(conn: sa.Connection, key: int | str) -> Any:
+    """The item row for an id or ``REVIEW/REF`` (``REVIEW/REF@AGENCY`` when several agencies).
+
+    Raises:
+        RecommendationNotFound: no such item, or the key is ambiguous (the message lists the keys).
+    """
+    if isinstance(key, int):
+        row = conn.execute(_SELECT_ITEM.where(_item.c.id == key)).one_or_none()
+        if row is None:
+            raise RecommendationNotFound(f"item #{key}")
+        return row
+    review_id, sep, rest = key.partition("/")
+    ref, _, agency = rest.partition("@")
+    if not sep or not ref:
+        raise RecommendationNotFound(key, "; write it as REVIEW/REF, e.g. southend-iawg-scr-audit-2010/R1")
+    query = _SELECT_ITEM.where(_rec.c.review_id == review_id, _rec.c.ref == ref)
+    if agency:
+        query = query.where(_item.c.agency_id == agency)
+    rows = conn.execute(query).all()
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        options = ", ".join(item_key(r.review_id, r.ref, r.agency_id) for r in rows)
+        raise RecommendationNotFound(key, f"; several agencies answer it, name one: {options}")
+    refs = conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == review_id)).scalars().all()
+    hint = suggest(ref, refs) if refs else f"; no review {review_id!r} has been imported"
+    raise RecommendationNotFound(key, hint)
+
+
+def fire(services: Services, request: FireRequest) -> Fired:
+    """Fire ``request.trigger`` on an item as ``request.actor``.
+
+    Guarantees: one transaction; the item's state, the event (hash-chained) and any
+    outbox rows are all written or none is.
+
+    Raises:
+        RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, RoleNotAllowed,
+        SeparationOfDuties, MissingInput, BadInput, GuardFailed, ConcurrentUpdate,
+        EvidenceError.
+    """
+    if request.now.tzinfo is None:
+        raise BadInput(str(request.item), request.trigger, "'now' must carry a timezone")
+    stored = [
+        (ev, store_file(services.data_dir, ev.path) if ev.path else None)
+        for ev in request.evidence
+    ]
+    try:
+        with services.db.write() as conn:
+            return _fire_in(conn, services.specs, request, stored)
+    except IntegrityError as exc:  # a concurrent writer took this event's seq first
+        raise ConcurrentUpdate(str(request.item), request.trigger) from exc
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "could not serialize" in str(exc.orig):
+            raise ConcurrentUpdate(str(request.item), request.trigger) from exc
+        raise
+
+
+def _fire_in(
+    conn: sa.Connection, specs: SpecCache, req: FireRequest, stored: list[tuple[EvidenceInput, Any]]
+) -> Fired:
+    row = resolve_item(conn, req.item)
+    key = item_key(row.review_id, row.ref)
+    spec = specs.get(conn, row.workflow_version_id)
+    transition = _transition(spec, key, req.trigger, row.state)
+    if req.expected_version is not None and req.expected_version != row.version:
+        raise ConcurrentUpdate(key, req.trigger)
+    _authorise(conn, spec, transition, key, req.actor, row.agency_id)
+    for earlier in spec.forbidden_prior.get(req.trigger, ()):
+        if req.actor in row.actors.get(earlier, ()):
+            raise SeparationOfDuties(key, req.trigger, req.actor, earlier)
+    _check_inputs(transition, key, req, stored)
+    for guard in transition.guards:
+        if not _GUARD_CHECKS[guard](row):
+            raise GuardFailed(key, req.trigger, guard, f"needs {GUARDS[guard]}")
+    changes = _apply_effects(transition, key, req, row)
+    to_state = machine_for(spec).next_state(row.state, req.trigger)
+
+    data: dict[str, Any] = {"workflow_version_id": row.workflow_version_id}
+    if req.meeting_date:
+        data["meeting_date"] = req.meeting_date.isoformat()
+    if req.due_date:
+        data["due_date"] = req.due_date.isoformat()
+    if "due" in changes:
+        data["due_from"] = _iso(row.due)
+        data["due_to"] = _iso(changes["due"])
+    evidence_ids = []
+    for ev, file in stored:
+        evidence_ids.append(conn.execute(_INSERT_EVIDENCE, {
+            "item_id": row.id, "submitted_by": req.actor, "submitted_at": req.now,
+            "statement": ev.statement, "filename": file.filename if file else None,
+            "stored_name": file.stored_name if file else None,
+            "sha256": file.sha256 if file else _sha(ev.statement or ""),
+            "size": file.size if file else len((ev.statement or "").encode()),
+        }).scalar_one())
+    if evidence_ids:
+        data["evidence"] = [{"id": i, "sha256": (f.sha256 if f else _sha(e.statement or ""))}
+                            for i, (e, f) in zip(evidence_ids, stored, strict=True)]
+    elif transition.dest is not None:
+        # a decision records the evidence on file it was taken on
+        data["evidence_on_file"] = [
+            {"id": r.id, "sha256": r.sha256}
+            for r in conn.execute(_SELECT_EVIDENCE_ON_FILE, {"item_id": row.id})
+        ]
+
+    seq = row.seq + 1
+    rag = req.rag.value if req.rag else None
+    digest = history.append(
+        conn, item_id=row.id, seq=seq, prev_hash=row.last_hash, at=req.now, actor=req.actor,
+        trigger=req.trigger, from_state=row.state, to_state=to_state, reason=req.reason,
+        rag=rag, data=data,
+    )
+    actors = row.actors
+    if req.actor not in actors.get(req.trigger, ()):
+        actors = {**actors, req.trigger: [*actors.get(req.trigger, ()), req.actor]}
+    moved = transition.dest is not None
+    values: dict[str, Any] = {
+        "state": to_state, "version": row.version + 1, "seq": seq, "last_hash": digest,
+        "actors": actors, "updated_at": req.now, **changes,
+    }
+    if rag:
+        values["rag"] = rag
+    if moved:
+        values["entered_at"], values["entered_seq"] = req.now, seq
+    done = conn.execute(_UPDATE_ITEM.values(**values), {"b_id": row.id, "b_version": row.version})
+    if done.rowcount != 1:
+        raise ConcurrentUpdate(key, req.trigger)
+    sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now)
+    return Fired(
+        item_id=row.id, key=key, trigger=req.trigger, from_state=row.state, to_state=to_state,
+        seq=seq, hash=digest, version=row.version + 1, evidence_ids=tuple(evidence_ids),
+        notifications=sent,
+    )
+
+
+def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Transition:
+    transition = spec.table.get((trigger, state))
+    if transition is not None:
+        return transition
+    known = {t.trigger for t in spec.model.transitions}
+    if trigger not in known:
+        raise UnknownTrigger(key, trigger, sorted(known), suggest(trigger, known))
+    raise TransitionNotAllowed(key, trigger, state, spec.allowed_from(state))
+
+
+def _authorise(
+    conn: sa.Connection, spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str
+) -> None:
+    held = conn.execute(_SELECT_ROLES, {"email": actor.strip().lower()}).all()
+    for name in t.roles:
+        role = spec.model.roles[name]
+        for r in held:
+            if r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency):
+                return
+    raise RoleNotAllowed(key, t.trigger, actor, t.roles)
+
+
+def _check_inputs(
+    t: Transition, key: str, req: FireRequest, stored: list[tuple[EvidenceInput, Any]]
+) -> None:
+    given = {
+        Requirement.REASON: bool(req.reason and req.reason.strip()),
+        Requirement.RAG: req.rag is not None,
+        Requirement.MEETING_DATE: req.meeting_date is not None,
+        Requirement.DUE_DATE: req.due_date is not None,
+        Requirement.EVIDENCE: any(f or (e.statement and e.statement.strip()) for e, f in stored),
+    }
+    for need in t.requires:
+        if not given[need]:
+            raise MissingInput(key, t.trigger, need.value.replace("_", " "), _HOW[need])
+    # a reason is always welcome; anything else must be asked for by the transition
+    for extra in (Requirement.RAG, Requirement.MEETING_DATE, Requirement.DUE_DATE,
+                  Requirement.EVIDENCE):
+        if given[extra] and extra not in t.requires:
+            raise BadInput(key, t.trigger, f"does not take {extra.value.replace('_', ' ')}; "
+                           f"it accepts {[r.value for r in t.requires] or 'only a reason'}")
+    if req.meeting_date and req.meeting_date > req.now.date():
+        raise BadInput(key, t.trigger, f"meeting date {req.meeting_date} is in the future")
+
+
+def _apply_effects(t: Transition, key: str, req: FireRequest, row: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for effect in t.effects:
+        if effect == "propose_due_date":
+            if row.due is not None and req.due_date is not None and req.due_date <= row.due:
+                raise BadInput(key, t.trigger, f"the proposed due date {req.due_date} must be "
+                               f"later than the current one, {row.due}")
+            changes["pending_due"] = req.due_date
+        elif effect == "grant_extension":
+            history_ = list(row.due_history) or ([row.due.isoformat()] if row.due else [])
+            changes.update(due=row.pending_due, pending_due=None,
+                           due_history=[*history_, row.pending_due.isoformat()])
+        elif effect == "refuse_extension":
+            changes["pending_due"] = None
+    return changes
+
+
+_GUARD_CHECKS = {
+    "extension_pending": lambda row: row.pending_due is not None,
+    "no_extension_pending": lambda row: row.pending_due is None,
+}
+
+
+def _enqueue(
+    conn: sa.Connection, spec: WorkflowSpec, t: Transition, row: Any, key: str, seq: int,
+    to_state: str, now: dt.datetime,
+) -> int:
+    if not t.notify:
+        return 0
+    recipients = recipients_for(conn, spec, [r for n in t.notify for r in n.to], row.agency_id)
+    rows = [
+        {
+            "dedupe_key": f"event:{row.id}:{seq}:{n.template}:{email}",
+            "item_id": row.id, "kind": "decision", "template": n.template, "recipient": email,
+            "context": {"key": key, "trigger": t.trigger, "from_state": row.state,
+                        "to_state": to_state, "seq": seq},
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        }
+        for n in t.notify
+        for email in sorted({e for role in n.to for e in recipients.get(role, ())})
+    ]
+    if rows:
+        conn.execute(_INSERT_OUTBOX, rows)
+    return len(rows)
+
+
+def recipients_for(
+    conn: sa.Connection, spec: WorkflowSpec, roles: Iterable[str], agency: str
+) -> dict[str, list[str]]:
+    """Email addresses for each workflow role: contacts holding its first contact role present.
+
+    Absent contacts are replaced by their deputy when one is named.
+    """
+    roles = list(dict.fromkeys(roles))
+    wanted = {cr for r in roles for cr in spec.model.roles[r].contact_roles}
+    contacts = conn.execute(
+        sa.select(_contact.c.agency_id, _contact.c.role, _contact.c.email, _contact.c.absent,
+                  _contact.c.deputy_email).where(_contact.c.role.in_(sorted(wanted)))
+    ).all()
+    out: dict[str, list[str]] = {}
+    for name in roles:
+        role = spec.model.roles[name]
+        for contact_role in role.contact_roles:
+            found = [
+                (c.deputy_email if c.absent and c.deputy_email else c.email)
+                for c in contacts
+                if c.role == contact_role and (role.scope is Scope.ANY or c.agency_id == agency)
+            ]
+            if found:
+                out[name] = found
+                break
+    return out
+
+
+def create_item(
+    conn: sa.Connection,
+    *,
+    recommendation_id: int,
+    agency_id: str,
+    spec: WorkflowSpec,
+    version_id: int,
+    due: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Insert a new item in the workflow's initial state, with its first event."""
+    item_id = conn.execute(
+        _item.insert().values(
+            recommendation_id=recommendation_id, agency_id=agency_id,
+            workflow_version_id=version_id, state=spec.initial, version=1, seq=0,
+            last_hash=GENESIS, due=due, due_history=[due.isoformat()] if due else [],
+            actors={}, entered_at=now, entered_seq=1, updated_at=now,
+        ).returning(_item.c.id)
+    ).scalar_one()
+    digest = history.append(
+        conn, item_id=item_id, seq=1, prev_hash=GENESIS, at=now, actor=actor, trigger="create",
+        from_state=None, to_state=spec.initial,
+        data={"workflow_version_id": version_id, **(data or {})},
+    )
+    conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))
+    return int(item_id)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None

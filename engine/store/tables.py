@@ -1,0 +1,192 @@
+"""SQLModel tables: the schema, and the types used for ordinary reads.
+
+The hot path (``engine.service.fire``) writes through SQLAlchemy Core statements on
+these same tables; everything else may use the ORM. Datetimes are stored as UTC and
+come back timezone-aware on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware 'now'")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Rag(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=lambda: default.copy(), sa_column=Column(sa.JSON, nullable=False))
+
+
+class WorkflowVersion(SQLModel, table=True):
+    __tablename__ = "workflow_version"
+    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    version: int
+    sha256: str = Field(max_length=64)
+    source_text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    published_at: dt.datetime = _ts()
+    published_by: str = Field(max_length=320)
+    note: str | None = None
+
+
+class Agency(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=100)
+    name: str
+    senior_contact_role: str | None = None
+    note: str | None = Field(default=None, sa_column=Column(sa.Text))
+    ladder: list[str] = _json([])
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("agency_id", "email", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=100)
+    name: str
+    email: str = Field(index=True, max_length=320)
+    role: str = Field(max_length=100)
+    absent: bool = False
+    deputy_email: str | None = Field(default=None, max_length=320)
+    failing: bool = False
+
+
+class Review(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=200)
+    title: str = Field(sa_column=Column(sa.Text, nullable=False))
+    board: str
+    kind: str = Field(max_length=50)
+    source_document: str | None = None
+    date: dt.date | None = None
+    note: str | None = Field(default=None, sa_column=Column(sa.Text))
+    imported_at: dt.datetime = _ts()
+
+
+class Recommendation(SQLModel, table=True):
+    """The recommendation as written in the review; one Item per answering agency."""
+
+    __table_args__ = (sa.UniqueConstraint("review_id", "ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: str = Field(foreign_key="review.id", index=True, max_length=200)
+    ref: str = Field(max_length=50)
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    risk_if_not_actioned: str | None = Field(default=None, sa_column=Column(sa.Text))
+    lead: str | None = None
+    priority: str | None = Field(default=None, max_length=1)
+    agreed_action: str | None = Field(default=None, sa_column=Column(sa.Text))
+    due_dates: list[str] = _json([])
+    themes: list[str] = _json([])
+    note: str | None = Field(default=None, sa_column=Column(sa.Text))
+    source: dict[str, Any] = _json({})
+
+
+class Item(SQLModel, table=True):
+    """One agency's answer to one recommendation: the thing that moves through a workflow."""
+
+    __table_args__ = (sa.UniqueConstraint("recommendation_id", "agency_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    recommendation_id: int = Field(foreign_key="recommendation.id", index=True)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=100)
+    workflow_version_id: int = Field(foreign_key="workflow_version.id")
+    state: str = Field(index=True, max_length=100)
+    rag: Rag | None = Field(default=None, sa_column=Column(sa.String(10)))
+    version: int = 1
+    seq: int = 0
+    last_hash: str = Field(max_length=64)
+    due: dt.date | None = None
+    due_history: list[str] = _json([])
+    pending_due: dt.date | None = None
+    actors: dict[str, list[str]] = _json({})
+    entered_at: dt.datetime = _ts()
+    entered_seq: int = 0
+    next_attention_at: dt.datetime | None = _ts(nullable=True, index=True)
+    updated_at: dt.datetime = _ts()
+
+
+class Evidence(SQLModel, table=True):
+    """One submission: a statement and/or one file. Never overwritten."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    submitted_by: str = Field(max_length=320)
+    submitted_at: dt.datetime = _ts()
+    statement: str | None = Field(default=None, sa_column=Column(sa.Text))
+    filename: str | None = None
+    stored_name: str | None = None
+    sha256: str = Field(max_length=64)
+    size: int = 0
+
+
+class Event(SQLModel, table=True):
+    """One immutable entry in an item's history, chained by hash to the one before."""
+
+    __table_args__ = (sa.UniqueConstraint("item_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    seq: int
+    at: dt.datetime = _ts()
+    actor: str = Field(max_length=320)
+    trigger: str = Field(max_length=100)
+    from_state: str | None = Field(default=None, max_length=100)
+    to_state: str = Field(max_length=100)
+    reason: str | None = Field(default=None, sa_column=Column(sa.Text))
+    rag: str | None = Field(default=None, max_length=10)
+    data: dict[str, Any] = _json({})
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Outbox(SQLModel, table=True):
+    """An email the system decided to send; kept until delivered or failed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=400)
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    kind: str = Field(max_length=50)
+    template: str = Field(max_length=100)
+    recipient: str = Field(max_length=320)
+    context: dict[str, Any] = _json({})
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING, sa_column=Column(sa.String(10), nullable=False, index=True)
+    )
+    attempts: int = 0
+    next_attempt_at: dt.datetime = _ts(index=True)
+    last_error: str | None = Field(default=None, sa_column=Column(sa.Text))
+    created_at: dt.datetime = _ts()
+    sent_at: dt.datetime | None = _ts(nullable=True)
+    message_id: str | None = Field(default=None, max_length=400)

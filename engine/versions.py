@@ -1,0 +1,216 @@
+"""Published workflow versions: immutable, and the only specs items ever follow.
+
+``publish`` stores a new version when a file's content changed. Items in flight stay
+on the version they started on; moving them needs an explicit state mapping, and a
+publish whose mapping would strand an item in a state the new version lacks is
+refused with the list of those items. The whole publish is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from engine import history
+from engine.errors import ConcurrentUpdate, PublishRefused, SpecError, WorkflowNotFound
+from engine.spec import WorkflowSpec, load_spec, suggest
+from engine.store.tables import Item, Recommendation, WorkflowVersion
+
+_wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
+_item = Item.__table__  # type: ignore[attr-defined]
+_rec = Recommendation.__table__  # type: ignore[attr-defined]
+
+
+class SpecCache:
+    """workflow_version id -> WorkflowSpec, loaded from the database once per process.
+
+    Versions are immutable, so entries never go stale.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, WorkflowSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: sa.Connection, version_id: int) -> WorkflowSpec:
+        spec = self._by_id.get(version_id)
+        if spec is not None:
+            return spec
+        row = conn.execute(
+            sa.select(_wv.c.name, _wv.c.version, _wv.c.source_text).where(_wv.c.id == version_id)
+        ).one_or_none()
+        if row is None:
+            raise WorkflowNotFound(f"#{version_id}")
+        spec = load_spec(row.source_text, f"{row.name} v{row.version} (published)")
+        with self._lock:
+            self._by_id[version_id] = spec
+        return spec
+
+
+def latest(conn: sa.Connection, name: str) -> tuple[int, int] | None:
+    """(id, version) of the newest published version of ``name``, or None."""
+    row = conn.execute(
+        sa.select(_wv.c.id, _wv.c.version)
+        .where(_wv.c.name == name)
+        .order_by(_wv.c.version.desc())
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else (row.id, row.version)
+
+
+def require_latest(conn: sa.Connection, name: str) -> int:
+    """The id of the newest version of ``name``.
+
+    Raises:
+        WorkflowNotFound: nothing published under that name (with a close match).
+    """
+    found = latest(conn, name)
+    if found is None:
+        names = list(conn.execute(sa.select(_wv.c.name).distinct()).scalars())
+        raise WorkflowNotFound(name + suggest(name, names).replace("; did you mean", " (did you mean"))
+    return found[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Published:
+    name: str
+    version: int
+    version_id: int
+    created: bool
+    migrated: int
+
+
+def publish(
+    conn: sa.Connection,
+    spec: WorkflowSpec,
+    *,
+    actor: str,
+    now: dt.datetime,
+    migrate: bool = False,
+    mapping: Mapping[str, str] | None = None,
+    note: str | None = None,
+) -> Published:
+    """Store ``spec`` as the next version of its workflow (a no-op if unchanged).
+
+    With ``migrate``, every open item on an older version moves to the new one; its
+    state is kept when the new version has it, or mapped through ``mapping``. Each
+    move is an event in the item's history.
+
+    Raises:
+        SpecError: ``mapping`` names a state the new version lacks.
+        PublishRefused: items would be stranded; lists each one. Nothing is written.
+    """
+    mapping = dict(mapping or {})
+    for old, new in mapping.items():
+        if new not in spec.states:
+            raise SpecError(
+                "--map", f"{old}={new}", f"unknown state {new!r}{suggest(new, spec.states)} "
+                f"in {spec.name!r}; states: {list(spec.states)}"
+            )
+    current = latest(conn, spec.name)
+    if current is not None:
+        same = conn.execute(sa.select(_wv.c.sha256).where(_wv.c.id == current[0])).scalar_one()
+        if same == spec.sha256 and not migrate:
+            return Published(name=spec.name, version=current[1], version_id=current[0],
+                             created=False, migrated=0)
+    movers = _items_to_move(conn, spec, mapping) if migrate and current else []
+    if same_content := (current is not None and same == spec.sha256):
+        version_id, version = current
+    else:
+        version = (current[1] if current else 0) + 1
+        version_id = conn.execute(
+            _wv.insert().values(
+                name=spec.name, version=version, sha256=spec.sha256, source_text=spec.source_text,
+                published_at=now, published_by=actor, note=note,
+            ).returning(_wv.c.id)
+        ).scalar_one()
+    for item_id, old_state in movers:
+        record_migration(conn, item_id=item_id, to_version_id=version_id, to_version=version,
+                         old_state=old_state, new_state=mapping.get(old_state, old_state),
+                         actor=actor, now=now)
+    return Published(name=spec.name, version=version, version_id=version_id,
+                     created=not same_content, migrated=len(movers))
+
+
+def _items_to_move(
+    conn: sa.Connection, spec: WorkflowSpec, mapping: Mapping[str, str]
+) -> list[tuple[int, str]]:
+    rows = conn.execute(
+        sa.select(_item.c.id, _item.c.state, _rec.c.review_id, _rec.c.ref, _item.c.agency_id,
+                  _wv.c.source_text)
+        .join(_rec, _rec.c.id == _item.c.recommendation_id)
+        .join(_wv, _wv.c.id == _item.c.workflow_version_id)
+        .where(_wv.c.name == spec.name, _wv.c.sha256 != spec.sha256)
+        .order_by(_item.c.id)
+    ).all()
+    movers, stranded = [], []
+    terminal_cache: dict[str, Collection[str]] = {}
+    for r in rows:
+        if r.source_text not in terminal_cache:
+            old = load_spec(r.source_text, f"{spec.name} (published)")
+            terminal_cache[r.source_text] = {n for n, s in old.states.items() if s.terminal}
+        if r.state in terminal_cache[r.source_text]:
+            continue  # finished items keep the version they finished on
+        target = mapping.get(r.state, r.state)
+        if target not in spec.states:
+            stranded.append(f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which "
+                            f"version being published lacks; map it with --map {r.state}=STATE")
+        else:
+            movers.append((r.id, r.state))
+    if stranded:
+        raise PublishRefused(spec.name, f"{len(stranded)} item(s) would be stranded", stranded)
+    return movers
+
+
+def record_migration(
+    conn: sa.Connection,
+    *,
+    item_id: int,
+    to_version_id: int,
+    to_version: int,
+    old_state: str,
+    new_state: str,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    """Move one item onto another workflow version, as an event in its history."""
+    row = conn.execute(
+        sa.select(_item.c.version, _item.c.seq, _item.c.last_hash, _item.c.workflow_version_id,
+                  _item.c.entered_at, _item.c.entered_seq)
+        .where(_item.c.id == item_id)
+    ).one()
+    seq = row.seq + 1
+    digest = history.append(
+        conn, item_id=item_id, seq=seq, prev_hash=row.last_hash, at=now, actor=actor,
+        trigger="migrate_workflow", from_state=old_state, to_state=new_state,
+        data={"from_version_id": row.workflow_version_id, "to_version": to_version},
+    )
+    moved = old_state != new_state
+    done = conn.execute(
+        _item.update()
+        .where(_item.c.id == item_id, _item.c.version == row.version)
+        .values(
+            workflow_version_id=to_version_id, state=new_state, version=row.version + 1,
+            seq=seq, last_hash=digest, updated_at=now,
+            entered_at=now if moved else row.entered_at,
+            entered_seq=seq if moved else row.entered_seq,
+        )
+    )
+    if done.rowcount != 1:
+        raise ConcurrentUpdate(f"item {item_id}", "migrate_workflow")
+
+
+def ensure_published(
+    conn: sa.Connection, spec: WorkflowSpec, *, actor: str, now: dt.datetime
+) -> int:
+    """The version id for exactly this spec content, publishing it if new."""
+    row = conn.execute(
+        sa.select(_wv.c.id).where(_wv.c.name == spec.name, _wv.c.sha256 == spec.sha256)
+        .order_by(_wv.c.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is not None:
+        return int(row)
+    return publish(conn, spec, actor=actor, now=now).version_id
