@@ -96,39 +96,40 @@ def verify(conn: sa.Connection) -> Verification:
             "its newest events were removed or replaced",
         )
 
-    rows = conn.execution_options(yield_per=2000).execute(
+    stream = conn.execution_options(yield_per=2000).execute(
         sa.select(ev).order_by(ev.c.item_id, ev.c.seq)
     )
     current: int | None = None
     prev, expected = GENESIS, 1
-    for row in rows:
-        count += 1
-        if row.item_id != current:
-            if current is not None and (broken := finish(current, expected - 1, prev)):
-                return result(broken)
-            current, prev, expected = row.item_id, GENESIS, 1
-        problem = None
-        if row.seq != expected:
-            problem = f"expected event {expected} next, found {row.seq}: an event is missing"
-        elif row.prev_hash != prev:
-            problem = "its prev_hash does not match the hash of the event before it"
-        elif row.hash != event_hash(
-            prev,
-            item_id=row.item_id,
-            seq=row.seq,
-            at=row.at,
-            actor=row.actor,
-            trigger=row.trigger,
-            from_state=row.from_state,
-            to_state=row.to_state,
-            reason=row.reason,
-            rag=row.rag,
-            data=row.data,
-        ):
-            problem = "its content was changed after it was written (hash mismatch)"
-        if problem:
-            return result(BrokenLink(item_id=row.item_id, seq=row.seq, problem=problem))
-        prev, expected = row.hash, expected + 1
+    with stream as rows:  # closes the server-side cursor on early return
+        for row in rows:
+            count += 1
+            if row.item_id != current:
+                if current is not None and (broken := finish(current, expected - 1, prev)):
+                    return result(broken)
+                current, prev, expected = row.item_id, GENESIS, 1
+            problem = None
+            if row.seq != expected:
+                problem = f"expected event {expected} next, found {row.seq}: an event is missing"
+            elif row.prev_hash != prev:
+                problem = "its prev_hash does not match the hash of the event before it"
+            elif row.hash != event_hash(
+                prev,
+                item_id=row.item_id,
+                seq=row.seq,
+                at=row.at,
+                actor=row.actor,
+                trigger=row.trigger,
+                from_state=row.from_state,
+                to_state=row.to_state,
+                reason=row.reason,
+                rag=row.rag,
+                data=row.data,
+            ):
+                problem = "its content was changed after it was written (hash mismatch)"
+            if problem:
+                return result(BrokenLink(item_id=row.item_id, seq=row.seq, problem=problem))
+            prev, expected = row.hash, expected + 1
     if current is not None and (broken := finish(current, expected - 1, prev)):
         return result(broken)
     for item_id, (seq, _head) in heads.items():

@@ -180,7 +180,7 @@ def _explain(doc: yamlio.Document, data: Any, err: Any) -> str:
     if kind == "literal_error":
         return f"{where}: {value!r} is not allowed; allowed: {err['ctx']['expected']}"
     if kind == "value_error":
-        return f"{where}: {value!r}: {err['ctx']['error']}"
+        return f"{where}: {value!r}: {err.get('ctx', {}).get('reason') or err['msg']}"
     return f"{where}: {err['msg']} (got {value!r})"
 
 

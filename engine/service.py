@@ -175,8 +175,10 @@ def fire(services: Services, request: FireRequest) -> Fired:
     try:
         with services.db.write() as conn:
             return _fire_in(conn, services.specs, request, stored)
-    except IntegrityError as exc:  # a concurrent writer took this event's seq first
-        raise ConcurrentUpdate(str(request.item), request.trigger) from exc
+    except IntegrityError as exc:
+        if _is_seq_clash(exc):  # a concurrent writer took this event's seq first
+            raise ConcurrentUpdate(str(request.item), request.trigger) from exc
+        raise
     except OperationalError as exc:
         if "locked" in str(exc.orig) or "could not serialize" in str(exc.orig):
             raise ConcurrentUpdate(str(request.item), request.trigger) from exc
@@ -407,6 +409,11 @@ def create_item(
     )
     conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))
     return int(item_id)
+
+
+def _is_seq_clash(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "event.item_id, event.seq" in text or "event_item_id_seq_key" in text
 
 
 def _sha(text: str) -> str:

@@ -222,9 +222,10 @@ class WorkflowSpec:
 
 
 def suggest(value: str, allowed: Iterable[str]) -> str:
-    """'; did you mean 'x'?' for a close match, or ''."""
-    close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    """'; did you mean 'x'?' for a close match (ignoring case), or ''."""
+    by_lower = {a.lower(): a for a in allowed}
+    close = difflib.get_close_matches(value.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _expand_sources(t: Transition, states: dict[str, State]) -> tuple[str, ...]:
