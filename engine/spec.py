@@ -26,9 +26,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from engine import yamlio
+from engine.durations import _PATTERN as _DURATION_PATTERN
 from engine.durations import Duration, parse_duration
 from engine.errors import SpecError, SpecErrors
 
@@ -91,7 +92,10 @@ def _as_duration(value: object) -> Duration:
     return value if isinstance(value, Duration) else parse_duration(value)
 
 
-DurationField = Annotated[Duration, Field(json_schema_extra={"type": "string"})]
+# In files (and so in the JSON Schema) a duration is a string such as '7 days', not an object.
+DurationField = Annotated[
+    Duration, WithJsonSchema({"type": "string", "pattern": _DURATION_PATTERN.pattern})
+]
 
 
 class EscalationStep(_Model):
@@ -259,6 +263,7 @@ def _model_at(loc: Sequence[yamlio.PathPart]) -> type[BaseModel] | None:
     """The model class that holds the key at ``loc`` (for listing allowed keys)."""
     current: Any = WorkflowFile
     for part in loc:
+        current = _model_of_union(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             fields = {f.alias or n: f for n, f in current.model_fields.items()}
             if part not in fields:
@@ -271,12 +276,19 @@ def _model_at(loc: Sequence[yamlio.PathPart]) -> type[BaseModel] | None:
             current = args[1]
         elif origin is list:
             current = args[0]
-        elif origin in (typing.Union, types.UnionType):
-            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            current = models[0] if models else None
         else:
             return None
+    current = _model_of_union(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _model_of_union(annotation: Any) -> Any:
+    """``Deadline | None`` -> ``Deadline``; anything that is not a union is returned as is."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return annotation
+    args = typing.get_args(annotation)
+    models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+    return models[0] if models else None
 
 
 def _allowed_keys(model: type[BaseModel]) -> list[str]:
@@ -299,7 +311,8 @@ def _explain(err: Any) -> str:
     if kind == "value_error":
         return str(err["ctx"]["error"])
     if kind == "too_short":
-        return "must not be empty"
+        least = err.get("ctx", {}).get("min_length", 1)
+        return "must not be empty" if least == 1 else f"needs at least {least} entries"
     return f"{err['msg'].lower()} (got {value!r})"
 
 
