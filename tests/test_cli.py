@@ -1,0 +1,105 @@
+"""The console script as a user runs it: a real process, a real SQLite file, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
+
+SIGNOFF = str(Path(sys.executable).parent / "signoff")
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "cli.db"
+        self.env = {**os.environ, "SIGNOFF_DATABASE_URL": f"sqlite:///{self.db}",
+                    "SIGNOFF_DATA_DIR": str(tmp_path / "data")}
+
+    def __call__(self, *args: str, code: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([SIGNOFF, *args], capture_output=True, text=True, cwd=ROOT,
+                              env={**self.env, **env}, stdin=subprocess.DEVNULL, timeout=120)
+        assert done.returncode == code, (done.stdout, done.stderr)
+        return done
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    run = Cli(tmp_path)
+    run("init")
+    run("import", str(PLAN), str(CONTACTS), "--now", "2011-01-10T09:00Z")
+    return run
+
+
+def test_init_is_safe_to_repeat(cli: Cli) -> None:
+    assert "database ready at revision 0001" in cli("init").stdout
+
+
+def test_list_json_is_stable(cli: Cli) -> None:
+    data = json.loads(cli("list", "--json").stdout)
+    assert data["format"] == 1
+    assert len(data["items"]) == 9
+    assert set(data["items"][0]) == {
+        "key", "review", "ref", "agency", "title", "state", "state_label", "terminal", "outcome",
+        "rag", "due", "pending_due", "workflow", "workflow_version", "version"}
+
+
+def test_fire_show_and_verify(cli: Cli, tmp_path: Path) -> None:
+    evidence = tmp_path / "tor.txt"
+    evidence.write_text("Revised terms of reference")
+    out = cli("fire", R1, "submit_evidence", "--actor", BM, "--evidence", str(evidence),
+              "--now", "2011-02-01T10:00+00:00").stdout
+    assert "submit_evidence (open -> evidence_submitted)" in out
+    cli("fire", R1, "sign_off", "--actor", PANEL, "--reason", "Good", "--rag", "green",
+        "--meeting-date", "2011-02-01", "--now", "2011-02-02T10:00Z")
+    view = json.loads(cli("show", R1, "--json").stdout)
+    assert view["items"][0]["state"] == "panel_signed_off"
+    assert [h["trigger"] for h in view["items"][0]["history"]] == [
+        "create", "submit_evidence", "sign_off"]
+    assert view["items"][0]["evidence"][0]["filename"] == "tor.txt"
+    assert "ok: 11 events on 9 items verify" in cli("verify-log").stdout
+    assert "panel_signed_off" in cli("list", "--state", "panel_signed_off").stdout
+
+
+def test_refused_fire_exits_1_with_the_reason(cli: Cli) -> None:
+    err = cli("fire", R1, "sign_off", "--actor", PANEL, "--reason", "x", code=1).stderr
+    assert "cannot 'sign_off' from 'open'; allowed here:" in err
+
+
+def test_tampered_log_fails_verify(cli: Cli) -> None:
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE event SET actor = 'someone@else.org' WHERE seq = 1 AND item_id = 3")
+    err = cli("verify-log", code=1).stderr
+    assert "BROKEN: item 3, event 1: its content was changed" in err
+
+
+def test_dry_run_import_writes_nothing(tmp_path: Path) -> None:
+    run = Cli(tmp_path)
+    run("init")
+    assert "would import" in run("import", str(PLAN), "--dry-run").stdout
+    assert "no items" in run("list").stdout
+
+
+def test_bad_import_exits_1_naming_the_row(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PLAN.read_text().replace("due: [2011-04-01]", "due: [1st April 2011]", 1))
+    err = cli("import", str(bad), code=1).stderr
+    assert "recommendations[0] (R1).due[0]: '1st April 2011' is not a date" in err
+
+
+def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
+    run = Cli(tmp_path)
+    err = run("list", code=1, SIGNOFF_DATABASE_URL="mysql://x").stderr
+    assert "SIGNOFF_DATABASE_URL" in err
+    assert "must start with sqlite:///" in err
+
+
+def test_bad_now_is_a_usage_error(cli: Cli) -> None:
+    err = cli("fire", R1, "set_rag", "--actor", PANEL, "--now", "tomorrow", code=2).stderr
+    assert "not an ISO date-time" in err
