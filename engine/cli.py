@@ -29,8 +29,11 @@ from engine.store.db import Database
 from engine.store.tables import Rag
 from engine.versions import ensure_published, publish
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Track review recommendations "
-                  "through evidence-based sign-off.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Track review recommendations through evidence-based sign-off.",
+)
 workflow_app = typer.Typer(no_args_is_help=True, help="Check, publish and draw workflows.")
 app.add_typer(workflow_app, name="workflow")
 
@@ -68,11 +71,13 @@ def _now(value: str | None) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date-time, e.g. 2011-04-01T09:00+01:00",
-                                 param_hint="--now") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date-time, e.g. 2011-04-01T09:00+01:00", param_hint="--now"
+        ) from None
     if parsed.tzinfo is None:
-        raise typer.BadParameter("give a timezone, e.g. 2011-04-01T09:00+01:00 or ...Z",
-                                 param_hint="--now")
+        raise typer.BadParameter(
+            "give a timezone, e.g. 2011-04-01T09:00+01:00 or ...Z", param_hint="--now"
+        )
     return parsed
 
 
@@ -82,8 +87,9 @@ def _date(value: str | None, option: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD",
-                                 param_hint=option) from None
+        raise typer.BadParameter(
+            f"{value!r} is not a date; write YYYY-MM-DD", param_hint=option
+        ) from None
 
 
 def _refusals(func: Callable[P, R]) -> Callable[P, R]:
@@ -124,7 +130,9 @@ def init(
 def _load_dir(folder: Path) -> list[WorkflowSpec]:
     files = sorted(folder.glob("*.yaml"))
     if not files:
-        raise SpecError(str(folder), "", "no workflow files (*.yaml) here; set SIGNOFF_WORKFLOWS_DIR")
+        raise SpecError(
+            str(folder), "", "no workflow files (*.yaml) here; set SIGNOFF_WORKFLOWS_DIR"
+        )
     known = _known_templates()
     return [load_spec_file(f, known) for f in files]
 
@@ -142,8 +150,9 @@ def import_(
 
     services = _services()
     with services.db.write() as conn:
-        report = import_files(conn, files, specs=services.specs, actor=actor, now=_now(now),
-                              dry_run=dry_run)
+        report = import_files(
+            conn, files, specs=services.specs, actor=actor, now=_now(now), dry_run=dry_run
+        )
         if dry_run:
             conn.rollback()
     for line in report.lines():
@@ -171,8 +180,10 @@ def list_(
     width = max(len(i["key"]) for i in items)
     for i in items:
         rag = (i["rag"] or "-").upper()
-        typer.echo(f"{i['key']:<{width}}  {i['state']:<20} {rag:<6} due {i['due'] or '-':<10}  "
-                   f"{i['agency']}")
+        typer.echo(
+            f"{i['key']:<{width}}  {i['state']:<20} {rag:<6} due {i['due'] or '-':<10}  "
+            f"{i['agency']}"
+        )
 
 
 @app.command()
@@ -190,18 +201,28 @@ def show(
         return
     typer.echo(f"{view['key']}  {view['title']}")
     typer.echo(f"review: {view['review']['title']}")
-    typer.echo(f"priority {view['priority'] or '-'}; lead {view['lead'] or '-'}; "
-               f"due {', '.join(view['due_dates']) or '-'}")
+    typer.echo(
+        f"priority {view['priority'] or '-'}; lead {view['lead'] or '-'}; "
+        f"due {', '.join(view['due_dates']) or '-'}"
+    )
     roll = view["rollup"]
     if roll["of"] > 1:
         typer.echo(f"roll-up: {roll['label']} ({roll['open']} of {roll['of']} agencies open)")
     for item in view["items"]:
-        typer.echo(f"\n[{item['agency']}] {item['state_label']} ({item['state']}); "
-                   f"RAG {(item['rag'] or '-').upper()}; due {item['due'] or '-'}"
-                   + (f" (revised from {', '.join(item['due_history'][:-1])})"
-                      if len(item["due_history"]) > 1 else "")
-                   + (f"; extension to {item['pending_due']} awaiting decision"
-                      if item["pending_due"] else ""))
+        typer.echo(
+            f"\n[{item['agency']}] {item['state_label']} ({item['state']}); "
+            f"RAG {(item['rag'] or '-').upper()}; due {item['due'] or '-'}"
+            + (
+                f" (revised from {', '.join(item['due_history'][:-1])})"
+                if len(item["due_history"]) > 1
+                else ""
+            )
+            + (
+                f"; extension to {item['pending_due']} awaiting decision"
+                if item["pending_due"]
+                else ""
+            )
+        )
         typer.echo(f"  can do now: {', '.join(item['allowed']) or 'nothing (finished)'}")
         for ev in item["evidence"]:
             what = ev["filename"] or (ev["statement"] or "")[:60]
@@ -209,8 +230,10 @@ def show(
         for h in item["history"]:
             moved = f"{h['from'] or ''} -> {h['to']}" if h["from"] != h["to"] else h["to"]
             extra = f" RAG {h['rag'].upper()}" if h["rag"] else ""
-            typer.echo(f"  {h['seq']:>3} {h['at'][:16]} {h['actor']}: {h['trigger']} ({moved})"
-                       f"{extra}" + (f" — {h['reason']}" if h["reason"] else ""))
+            typer.echo(
+                f"  {h['seq']:>3} {h['at'][:16]} {h['actor']}: {h['trigger']} ({moved})"
+                f"{extra}" + (f" — {h['reason']}" if h["reason"] else "")
+            )
 
 
 @app.command("fire")
@@ -220,26 +243,48 @@ def fire_(
     trigger: Annotated[str, typer.Argument(help="e.g. submit_evidence, challenge, sign_off")],
     actor: Annotated[str, typer.Option(help="email address of the person acting")],
     reason: Annotated[str | None, typer.Option(help="why (required by many triggers)")] = None,
-    evidence: Annotated[list[Path] | None, typer.Option(help="a file to attach (repeatable)")] = None,
+    evidence: Annotated[
+        list[Path] | None, typer.Option(help="a file to attach (repeatable)")
+    ] = None,
     statement: Annotated[str | None, typer.Option(help="a written evidence statement")] = None,
-    rag: Annotated[Rag | None, typer.Option(case_sensitive=False, help="red, amber or green")] = None,
+    rag: Annotated[
+        Rag | None, typer.Option(case_sensitive=False, help="red, amber or green")
+    ] = None,
     meeting_date: Annotated[str | None, typer.Option(help="panel meeting date YYYY-MM-DD")] = None,
     due_date: Annotated[str | None, typer.Option(help="proposed due date YYYY-MM-DD")] = None,
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
-    expected_version: Annotated[int | None, typer.Option(help="refuse if the item moved on")] = None,
+    expected_version: Annotated[
+        int | None, typer.Option(help="refuse if the item moved on")
+    ] = None,
 ) -> None:
     """Fire a transition on an item, as a named person."""
     inputs = [EvidenceInput(path=p) for p in evidence or []]
     if statement:
         inputs.append(EvidenceInput(statement=statement))
-    done = fire(_services(), FireRequest(
-        item=key, trigger=trigger, actor=actor.strip().lower(), now=_now(now), reason=reason,
-        rag=rag, meeting_date=_date(meeting_date, "--meeting-date"),
-        due_date=_date(due_date, "--due-date"), evidence=inputs, expected_version=expected_version,
-    ))
-    moved = f"{done.from_state} -> {done.to_state}" if done.from_state != done.to_state else done.to_state
-    typer.echo(f"{done.key}: {trigger} ({moved}); event {done.seq} {done.hash[:12]}…"
-               + (f"; {done.notifications} email(s) queued" if done.notifications else ""))
+    done = fire(
+        _services(),
+        FireRequest(
+            item=key,
+            trigger=trigger,
+            actor=actor.strip().lower(),
+            now=_now(now),
+            reason=reason,
+            rag=rag,
+            meeting_date=_date(meeting_date, "--meeting-date"),
+            due_date=_date(due_date, "--due-date"),
+            evidence=inputs,
+            expected_version=expected_version,
+        ),
+    )
+    moved = (
+        f"{done.from_state} -> {done.to_state}"
+        if done.from_state != done.to_state
+        else done.to_state
+    )
+    typer.echo(
+        f"{done.key}: {trigger} ({moved}); event {done.seq} {done.hash[:12]}…"
+        + (f"; {done.notifications} email(s) queued" if done.notifications else "")
+    )
 
 
 @app.command("verify-log")
@@ -251,10 +296,17 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         result = verify(conn)
     if as_json:
         broken = result.broken
-        _print_json({"format": queries.FORMAT, "ok": result.ok, "items": result.items,
-                     "events": result.events,
-                     "broken": None if broken is None else
-                     {"item_id": broken.item_id, "seq": broken.seq, "problem": broken.problem}})
+        _print_json(
+            {
+                "format": queries.FORMAT,
+                "ok": result.ok,
+                "items": result.items,
+                "events": result.events,
+                "broken": None
+                if broken is None
+                else {"item_id": broken.item_id, "seq": broken.seq, "problem": broken.problem},
+            }
+        )
     elif result.ok:
         typer.echo(f"ok: {result.events} events on {result.items} items verify")
     else:
@@ -274,8 +326,10 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
             failed = True
             typer.echo(str(exc), err=True)
         else:
-            typer.echo(f"{f}: ok ({spec.name}: {len(spec.states)} states, "
-                       f"{len(spec.model.transitions)} transitions)")
+            typer.echo(
+                f"{f}: ok ({spec.name}: {len(spec.states)} states, "
+                f"{len(spec.model.transitions)} transitions)"
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -285,8 +339,12 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
 def workflow_publish(
     file: Annotated[Path, typer.Argument()],
     actor: Annotated[str, typer.Option(help="who publishes (recorded)")],
-    migrate_items: Annotated[bool, typer.Option("--migrate", help="move open items onto it")] = False,
-    mapping: Annotated[list[str] | None, typer.Option("--map", help="OLD=NEW state (repeat)")] = None,
+    migrate_items: Annotated[
+        bool, typer.Option("--migrate", help="move open items onto it")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="OLD=NEW state (repeat)")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="what changed")] = None,
     now: Annotated[str | None, typer.Option()] = None,
 ) -> None:
@@ -295,14 +353,16 @@ def workflow_publish(
     for m in mapping or []:
         old, sep, new = m.partition("=")
         if not sep or not old or not new:
-            raise typer.BadParameter(f"{m!r}: write OLD=NEW, e.g. challenged=open",
-                                     param_hint="--map")
+            raise typer.BadParameter(
+                f"{m!r}: write OLD=NEW, e.g. challenged=open", param_hint="--map"
+            )
         pairs[old.strip()] = new.strip()
     spec = load_spec_file(file, _known_templates())
     services = _services()
     with services.db.write() as conn:
-        done = publish(conn, spec, actor=actor, now=_now(now), migrate=migrate_items,
-                       mapping=pairs, note=note)
+        done = publish(
+            conn, spec, actor=actor, now=_now(now), migrate=migrate_items, mapping=pairs, note=note
+        )
     if done.created:
         typer.echo(f"published {done.name} version {done.version}")
     else:
@@ -334,5 +394,3 @@ def main() -> None:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - before typer is running
         sys.exit(1)
     app()
-
-

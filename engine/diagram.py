@@ -9,7 +9,7 @@ def mermaid(spec: WorkflowSpec) -> str:
     """A ``stateDiagram-v2`` of ``spec``; internal transitions are listed as notes."""
     lines = ["stateDiagram-v2", f"    [*] --> {spec.initial}"]
     for name, state in spec.states.items():
-        lines.append(f'    {name} : {state.label.replace(":", " -")}')
+        lines.append(f"    {name} : {state.label.replace(':', ' -')}")
     internal: dict[str, list[str]] = {}
     for t in spec.model.transitions:
         for source in spec.sources(t):

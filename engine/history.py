@@ -41,15 +41,33 @@ def append(
     """
     data = data or {}
     digest = event_hash(
-        prev_hash, item_id=item_id, seq=seq, at=at, actor=actor, trigger=trigger,
-        from_state=from_state, to_state=to_state, reason=reason, rag=rag, data=data,
+        prev_hash,
+        item_id=item_id,
+        seq=seq,
+        at=at,
+        actor=actor,
+        trigger=trigger,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        rag=rag,
+        data=data,
     )
     conn.execute(
         _insert,
         {
-            "item_id": item_id, "seq": seq, "at": at, "actor": actor, "trigger": trigger,
-            "from_state": from_state, "to_state": to_state, "reason": reason, "rag": rag,
-            "data": data, "prev_hash": prev_hash, "hash": digest,
+            "item_id": item_id,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "reason": reason,
+            "rag": rag,
+            "data": data,
+            "prev_hash": prev_hash,
+            "hash": digest,
         },
     )
     return digest

@@ -36,12 +36,24 @@ _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _item = Item.__table__  # type: ignore[attr-defined]
 
 ReviewKind = Literal[
-    "serious_case_review", "internal_audit", "scrutiny", "inspection_response", "annual_report",
-    "safeguarding_practice_review", "individual_management_review",
+    "serious_case_review",
+    "internal_audit",
+    "scrutiny",
+    "inspection_response",
+    "annual_report",
+    "safeguarding_practice_review",
+    "individual_management_review",
 ]
 ReportedStatus = Literal[
-    "open", "evidence_submitted", "challenged", "panel_signed_off", "audit_confirmed",
-    "embedded_reaudit", "closed_no_response", "not_for_this_board", "unknown",
+    "open",
+    "evidence_submitted",
+    "challenged",
+    "panel_signed_off",
+    "audit_confirmed",
+    "embedded_reaudit",
+    "closed_no_response",
+    "not_for_this_board",
+    "unknown",
 ]
 
 
@@ -124,8 +136,10 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
-        out = [f"{verb}: {len(self.reviews)} review(s), {len(self.agencies)} agency record(s), "
-               f"{self.contacts} contact(s), {len(self.added)} new item(s)"]
+        out = [
+            f"{verb}: {len(self.reviews)} review(s), {len(self.agencies)} agency record(s), "
+            f"{self.contacts} contact(s), {len(self.added)} new item(s)"
+        ]
         if self.unchanged:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
         return out
@@ -145,9 +159,14 @@ def _parse(path: Path) -> tuple[yamlio.Document, ActionPlan | ContactsFile]:
     elif isinstance(data, dict) and "agencies" in data and isinstance(data["agencies"], dict):
         model = ContactsFile
     else:
-        raise ImportErrors(file, ["not an import file: expected an action plan (top-level keys "
-                                  "review, agencies, recommendations) or a contacts file "
-                                  "(top-level key agencies: a mapping of agency id to contacts)"])
+        raise ImportErrors(
+            file,
+            [
+                "not an import file: expected an action plan (top-level keys "
+                "review, agencies, recommendations) or a contacts file "
+                "(top-level key agencies: a mapping of agency id to contacts)"
+            ],
+        )
     try:
         return doc, model.model_validate(data)
     except ValidationError as exc:
@@ -226,32 +245,41 @@ def _check_plan(
     seen_agency: set[str] = set()
     for i, a in enumerate(plan.agencies):
         if a.id in seen_agency:
-            problems.append(f"{_where(doc, doc.data, ['agencies', i, 'id'])}: agency {a.id!r} "
-                            "is listed twice")
+            problems.append(
+                f"{_where(doc, doc.data, ['agencies', i, 'id'])}: agency {a.id!r} is listed twice"
+            )
         seen_agency.add(a.id)
     seen_ref: dict[str, int] = {}
     for i, r in enumerate(plan.recommendations):
         if r.ref in seen_ref:
-            problems.append(f"{_where(doc, doc.data, ['recommendations', i, 'ref'])}: ref "
-                            f"{r.ref!r} is already used by recommendations[{seen_ref[r.ref]}]; "
-                            "refs must be unique within a review")
+            problems.append(
+                f"{_where(doc, doc.data, ['recommendations', i, 'ref'])}: ref "
+                f"{r.ref!r} is already used by recommendations[{seen_ref[r.ref]}]; "
+                "refs must be unique within a review"
+            )
         seen_ref[r.ref] = i
         owners = [r.agency] if isinstance(r.agency, str) else r.agency
         if not owners:
-            problems.append(f"{_where(doc, doc.data, ['recommendations', i, 'agency'])}: "
-                            "name at least one agency")
+            problems.append(
+                f"{_where(doc, doc.data, ['recommendations', i, 'agency'])}: "
+                "name at least one agency"
+            )
         for j, owner in enumerate(owners):
             if owner not in agencies:
                 loc: list[Any] = ["recommendations", i, "agency"]
                 if isinstance(r.agency, list):
                     loc.append(j)
-                problems.append(f"{_where(doc, doc.data, loc)}: unknown agency {owner!r}"
-                                f"{suggest(owner, agencies)}; list it under 'agencies'")
+                problems.append(
+                    f"{_where(doc, doc.data, loc)}: unknown agency {owner!r}"
+                    f"{suggest(owner, agencies)}; list it under 'agencies'"
+                )
         for name in {plan.workflow, r.workflow} - {None}:
             try:
                 require_latest(conn, str(name))
             except LookupError as exc:
-                problems.append(f"{_where(doc, doc.data, ['recommendations', i, 'workflow'])}: {exc}")
+                problems.append(
+                    f"{_where(doc, doc.data, ['recommendations', i, 'workflow'])}: {exc}"
+                )
     if problems:
         raise ImportErrors(str(path), problems)
 
@@ -262,29 +290,41 @@ def _check_contacts(
     problems: list[str] = []
     for agency_id, entry in content.agencies.items():
         if agency_id not in agencies:
-            problems.append(f"{_where(doc, doc.data, ['agencies', agency_id])}: unknown agency "
-                            f"{agency_id!r}{suggest(agency_id, agencies)}; import the action plan "
-                            "that lists it first, or in the same command")
+            problems.append(
+                f"{_where(doc, doc.data, ['agencies', agency_id])}: unknown agency "
+                f"{agency_id!r}{suggest(agency_id, agencies)}; import the action plan "
+                "that lists it first, or in the same command"
+            )
         roles = {c.role for c in entry.contacts}
         for j, role in enumerate(entry.ladder):
             if role not in roles:
-                problems.append(f"{_where(doc, doc.data, ['agencies', agency_id, 'ladder', j])}: "
-                                f"no contact of {agency_id!r} has the role {role!r}"
-                                f"{suggest(role, roles)}; roles here: {sorted(roles)}")
+                problems.append(
+                    f"{_where(doc, doc.data, ['agencies', agency_id, 'ladder', j])}: "
+                    f"no contact of {agency_id!r} has the role {role!r}"
+                    f"{suggest(role, roles)}; roles here: {sorted(roles)}"
+                )
         seen: set[tuple[str, str]] = set()
         for j, c in enumerate(entry.contacts):
             pair = (c.email.lower(), c.role)
             if pair in seen:
-                problems.append(f"{_where(doc, doc.data, ['agencies', agency_id, 'contacts', j])}"
-                                f": {c.email} is listed twice with role {c.role!r}")
+                problems.append(
+                    f"{_where(doc, doc.data, ['agencies', agency_id, 'contacts', j])}"
+                    f": {c.email} is listed twice with role {c.role!r}"
+                )
             seen.add(pair)
     if problems:
         raise ImportErrors(str(path), problems)
 
 
 def _write_plan(
-    conn: sa.Connection, path: Path, plan: ActionPlan, specs: SpecCache, actor: str,
-    now: dt.datetime, report: ImportReport, dry_run: bool,
+    conn: sa.Connection,
+    path: Path,
+    plan: ActionPlan,
+    specs: SpecCache,
+    actor: str,
+    now: dt.datetime,
+    report: ImportReport,
+    dry_run: bool,
 ) -> None:
     r = plan.review
     exists = conn.execute(sa.select(_review.c.id).where(_review.c.id == r.id)).scalar_one_or_none()
@@ -300,9 +340,18 @@ def _write_plan(
         else:
             conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
     if not exists and not dry_run:
-        conn.execute(_review.insert().values(
-            id=r.id, title=r.title, board=r.board, kind=r.kind, source_document=r.source_document,
-            date=r.date, note=r.note, imported_at=now))
+        conn.execute(
+            _review.insert().values(
+                id=r.id,
+                title=r.title,
+                board=r.board,
+                kind=r.kind,
+                source_document=r.source_document,
+                date=r.date,
+                note=r.note,
+                imported_at=now,
+            )
+        )
     present = set(conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == r.id)).scalars())
     for rec in plan.recommendations:
         if rec.ref in present:
@@ -311,21 +360,43 @@ def _write_plan(
         report.added.append(f"{r.id}/{rec.ref}")
         if dry_run:
             continue
-        rec_id = conn.execute(_rec.insert().values(
-            review_id=r.id, ref=rec.ref, text=rec.text,
-            risk_if_not_actioned=rec.risk_if_not_actioned, lead=rec.lead, priority=rec.priority,
-            agreed_action=rec.agreed_action, due_dates=[d.isoformat() for d in rec.due or []],
-            themes=rec.themes, note=rec.note,
-            source={"file": path.name, "reported_status": rec.reported_status,
-                    "status_basis": rec.status_basis, "evidence": rec.evidence},
-        ).returning(_rec.c.id)).scalar_one()
+        rec_id = conn.execute(
+            _rec.insert()
+            .values(
+                review_id=r.id,
+                ref=rec.ref,
+                text=rec.text,
+                risk_if_not_actioned=rec.risk_if_not_actioned,
+                lead=rec.lead,
+                priority=rec.priority,
+                agreed_action=rec.agreed_action,
+                due_dates=[d.isoformat() for d in rec.due or []],
+                themes=rec.themes,
+                note=rec.note,
+                source={
+                    "file": path.name,
+                    "reported_status": rec.reported_status,
+                    "status_basis": rec.status_basis,
+                    "evidence": rec.evidence,
+                },
+            )
+            .returning(_rec.c.id)
+        ).scalar_one()
         version_id = require_latest(conn, rec.workflow or plan.workflow)
         spec = specs.get(conn, version_id)
         owners = [rec.agency] if isinstance(rec.agency, str) else rec.agency
         for owner in owners:
-            create_item(conn, recommendation_id=rec_id, agency_id=owner, spec=spec,
-                        version_id=version_id, due=min(rec.due) if rec.due else None,
-                        actor=actor, now=now, data={"imported_from": path.name})
+            create_item(
+                conn,
+                recommendation_id=rec_id,
+                agency_id=owner,
+                spec=spec,
+                version_id=version_id,
+                due=min(rec.due) if rec.due else None,
+                actor=actor,
+                now=now,
+                data={"imported_from": path.name},
+            )
 
 
 def _write_contacts(
@@ -336,20 +407,31 @@ def _write_contacts(
         if dry_run:
             continue
         conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
-        conn.execute(_contact.insert(), [
-            {"agency_id": agency_id, "name": c.name, "email": c.email.lower(), "role": c.role,
-             "absent": c.absent, "deputy_email": c.deputy.lower() if c.deputy else None,
-             "failing": False}
-            for c in entry.contacts
-        ])
+        conn.execute(
+            _contact.insert(),
+            [
+                {
+                    "agency_id": agency_id,
+                    "name": c.name,
+                    "email": c.email.lower(),
+                    "role": c.role,
+                    "absent": c.absent,
+                    "deputy_email": c.deputy.lower() if c.deputy else None,
+                    "failing": False,
+                }
+                for c in entry.contacts
+            ],
+        )
         conn.execute(_agency.update().where(_agency.c.id == agency_id).values(ladder=entry.ladder))
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """JSON Schemas of both import shapes, keyed by file name under config/."""
     out = {}
-    for name, model in (("action-plan.schema.json", ActionPlan),
-                        ("contacts.schema.json", ContactsFile)):
+    for name, model in (
+        ("action-plan.schema.json", ActionPlan),
+        ("contacts.schema.json", ContactsFile),
+    ):
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[name] = schema

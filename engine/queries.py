@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from engine.service import item_key, resolve_item
 from engine.spec import WorkflowSpec
-from engine.store.tables import Evidence, Event, Item, Recommendation, Review, WorkflowVersion
+from engine.store.tables import Event, Evidence, Item, Recommendation, Review, WorkflowVersion
 from engine.versions import SpecCache
 
 FORMAT = 1
@@ -51,8 +51,14 @@ def list_items(
 ) -> list[dict[str, Any]]:
     """Items in review and ref order, optionally filtered."""
     query = (
-        sa.select(_item, _rec.c.review_id, _rec.c.ref, _rec.c.text, _wv.c.name.label("workflow"),
-                  _wv.c.version.label("workflow_version"))
+        sa.select(
+            _item,
+            _rec.c.review_id,
+            _rec.c.ref,
+            _rec.c.text,
+            _wv.c.name.label("workflow"),
+            _wv.c.version.label("workflow_version"),
+        )
         .join(_rec, _rec.c.id == _item.c.recommendation_id)
         .join(_wv, _wv.c.id == _item.c.workflow_version_id)
         .order_by(_rec.c.review_id, _rec.c.id, _item.c.agency_id)
@@ -68,23 +74,27 @@ def list_items(
     out = []
     for r in rows:
         spec = specs.get(conn, r.workflow_version_id)
-        out.append({
-            "key": item_key(r.review_id, r.ref, r.agency_id if r.recommendation_id in multi else None),
-            "review": r.review_id,
-            "ref": r.ref,
-            "agency": r.agency_id,
-            "title": title_of(r.text),
-            "state": r.state,
-            "state_label": spec.states[r.state].label,
-            "terminal": spec.is_terminal(r.state),
-            "outcome": _outcome(spec, r.state),
-            "rag": r.rag,
-            "due": r.due.isoformat() if r.due else None,
-            "pending_due": r.pending_due.isoformat() if r.pending_due else None,
-            "workflow": r.workflow,
-            "workflow_version": r.workflow_version,
-            "version": r.version,
-        })
+        out.append(
+            {
+                "key": item_key(
+                    r.review_id, r.ref, r.agency_id if r.recommendation_id in multi else None
+                ),
+                "review": r.review_id,
+                "ref": r.ref,
+                "agency": r.agency_id,
+                "title": title_of(r.text),
+                "state": r.state,
+                "state_label": spec.states[r.state].label,
+                "terminal": spec.is_terminal(r.state),
+                "outcome": _outcome(spec, r.state),
+                "rag": r.rag,
+                "due": r.due.isoformat() if r.due else None,
+                "pending_due": r.pending_due.isoformat() if r.pending_due else None,
+                "workflow": r.workflow,
+                "workflow_version": r.workflow_version,
+                "version": r.version,
+            }
+        )
     return out
 
 
@@ -112,9 +122,12 @@ def show(conn: sa.Connection, specs: SpecCache, key: str) -> dict[str, Any]:
         resolve_item(conn, key)  # raises the helpful not-found error, or finds one agency's item
     if rec is None:  # pragma: no cover - resolve_item raised
         raise AssertionError(key)
-    query = sa.select(_item, _wv.c.name.label("workflow"), _wv.c.version.label("wf_version")).join(
-        _wv, _wv.c.id == _item.c.workflow_version_id
-    ).where(_item.c.recommendation_id == rec.id).order_by(_item.c.agency_id)
+    query = (
+        sa.select(_item, _wv.c.name.label("workflow"), _wv.c.version.label("wf_version"))
+        .join(_wv, _wv.c.id == _item.c.workflow_version_id)
+        .where(_item.c.recommendation_id == rec.id)
+        .order_by(_item.c.agency_id)
+    )
     if agency:
         query = query.where(_item.c.agency_id == agency)
     items = [_item_view(conn, specs, row) for row in conn.execute(query).all()]
@@ -161,14 +174,30 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         "version": row.version,
         "allowed": list(dict.fromkeys(spec.allowed_from(row.state))),
         "evidence": [
-            {"id": e.id, "submitted_by": e.submitted_by, "submitted_at": e.submitted_at.isoformat(),
-             "statement": e.statement, "filename": e.filename, "sha256": e.sha256, "size": e.size}
+            {
+                "id": e.id,
+                "submitted_by": e.submitted_by,
+                "submitted_at": e.submitted_at.isoformat(),
+                "statement": e.statement,
+                "filename": e.filename,
+                "sha256": e.sha256,
+                "size": e.size,
+            }
             for e in evidence
         ],
         "history": [
-            {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "trigger": e.trigger,
-             "from": e.from_state, "to": e.to_state, "reason": e.reason, "rag": e.rag,
-             "data": e.data, "hash": e.hash}
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "trigger": e.trigger,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "rag": e.rag,
+                "data": e.data,
+                "hash": e.hash,
+            }
             for e in events
         ],
     }
@@ -183,9 +212,18 @@ def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:
     open_items = [i for i in items if not i["terminal"]]
     if open_items:
         least = min(open_items, key=lambda i: int(i["stage"]))
-        return {"status": least["state"], "label": least["state_label"], "open": len(open_items),
-                "of": len(items), "outcome": None}
+        return {
+            "status": least["state"],
+            "label": least["state_label"],
+            "open": len(open_items),
+            "of": len(items),
+            "outcome": None,
+        }
     outcomes = sorted({i["outcome"] for i in items})
-    return {"status": "closed", "label": "All agencies finished", "open": 0, "of": len(items),
-            "outcome": outcomes[0] if len(outcomes) == 1 else "mixed"}
-
+    return {
+        "status": "closed",
+        "label": "All agencies finished",
+        "open": 0,
+        "of": len(items),
+        "outcome": outcomes[0] if len(outcomes) == 1 else "mixed",
+    }

@@ -45,22 +45,35 @@ _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
 _SELECT_ITEM = sa.select(
-    _item.c.id, _item.c.state, _item.c.version, _item.c.seq, _item.c.last_hash,
-    _item.c.workflow_version_id, _item.c.agency_id, _item.c.rag, _item.c.due,
-    _item.c.due_history, _item.c.pending_due, _item.c.actors, _item.c.entered_at,
-    _item.c.entered_seq, _rec.c.review_id, _rec.c.ref,
+    _item.c.id,
+    _item.c.state,
+    _item.c.version,
+    _item.c.seq,
+    _item.c.last_hash,
+    _item.c.workflow_version_id,
+    _item.c.agency_id,
+    _item.c.rag,
+    _item.c.due,
+    _item.c.due_history,
+    _item.c.pending_due,
+    _item.c.actors,
+    _item.c.entered_at,
+    _item.c.entered_seq,
+    _rec.c.review_id,
+    _rec.c.ref,
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
 _SELECT_ROLES = sa.select(_contact.c.agency_id, _contact.c.role).where(
     _contact.c.email == sa.bindparam("email")
 )
-_SELECT_EVIDENCE_ON_FILE = sa.select(_evidence.c.id, _evidence.c.sha256).where(
-    _evidence.c.item_id == sa.bindparam("item_id")
-).order_by(_evidence.c.id)
+_SELECT_EVIDENCE_ON_FILE = (
+    sa.select(_evidence.c.id, _evidence.c.sha256)
+    .where(_evidence.c.item_id == sa.bindparam("item_id"))
+    .order_by(_evidence.c.id)
+)
 _INSERT_EVIDENCE = _evidence.insert().returning(_evidence.c.id)
 _INSERT_OUTBOX = _outbox.insert()
-_UPDATE_ITEM = (
-    _item.update()
-    .where(_item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version"))
+_UPDATE_ITEM = _item.update().where(
+    _item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version")
 )
 
 
@@ -140,7 +153,9 @@ def resolve_item(conn: sa.Connection, key: int | str) -> Any:
     review_id, sep, rest = key.partition("/")
     ref, _, agency = rest.partition("@")
     if not sep or not ref:
-        raise RecommendationNotFound(key, "; write it as REVIEW/REF, e.g. southend-iawg-scr-audit-2010/R1")
+        raise RecommendationNotFound(
+            key, "; write it as REVIEW/REF, e.g. southend-iawg-scr-audit-2010/R1"
+        )
     query = _SELECT_ITEM.where(_rec.c.review_id == review_id, _rec.c.ref == ref)
     if agency:
         query = query.where(_item.c.agency_id == agency)
@@ -169,8 +184,7 @@ def fire(services: Services, request: FireRequest) -> Fired:
     if request.now.tzinfo is None:
         raise BadInput(str(request.item), request.trigger, "'now' must carry a timezone")
     stored = [
-        (ev, store_file(services.data_dir, ev.path) if ev.path else None)
-        for ev in request.evidence
+        (ev, store_file(services.data_dir, ev.path) if ev.path else None) for ev in request.evidence
     ]
     try:
         with services.db.write() as conn:
@@ -215,16 +229,26 @@ def _fire_in(
         data["due_to"] = _iso(changes["due"])
     evidence_ids = []
     for ev, file in stored:
-        evidence_ids.append(conn.execute(_INSERT_EVIDENCE, {
-            "item_id": row.id, "submitted_by": req.actor, "submitted_at": req.now,
-            "statement": ev.statement, "filename": file.filename if file else None,
-            "stored_name": file.stored_name if file else None,
-            "sha256": file.sha256 if file else _sha(ev.statement or ""),
-            "size": file.size if file else len((ev.statement or "").encode()),
-        }).scalar_one())
+        evidence_ids.append(
+            conn.execute(
+                _INSERT_EVIDENCE,
+                {
+                    "item_id": row.id,
+                    "submitted_by": req.actor,
+                    "submitted_at": req.now,
+                    "statement": ev.statement,
+                    "filename": file.filename if file else None,
+                    "stored_name": file.stored_name if file else None,
+                    "sha256": file.sha256 if file else _sha(ev.statement or ""),
+                    "size": file.size if file else len((ev.statement or "").encode()),
+                },
+            ).scalar_one()
+        )
     if evidence_ids:
-        data["evidence"] = [{"id": i, "sha256": (f.sha256 if f else _sha(e.statement or ""))}
-                            for i, (e, f) in zip(evidence_ids, stored, strict=True)]
+        data["evidence"] = [
+            {"id": i, "sha256": (f.sha256 if f else _sha(e.statement or ""))}
+            for i, (e, f) in zip(evidence_ids, stored, strict=True)
+        ]
     elif transition.dest is not None:
         # a decision records the evidence on file it was taken on
         data["evidence_on_file"] = [
@@ -235,17 +259,31 @@ def _fire_in(
     seq = row.seq + 1
     rag = req.rag.value if req.rag else None
     digest = history.append(
-        conn, item_id=row.id, seq=seq, prev_hash=row.last_hash, at=req.now, actor=req.actor,
-        trigger=req.trigger, from_state=row.state, to_state=to_state, reason=req.reason,
-        rag=rag, data=data,
+        conn,
+        item_id=row.id,
+        seq=seq,
+        prev_hash=row.last_hash,
+        at=req.now,
+        actor=req.actor,
+        trigger=req.trigger,
+        from_state=row.state,
+        to_state=to_state,
+        reason=req.reason,
+        rag=rag,
+        data=data,
     )
     actors = row.actors
     if req.actor not in actors.get(req.trigger, ()):
         actors = {**actors, req.trigger: [*actors.get(req.trigger, ()), req.actor]}
     moved = transition.dest is not None
     values: dict[str, Any] = {
-        "state": to_state, "version": row.version + 1, "seq": seq, "last_hash": digest,
-        "actors": actors, "updated_at": req.now, **changes,
+        "state": to_state,
+        "version": row.version + 1,
+        "seq": seq,
+        "last_hash": digest,
+        "actors": actors,
+        "updated_at": req.now,
+        **changes,
     }
     if rag:
         values["rag"] = rag
@@ -256,8 +294,15 @@ def _fire_in(
         raise ConcurrentUpdate(key, req.trigger)
     sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now)
     return Fired(
-        item_id=row.id, key=key, trigger=req.trigger, from_state=row.state, to_state=to_state,
-        seq=seq, hash=digest, version=row.version + 1, evidence_ids=tuple(evidence_ids),
+        item_id=row.id,
+        key=key,
+        trigger=req.trigger,
+        from_state=row.state,
+        to_state=to_state,
+        seq=seq,
+        hash=digest,
+        version=row.version + 1,
+        evidence_ids=tuple(evidence_ids),
         notifications=sent,
     )
 
@@ -298,11 +343,19 @@ def _check_inputs(
         if not given[need]:
             raise MissingInput(key, t.trigger, need.value.replace("_", " "), _HOW[need])
     # a reason is always welcome; anything else must be asked for by the transition
-    for extra in (Requirement.RAG, Requirement.MEETING_DATE, Requirement.DUE_DATE,
-                  Requirement.EVIDENCE):
+    for extra in (
+        Requirement.RAG,
+        Requirement.MEETING_DATE,
+        Requirement.DUE_DATE,
+        Requirement.EVIDENCE,
+    ):
         if given[extra] and extra not in t.requires:
-            raise BadInput(key, t.trigger, f"does not take {extra.value.replace('_', ' ')}; "
-                           f"it accepts {[r.value for r in t.requires] or 'only a reason'}")
+            raise BadInput(
+                key,
+                t.trigger,
+                f"does not take {extra.value.replace('_', ' ')}; "
+                f"it accepts {[r.value for r in t.requires] or 'only a reason'}",
+            )
     if req.meeting_date and req.meeting_date > req.now.date():
         raise BadInput(key, t.trigger, f"meeting date {req.meeting_date} is in the future")
 
@@ -312,13 +365,20 @@ def _apply_effects(t: Transition, key: str, req: FireRequest, row: Any) -> dict[
     for effect in t.effects:
         if effect == "propose_due_date":
             if row.due is not None and req.due_date is not None and req.due_date <= row.due:
-                raise BadInput(key, t.trigger, f"the proposed due date {req.due_date} must be "
-                               f"later than the current one, {row.due}")
+                raise BadInput(
+                    key,
+                    t.trigger,
+                    f"the proposed due date {req.due_date} must be "
+                    f"later than the current one, {row.due}",
+                )
             changes["pending_due"] = req.due_date
         elif effect == "grant_extension":
             history_ = list(row.due_history) or ([row.due.isoformat()] if row.due else [])
-            changes.update(due=row.pending_due, pending_due=None,
-                           due_history=[*history_, row.pending_due.isoformat()])
+            changes.update(
+                due=row.pending_due,
+                pending_due=None,
+                due_history=[*history_, row.pending_due.isoformat()],
+            )
         elif effect == "refuse_extension":
             changes["pending_due"] = None
     return changes
@@ -331,8 +391,14 @@ _GUARD_CHECKS = {
 
 
 def _enqueue(
-    conn: sa.Connection, spec: WorkflowSpec, t: Transition, row: Any, key: str, seq: int,
-    to_state: str, now: dt.datetime,
+    conn: sa.Connection,
+    spec: WorkflowSpec,
+    t: Transition,
+    row: Any,
+    key: str,
+    seq: int,
+    to_state: str,
+    now: dt.datetime,
 ) -> int:
     if not t.notify:
         return 0
@@ -340,10 +406,21 @@ def _enqueue(
     rows = [
         {
             "dedupe_key": f"event:{row.id}:{seq}:{n.template}:{email}",
-            "item_id": row.id, "kind": "decision", "template": n.template, "recipient": email,
-            "context": {"key": key, "trigger": t.trigger, "from_state": row.state,
-                        "to_state": to_state, "seq": seq},
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "item_id": row.id,
+            "kind": "decision",
+            "template": n.template,
+            "recipient": email,
+            "context": {
+                "key": key,
+                "trigger": t.trigger,
+                "from_state": row.state,
+                "to_state": to_state,
+                "seq": seq,
+            },
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
         }
         for n in t.notify
         for email in sorted({e for role in n.to for e in recipients.get(role, ())})
@@ -363,8 +440,13 @@ def recipients_for(
     roles = list(dict.fromkeys(roles))
     wanted = {cr for r in roles for cr in spec.model.roles[r].contact_roles}
     contacts = conn.execute(
-        sa.select(_contact.c.agency_id, _contact.c.role, _contact.c.email, _contact.c.absent,
-                  _contact.c.deputy_email).where(_contact.c.role.in_(sorted(wanted)))
+        sa.select(
+            _contact.c.agency_id,
+            _contact.c.role,
+            _contact.c.email,
+            _contact.c.absent,
+            _contact.c.deputy_email,
+        ).where(_contact.c.role.in_(sorted(wanted)))
     ).all()
     out: dict[str, list[str]] = {}
     for name in roles:
@@ -395,16 +477,34 @@ def create_item(
 ) -> int:
     """Insert a new item in the workflow's initial state, with its first event."""
     item_id = conn.execute(
-        _item.insert().values(
-            recommendation_id=recommendation_id, agency_id=agency_id,
-            workflow_version_id=version_id, state=spec.initial, version=1, seq=0,
-            last_hash=GENESIS, due=due, due_history=[due.isoformat()] if due else [],
-            actors={}, entered_at=now, entered_seq=1, updated_at=now,
-        ).returning(_item.c.id)
+        _item.insert()
+        .values(
+            recommendation_id=recommendation_id,
+            agency_id=agency_id,
+            workflow_version_id=version_id,
+            state=spec.initial,
+            version=1,
+            seq=0,
+            last_hash=GENESIS,
+            due=due,
+            due_history=[due.isoformat()] if due else [],
+            actors={},
+            entered_at=now,
+            entered_seq=1,
+            updated_at=now,
+        )
+        .returning(_item.c.id)
     ).scalar_one()
     digest = history.append(
-        conn, item_id=item_id, seq=1, prev_hash=GENESIS, at=now, actor=actor, trigger="create",
-        from_state=None, to_state=spec.initial,
+        conn,
+        item_id=item_id,
+        seq=1,
+        prev_hash=GENESIS,
+        at=now,
+        actor=actor,
+        trigger="create",
+        from_state=None,
+        to_state=spec.initial,
         data={"workflow_version_id": version_id, **(data or {})},
     )
     conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))

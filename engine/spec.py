@@ -535,11 +535,11 @@ def _check_references(
         if st.deadline is None:
             continue
         for j, step in enumerate(st.deadline.escalate):
-            for k, role in enumerate(step.to):
-                if role not in escalation_roles:
+            for k, target in enumerate(step.to):
+                if target not in escalation_roles:
                     r.add(
                         ("states", name, "deadline", "escalate", j, "to", k),
-                        f"unknown role {role!r}{suggest(role, escalation_roles)}; "
+                        f"unknown role {target!r}{suggest(target, escalation_roles)}; "
                         f"allowed: {sorted(escalation_roles)}",
                     )
         afters = [s.after for s in st.deadline.escalate]

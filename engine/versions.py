@@ -70,7 +70,9 @@ def require_latest(conn: sa.Connection, name: str) -> int:
     found = latest(conn, name)
     if found is None:
         names = list(conn.execute(sa.select(_wv.c.name).distinct()).scalars())
-        raise WorkflowNotFound(name + suggest(name, names).replace("; did you mean", " (did you mean"))
+        raise WorkflowNotFound(
+            name + suggest(name, names).replace("; did you mean", " (did you mean")
+        )
     return found[0]
 
 
@@ -107,40 +109,68 @@ def publish(
     for old, new in mapping.items():
         if new not in spec.states:
             raise SpecError(
-                "--map", f"{old}={new}", f"unknown state {new!r}{suggest(new, spec.states)} "
-                f"in {spec.name!r}; states: {list(spec.states)}"
+                "--map",
+                f"{old}={new}",
+                f"unknown state {new!r}{suggest(new, spec.states)} "
+                f"in {spec.name!r}; states: {list(spec.states)}",
             )
     current = latest(conn, spec.name)
     if current is not None:
         same = conn.execute(sa.select(_wv.c.sha256).where(_wv.c.id == current[0])).scalar_one()
         if same == spec.sha256 and not migrate:
-            return Published(name=spec.name, version=current[1], version_id=current[0],
-                             created=False, migrated=0)
+            return Published(
+                name=spec.name, version=current[1], version_id=current[0], created=False, migrated=0
+            )
     movers = _items_to_move(conn, spec, mapping) if migrate and current else []
     if same_content := (current is not None and same == spec.sha256):
         version_id, version = current
     else:
         version = (current[1] if current else 0) + 1
         version_id = conn.execute(
-            _wv.insert().values(
-                name=spec.name, version=version, sha256=spec.sha256, source_text=spec.source_text,
-                published_at=now, published_by=actor, note=note,
-            ).returning(_wv.c.id)
+            _wv.insert()
+            .values(
+                name=spec.name,
+                version=version,
+                sha256=spec.sha256,
+                source_text=spec.source_text,
+                published_at=now,
+                published_by=actor,
+                note=note,
+            )
+            .returning(_wv.c.id)
         ).scalar_one()
     for item_id, old_state in movers:
-        record_migration(conn, item_id=item_id, to_version_id=version_id, to_version=version,
-                         old_state=old_state, new_state=mapping.get(old_state, old_state),
-                         actor=actor, now=now)
-    return Published(name=spec.name, version=version, version_id=version_id,
-                     created=not same_content, migrated=len(movers))
+        record_migration(
+            conn,
+            item_id=item_id,
+            to_version_id=version_id,
+            to_version=version,
+            old_state=old_state,
+            new_state=mapping.get(old_state, old_state),
+            actor=actor,
+            now=now,
+        )
+    return Published(
+        name=spec.name,
+        version=version,
+        version_id=version_id,
+        created=not same_content,
+        migrated=len(movers),
+    )
 
 
 def _items_to_move(
     conn: sa.Connection, spec: WorkflowSpec, mapping: Mapping[str, str]
 ) -> list[tuple[int, str]]:
     rows = conn.execute(
-        sa.select(_item.c.id, _item.c.state, _rec.c.review_id, _rec.c.ref, _item.c.agency_id,
-                  _wv.c.source_text)
+        sa.select(
+            _item.c.id,
+            _item.c.state,
+            _rec.c.review_id,
+            _rec.c.ref,
+            _item.c.agency_id,
+            _wv.c.source_text,
+        )
         .join(_rec, _rec.c.id == _item.c.recommendation_id)
         .join(_wv, _wv.c.id == _item.c.workflow_version_id)
         .where(_wv.c.name == spec.name, _wv.c.sha256 != spec.sha256)
@@ -156,8 +186,10 @@ def _items_to_move(
             continue  # finished items keep the version they finished on
         target = mapping.get(r.state, r.state)
         if target not in spec.states:
-            stranded.append(f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which "
-                            f"version being published lacks; map it with --map {r.state}=STATE")
+            stranded.append(
+                f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which "
+                f"version being published lacks; map it with --map {r.state}=STATE"
+            )
         else:
             movers.append((r.id, r.state))
     if stranded:
@@ -178,14 +210,26 @@ def record_migration(
 ) -> None:
     """Move one item onto another workflow version, as an event in its history."""
     row = conn.execute(
-        sa.select(_item.c.version, _item.c.seq, _item.c.last_hash, _item.c.workflow_version_id,
-                  _item.c.entered_at, _item.c.entered_seq)
-        .where(_item.c.id == item_id)
+        sa.select(
+            _item.c.version,
+            _item.c.seq,
+            _item.c.last_hash,
+            _item.c.workflow_version_id,
+            _item.c.entered_at,
+            _item.c.entered_seq,
+        ).where(_item.c.id == item_id)
     ).one()
     seq = row.seq + 1
     digest = history.append(
-        conn, item_id=item_id, seq=seq, prev_hash=row.last_hash, at=now, actor=actor,
-        trigger="migrate_workflow", from_state=old_state, to_state=new_state,
+        conn,
+        item_id=item_id,
+        seq=seq,
+        prev_hash=row.last_hash,
+        at=now,
+        actor=actor,
+        trigger="migrate_workflow",
+        from_state=old_state,
+        to_state=new_state,
         data={"from_version_id": row.workflow_version_id, "to_version": to_version},
     )
     moved = old_state != new_state
@@ -193,8 +237,12 @@ def record_migration(
         _item.update()
         .where(_item.c.id == item_id, _item.c.version == row.version)
         .values(
-            workflow_version_id=to_version_id, state=new_state, version=row.version + 1,
-            seq=seq, last_hash=digest, updated_at=now,
+            workflow_version_id=to_version_id,
+            state=new_state,
+            version=row.version + 1,
+            seq=seq,
+            last_hash=digest,
+            updated_at=now,
             entered_at=now if moved else row.entered_at,
             entered_seq=seq if moved else row.entered_seq,
         )
@@ -208,8 +256,10 @@ def ensure_published(
 ) -> int:
     """The version id for exactly this spec content, publishing it if new."""
     row = conn.execute(
-        sa.select(_wv.c.id).where(_wv.c.name == spec.name, _wv.c.sha256 == spec.sha256)
-        .order_by(_wv.c.version.desc()).limit(1)
+        sa.select(_wv.c.id)
+        .where(_wv.c.name == spec.name, _wv.c.sha256 == spec.sha256)
+        .order_by(_wv.c.version.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if row is not None:
         return int(row)

@@ -40,8 +40,9 @@ OTHER_AGENCY = "named.nurse@sept.example.org"
 
 
 def _pg_admin() -> psycopg.Connection:
-    return psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"),
-                           autocommit=True, connect_timeout=3)
+    return psycopg.connect(
+        PG_URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=3
+    )
 
 
 def _postgres_or_skip() -> None:

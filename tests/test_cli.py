@@ -19,12 +19,22 @@ SIGNOFF = str(Path(sys.executable).parent / "signoff")
 class Cli:
     def __init__(self, tmp_path: Path) -> None:
         self.db = tmp_path / "cli.db"
-        self.env = {**os.environ, "SIGNOFF_DATABASE_URL": f"sqlite:///{self.db}",
-                    "SIGNOFF_DATA_DIR": str(tmp_path / "data")}
+        self.env = {
+            **os.environ,
+            "SIGNOFF_DATABASE_URL": f"sqlite:///{self.db}",
+            "SIGNOFF_DATA_DIR": str(tmp_path / "data"),
+        }
 
     def __call__(self, *args: str, code: int = 0, **env: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([SIGNOFF, *args], capture_output=True, text=True, cwd=ROOT,
-                              env={**self.env, **env}, stdin=subprocess.DEVNULL, timeout=120)
+        done = subprocess.run(
+            [SIGNOFF, *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**self.env, **env},
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
         assert done.returncode == code, (done.stdout, done.stderr)
         return done
 
@@ -46,22 +56,61 @@ def test_list_json_is_stable(cli: Cli) -> None:
     assert data["format"] == 1
     assert len(data["items"]) == 9
     assert set(data["items"][0]) == {
-        "key", "review", "ref", "agency", "title", "state", "state_label", "terminal", "outcome",
-        "rag", "due", "pending_due", "workflow", "workflow_version", "version"}
+        "key",
+        "review",
+        "ref",
+        "agency",
+        "title",
+        "state",
+        "state_label",
+        "terminal",
+        "outcome",
+        "rag",
+        "due",
+        "pending_due",
+        "workflow",
+        "workflow_version",
+        "version",
+    }
 
 
 def test_fire_show_and_verify(cli: Cli, tmp_path: Path) -> None:
     evidence = tmp_path / "tor.txt"
     evidence.write_text("Revised terms of reference")
-    out = cli("fire", R1, "submit_evidence", "--actor", BM, "--evidence", str(evidence),
-              "--now", "2011-02-01T10:00+00:00").stdout
+    out = cli(
+        "fire",
+        R1,
+        "submit_evidence",
+        "--actor",
+        BM,
+        "--evidence",
+        str(evidence),
+        "--now",
+        "2011-02-01T10:00+00:00",
+    ).stdout
     assert "submit_evidence (open -> evidence_submitted)" in out
-    cli("fire", R1, "sign_off", "--actor", PANEL, "--reason", "Good", "--rag", "green",
-        "--meeting-date", "2011-02-01", "--now", "2011-02-02T10:00Z")
+    cli(
+        "fire",
+        R1,
+        "sign_off",
+        "--actor",
+        PANEL,
+        "--reason",
+        "Good",
+        "--rag",
+        "green",
+        "--meeting-date",
+        "2011-02-01",
+        "--now",
+        "2011-02-02T10:00Z",
+    )
     view = json.loads(cli("show", R1, "--json").stdout)
     assert view["items"][0]["state"] == "panel_signed_off"
     assert [h["trigger"] for h in view["items"][0]["history"]] == [
-        "create", "submit_evidence", "sign_off"]
+        "create",
+        "submit_evidence",
+        "sign_off",
+    ]
     assert view["items"][0]["evidence"][0]["filename"] == "tor.txt"
     assert "ok: 11 events on 9 items verify" in cli("verify-log").stdout
     assert "panel_signed_off" in cli("list", "--state", "panel_signed_off").stdout

@@ -12,10 +12,27 @@ from tests.conftest import BM, NOW, PANEL, R1
 
 
 def _history(services: Services) -> int:
-    fire(services, FireRequest(item=R1, trigger="submit_evidence", actor=BM, now=NOW,
-                               evidence=[EvidenceInput(statement="done")]))
-    done = fire(services, FireRequest(item=R1, trigger="challenge", actor=PANEL, now=NOW,
-                                      reason="thin", meeting_date=NOW.date()))
+    fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="submit_evidence",
+            actor=BM,
+            now=NOW,
+            evidence=[EvidenceInput(statement="done")],
+        ),
+    )
+    done = fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="challenge",
+            actor=PANEL,
+            now=NOW,
+            reason="thin",
+            meeting_date=NOW.date(),
+        ),
+    )
     return done.item_id
 
 
@@ -40,8 +57,9 @@ def test_untouched_log_verifies(demo: Services) -> None:
 def test_edited_reason_is_found(demo: Services) -> None:
     item_id = _history(demo)
     _tamper(demo, "UPDATE event SET reason = 'fine' WHERE item_id = :i AND seq = 3", i=item_id)
-    assert _verify(demo) == (f"item {item_id}, event 3: its content was changed after it was "
-                             "written (hash mismatch)")
+    assert _verify(demo) == (
+        f"item {item_id}, event 3: its content was changed after it was written (hash mismatch)"
+    )
 
 
 def test_edited_actor_in_the_middle_is_found(demo: Services) -> None:
@@ -53,8 +71,9 @@ def test_edited_actor_in_the_middle_is_found(demo: Services) -> None:
 def test_removed_middle_event_is_found(demo: Services) -> None:
     item_id = _history(demo)
     _tamper(demo, "DELETE FROM event WHERE item_id = :i AND seq = 2", i=item_id)
-    assert _verify(demo) == (f"item {item_id}, event 3: expected event 2 next, found 3: an event "
-                             "is missing")
+    assert _verify(demo) == (
+        f"item {item_id}, event 3: expected event 2 next, found 3: an event is missing"
+    )
 
 
 def test_removed_newest_event_is_found(demo: Services) -> None:
@@ -69,14 +88,14 @@ def test_rewritten_chain_with_recomputed_hashes_still_breaks_at_the_item_head(
     """Someone who recomputes an edited event's hash must also fix every later link and the
     item's head; editing the last event and its hash is caught by the head."""
     item_id = _history(demo)
-    _tamper(demo, "UPDATE event SET hash = :h WHERE item_id = :i AND seq = 3", h="f" * 64,
-            i=item_id)
+    _tamper(
+        demo, "UPDATE event SET hash = :h WHERE item_id = :i AND seq = 3", h="f" * 64, i=item_id
+    )
     assert _verify(demo).startswith(f"item {item_id}, event 3:")
 
 
 @pytest.mark.parametrize("column", ["trigger", "to_state", "from_state"])
 def test_any_changed_field_breaks_the_chain(demo: Services, column: str) -> None:
     item_id = _history(demo)
-    _tamper(demo, f"UPDATE event SET {column} = 'closed' WHERE item_id = :i AND seq = 2",
-            i=item_id)
+    _tamper(demo, f"UPDATE event SET {column} = 'closed' WHERE item_id = :i AND seq = 2", i=item_id)
     assert "hash mismatch" in _verify(demo)

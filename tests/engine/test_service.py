@@ -24,7 +24,7 @@ from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.queries import list_items, show
-from engine.service import BadInput, FireRequest, Fired, Services, fire
+from engine.service import BadInput, Fired, FireRequest, Services, fire
 from engine.store.tables import Rag
 from tests.conftest import AUDITOR, BM, NOW, OTHER_AGENCY, PANEL, PANEL_CHAIR, R1
 
@@ -37,8 +37,14 @@ def go(services: Services, trigger: str, actor: str, key: str = R1, **kw: Any) -
 
 
 def submit(services: Services, key: str = R1, actor: str = BM, **kw: Any) -> Fired:
-    return go(services, "submit_evidence", actor, key,
-              evidence=[EvidenceInput(statement="Terms of reference revised and agreed")], **kw)
+    return go(
+        services,
+        "submit_evidence",
+        actor,
+        key,
+        evidence=[EvidenceInput(statement="Terms of reference revised and agreed")],
+        **kw,
+    )
 
 
 def item(services: Services, key: str = R1) -> dict[str, Any]:
@@ -48,8 +54,10 @@ def item(services: Services, key: str = R1) -> dict[str, Any]:
 
 def counts(services: Services) -> dict[str, int]:
     with services.db.engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("event", "evidence", "outbox")}
+        return {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("event", "evidence", "outbox")
+        }
 
 
 def test_full_path_to_closed_with_reaudit(demo: Services) -> None:
@@ -58,18 +66,42 @@ def test_full_path_to_closed_with_reaudit(demo: Services) -> None:
     go(demo, "challenge", PANEL, reason="No minutes attached", meeting_date=NOW.date())
     assert item(demo)["state"] == "challenged"
     submit(demo, now=NOW + DAY)
-    go(demo, "sign_off", PANEL, reason="Minutes show the new ToR", rag=Rag.GREEN,
-       meeting_date=(NOW + DAY).date(), now=NOW + 2 * DAY)
-    go(demo, "confirm_audit", AUDITOR, evidence=[EvidenceInput(statement="Audit report 12")],
-       now=NOW + 3 * DAY)
+    go(
+        demo,
+        "sign_off",
+        PANEL,
+        reason="Minutes show the new ToR",
+        rag=Rag.GREEN,
+        meeting_date=(NOW + DAY).date(),
+        now=NOW + 2 * DAY,
+    )
+    go(
+        demo,
+        "confirm_audit",
+        AUDITOR,
+        evidence=[EvidenceInput(statement="Audit report 12")],
+        now=NOW + 3 * DAY,
+    )
     go(demo, "require_reaudit", BM, reason="Practice change", now=NOW + 4 * DAY)
-    go(demo, "confirm_embedded", AUDITOR, evidence=[EvidenceInput(statement="Re-audit")],
-       now=NOW + 200 * DAY)
+    go(
+        demo,
+        "confirm_embedded",
+        AUDITOR,
+        evidence=[EvidenceInput(statement="Re-audit")],
+        now=NOW + 200 * DAY,
+    )
     view = item(demo)
     assert (view["state"], view["outcome"], view["rag"]) == ("closed", "implemented", "green")
     assert [h["trigger"] for h in view["history"]] == [
-        "create", "submit_evidence", "challenge", "submit_evidence", "sign_off", "confirm_audit",
-        "require_reaudit", "confirm_embedded"]
+        "create",
+        "submit_evidence",
+        "challenge",
+        "submit_evidence",
+        "sign_off",
+        "confirm_audit",
+        "require_reaudit",
+        "confirm_embedded",
+    ]
     assert view["allowed"] == []
     with demo.db.engine.connect() as conn:
         assert verify(conn).ok
@@ -77,13 +109,24 @@ def test_full_path_to_closed_with_reaudit(demo: Services) -> None:
 
 def test_history_records_who_when_why_and_rag(demo: Services) -> None:
     submit(demo)
-    go(demo, "sign_off", PANEL, reason="Evidence sufficient", rag=Rag.AMBER,
-       meeting_date=NOW.date(), now=NOW + DAY)
+    go(
+        demo,
+        "sign_off",
+        PANEL,
+        reason="Evidence sufficient",
+        rag=Rag.AMBER,
+        meeting_date=NOW.date(),
+        now=NOW + DAY,
+    )
     last = item(demo)["history"][-1]
     assert last["actor"] == PANEL
     assert last["at"] == (NOW + DAY).isoformat()
     assert (last["from"], last["to"], last["reason"], last["rag"]) == (
-        "evidence_submitted", "panel_signed_off", "Evidence sufficient", "amber")
+        "evidence_submitted",
+        "panel_signed_off",
+        "Evidence sufficient",
+        "amber",
+    )
     assert last["data"]["meeting_date"] == NOW.date().isoformat()
 
 
@@ -97,7 +140,8 @@ def test_decision_records_the_evidence_it_was_taken_on(demo: Services, tmp_path:
     assert view["evidence"][0]["sha256"] == digest
     assert view["evidence"][0]["filename"] == "minutes.pdf"
     assert view["history"][-1]["data"]["evidence_on_file"] == [
-        {"id": done.evidence_ids[0], "sha256": digest}]
+        {"id": done.evidence_ids[0], "sha256": digest}
+    ]
     assert (demo.data_dir / "evidence" / digest[:2] / digest).read_bytes() == b"%PDF-1.4 minutes"
 
 
@@ -166,8 +210,7 @@ def test_missing_meeting_date(demo: Services) -> None:
 
 def test_input_the_transition_does_not_take_is_refused(demo: Services) -> None:
     with pytest.raises(BadInput, match="does not take rag"):
-        go(demo, "submit_evidence", BM, rag=Rag.GREEN,
-           evidence=[EvidenceInput(statement="done")])
+        go(demo, "submit_evidence", BM, rag=Rag.GREEN, evidence=[EvidenceInput(statement="done")])
 
 
 def test_meeting_date_in_the_future_is_refused(demo: Services) -> None:
@@ -224,8 +267,14 @@ def test_extension_keeps_original_and_every_revised_due_date(demo: Services) -> 
     go(demo, "request_extension", BM, reason="Panel meets in May", due_date=dt.date(2011, 5, 31))
     assert item(demo)["pending_due"] == "2011-05-31"
     go(demo, "grant_extension", PANEL, reason="Agreed", now=NOW + DAY)
-    go(demo, "request_extension", BM, reason="Again", due_date=dt.date(2011, 7, 31),
-       now=NOW + 2 * DAY)
+    go(
+        demo,
+        "request_extension",
+        BM,
+        reason="Again",
+        due_date=dt.date(2011, 7, 31),
+        now=NOW + 2 * DAY,
+    )
     go(demo, "grant_extension", PANEL, reason="Last time", now=NOW + 3 * DAY)
     view = item(demo)
     assert view["due"] == "2011-07-31"
@@ -240,7 +289,10 @@ def test_refused_extension_leaves_due_date(demo: Services) -> None:
     go(demo, "refuse_extension", PANEL, reason="No")
     view = item(demo)
     assert (view["due"], view["pending_due"], view["due_history"]) == (
-        "2011-04-01", None, ["2011-04-01"])
+        "2011-04-01",
+        None,
+        ["2011-04-01"],
+    )
 
 
 def test_grant_without_request_fails_its_guard(demo: Services) -> None:
@@ -287,8 +339,9 @@ def test_decision_enqueues_notification_in_same_transaction(demo: Services) -> N
     submit(demo)
     done = go(demo, "challenge", PANEL, reason="More", meeting_date=NOW.date())
     with demo.db.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT dedupe_key, recipient, template, status FROM outbox ORDER BY id")).all()
+        rows = conn.execute(
+            sa.text("SELECT dedupe_key, recipient, template, status FROM outbox ORDER BY id")
+        ).all()
     # submit_evidence tells the business manager; the challenge tells the agency (BM for LSCB)
     assert [tuple(r) for r in rows] == [
         (f"event:{done.item_id}:2:decision:{BM}", BM, "decision", "pending"),
@@ -299,21 +352,31 @@ def test_decision_enqueues_notification_in_same_transaction(demo: Services) -> N
 def test_stale_expected_version_is_a_conflict(demo: Services) -> None:
     submit(demo)
     with pytest.raises(ConcurrentUpdate, match="reload it and try again"):
-        go(demo, "sign_off", PANEL, reason="ok", rag=Rag.GREEN, meeting_date=NOW.date(),
-           expected_version=1)
+        go(
+            demo,
+            "sign_off",
+            PANEL,
+            reason="ok",
+            rag=Rag.GREEN,
+            meeting_date=NOW.date(),
+            expected_version=1,
+        )
 
 
 def _break_outbox(services: Services) -> None:
     with services.db.write() as conn:
         if services.db.is_sqlite:
             conn.exec_driver_sql(
-                "CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
+                "CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
         else:
             conn.exec_driver_sql(
                 "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$ "
-                "LANGUAGE plpgsql")
+                "LANGUAGE plpgsql"
+            )
             conn.exec_driver_sql(
-                "CREATE TRIGGER boom BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION boom()")
+                "CREATE TRIGGER boom BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION boom()"
+            )
 
 
 def test_failure_at_the_last_write_leaves_nothing_half_written(demo: Services) -> None:

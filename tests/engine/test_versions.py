@@ -33,10 +33,27 @@ def _versions(services: Services) -> dict[str, int]:
 
 
 def _challenge_r1(services: Services) -> None:
-    fire(services, FireRequest(item=R1, trigger="submit_evidence", actor=BM, now=NOW,
-                               evidence=[EvidenceInput(statement="x")]))
-    fire(services, FireRequest(item=R1, trigger="challenge", actor=PANEL, now=NOW, reason="thin",
-                               meeting_date=NOW.date()))
+    fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="submit_evidence",
+            actor=BM,
+            now=NOW,
+            evidence=[EvidenceInput(statement="x")],
+        ),
+    )
+    fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="challenge",
+            actor=PANEL,
+            now=NOW,
+            reason="thin",
+            meeting_date=NOW.date(),
+        ),
+    )
 
 
 def test_same_content_publishes_nothing(demo: Services) -> None:
@@ -51,8 +68,9 @@ def test_new_version_leaves_items_in_flight_on_theirs(demo: Services) -> None:
 
 
 def test_migration_keeps_states_that_still_exist(demo: Services) -> None:
-    done = _publish(demo, SHIPPED.replace("Open, awaiting evidence", "Open (new wording)"),
-                    migrate=True)
+    done = _publish(
+        demo, SHIPPED.replace("Open, awaiting evidence", "Open (new wording)"), migrate=True
+    )
     assert done.migrated == 9
     assert set(_versions(demo).values()) == {2}
     with demo.db.engine.connect() as conn:
@@ -67,7 +85,8 @@ def test_publish_that_would_strand_items_is_refused_listing_them(demo: Services)
         _publish(demo, RENAMED, migrate=True)
     assert info.value.items == [
         f"{R1}@southend-lscb: in 'challenged', which version being published lacks; map it "
-        "with --map challenged=STATE"]
+        "with --map challenged=STATE"
+    ]
     with demo.db.engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM workflow_version")).scalar_one()
     assert count == 2  # the two shipped workflows; nothing new was stored
@@ -89,8 +108,16 @@ def test_mapping_to_an_unknown_state_is_refused(demo: Services) -> None:
 
 
 def test_finished_items_stay_on_their_version(demo: Services) -> None:
-    fire(demo, FireRequest(item=f"{REVIEW}/R2", trigger="close_without_assurance", actor=PANEL,
-                           now=NOW, reason="No further assurance received"))
+    fire(
+        demo,
+        FireRequest(
+            item=f"{REVIEW}/R2",
+            trigger="close_without_assurance",
+            actor=PANEL,
+            now=NOW,
+            reason="No further assurance received",
+        ),
+    )
     _publish(demo, SHIPPED.replace("Open, awaiting evidence", "Open (v2)"), migrate=True)
     versions = _versions(demo)
     assert versions["R2"] == 1
