@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine.errors import SignoffError
 from engine.evidence import EvidenceInput
 from engine.hashchain import verify
-from engine.service import FireRequest, Fired, Services, fire
+from engine.service import Fired, FireRequest, Services, fire
 from engine.spec import WorkflowSpec, load_spec, load_spec_file
 
 __all__ = [

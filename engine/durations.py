@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-_PATTERN = re.compile(r"^\s*(\d{1,4})\s+(working day|day|week|month)s?\s*$")
+PATTERN = re.compile(r"^\s*([1-9]\d{0,3})\s+([Ww]orking [Dd]ay|[Dd]ay|[Ww]eek|[Mm]onth)s?\s*$")
 
 
 class Unit(Enum):
@@ -36,7 +36,10 @@ def parse_duration(text: object) -> Duration:
     Raises:
         ValueError: the text is not a count followed by a unit; the message gives examples.
     """
-    match = _PATTERN.match(text) if isinstance(text, str) else None
+    match = PATTERN.match(text) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"cannot read {text!r} as a duration; write it like {EXAMPLES}")
-    return Duration(int(match.group(1)), Unit(match.group(2)))
+        raise ValueError(
+            f"cannot read {text!r} as a duration; write a count of at least 1 and a unit, "
+            f"like {EXAMPLES}"
+        )
+    return Duration(int(match.group(1)), Unit(match.group(2).lower()))

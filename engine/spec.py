@@ -26,10 +26,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
 
 from engine import yamlio
-from engine.durations import _PATTERN as _DURATION_PATTERN
+from engine.durations import PATTERN as _DURATION_PATTERN
 from engine.durations import Duration, parse_duration
 from engine.errors import SpecError, SpecErrors
 
@@ -93,8 +101,11 @@ def _as_duration(value: object) -> Duration:
 
 
 # In files (and so in the JSON Schema) a duration is a string such as '7 days', not an object.
+# Parsed item by item, so an error points at the bad entry of a list.
 DurationField = Annotated[
-    Duration, WithJsonSchema({"type": "string", "pattern": _DURATION_PATTERN.pattern})
+    Duration,
+    BeforeValidator(_as_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION_PATTERN.pattern}),
 ]
 
 
@@ -104,8 +115,6 @@ class EscalationStep(_Model):
         min_length=1, description="contact or workflow roles, resolved at send time"
     )
     urgent: bool = Field(False, description="send outside office hours too")
-
-    _dur = field_validator("after", mode="before")(_as_duration)
 
 
 class Deadline(_Model):
@@ -117,13 +126,6 @@ class Deadline(_Model):
     chase_every: DurationField | None = None
     escalate: list[EscalationStep] = Field(default_factory=list)
     digest: bool = Field(False, description="one email per recipient per sweep listing all items")
-
-    _durs = field_validator("remind_before", mode="before")(
-        lambda v: [_as_duration(x) for x in v] if isinstance(v, list) else v
-    )
-    _chase = field_validator("chase_every", mode="before")(
-        lambda v: None if v is None else _as_duration(v)
-    )
 
     @field_validator("due")
     @classmethod
@@ -317,9 +319,9 @@ def _explain(err: Any) -> str:
 
 
 def _clean_loc(loc: Sequence[Any]) -> tuple[yamlio.PathPart, ...]:
-    # pydantic adds union branch names such as 'str' or 'list[str]' to locations
+    # pydantic adds union branch names ('str', 'list[str]') and '[key]' markers to locations
     return tuple(
-        p for p in loc if isinstance(p, int) or not re.match(r"^(str|list\[|function-)", p)
+        p for p in loc if isinstance(p, int) or not re.match(r"^(str|list\[|function-|\[key\]$)", p)
     )
 
 

@@ -111,7 +111,11 @@ def load(text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "malformed YAML"
+        what = exc.problem or "malformed YAML"
+        if exc.context:  # e.g. "while parsing a flow sequence" (and where it began)
+            began = exc.context_mark
+            where = f" that began on line {began.line + 1}" if began and began != mark else ""
+            what = f"{what} ({exc.context}{where})"
         raise YamlProblem(f"not valid YAML: {what}", line) from exc
     except yaml.YAMLError as exc:
         raise YamlProblem(f"not valid YAML: {exc}", None) from exc
