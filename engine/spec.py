@@ -89,6 +89,8 @@ _EFFECT_GUARD: dict[str, str] = {
     "grant_extension": "extension_pending",
     "refuse_extension": "extension_pending",
 }
+# In an escalation step, 'ladder' means the next rung of the late agency's own ladder.
+LADDER = "ladder"
 TEMPLATE_KINDS = ("request", "reminder", "chase", "escalation", "decision")
 
 
@@ -125,6 +127,10 @@ class Deadline(_Model):
     remind_before: list[DurationField] = Field(default_factory=list)
     chase_every: DurationField | None = None
     escalate: list[EscalationStep] = Field(default_factory=list)
+    to: list[str] = Field(
+        default_factory=list,
+        description="who receives reminders and chases: workflow roles or contact roles",
+    )
     digest: bool = Field(False, description="one email per recipient per sweep listing all items")
 
     @field_validator("due")
@@ -530,12 +536,13 @@ def _check_references(
                     f"unknown trigger {trig!r}{suggest(trig, triggers)}; "
                     f"triggers: {sorted(triggers)}",
                 )
-    escalation_roles = contact_roles | set(m.roles)
+    escalation_roles = contact_roles | set(m.roles) | {LADDER}
     for name, st in m.states.items():
         for kind, template in st.templates.items():
             _check_template(r, ("states", name, "templates", kind), template, known_templates)
         if st.deadline is None:
             continue
+        _check_deadline_parts(r, name, st, escalation_roles)
         for j, step in enumerate(st.deadline.escalate):
             for k, target in enumerate(step.to):
                 if target not in escalation_roles:
@@ -551,6 +558,34 @@ def _check_references(
             r.add(
                 ("states", name, "deadline", "escalate"),
                 "escalation steps must come in increasing order of 'after', in one unit",
+            )
+
+
+def _check_deadline_parts(r: _Reporter, name: str, st: State, targets: set[str]) -> None:
+    deadline = st.deadline
+    if deadline is None:  # pragma: no cover - the caller checks
+        return
+    for k, target in enumerate(deadline.to):
+        if target not in targets:
+            r.add(
+                ("states", name, "deadline", "to", k),
+                f"unknown role {target!r}{suggest(target, targets)}; allowed: {sorted(targets)}",
+            )
+    if (deadline.remind_before or deadline.chase_every) and not deadline.to:
+        r.add(
+            ("states", name, "deadline"),
+            "reminders and chases need recipients: add 'to: [ROLE]' (e.g. to: [agency])",
+        )
+    needs = {
+        "reminder": bool(deadline.remind_before),
+        "chase": deadline.chase_every is not None,
+        "escalation": bool(deadline.escalate),
+    }
+    for kind, needed in needs.items():
+        if needed and kind not in st.templates:
+            r.add(
+                ("states", name, "templates"),
+                f"the deadline sends {kind}s, so add 'templates: {{{kind}: TEMPLATE}}'",
             )
 
 

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 SIGNOFF = Path(sys.executable).parent / "signoff"
 GOOD = "workflows/recommendation.yaml"
 BAD = "tests/workflows/bad/unknown_target_state.yaml"
-BAD_MESSAGE = f"{BAD}:38: transitions[1].to: unknown state 'close'; did you mean 'closed'?"
+BAD_MESSAGE = f"{BAD}:39: transitions[1].to: unknown state 'close'; did you mean 'closed'?"
 
 
 def _signoff(*args: str) -> subprocess.CompletedProcess[str]:
