@@ -23,6 +23,10 @@ Rules, applied everywhere:
   date and time of day it lands on.
 * **Due dates.** Something due on a date may be done at any time that local day; it
   is overdue from local midnight at the start of the *next* day (``due_moment``).
+* **Instants, not wall clocks, when comparing.** Python compares and subtracts two
+  datetimes that share a ``tzinfo`` by their wall clocks (ignoring ``fold``), so
+  ``later - earlier`` across a DST change is off by an hour. Convert to UTC first for
+  elapsed time; this module does so internally.
 * **Working days** are Monday to Friday minus the region's bank holidays (including
   substitute days, e.g. 28 December 2026 for Boxing Day on a Saturday), from the
   ``holidays`` package.
@@ -80,10 +84,15 @@ def _parse_region(region: str) -> tuple[str, str | None]:
     supported = _supported_regions()
     country, _, subdiv = region.partition("-")
     if country not in supported:
-        every = [*supported, *(f"{c}-{s}" for c, subs in supported.items() for s in subs)]
-        raise ValueError(
-            f"unknown holiday region {region!r}{_suggest(region, every)}; {_REGION_HELP}"
-        )
+        upper = region.upper()
+        if upper.partition("-")[0] == "UK":  # the usual slip: ISO 3166 says GB
+            hint = f" (did you mean {'GB' + upper[2:]!r}?)"
+        elif owners := [f"{c}-{upper}" for c, subs in supported.items() if upper in subs]:
+            hint = f" (did you mean {' or '.join(repr(r) for r in owners[:3])}?)"
+        else:
+            every = [*supported, *(f"{c}-{s}" for c, subs in supported.items() for s in subs)]
+            hint = _suggest(region, every)
+        raise ValueError(f"unknown holiday region {region!r}{hint}; {_REGION_HELP}")
     if not subdiv and "-" not in region:
         return country, None
     subdivs = supported[country]
@@ -94,8 +103,9 @@ def _parse_region(region: str) -> tuple[str, str | None]:
             f"unknown holiday region {region!r}: {country} has no subdivisions; use {country!r}"
         )
     regions = [f"{country}-{s}" for s in subdivs]
+    hint = _suggest(region, regions) if subdiv else ""
     raise ValueError(
-        f"unknown holiday region {region!r}{_suggest(region, regions)}; "
+        f"unknown holiday region {region!r}{hint}; "
         f"{country} subdivisions are {', '.join(repr(r) for r in regions)} "
         f"(or {country!r} alone for national holidays only)"
     )
@@ -311,7 +321,7 @@ class Calendar:
         local = self._local(t, name)
         if d.count < 0:
             raise ValueError(
-                f"cannot move by {d.count} {d.unit.value}s: the count must not be negative; "
+                f"cannot move by {d}: the count must not be negative; "
                 "use add() or subtract() for the direction"
             )
         if d.count == 0:
@@ -391,9 +401,11 @@ class Calendar:
         local = self._local(t, "t")
         day = local.date()
         if self._is_working(day):
+            # Compare in UTC: datetimes sharing a tzinfo compare by wall clock, ignoring fold.
+            instant = local.astimezone(dt.UTC)
             opening = self._at(day, self.office_start)
-            if local < opening:
+            if instant < opening.astimezone(dt.UTC):
                 return opening
-            if local < self._at(day, self.office_end):
+            if instant < self._at(day, self.office_end).astimezone(dt.UTC):
                 return local
         return self._at(self._step_working_days(day, 1), self.office_start)

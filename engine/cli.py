@@ -56,7 +56,11 @@ def _settings() -> Settings:
 
 def _services() -> Services:
     settings = _settings()
-    return Services(db=Database(settings.database_url), data_dir=settings.data_dir)
+    return Services(
+        db=Database(settings.database_url),
+        data_dir=settings.data_dir,
+        calendar=settings.calendar(),
+    )
 
 
 def _known_templates() -> frozenset[str]:
@@ -151,7 +155,13 @@ def import_(
     services = _services()
     with services.db.write() as conn:
         report = import_files(
-            conn, files, specs=services.specs, actor=actor, now=_now(now), dry_run=dry_run
+            conn,
+            files,
+            specs=services.specs,
+            actor=actor,
+            now=_now(now),
+            dry_run=dry_run,
+            calendar=services.calendar,
         )
         if dry_run:
             conn.rollback()

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from engine import yamlio
+from engine.calendar import Calendar
 from engine.errors import ImportErrors
 from engine.service import create_item
 from engine.spec import suggest
@@ -211,6 +212,7 @@ def import_files(
     actor: str,
     now: dt.datetime,
     dry_run: bool = False,
+    calendar: Calendar | None = None,
 ) -> ImportReport:
     """Check every file, then write them all on ``conn`` (the caller's transaction).
 
@@ -232,7 +234,9 @@ def import_files(
             _check_contacts(path, doc, content, known_agencies)
     for path, _doc, content in parsed:
         if isinstance(content, ActionPlan):
-            _write_plan(conn, path, content, specs, actor, now, report, dry_run)
+            _write_plan(
+                conn, path, content, specs, actor, now, report, dry_run, calendar or Calendar()
+            )
         else:
             _write_contacts(conn, content, report, dry_run)
     return report
@@ -325,6 +329,7 @@ def _write_plan(
     now: dt.datetime,
     report: ImportReport,
     dry_run: bool,
+    calendar: Calendar,
 ) -> None:
     r = plan.review
     exists = conn.execute(sa.select(_review.c.id).where(_review.c.id == r.id)).scalar_one_or_none()
@@ -396,6 +401,7 @@ def _write_plan(
                 actor=actor,
                 now=now,
                 data={"imported_from": path.name},
+                calendar=calendar,
             )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from engine import history
+from engine import deadlines, history
+from engine.calendar import Calendar
 from engine.errors import (
     ConcurrentUpdate,
     FireError,
@@ -33,6 +34,7 @@ from engine.errors import (
 from engine.evidence import EvidenceInput, store_file
 from engine.hashchain import GENESIS
 from engine.machine import machine_for
+from engine.recipients import Directory
 from engine.spec import GUARDS, Requirement, Scope, Transition, WorkflowSpec, suggest
 from engine.store.db import Database
 from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
@@ -72,6 +74,15 @@ _SELECT_EVIDENCE_ON_FILE = (
 )
 _INSERT_EVIDENCE = _evidence.insert().returning(_evidence.c.id)
 _INSERT_OUTBOX = _outbox.insert()
+_CANCEL_CHASING = (
+    _outbox.update()
+    .where(
+        _outbox.c.item_id == sa.bindparam("b_item_id"),
+        _outbox.c.status == "pending",
+        _outbox.c.kind.in_(["reminder", "chase", "escalation"]),
+    )
+    .values(status="cancelled")
+)
 _UPDATE_ITEM = _item.update().where(
     _item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version")
 )
@@ -124,6 +135,7 @@ class Services:
     db: Database
     data_dir: Path
     specs: SpecCache = field(default_factory=SpecCache)
+    calendar: Calendar = field(default_factory=Calendar)
 
 
 _HOW = {
@@ -188,7 +200,7 @@ def fire(services: Services, request: FireRequest) -> Fired:
     ]
     try:
         with services.db.write() as conn:
-            return _fire_in(conn, services.specs, request, stored)
+            return _fire_in(conn, services.specs, request, stored, services.calendar)
     except IntegrityError as exc:
         if _is_seq_clash(exc):  # a concurrent writer took this event's seq first
             raise ConcurrentUpdate(str(request.item), request.trigger) from exc
@@ -200,7 +212,11 @@ def fire(services: Services, request: FireRequest) -> Fired:
 
 
 def _fire_in(
-    conn: sa.Connection, specs: SpecCache, req: FireRequest, stored: list[tuple[EvidenceInput, Any]]
+    conn: sa.Connection,
+    specs: SpecCache,
+    req: FireRequest,
+    stored: list[tuple[EvidenceInput, Any]],
+    calendar: Calendar,
 ) -> Fired:
     row = resolve_item(conn, req.item)
     key = item_key(row.review_id, row.ref)
@@ -289,9 +305,21 @@ def _fire_in(
         values["rag"] = rag
     if moved:
         values["entered_at"], values["entered_seq"] = req.now, seq
+    replan = moved or "due" in changes
+    if replan:
+        the_plan = deadlines.plan(
+            spec.states[to_state],
+            item_due=changes.get("due", row.due),
+            entered_at=values.get("entered_at", row.entered_at),
+            entered_seq=values.get("entered_seq", row.entered_seq),
+            calendar=calendar,
+        )
+        values["next_attention_at"] = deadlines.attention(the_plan, req.now, calendar)
     done = conn.execute(_UPDATE_ITEM.values(**values), {"b_id": row.id, "b_version": row.version})
     if done.rowcount != 1:
         raise ConcurrentUpdate(key, req.trigger)
+    if replan:  # reminders and chases decided for the old state or due date no longer apply
+        conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
     sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now)
     return Fired(
         item_id=row.id,
@@ -402,7 +430,11 @@ def _enqueue(
 ) -> int:
     if not t.notify:
         return 0
-    recipients = recipients_for(conn, spec, [r for n in t.notify for r in n.to], row.agency_id)
+    names = {r for n in t.notify for r in n.to}
+    directory = Directory.load(
+        conn, {cr for r in names for cr in spec.model.roles[r].contact_roles}, ladders=False
+    )
+    recipients = {r: directory.workflow_role(spec, r, row.agency_id) for r in names}
     rows = [
         {
             "dedupe_key": f"event:{row.id}:{seq}:{n.template}:{email}",
@@ -430,39 +462,6 @@ def _enqueue(
     return len(rows)
 
 
-def recipients_for(
-    conn: sa.Connection, spec: WorkflowSpec, roles: Iterable[str], agency: str
-) -> dict[str, list[str]]:
-    """Email addresses for each workflow role: contacts holding its first contact role present.
-
-    Absent contacts are replaced by their deputy when one is named.
-    """
-    roles = list(dict.fromkeys(roles))
-    wanted = {cr for r in roles for cr in spec.model.roles[r].contact_roles}
-    contacts = conn.execute(
-        sa.select(
-            _contact.c.agency_id,
-            _contact.c.role,
-            _contact.c.email,
-            _contact.c.absent,
-            _contact.c.deputy_email,
-        ).where(_contact.c.role.in_(sorted(wanted)))
-    ).all()
-    out: dict[str, list[str]] = {}
-    for name in roles:
-        role = spec.model.roles[name]
-        for contact_role in role.contact_roles:
-            found = [
-                (c.deputy_email if c.absent and c.deputy_email else c.email)
-                for c in contacts
-                if c.role == contact_role and (role.scope is Scope.ANY or c.agency_id == agency)
-            ]
-            if found:
-                out[name] = found
-                break
-    return out
-
-
 def create_item(
     conn: sa.Connection,
     *,
@@ -473,9 +472,13 @@ def create_item(
     due: dt.date | None,
     actor: str,
     now: dt.datetime,
+    calendar: Calendar,
     data: dict[str, Any] | None = None,
 ) -> int:
     """Insert a new item in the workflow's initial state, with its first event."""
+    the_plan = deadlines.plan(
+        spec.states[spec.initial], item_due=due, entered_at=now, entered_seq=1, calendar=calendar
+    )
     item_id = conn.execute(
         _item.insert()
         .values(
@@ -492,6 +495,7 @@ def create_item(
             entered_at=now,
             entered_seq=1,
             updated_at=now,
+            next_attention_at=deadlines.attention(the_plan, now, calendar),
         )
         .returning(_item.c.id)
     ).scalar_one()

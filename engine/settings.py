@@ -6,6 +6,7 @@ no module-level instance. A bad value stops start-up with the variable's name.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.calendar import Calendar
 from engine.errors import SettingsError
 
 _PREFIX = "SIGNOFF_"
@@ -36,6 +38,19 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("signoff-data"), description="where evidence files are kept")
     environment: Environment = Environment.DEVELOPMENT
     workflows_dir: Path = Field(Path("workflows"), description="shipped workflow definitions")
+    timezone: str = Field("Europe/London", description="IANA zone for deadlines and office hours")
+    holiday_region: str = Field("GB-ENG", description="bank holidays: GB-ENG, GB-SCT, GB-NIR, IE")
+    office_start: dt.time = Field(dt.time(9, 0), description="non-urgent mail is sent from")
+    office_end: dt.time = Field(dt.time(17, 30), description="... until this local time")
+
+    def calendar(self) -> Calendar:
+        """The business calendar these settings describe (checked at start-up)."""
+        return Calendar(
+            timezone=self.timezone,
+            holiday_region=self.holiday_region,
+            office_start=self.office_start,
+            office_end=self.office_end,
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -55,7 +70,14 @@ def load_settings(**overrides: Any) -> Settings:
         SettingsError: naming each bad variable and what it should be.
     """
     try:
-        return Settings(**overrides)
-    except ValidationError as exc:
+        settings = Settings(**overrides)
+        settings.calendar()
+        return settings
+    except ValueError as exc:
+        if not isinstance(exc, ValidationError):  # the calendar refused zone, region or hours
+            raise SettingsError(
+                "bad settings (SIGNOFF_TIMEZONE, SIGNOFF_HOLIDAY_REGION, SIGNOFF_OFFICE_START, "
+                f"SIGNOFF_OFFICE_END):\n  {exc}"
+            ) from None
         lines = [f"{_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("bad settings:\n  " + "\n  ".join(lines)) from None

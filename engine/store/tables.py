@@ -43,6 +43,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # decided, then overtaken (the item moved on) before sending
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:

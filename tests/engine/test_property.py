@@ -138,6 +138,7 @@ def _new_item(services: Services) -> int:
             due=dt.date(2011, 4, 1),
             actor="test",
             now=NOW,
+            calendar=services.calendar,
         )
 
 

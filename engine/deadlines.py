@@ -1,0 +1,169 @@
+"""What a state's deadline rule asks for, and when: reminders, chases, escalations.
+
+Pure functions of the rule, the item's due date, when it entered its state and the
+calendar; nothing here reads the clock or the database. The sweep asks ``due_now``
+what to send at ``now`` and ``next_after`` when to look again; ``fire`` asks
+``attention`` whenever an item moves or its due date changes.
+
+Catching up after downtime never floods: of the reminders whose time has passed only
+the latest is due (and none once the item is overdue), of the chases only the latest
+period's, while each escalation step is due once, whenever it is reached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from engine.calendar import Calendar
+from engine.durations import Duration, Unit, parse_duration
+from engine.spec import Deadline, State
+
+
+@dataclass(frozen=True, kw_only=True)
+class Due:
+    """One notification a rule calls for."""
+
+    kind: str  # reminder | chase | escalation
+    step: int  # reminder index, chase period number, or escalation step index
+    at: dt.datetime
+    targets: tuple[str, ...]
+    urgent: bool
+    template: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """The deadline of one state entry, with every point at which it needs attention."""
+
+    due_at: dt.datetime
+    cycle: str  # identifies this state entry and due date in dedupe keys
+    reminders: tuple[Due, ...]
+    escalations: tuple[Due, ...]
+    chase_every: Duration | None
+    chase_targets: tuple[str, ...]
+    chase_template: str | None
+    digest: bool
+
+
+def plan(
+    state: State,
+    *,
+    item_due: dt.date | None,
+    entered_at: dt.datetime,
+    entered_seq: int,
+    calendar: Calendar,
+) -> Plan | None:
+    """The plan for an item in ``state``, or None when nothing is due there."""
+    rule: Deadline | None = state.deadline
+    if rule is None:
+        return None
+    if rule.due == "item_due":
+        if item_due is None:
+            return None
+        due_at = calendar.due_moment(item_due)
+    else:
+        due_at = calendar.add(entered_at, parse_duration(rule.due))
+    templates = state.templates
+    targets = tuple(rule.to)
+    reminders = tuple(
+        Due(
+            kind="reminder",
+            step=i,
+            at=calendar.subtract(due_at, before),
+            targets=targets,
+            urgent=False,
+            template=templates.get("reminder", "reminder"),
+        )
+        for i, before in enumerate(rule.remind_before)
+    )
+    escalations = tuple(
+        Due(
+            kind="escalation",
+            step=i,
+            at=calendar.add(due_at, step.after),
+            targets=tuple(step.to),
+            urgent=step.urgent,
+            template=templates.get("escalation", "escalation"),
+        )
+        for i, step in enumerate(rule.escalate)
+    )
+    return Plan(
+        due_at=due_at,
+        cycle=f"{entered_seq}:{due_at.date().isoformat()}",
+        reminders=reminders,
+        escalations=escalations,
+        chase_every=rule.chase_every,
+        chase_targets=targets,
+        chase_template=templates.get("chase"),
+        digest=rule.digest,
+    )
+
+
+def _chase(p: Plan, k: int, calendar: Calendar) -> Due:
+    return Due(
+        kind="chase",
+        step=k,
+        at=_chase_at(p, k, calendar),
+        targets=p.chase_targets,
+        urgent=False,
+        template=p.chase_template or "chase",
+    )
+
+
+def _chase_at(p: Plan, k: int, calendar: Calendar) -> dt.datetime:
+    """Chase ``k`` falls ``k`` periods after the due moment (chase 0 at the due moment)."""
+    if k == 0 or p.chase_every is None:
+        return p.due_at
+    return calendar.add(p.due_at, Duration(p.chase_every.count * k, p.chase_every.unit))
+
+
+def _latest_chase(p: Plan, now: dt.datetime, calendar: Calendar) -> int | None:
+    """The number of the latest chase period begun by ``now`` (0 at the due moment)."""
+    if p.chase_every is None or now < p.due_at:
+        return None
+    every = p.chase_every
+    if every.unit in (Unit.DAY, Unit.WEEK):
+        days = every.count * (7 if every.unit is Unit.WEEK else 1)
+        elapsed = (calendar.local(now).date() - calendar.local(p.due_at).date()).days
+        k = elapsed // days
+        # the due moment is local midnight, so each period starts at local midnight too
+        return k if _chase_at(p, k, calendar) <= now else k - 1
+    k = 0
+    while _chase_at(p, k + 1, calendar) <= now:
+        k += 1
+    return k
+
+
+def due_now(p: Plan, now: dt.datetime, calendar: Calendar) -> list[Due]:
+    """Everything the plan calls for at ``now`` (the sweep dedupes what was sent)."""
+    out: list[Due] = []
+    if now < p.due_at:
+        passed = [r for r in p.reminders if r.at <= now]
+        if passed:
+            out.append(max(passed, key=lambda r: r.at))
+    else:
+        k = _latest_chase(p, now, calendar)
+        if k is not None:
+            out.append(_chase(p, k, calendar))
+    out.extend(e for e in p.escalations if e.at <= now)
+    return out
+
+
+def next_after(p: Plan, now: dt.datetime, calendar: Calendar) -> dt.datetime | None:
+    """The first moment after ``now`` at which the plan calls for something new."""
+    candidates = [r.at for r in p.reminders if now < r.at < p.due_at]
+    candidates += [e.at for e in p.escalations if e.at > now]
+    if p.chase_every is not None:
+        k = _latest_chase(p, now, calendar)
+        candidates.append(p.due_at if k is None else _chase(p, k + 1, calendar).at)
+    return min(candidates, default=None)
+
+
+def attention(p: Plan | None, now: dt.datetime, calendar: Calendar) -> dt.datetime | None:
+    """When the sweep should next look at an item whose plan was just (re)made."""
+    if p is None:
+        return None
+    if due_now(p, now, calendar):
+        return now
+    return next_after(p, now, calendar)

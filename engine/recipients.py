@@ -1,0 +1,100 @@
+"""Who receives a notification: roles resolved against the agency directory.
+
+A target is a workflow role (scope-aware: ``own_agency`` roles only reach the item's
+agency; the first of its contact roles that anyone holds wins), a contact role of the
+item's agency, or ``ladder`` (in an escalation step, the next rung of the agency's own
+ladder). Absent contacts are replaced by their deputy; contacts whose address bounces
+are skipped. When nobody is left, the board's business manager receives it instead,
+so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.spec import LADDER, Scope, WorkflowSpec
+from engine.store.tables import Agency, Contact
+
+_contact = Contact.__table__  # type: ignore[attr-defined]
+_agency = Agency.__table__  # type: ignore[attr-defined]
+FALLBACK_ROLE = "business_manager"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    email: str
+    via: str  # the target it was resolved from
+    fallback: bool = False  # the target resolved to nobody; the business manager stands in
+
+
+class Directory:
+    """A snapshot of contacts and ladders, loaded once per sweep or fire."""
+
+    def __init__(self, contacts: Sequence[Any], ladders: dict[str, list[str]]) -> None:
+        self._contacts = contacts
+        self._ladders = ladders
+
+    @classmethod
+    def load(
+        cls, conn: sa.Connection, roles: Iterable[str] | None = None, ladders: bool = True
+    ) -> Directory:
+        """Contacts (only those holding ``roles``, when given) and, optionally, ladders."""
+        query = sa.select(
+            _contact.c.agency_id,
+            _contact.c.role,
+            _contact.c.email,
+            _contact.c.absent,
+            _contact.c.deputy_email,
+            _contact.c.failing,
+        )
+        if roles is not None:
+            query = query.where(_contact.c.role.in_(sorted(set(roles))))
+        rungs = (
+            {r.id: list(r.ladder) for r in conn.execute(sa.select(_agency.c.id, _agency.c.ladder))}
+            if ladders
+            else {}
+        )
+        return cls(conn.execute(query).all(), rungs)
+
+    def _emails(self, role: str, agency: str | None) -> list[str]:
+        out = []
+        for c in self._contacts:
+            if c.role != role or (agency is not None and c.agency_id != agency) or c.failing:
+                continue
+            out.append(c.deputy_email if c.absent and c.deputy_email else c.email)
+        return sorted(set(out))
+
+    def workflow_role(self, spec: WorkflowSpec, name: str, agency: str) -> list[str]:
+        role = spec.model.roles[name]
+        scope = None if role.scope is Scope.ANY else agency
+        for contact_role in role.contact_roles:
+            found = self._emails(contact_role, scope)
+            if found:
+                return found
+        return []
+
+    def resolve(
+        self, spec: WorkflowSpec, targets: Iterable[str], agency: str, step: int = 0
+    ) -> list[Recipient]:
+        """Every address the targets name, deduplicated, with the business manager as fallback."""
+        out: dict[str, Recipient] = {}
+        for target in targets:
+            if target in spec.model.roles:
+                emails = self.workflow_role(spec, target, agency)
+            elif target == LADDER:
+                ladder = self._ladders.get(agency, [])
+                emails = (
+                    self._emails(ladder[min(step + 1, len(ladder) - 1)], agency) if ladder else []
+                )
+            else:
+                emails = self._emails(target, agency)
+            fallback = not emails
+            if fallback:
+                emails = self._emails(FALLBACK_ROLE, None)
+            for email in emails:
+                out.setdefault(email, Recipient(email=email, via=target, fallback=fallback))
+        return list(out.values())
