@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.calendar import Calendar
@@ -23,6 +23,12 @@ _PREFIX = "SIGNOFF_"
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class SmtpTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    SSL = "ssl"
 
 
 class Settings(BaseSettings):
@@ -42,6 +48,29 @@ class Settings(BaseSettings):
     holiday_region: str = Field("GB-ENG", description="bank holidays: GB-ENG, GB-SCT, GB-NIR, IE")
     office_start: dt.time = Field(dt.time(9, 0), description="non-urgent mail is sent from")
     office_end: dt.time = Field(dt.time(17, 30), description="... until this local time")
+
+    smtp_host: str = Field("127.0.0.1", description="outgoing mail server")
+    smtp_port: int = Field(1025, ge=1, le=65535, description="1025: the local catcher of make run")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: SmtpTls = SmtpTls.NONE
+    smtp_timeout: float = Field(30.0, gt=0)
+    mail_from: str = Field("signoff <signoff@localhost>", description="From: of every email")
+    base_url: str = Field("http://localhost:8000", description="links in emails start with this")
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        if "\r" in value or "\n" in value or "@" not in value:
+            raise ValueError("must be one address, e.g. 'Board <board@example.org>', on one line")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     def calendar(self) -> Calendar:
         """The business calendar these settings describe (checked at start-up)."""

@@ -19,6 +19,7 @@ from engine.store import migrate
 from engine.store.db import Database
 from engine.versions import ensure_published
 from notifications.templates import available
+from tests.smtpd import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "config" / "examples"
@@ -104,6 +105,13 @@ def demo(services: Services) -> Services:
     with services.db.write() as conn:
         import_files(conn, [PLAN, CONTACTS], specs=services.specs, actor="test", now=NOW)
     return services
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server per test, recording every message it accepts."""
+    with SmtpServer() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

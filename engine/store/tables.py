@@ -42,6 +42,7 @@ class Rag(StrEnum):
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
     FAILED = "failed"
     CANCELLED = "cancelled"  # decided, then overtaken (the item moved on) before sending
 
@@ -191,3 +192,5 @@ class Outbox(SQLModel, table=True):
     created_at: dt.datetime = _ts()
     sent_at: dt.datetime | None = _ts(nullable=True)
     message_id: str | None = Field(default=None, max_length=400)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: dt.datetime | None = _ts(nullable=True)

@@ -1,0 +1,170 @@
+"""The dispatcher against a real SMTP server: delivery, faults, retries, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from engine.evidence import EvidenceInput
+from engine.hashchain import verify
+from engine.queries import show
+from engine.service import FireRequest, Services, fire
+from engine.settings import Settings, load_settings
+from engine.sweep import run_once
+from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
+from notifications.outbox import Result
+from notifications.templates import Templates
+from tests.conftest import BM, NOW, R1
+from tests.smtpd import SmtpServer, free_port
+
+TEMPLATES = Templates()
+
+
+def settings_for(port: int) -> Settings:
+    return load_settings(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_timeout=5,
+        mail_from="Southend LSCB <lscb@southend-lscb.example.org>",
+        base_url="https://signoff.example.org",
+    )
+
+
+def submit(services: Services) -> None:
+    fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="submit_evidence",
+            actor=BM,
+            now=NOW,
+            evidence=[EvidenceInput(statement="done")],
+        ),
+    )
+
+
+def go(services: Services, port: int, now: dt.datetime = NOW, **kw: Any) -> Any:
+    return dispatch(
+        services, settings_for(port), TEMPLATES, now, owner="test", rng=random.Random(1), **kw
+    )
+
+
+def statuses(services: Services) -> list[tuple[str, int]]:
+    with services.db.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(  # type: ignore[misc]
+                sa.text("SELECT status, attempts FROM outbox ORDER BY id")
+            )
+        ]
+
+
+def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer) -> None:
+    submit(demo)
+    report = go(demo, smtp.port)
+    assert (report.sent, report.failed) == (1, 0)
+    [message] = smtp.messages
+    assert message["To"] == BM
+    assert message["Subject"] == (
+        "R1 Define the LSCB process for monitoring the implementation of recommendations "
+        "emanating fr…: Submit evidence"
+    )
+    assert message["Message-ID"].endswith("@southend-lscb.example.org>")
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1" in text
+    assert "<html" in html.lower()
+    assert "done" not in text  # the evidence statement itself never goes into email
+    assert statuses(demo) == [("sent", 1)]
+    with demo.db.engine.connect() as conn:
+        last = show(conn, demo.specs, R1)["items"][0]["history"][-1]
+        assert verify(conn).ok
+    assert (last["trigger"], last["data"]["recipient"], last["data"]["status"]) == (
+        "notified",
+        BM,
+        "sent",
+    )
+    assert last["data"]["template_version"]
+
+
+def test_reminders_and_escalations_reach_the_right_people(demo: Services, smtp: SmtpServer) -> None:
+    now = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # R1: 24 days overdue
+    run_once(demo, now)
+    go(demo, smtp.port, now, batch=1000)
+    to_r1 = [(m["To"], m["Subject"]) for m in smtp.messages if " R1 " in f" {m['Subject']}"]
+    assert sorted(to for to, _ in to_r1) == [
+        BM,
+        "chair@southend-lscb.example.org",
+        "chair@southend-lscb.example.org",
+    ]
+
+
+def test_421_is_retried_later_then_sent(demo: Services, smtp: SmtpServer) -> None:
+    submit(demo)
+    smtp.recorder.script = ["421 try again later"]
+    first = go(demo, smtp.port)
+    assert (first.sent, first.retried) == (0, 1)
+    assert statuses(demo) == [("pending", 1)]
+    assert go(demo, smtp.port).claimed == 0  # not before its backoff
+    second = go(demo, smtp.port, NOW + dt.timedelta(minutes=5))
+    assert second.sent == 1
+    assert len(smtp.messages) == 1
+
+
+def test_550_fails_at_once_and_is_shown(demo: Services, smtp: SmtpServer) -> None:
+    submit(demo)
+    smtp.recorder.script = ["550 mailbox unavailable"]
+    report = go(demo, smtp.port)
+    assert (report.failed, report.errors) == (
+        1,
+        ["outbox #1: SMTPDataError: (550, 'mailbox unavailable')"],
+    )
+    assert statuses(demo) == [("failed", 1)]
+    with demo.db.engine.connect() as conn:
+        last = show(conn, demo.specs, R1)["items"][0]["history"][-1]
+    assert last["trigger"] == "notification_failed"
+
+
+def test_dropped_connection_is_retried(demo: Services, smtp: SmtpServer) -> None:
+    submit(demo)
+    smtp.recorder.script = ["DROP", "DROP"]
+    assert go(demo, smtp.port).retried == 1
+    assert go(demo, smtp.port, NOW + dt.timedelta(hours=1)).sent == 1
+
+
+def test_refused_connection_is_retried(demo: Services) -> None:
+    submit(demo)
+    assert go(demo, free_port()).retried == 1
+    assert statuses(demo) == [("pending", 1)]
+
+
+def test_temporary_failures_give_up_after_max_attempts(demo: Services) -> None:
+    submit(demo)
+    port = free_port()
+    now = NOW
+    for _ in range(MAX_ATTEMPTS):
+        now += dt.timedelta(days=1)
+        go(demo, port, now)
+    assert statuses(demo) == [("failed", MAX_ATTEMPTS)]
+
+
+@pytest.mark.parametrize(
+    ("code", "result"),
+    [(421, Result.RETRY), (450, Result.RETRY), (550, Result.FAILED), (554, Result.FAILED)],
+)
+def test_classify_by_reply_code(code: int, result: Result) -> None:
+    import aiosmtplib
+
+    assert classify(aiosmtplib.SMTPResponseException(code, "x")) is result
+
+
+def test_classify_timeouts_and_disconnects_as_temporary() -> None:
+    import aiosmtplib
+
+    assert classify(TimeoutError()) is Result.RETRY
+    assert classify(aiosmtplib.SMTPServerDisconnected("gone")) is Result.RETRY
+    assert classify(ConnectionRefusedError()) is Result.RETRY
