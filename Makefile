@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo: SQLite, the example plan, a local mail catcher (port 1025, messages kept in
+# signoff-data/mail/), office hours all day so the chasing is visible at once.
+DEMO_ENV = SIGNOFF_DATABASE_URL=$(DEMO_DB) SIGNOFF_SMTP_HOST=127.0.0.1 SIGNOFF_SMTP_PORT=1025 \
+	SIGNOFF_OFFICE_START=00:00 SIGNOFF_OFFICE_END=23:59:59
+
 run: $(STAMP)
-	SIGNOFF_DATABASE_URL=$(DEMO_DB) $(BIN)/signoff init
-	SIGNOFF_DATABASE_URL=$(DEMO_DB) $(BIN)/signoff import config/examples/southend_iawg_scr_audit_2010.yaml config/examples/southend_contacts.yaml
-	SIGNOFF_DATABASE_URL=$(DEMO_DB) $(BIN)/signoff list
+	$(DEMO_ENV) $(BIN)/signoff init
+	$(DEMO_ENV) $(BIN)/signoff import config/examples/southend_iawg_scr_audit_2010.yaml config/examples/southend_contacts.yaml
+	$(DEMO_ENV) $(BIN)/signoff list
+	$(DEMO_ENV) $(BIN)/signoff serve --mail-catcher --sweep-every 60 --dispatch-every 10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from engine import queries
-from engine.errors import SignoffError, SpecError
+from engine.errors import SettingsError, SignoffError, SpecError
 from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.service import FireRequest, Services, fire
@@ -30,6 +30,7 @@ from engine.store.tables import Rag
 from engine.versions import ensure_published, publish
 
 app = typer.Typer(
+    pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
     no_args_is_help=True,
     add_completion=False,
     help="Track review recommendations through evidence-based sign-off.",
@@ -323,6 +324,195 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         typer.echo(f"BROKEN: {result.broken}", err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+@_refusals
+def sweep(
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show what is due; queue nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Queue every reminder, chase and escalation due now (each exactly once)."""
+    from engine.sweep import run_once
+
+    report = run_once(_services(), _now(now), dry_run=dry_run)
+    decided = [
+        {
+            "kind": d["kind"],
+            "to": d["recipient"],
+            "key": d["context"]["key"],
+            "step": d["context"]["step"],
+            "send_at": d["next_attempt_at"].isoformat(),
+        }
+        for d in report.decided
+    ]
+    if as_json:
+        _print_json(
+            {
+                "format": queries.FORMAT,
+                "items": report.items,
+                "queued": report.queued,
+                "dry_run": dry_run,
+                "decided": decided,
+            }
+        )
+        return
+    for d in decided:
+        typer.echo(f"{d['key']}: {d['kind']} {d['step']} to {d['to']} at {d['send_at']}")
+    verb = "would queue" if dry_run else f"queued {report.queued} new of"
+    typer.echo(f"{report.items} item(s) due; {verb} {len(decided)} notification(s)")
+
+
+@app.command("dispatch")
+@_refusals
+def dispatch_(
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+    batch: Annotated[int, typer.Option(min=1, help="most rows to claim")] = 500,
+    connections: Annotated[int, typer.Option(min=1, max=32, help="SMTP connections")] = 1,
+) -> None:
+    """Send what the outbox holds that is due; retry or fail each delivery."""
+    import os
+    import socket
+
+    from notifications.dispatcher import dispatch
+    from notifications.templates import Templates
+
+    report = dispatch(
+        _services(),
+        _settings(),
+        Templates(),
+        _now(now),
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+        batch=batch,
+        connections=connections,
+    )
+    typer.echo(
+        f"claimed {report.claimed}: {report.sent} sent, {report.retried} to retry, "
+        f"{report.failed} failed"
+    )
+    for error in report.errors:
+        typer.echo(f"failed: {error}", err=True)
+
+
+@app.command()
+@_refusals
+def outbox(
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, sent, failed, cancelled")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List emails in the outbox; with --status failed, what the admin must look at."""
+    import sqlalchemy as sa
+
+    from engine.store.tables import Outbox
+
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    query = sa.select(table).order_by(table.c.id)
+    if status:
+        query = query.where(table.c.status == status)
+    with _services().db.engine.connect() as conn:
+        rows = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "to": r.recipient,
+                "status": r.status,
+                "attempts": r.attempts,
+                "key": r.context.get("key"),
+                "error": r.last_error,
+                "next_attempt_at": r.next_attempt_at.isoformat(),
+                "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            }
+            for r in conn.execute(query)
+        ]
+    if as_json:
+        _print_json({"format": queries.FORMAT, "rows": rows})
+        return
+    for r in rows:
+        typer.echo(
+            f"#{r['id']} {r['status']:<9} {r['kind']:<10} {r['to']:<45} {r['key']}"
+            + (f"  ({r['error']})" if r["error"] else "")
+        )
+    typer.echo(f"{len(rows)} row(s)")
+
+
+@app.command("forecast")
+@_refusals
+def forecast_(
+    days: Annotated[int, typer.Option(min=1, max=366, help="how far ahead")] = 14,
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Who will be emailed what, and when, over the next N days."""
+    from engine.forecast import forecast
+
+    rows = forecast(_services(), _now(now), days)
+    if as_json:
+        _print_json({"format": queries.FORMAT, "days": days, "emails": rows})
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['at'][:16]}  {r['kind']:<10} {r['key']:<40} to {', '.join(r['to'])}"
+            + ("  (no contact for the role: business manager instead)" if r["fallback"] else "")
+        )
+    typer.echo(f"{len(rows)} email(s) in the next {days} day(s)")
+
+
+@app.command()
+@_refusals
+def serve(
+    mail_catcher: Annotated[
+        bool,
+        typer.Option("--mail-catcher", help="also run a local SMTP catcher on SIGNOFF_SMTP_PORT"),
+    ] = False,
+    sweep_every: Annotated[float, typer.Option(help="seconds between sweeps")] = 300,
+    dispatch_every: Annotated[float, typer.Option(help="seconds between dispatches")] = 30,
+) -> None:
+    """Run the scheduler (sweep and dispatch) until interrupted."""
+    import logging
+    import signal
+    import threading
+
+    from notifications import catcher, scheduler
+    from notifications.templates import Templates
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    settings = _settings()
+    services = _services()
+    if migrate.current(services.db) != migrate.head():
+        raise SettingsError(
+            f"the database at SIGNOFF_DATABASE_URL is not initialised or not up to date "
+            f"(revision {migrate.current(services.db)}, need {migrate.head()}); run 'signoff init'"
+        )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    mail = None
+    if mail_catcher:
+        mail = catcher.start(settings.data_dir / "mail", settings.smtp_port, settings.smtp_host)
+        typer.echo(
+            f"mail catcher on {settings.smtp_host}:{settings.smtp_port}, "
+            f"messages kept in {settings.data_dir / 'mail'}"
+        )
+    jobs = scheduler.build(
+        services, settings, Templates(), sweep_every=sweep_every, dispatch_every=dispatch_every
+    )
+    jobs.start()
+    typer.echo("signoff is running: sweep and dispatch on a timer; Ctrl-C stops it")
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        jobs.shutdown(wait=True)
+        if mail is not None:
+            mail.stop()
+        services.db.dispose()
 
 
 @workflow_app.command("validate")

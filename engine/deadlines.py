@@ -167,3 +167,17 @@ def attention(p: Plan | None, now: dt.datetime, calendar: Calendar) -> dt.dateti
     if due_now(p, now, calendar):
         return now
     return next_after(p, now, calendar)
+
+
+def points_between(p: Plan, start: dt.datetime, end: dt.datetime, calendar: Calendar) -> list[Due]:
+    """Every notification point in ``(start, end]``, in time order (for forecasts)."""
+    out = [r for r in p.reminders if start < r.at <= end and r.at < p.due_at]
+    out += [e for e in p.escalations if start < e.at <= end]
+    if p.chase_every is not None:
+        k = _latest_chase(p, start, calendar)
+        k = 0 if k is None else k + 1
+        while (at := _chase_at(p, k, calendar)) <= end:
+            if at > start:
+                out.append(_chase(p, k, calendar))
+            k += 1
+    return sorted(out, key=lambda d: d.at)

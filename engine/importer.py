@@ -232,6 +232,8 @@ def import_files(
             _check_plan(conn, path, doc, content, known_agencies)
         else:
             _check_contacts(path, doc, content, known_agencies)
+    # plans first, whatever the order given: contacts belong to agencies the plans create
+    parsed.sort(key=lambda entry: not isinstance(entry[2], ActionPlan))
     for path, _doc, content in parsed:
         if isinstance(content, ActionPlan):
             _write_plan(

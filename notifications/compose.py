@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.charset import QP, Charset
 from email.headerregistry import Address
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -29,6 +30,9 @@ from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from notifications.outbox import Outcome, Result
 from notifications.templates import TemplateError, Templates
 
+# quoted-printable keeps the bodies readable in mail catchers and logs; base64 would not
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
@@ -224,8 +228,8 @@ class Composer:
         msg["Reply-To"] = self.sender
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Signoff-Kind"] = rows[0].kind
-        msg.attach(MIMEText(rendered.text, "plain", "utf-8"))
-        msg.attach(MIMEText(rendered.html, "html", "utf-8"))
+        msg.attach(MIMEText(rendered.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+        msg.attach(MIMEText(rendered.html, "html", _UTF8_QP))  # type: ignore[arg-type]
         return Prepared(
             row_ids=tuple(r.id for r in rows),
             sender=self.sender,

@@ -313,3 +313,8 @@ def test_examples_validate_against_the_schema(name: str, example: Path) -> None:
     data: Any = yamlio.load(example.read_text()).data
     schema = json.loads((ROOT / "config" / name).read_text())
     jsonschema.validate(json.loads(json.dumps(data, default=str)), schema)
+
+
+def test_contacts_given_before_their_plan_still_import(published: Services) -> None:
+    report = _import(published, CONTACTS, PLAN)
+    assert (len(report.added), report.contacts) == (9, 28)
