@@ -61,11 +61,24 @@ _SELECT_ITEM = sa.select(
     _item.c.actors,
     _item.c.entered_at,
     _item.c.entered_seq,
+    _item.c.next_attention_at,
     _rec.c.review_id,
     _rec.c.ref,
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
-_SELECT_ROLES = sa.select(_contact.c.agency_id, _contact.c.role).where(
-    _contact.c.email == sa.bindparam("email")
+_SELECT_ITEM_BY_ID = _SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
+# one read serves both the actor's roles and the recipients of the transition's emails
+_SELECT_CONTACTS = sa.select(
+    _contact.c.agency_id,
+    _contact.c.role,
+    _contact.c.email,
+    _contact.c.absent,
+    _contact.c.deputy_email,
+    _contact.c.failing,
+).where(
+    sa.or_(
+        _contact.c.email == sa.bindparam("email"),
+        _contact.c.role.in_(sa.bindparam("roles", expanding=True)),
+    )
 )
 _SELECT_EVIDENCE_ON_FILE = (
     sa.select(_evidence.c.id, _evidence.c.sha256)
@@ -83,8 +96,26 @@ _CANCEL_CHASING = (
     )
     .values(status="cancelled")
 )
-_UPDATE_ITEM = _item.update().where(
-    _item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version")
+_MUTABLE = (
+    "state",
+    "version",
+    "seq",
+    "last_hash",
+    "actors",
+    "updated_at",
+    "rag",
+    "due",
+    "due_history",
+    "pending_due",
+    "entered_at",
+    "entered_seq",
+    "next_attention_at",
+)
+# one fixed statement (every mutable column bound), so it is compiled once per process
+_UPDATE_ITEM = (
+    _item.update()
+    .where(_item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _MUTABLE})
 )
 
 
@@ -158,7 +189,7 @@ def resolve_item(conn: sa.Connection, key: int | str) -> Any:
         RecommendationNotFound: no such item, or the key is ambiguous (the message lists the keys).
     """
     if isinstance(key, int):
-        row = conn.execute(_SELECT_ITEM.where(_item.c.id == key)).one_or_none()
+        row = conn.execute(_SELECT_ITEM_BY_ID, {"item_id": key}).one_or_none()
         if row is None:
             raise RecommendationNotFound(f"item #{key}")
         return row
@@ -221,10 +252,15 @@ def _fire_in(
     row = resolve_item(conn, req.item)
     key = item_key(row.review_id, row.ref)
     spec = specs.get(conn, row.workflow_version_id)
-    transition = _transition(spec, key, req.trigger, row.state)
     if req.expected_version is not None and req.expected_version != row.version:
-        raise ConcurrentUpdate(key, req.trigger)
-    _authorise(conn, spec, transition, key, req.actor, row.agency_id)
+        raise ConcurrentUpdate(key, req.trigger)  # first: what they saw is no longer so
+    transition = _transition(spec, key, req.trigger, row.state)
+    actor = req.actor.strip().lower()
+    notify_roles = sorted(
+        {cr for n in transition.notify for r in n.to for cr in spec.model.roles[r].contact_roles}
+    )
+    contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
+    _authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
         if req.actor in row.actors.get(earlier, ()):
             raise SeparationOfDuties(key, req.trigger, req.actor, earlier)
@@ -315,12 +351,20 @@ def _fire_in(
             calendar=calendar,
         )
         values["next_attention_at"] = deadlines.attention(the_plan, req.now, calendar)
-    done = conn.execute(_UPDATE_ITEM.values(**values), {"b_id": row.id, "b_version": row.version})
+    current = {name: getattr(row, name) for name in _MUTABLE if name not in values}
+    done = conn.execute(
+        _UPDATE_ITEM,
+        {
+            "b_id": row.id,
+            "b_version": row.version,
+            **{f"v_{k}": v for k, v in (current | values).items()},
+        },
+    )
     if done.rowcount != 1:
         raise ConcurrentUpdate(key, req.trigger)
     if replan:  # reminders and chases decided for the old state or due date no longer apply
         conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
-    sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now)
+    sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, contacts)
     return Fired(
         item_id=row.id,
         key=key,
@@ -346,9 +390,9 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
 
 
 def _authorise(
-    conn: sa.Connection, spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str
+    spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
-    held = conn.execute(_SELECT_ROLES, {"email": actor.strip().lower()}).all()
+    held = [c for c in contacts if c.email == actor]
     for name in t.roles:
         role = spec.model.roles[name]
         for r in held:
@@ -427,13 +471,12 @@ def _enqueue(
     seq: int,
     to_state: str,
     now: dt.datetime,
+    contacts: Sequence[Any],
 ) -> int:
     if not t.notify:
         return 0
     names = {r for n in t.notify for r in n.to}
-    directory = Directory.load(
-        conn, {cr for r in names for cr in spec.model.roles[r].contact_roles}, ladders=False
-    )
+    directory = Directory(contacts, {})
     recipients = {r: directory.workflow_role(spec, r, row.agency_id) for r in names}
     rows = [
         {

@@ -37,8 +37,10 @@ def build(
     sweep_every: float = 300,
     dispatch_every: float = 30,
     clock: Clock = wall_clock,
+    scheduler: BackgroundScheduler | None = None,
 ) -> BackgroundScheduler:
-    """A scheduler with the two jobs; the caller starts and shuts it down."""
+    """A scheduler with the two jobs (added to ``scheduler`` when given, replacing any
+    earlier ones of the same id); the caller starts and shuts it down."""
     owner = f"{socket.gethostname()}:{os.getpid()}"
 
     def sweep_job() -> None:
@@ -58,7 +60,7 @@ def build(
         for error in report.errors:
             log.warning("delivery failed: %s", error)
 
-    scheduler = BackgroundScheduler(timezone=dt.UTC)
+    scheduler = scheduler or BackgroundScheduler(timezone=dt.UTC)
     for job_id, func, every in (
         ("sweep", sweep_job, sweep_every),
         ("dispatch", dispatch_job, dispatch_every),
@@ -71,6 +73,6 @@ def build(
             replace_existing=True,
             max_instances=1,
             coalesce=True,
-            next_run_time=clock(),
+            next_run_time=wall_clock(),  # the trigger runs on real time; clock is the jobs' now
         )
     return scheduler

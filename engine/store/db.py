@@ -2,7 +2,7 @@
 
 SQLite runs in WAL mode with foreign keys on. Write transactions on SQLite start
 with ``BEGIN IMMEDIATE`` so two writers queue for the lock instead of failing on
-upgrade; reads use a plain ``BEGIN`` and never block writers.
+upgrade; reads run in autocommit mode and never block writers.
 """
 
 from __future__ import annotations
@@ -39,13 +39,9 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn: sa.Connection) -> None:
-            immediate = conn.get_execution_options().get("immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # connections are recycled rather than pinged: a ping is a round trip per transaction
+    return sa.create_engine(url, pool_recycle=1800, **kwargs)
 
 
 class Database:
@@ -59,11 +55,13 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A connection inside a write transaction; commits on success, rolls back on error."""
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, conn.begin():
             if self.is_sqlite:
-                conn = conn.execution_options(immediate=True)
-            with conn.begin():
-                yield conn
+                # the driver runs in autocommit mode; we open the write transaction ourselves,
+                # taking the write lock at once (an engine-level 'begin' hook would instead
+                # cost an event dispatch on every statement)
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:

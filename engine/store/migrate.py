@@ -22,7 +22,7 @@ def _config() -> Config:
 
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (idempotent)."""
-    with db.engine.begin() as conn:
+    with db.write() as conn:  # one transaction: SQLite and PostgreSQL both roll back DDL
         cfg = _config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -176,6 +176,8 @@ class Event(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """An email the system decided to send; kept until delivered or failed."""
 
+    # fire() cancels an item's pending chasing on every move: this keeps that O(item's rows)
+    __table_args__ = (sa.Index("ix_outbox_item_status", "item_id", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True, max_length=400)
     item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
