@@ -21,13 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine import deadlines
-from engine.recipients import Directory
+from engine.recipients import FALLBACK_ROLE, Directory
 from engine.service import Services, item_key
-from engine.store.tables import Item, Outbox, Recommendation
+from engine.store.tables import Contact, Item, Outbox, Recommendation
 
 _item = Item.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
+_contact = Contact.__table__  # type: ignore[attr-defined]
 
 _DUE = (
     sa.select(
@@ -82,6 +83,9 @@ def run_once(
         if not services.db.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=_item)
         rows = conn.execute(query, {"now": now}).all()
+        summaries = _failure_summaries(conn, now, calendar)
+        if summaries and not dry_run:
+            report.queued += _insert_new(conn, services.db.is_sqlite, summaries)
         if not rows:
             return report
         directory = Directory.load(conn)
@@ -157,6 +161,54 @@ def _row(
         "next_attempt_at": now if due.urgent else calendar.next_office_time(now),
         "created_at": now,
     }
+
+
+def _failure_summaries(
+    conn: sa.Connection, now: dt.datetime, calendar: Any
+) -> list[dict[str, Any]]:
+    """Once a day, tell each business manager which deliveries failed in the last day."""
+    since = now - dt.timedelta(days=1)
+    failed = conn.execute(
+        sa.select(_outbox.c.kind, _outbox.c.recipient, _outbox.c.context, _outbox.c.last_error)
+        .where(
+            _outbox.c.status == "failed", _outbox.c.failed_at > since, _outbox.c.kind != "failures"
+        )
+        .order_by(_outbox.c.id)
+        .limit(200)
+    ).all()
+    if not failed:
+        return []
+    managers = (
+        conn.execute(sa.select(_contact.c.email).where(_contact.c.role == FALLBACK_ROLE).distinct())
+        .scalars()
+        .all()
+    )
+    listed = [
+        {
+            "ref": (f.context.get("key") or "/").split("/", 1)[1],
+            "review_ref": (f.context.get("key") or "/").split("/", 1)[0],
+            "kind": f.kind,
+            "recipient": f.recipient,
+            "error": (f.last_error or "unknown")[:200],
+        }
+        for f in failed
+    ]
+    day = calendar.local(now).date().isoformat()
+    return [
+        {
+            "dedupe_key": f"failures:{day}:{email}",
+            "item_id": None,
+            "kind": "failures",
+            "template": "failures",
+            "recipient": email,
+            "context": {"count": len(listed), "failures": listed},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": calendar.next_office_time(now),
+            "created_at": now,
+        }
+        for email in sorted(managers)
+    ]
 
 
 def _insert_new(conn: sa.Connection, is_sqlite: bool, rows: list[dict[str, Any]]) -> int:

@@ -87,6 +87,14 @@ class Composer:
         failed: list[Outcome] = []
         digests: dict[str, list[Any]] = {}
         for row in rows:
+            if row.kind == "failures":
+                try:
+                    prepared.append(self._failures(row, facts, now))
+                except (TemplateError, KeyError, ValueError) as exc:
+                    failed.append(
+                        Outcome(row_id=row.id, result=Result.FAILED, error=f"cannot compose: {exc}")
+                    )
+                continue
             if row.context.get("digest") and row.kind in ("reminder", "chase"):
                 digests.setdefault(row.recipient, []).append(row)
                 continue
@@ -190,6 +198,22 @@ class Composer:
             }
             ctx["decision_label"] = labels.get(row.context.get("trigger", ""), "Decision recorded")
         rendered = self.templates.render(row.template, ctx)
+        return self._message([row], row.recipient, rendered, now)
+
+    def _failures(self, row: Any, facts: dict[str, Any], now: dt.datetime) -> Prepared:
+        person = next((p for (e, _a), p in facts["people"].items() if e == row.recipient), None)
+        rendered = self.templates.render(
+            "failures",
+            {
+                "count": row.context["count"],
+                "failures": row.context["failures"],
+                "recipient_name": person.name if person else row.recipient,
+                "board_name": self.sender_name,
+                "sender_name": "signoff",
+                "reply_to": self.sender,
+                "link": f"{self.settings.base_url}/admin/outbox",
+            },
+        )
         return self._message([row], row.recipient, rendered, now)
 
     def _digest(

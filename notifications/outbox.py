@@ -98,7 +98,7 @@ def settle(
             if outcome.result is Result.SENT:
                 values.update(status="sent", sent_at=now, message_id=outcome.message_id)
             elif outcome.result is Result.FAILED:
-                values.update(status="failed")
+                values.update(status="failed", failed_at=now)
             else:
                 values.update(status="pending", next_attempt_at=outcome.retry_at)
             done = conn.execute(

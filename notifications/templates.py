@@ -53,6 +53,10 @@ recipient's role, "Chief Executive") and ``late_agency_name`` (the agency that i
 ``decision`` adds ``decision_label`` ("Evidence challenged by the panel"); ``state_label`` is the
 state the item moved to.
 
+``failures`` (the business manager's daily summary of undelivered email) has ``count``,
+``failures`` (mappings with ``ref``, ``review_ref``, ``kind``, ``recipient`` and ``error``),
+``recipient_name``, ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
+
 ``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and ``sender_name``:
 ``items`` is a list of mappings with exactly the keys ``ref``, ``title``, ``review_ref``,
 ``due``, ``days_overdue`` and ``link``.
@@ -92,7 +96,7 @@ from engine.errors import SignoffError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
-KINDS = ("request", "reminder", "chase", "escalation", "digest", "decision")
+KINDS = ("request", "reminder", "chase", "escalation", "digest", "decision", "failures")
 
 _COMMON = frozenset(
     {
@@ -120,6 +124,9 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "escalation": _COMMON | {"step", "escalated_to_role", "late_agency_name"},
     "digest": frozenset({"items", "recipient_name", "board_name", "reply_to", "sender_name"}),
     "decision": _COMMON | {"decision_label"},
+    "failures": frozenset(
+        {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
+    ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.
 HEADER_VARIABLES = frozenset({"recipient_name", "sender_name", "reply_to"})
@@ -619,6 +626,23 @@ _SAMPLE_ITEM: dict[str, object] = {
 }
 SAMPLE_CONTEXT.update(
     {
+        "failures": {
+            "recipient_name": "LSCB Business Manager",
+            "board_name": "Southend LSCB",
+            "sender_name": "signoff",
+            "reply_to": "business.manager@southend-lscb.example.org",
+            "link": "https://signoff.example.org/admin/outbox",
+            "count": 1,
+            "failures": [
+                {
+                    "ref": "R1",
+                    "review_ref": "southend-iawg-scr-audit-2010",
+                    "kind": "chase",
+                    "recipient": "named.nurse@sept.example.org",
+                    "error": "550 mailbox unavailable",
+                }
+            ],
+        },
         "request": {**_SAMPLE_ITEM, "days_overdue": -28},
         "reminder": {**_SAMPLE_ITEM, "days_overdue": -3},
         "chase": {**_SAMPLE_ITEM, "days_overdue": 9},

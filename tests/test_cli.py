@@ -48,7 +48,7 @@ def cli(tmp_path: Path) -> Cli:
 
 
 def test_init_is_safe_to_repeat(cli: Cli) -> None:
-    assert "database ready at revision 0003" in cli("init").stdout
+    assert "database ready at revision 0004" in cli("init").stdout
 
 
 def test_list_json_is_stable(cli: Cli) -> None:

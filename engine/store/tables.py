@@ -196,3 +196,4 @@ class Outbox(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=400)
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: dt.datetime | None = _ts(nullable=True)
+    failed_at: dt.datetime | None = _ts(nullable=True)

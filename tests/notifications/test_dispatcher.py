@@ -168,3 +168,20 @@ def test_classify_timeouts_and_disconnects_as_temporary() -> None:
     assert classify(TimeoutError()) is Result.RETRY
     assert classify(aiosmtplib.SMTPServerDisconnected("gone")) is Result.RETRY
     assert classify(ConnectionRefusedError()) is Result.RETRY
+
+
+def test_business_manager_gets_a_daily_summary_of_failures(demo: Services,
+                                                           smtp: SmtpServer) -> None:
+    submit(demo)
+    smtp.recorder.script = ["550 mailbox unavailable"]
+    go(demo, smtp.port)
+    later = NOW + dt.timedelta(hours=1)
+    run_once(demo, later)
+    run_once(demo, later + dt.timedelta(minutes=5))  # the same day: no second summary
+    go(demo, smtp.port, later)
+    [summary] = [m for m in smtp.messages if m["X-Signoff-Kind"] == "failures"]
+    assert summary["To"] == BM
+    assert summary["Subject"] == "1 email from signoff could not be delivered"
+    body = summary.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "southend-iawg-scr-audit-2010 R1: decision to " + BM in body
+    assert "SMTPDataError: (550, 'mailbox unavailable')" in body

@@ -86,7 +86,7 @@ def test_shipped_template_renders_its_sample(templates: Templates, name: str) ->
     assert re.fullmatch(r"[0-9a-f]{12}", r.template_version)
 
 
-@pytest.mark.parametrize("name", [k for k in KINDS if k != "digest"])
+@pytest.mark.parametrize("name", [k for k in KINDS if k not in ("digest", "failures")])
 def test_single_item_emails_carry_the_link_and_the_reference(
     templates: Templates, name: str
 ) -> None:
@@ -552,7 +552,8 @@ def test_unknown_template_name_suggests_one(templates: Templates) -> None:
         templates.render("escalaton", {})
     assert str(info.value) == (
         "template 'escalaton' (name): no template 'escalaton'; did you mean 'escalation'?; "
-        "templates: ['chase', 'decision', 'digest', 'escalation', 'reminder', 'request']"
+        "templates: ['chase', 'decision', 'digest', 'escalation', 'failures', 'reminder', "
+        "'request']"
     )
 
 
@@ -612,3 +613,11 @@ def test_templates_from_another_directory(tmp_path: Path) -> None:
     custom = Templates(tmp_path)
     assert custom.names == frozenset({"request"})
     assert custom.render("request", SAMPLE_CONTEXT["request"]).subject == "Please: R1"
+
+
+def test_failure_summary_lists_each_failed_delivery(templates: Templates) -> None:
+    r = templates.render("failures", SAMPLE_CONTEXT["failures"])
+    assert r.subject == "1 email from signoff could not be delivered"
+    for part in (r.text, r.html):
+        assert "named.nurse@sept.example.org" in part
+        assert "550 mailbox unavailable" in part
