@@ -152,3 +152,17 @@ def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
 def test_bad_now_is_a_usage_error(cli: Cli) -> None:
     err = cli("fire", R1, "set_rag", "--actor", PANEL, "--now", "tomorrow", code=2).stderr
     assert "not an ISO date-time" in err
+
+
+def test_forecast_and_sweep_show_the_chasing(cli: Cli) -> None:
+    when = "2011-03-18T10:00+00:00"
+    data = json.loads(cli("forecast", "--days", "7", "--now", when, "--json").stdout)
+    kinds = {(e["key"].split("/")[1], e["kind"]) for e in data["emails"]}
+    assert ("R1", "reminder") in kinds  # 14 days before 1 April falls on 19 March
+    dry = json.loads(cli("sweep", "--now", "2011-03-21T10:00Z", "--dry-run", "--json").stdout)
+    assert dry["queued"] == 0
+    assert {d["kind"] for d in dry["decided"]} >= {"reminder"}
+    assert "0 row(s)" in cli("outbox").stdout
+    done = cli("sweep", "--now", "2011-03-21T10:00Z").stdout
+    assert "queued" in done
+    assert "pending" in cli("outbox", "--status", "pending").stdout

@@ -170,8 +170,9 @@ def test_classify_timeouts_and_disconnects_as_temporary() -> None:
     assert classify(ConnectionRefusedError()) is Result.RETRY
 
 
-def test_business_manager_gets_a_daily_summary_of_failures(demo: Services,
-                                                           smtp: SmtpServer) -> None:
+def test_business_manager_gets_a_daily_summary_of_failures(
+    demo: Services, smtp: SmtpServer
+) -> None:
     submit(demo)
     smtp.recorder.script = ["550 mailbox unavailable"]
     go(demo, smtp.port)
@@ -185,3 +186,30 @@ def test_business_manager_gets_a_daily_summary_of_failures(demo: Services,
     body = summary.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "southend-iawg-scr-audit-2010 R1: decision to " + BM in body
     assert "SMTPDataError: (550, 'mailbox unavailable')" in body
+
+
+def test_digest_rule_sends_one_email_per_recipient_listing_every_item(
+    demo: Services, smtp: SmtpServer
+) -> None:
+    from engine.spec import load_spec
+    from engine.versions import publish
+    from tests.conftest import WORKFLOWS
+
+    text = (
+        (WORKFLOWS / "recommendation.yaml")
+        .read_text()
+        .replace(
+            "      due: item_due\n      to: [agency]\n",
+            "      due: item_due\n      to: [agency]\n      digest: true\n",
+        )
+    )
+    with demo.db.write() as conn:
+        publish(conn, load_spec(text, "digest.yaml"), actor=BM, now=NOW, migrate=True)
+    now = dt.datetime(2011, 3, 22, 10, tzinfo=dt.UTC)  # R1, R2, R4, R5, R7: 14-day reminders
+    run_once(demo, now)
+    go(demo, smtp.port, now)
+    digests = [m for m in smtp.messages if m["To"] == BM]
+    assert len(digests) == 1
+    body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    for ref in ("R1", "R2", "R4", "R5", "R7"):
+        assert f"{ref} " in body
