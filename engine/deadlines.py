@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from engine.calendar import Calendar
 from engine.durations import Duration, Unit, parse_duration
@@ -97,6 +98,17 @@ def plan(
         chase_targets=targets,
         chase_template=templates.get("chase"),
         digest=rule.digest,
+    )
+
+
+def plan_of_item(state: State, item: Any, calendar: Calendar) -> Plan | None:
+    """The plan of an item row (anything with ``due``, ``entered_at`` and ``entered_seq``)."""
+    return plan(
+        state,
+        item_due=item.due,
+        entered_at=item.entered_at,
+        entered_seq=item.entered_seq,
+        calendar=calendar,
     )
 
 

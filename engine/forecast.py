@@ -10,15 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
-
 from engine import deadlines
 from engine.recipients import Directory
 from engine.service import Services, item_key
-from engine.store.tables import Item, Recommendation
-
-_item = Item.__table__  # type: ignore[attr-defined]
-_rec = Recommendation.__table__  # type: ignore[attr-defined]
+from engine.sweep import DUE_ITEMS
 
 
 def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, Any]]:
@@ -27,31 +22,11 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
     calendar = services.calendar
     out: list[dict[str, Any]] = []
     with services.db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                _item.c.id,
-                _item.c.state,
-                _item.c.agency_id,
-                _item.c.due,
-                _item.c.entered_at,
-                _item.c.entered_seq,
-                _item.c.workflow_version_id,
-                _rec.c.review_id,
-                _rec.c.ref,
-            )
-            .join(_rec, _rec.c.id == _item.c.recommendation_id)
-            .where(_item.c.next_attention_at <= end)
-        ).all()
+        rows = conn.execute(DUE_ITEMS, {"now": end}).all()
         directory = Directory.load(conn)
         for row in rows:
             spec = services.specs.get(conn, row.workflow_version_id)
-            plan = deadlines.plan(
-                spec.states[row.state],
-                item_due=row.due,
-                entered_at=row.entered_at,
-                entered_seq=row.entered_seq,
-                calendar=calendar,
-            )
+            plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
             if plan is None:
                 continue
             due_now = deadlines.due_now(plan, now, calendar)

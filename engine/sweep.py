@@ -30,7 +30,7 @@ _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
 
-_DUE = (
+DUE_ITEMS = (  # items needing attention by :now (the forecast passes its horizon)
     sa.select(
         _item.c.id,
         _item.c.state,
@@ -79,7 +79,7 @@ def run_once(
     calendar = services.calendar
     report = SweepReport(now=now)
     with services.db.write() as conn:
-        query = _DUE.limit(limit)
+        query = DUE_ITEMS.limit(limit)
         if not services.db.is_sqlite:
             query = query.with_for_update(skip_locked=True, of=_item)
         rows = conn.execute(query, {"now": now}).all()
@@ -93,13 +93,7 @@ def run_once(
         moves: list[dict[str, Any]] = []
         for row in rows:
             spec = services.specs.get(conn, row.workflow_version_id)
-            plan = deadlines.plan(
-                spec.states[row.state],
-                item_due=row.due,
-                entered_at=row.entered_at,
-                entered_seq=row.entered_seq,
-                calendar=calendar,
-            )
+            plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
             key = item_key(row.review_id, row.ref)
             if plan is not None:
                 for due in deadlines.due_now(plan, now, calendar):

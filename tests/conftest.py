@@ -12,8 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from engine.evidence import EvidenceInput
 from engine.importer import import_files
-from engine.service import Services
+from engine.service import Fired, FireRequest, Services, fire
 from engine.spec import load_spec_file
 from engine.store import migrate
 from engine.store.db import Database
@@ -90,6 +91,20 @@ def pg(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def services(db: Database, tmp_path: Path) -> Services:
     return Services(db=db, data_dir=tmp_path / "data")
+
+
+def submit_r1(services: Services, statement: str = "done") -> Fired:
+    """The business manager submits a written statement as evidence on R1 at NOW."""
+    return fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="submit_evidence",
+            actor=BM,
+            now=NOW,
+            evidence=[EvidenceInput(statement=statement)],
+        ),
+    )
 
 
 def publish_shipped(services: Services) -> None:

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.service import FireRequest, Services, fire
-from tests.conftest import BM, NOW, PANEL, R1
+from tests.conftest import NOW, PANEL, R1, submit_r1
 
 
 def _history(services: Services) -> int:
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="done")],
-        ),
-    )
+    submit_r1(services, "done")
     done = fire(
         services,
         FireRequest(

@@ -9,13 +9,21 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import ConcurrentUpdate, FireError, TransitionNotAllowed
-from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.service import FireRequest, Services, fire
 from engine.store.db import Database
 from engine.store.tables import Rag
-from tests.conftest import BM, CONTACTS, NOW, PANEL, PANEL_CHAIR, PLAN, R1, publish_shipped
+from tests.conftest import (
+    CONTACTS,
+    NOW,
+    PANEL,
+    PANEL_CHAIR,
+    PLAN,
+    R1,
+    publish_shipped,
+    submit_r1,
+)
 
 N = 12
 
@@ -23,16 +31,7 @@ N = 12
 def _race(services: Services, seen_version: bool = False) -> list[object]:
     """N sign-offs at once; with ``seen_version`` each carries the version its signer saw
     (as a page does), so every loser must get a conflict, whenever it reads."""
-    submitted = fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="ToR agreed")],
-        ),
-    )
+    submitted = submit_r1(services, "ToR agreed")
     barrier = threading.Barrier(N)
     outcomes: list[object] = [None] * N
 

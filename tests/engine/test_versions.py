@@ -6,13 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import PublishRefused, SpecError
-from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.queries import list_items, show
 from engine.service import FireRequest, Services, fire
 from engine.spec import WorkflowSpec, load_spec
 from engine.versions import Published, publish
-from tests.conftest import BM, NOW, PANEL, R1, REVIEW, WORKFLOWS
+from tests.conftest import BM, NOW, PANEL, R1, REVIEW, WORKFLOWS, submit_r1
 
 SHIPPED = (WORKFLOWS / "recommendation.yaml").read_text()
 RENAMED = SHIPPED.replace("challenged", "returned")
@@ -33,16 +32,7 @@ def _versions(services: Services) -> dict[str, int]:
 
 
 def _challenge_r1(services: Services) -> None:
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="x")],
-        ),
-    )
+    submit_r1(services, "x")
     fire(
         services,
         FireRequest(

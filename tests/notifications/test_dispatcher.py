@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.queries import show
-from engine.service import FireRequest, Services, fire
+from engine.service import Services
 from engine.settings import Settings, load_settings
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
 from notifications.outbox import Result
 from notifications.templates import Templates
-from tests.conftest import BM, NOW, R1
+from tests.conftest import BM, NOW, R1, submit_r1
 from tests.smtpd import SmtpServer, free_port
 
 TEMPLATES = Templates()
@@ -35,16 +34,7 @@ def settings_for(port: int) -> Settings:
 
 
 def submit(services: Services) -> None:
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="done")],
-        ),
-    )
+    submit_r1(services, "done")
 
 
 def go(services: Services, port: int, now: dt.datetime = NOW, **kw: Any) -> Any:
