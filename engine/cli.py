@@ -581,6 +581,21 @@ def workflow_diagram(file: Annotated[Path, typer.Argument()]) -> None:
     typer.echo(mermaid(load_spec_file(file, _known_templates())))
 
 
+@app.command("templates")
+@_refusals
+def templates_check(
+    directory: Annotated[
+        Path | None, typer.Option(help="a folder of NAME.txt.j2/NAME.html.j2")
+    ] = None,
+) -> None:
+    """Check email templates (syntax, variables, sandbox, subject line) before using them."""
+    from notifications.templates import TEMPLATE_DIR, Templates
+
+    folder = directory or TEMPLATE_DIR
+    built = Templates(folder)
+    typer.echo(f"{folder}: ok ({', '.join(sorted(built.names))})")
+
+
 @workflow_app.command("schema")
 def workflow_schema() -> None:
     """Print the JSON Schema of workflow files."""

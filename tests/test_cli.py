@@ -166,3 +166,16 @@ def test_forecast_and_sweep_show_the_chasing(cli: Cli) -> None:
     done = cli("sweep", "--now", "2011-03-21T10:00Z").stdout
     assert "queued" in done
     assert "pending" in cli("outbox", "--status", "pending").stdout
+
+
+def test_templates_command_refuses_an_ssti_payload(tmp_path: Path) -> None:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    for part in (ROOT / "notifications" / "templates").iterdir():
+        (folder / part.name).write_text(part.read_text())
+    with (folder / "chase.txt.j2").open("a") as f:
+        f.write("{{ ''.__class__.__mro__ }}\n")
+    run = Cli(tmp_path)
+    err = run("templates", "--directory", str(folder), code=1).stderr
+    assert "template 'chase' (text) line 29: access to '__class__' is not allowed" in err
+    assert "ok (chase, decision, digest" in run("templates").stdout
