@@ -35,8 +35,17 @@ class Directory:
     """A snapshot of contacts and ladders, loaded once per sweep or fire."""
 
     def __init__(self, contacts: Sequence[Any], ladders: dict[str, list[str]]) -> None:
-        self._contacts = contacts
         self._ladders = ladders
+        # addresses by (role, agency) and by (role, None) for any agency, built once: a sweep
+        # asks thousands of times
+        index: dict[tuple[str, str | None], set[str]] = {}
+        for c in contacts:
+            if c.failing:
+                continue
+            email = c.deputy_email if c.absent and c.deputy_email else c.email
+            index.setdefault((c.role, c.agency_id), set()).add(email)
+            index.setdefault((c.role, None), set()).add(email)
+        self._index = {key: sorted(emails) for key, emails in index.items()}
 
     @classmethod
     def load(
@@ -61,12 +70,7 @@ class Directory:
         return cls(conn.execute(query).all(), rungs)
 
     def _emails(self, role: str, agency: str | None) -> list[str]:
-        out = []
-        for c in self._contacts:
-            if c.role != role or (agency is not None and c.agency_id != agency) or c.failing:
-                continue
-            out.append(c.deputy_email if c.absent and c.deputy_email else c.email)
-        return sorted(set(out))
+        return self._index.get((role, agency), [])
 
     def workflow_role(self, spec: WorkflowSpec, name: str, agency: str) -> list[str]:
         role = spec.model.roles[name]

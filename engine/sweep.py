@@ -206,7 +206,17 @@ def _failure_summaries(
 
 
 def _insert_new(conn: sa.Connection, is_sqlite: bool, rows: list[dict[str, Any]]) -> int:
-    """Insert rows whose dedupe key is new; return how many were new."""
-    insert = sqlite_insert(_outbox) if is_sqlite else pg_insert(_outbox)
-    statement = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_outbox.c.id)
-    return len(conn.execute(statement, rows).all())
+    """Insert rows whose dedupe key is new; return how many were new.
+
+    SQLite: a plain executemany, whose rowcount counts only the rows inserted.
+    PostgreSQL: RETURNING, because the batched driver path reports no rowcount.
+    """
+    if is_sqlite:
+        statement = sqlite_insert(_outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return max(conn.execute(statement, rows).rowcount, 0)
+    returning = (
+        pg_insert(_outbox)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_outbox.c.id)
+    )
+    return len(conn.execute(returning, rows).all())
