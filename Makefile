@@ -39,6 +39,8 @@ test: lint types unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/transitions.py
+	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/dispatch.py
 
 clean:
 	rm -rf $(VENV) signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis
