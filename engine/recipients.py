@@ -48,26 +48,22 @@ class Directory:
         self._index = {key: sorted(emails) for key, emails in index.items()}
 
     @classmethod
-    def load(
-        cls, conn: sa.Connection, roles: Iterable[str] | None = None, ladders: bool = True
-    ) -> Directory:
-        """Contacts (only those holding ``roles``, when given) and, optionally, ladders."""
-        query = sa.select(
-            _contact.c.agency_id,
-            _contact.c.role,
-            _contact.c.email,
-            _contact.c.absent,
-            _contact.c.deputy_email,
-            _contact.c.failing,
-        )
-        if roles is not None:
-            query = query.where(_contact.c.role.in_(sorted(set(roles))))
-        rungs = (
-            {r.id: list(r.ladder) for r in conn.execute(sa.select(_agency.c.id, _agency.c.ladder))}
-            if ladders
-            else {}
-        )
-        return cls(conn.execute(query).all(), rungs)
+    def load(cls, conn: sa.Connection) -> Directory:
+        """Every contact and every agency's ladder."""
+        contacts = conn.execute(
+            sa.select(
+                _contact.c.agency_id,
+                _contact.c.role,
+                _contact.c.email,
+                _contact.c.absent,
+                _contact.c.deputy_email,
+                _contact.c.failing,
+            )
+        ).all()
+        ladders = {
+            r.id: list(r.ladder) for r in conn.execute(sa.select(_agency.c.id, _agency.c.ladder))
+        }
+        return cls(contacts, ladders)
 
     def _emails(self, role: str, agency: str | None) -> list[str]:
         return self._index.get((role, agency), [])

@@ -14,11 +14,12 @@ import pytest
 
 from engine.evidence import EvidenceInput
 from engine.importer import import_files
-from engine.service import Fired, FireRequest, Services, fire
+from engine.service import Fired, FireRequest, Services, create_item, fire
 from engine.spec import load_spec_file
 from engine.store import migrate
 from engine.store.db import Database
-from engine.versions import ensure_published
+from engine.store.tables import Recommendation
+from engine.versions import ensure_published, require_latest
 from notifications.templates import available
 from tests.smtpd import SmtpServer
 
@@ -105,6 +106,42 @@ def submit_r1(services: Services, statement: str = "done") -> Fired:
             evidence=[EvidenceInput(statement=statement)],
         ),
     )
+
+
+def make_item(
+    services: Services,
+    *,
+    ref: str,
+    due: dt.date | None,
+    now: dt.datetime = NOW,
+    agency: str = "southend-lscb",
+) -> int:
+    """A new recommendation with one item on the published default workflow."""
+    with services.db.write() as conn:
+        version_id = require_latest(conn, "recommendation")
+        rec_id = conn.execute(
+            Recommendation.__table__.insert()  # type: ignore[attr-defined]
+            .values(
+                review_id=REVIEW,
+                ref=ref,
+                text=f"test item {ref}",
+                due_dates=[due.isoformat()] if due else [],
+                themes=[],
+                source={},
+            )
+            .returning(Recommendation.__table__.c.id)  # type: ignore[attr-defined]
+        ).scalar_one()
+        return create_item(
+            conn,
+            recommendation_id=rec_id,
+            agency_id=agency,
+            spec=services.specs.get(conn, version_id),
+            version_id=version_id,
+            due=due,
+            actor="test",
+            now=now,
+            calendar=services.calendar,
+        )
 
 
 def publish_shipped(services: Services) -> None:

@@ -23,10 +23,9 @@ from engine.errors import FireError
 from engine.evidence import EvidenceInput
 from engine.hashchain import verify
 from engine.importer import import_files
-from engine.service import FireRequest, Services, create_item, fire
+from engine.service import FireRequest, Services, fire
 from engine.spec import Requirement, WorkflowSpec
 from engine.store.tables import Item, Rag, Recommendation
-from engine.versions import require_latest
 from tests.conftest import (
     AUDITOR,
     BM,
@@ -36,8 +35,8 @@ from tests.conftest import (
     PANEL,
     PANEL_CHAIR,
     PLAN,
-    REVIEW,
     make_database,
+    make_item,
     publish_shipped,
 )
 
@@ -115,31 +114,7 @@ def demo_pg(tmp_path: Path) -> Iterator[Services]:
 
 
 def _new_item(services: Services) -> int:
-    with services.db.write() as conn:
-        version_id = require_latest(conn, "recommendation")
-        rec_id = conn.execute(
-            _rec.insert()
-            .values(
-                review_id=REVIEW,
-                ref=f"P{next(_refs)}",
-                text="property test",
-                due_dates=[],
-                themes=[],
-                source={},
-            )
-            .returning(_rec.c.id)
-        ).scalar_one()
-        return create_item(
-            conn,
-            recommendation_id=rec_id,
-            agency_id="southend-lscb",
-            spec=services.specs.get(conn, version_id),
-            version_id=version_id,
-            due=dt.date(2011, 4, 1),
-            actor="test",
-            now=NOW,
-            calendar=services.calendar,
-        )
+    return make_item(services, ref=f"P{next(_refs)}", due=dt.date(2011, 4, 1))
 
 
 def _well_formed(spec: WorkflowSpec, state: str, s: dict[str, Any], i: int) -> dict[str, Any]:

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from engine import deadlines
 from engine.importer import import_files
-from engine.service import Services, create_item
+from engine.service import Services
 from engine.store.tables import Outbox, Recommendation
 from engine.sweep import run_once
 from engine.versions import require_latest
-from tests.conftest import BM, NOW, REVIEW
+from tests.conftest import BM, NOW, make_item
 
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -29,31 +29,7 @@ def _item(
     agency: str = "southend-lscb",
     ref: str = "X1",
 ) -> int:
-    with services.db.write() as conn:
-        version_id = require_latest(conn, "recommendation")
-        rec_id = conn.execute(
-            _rec.insert()
-            .values(
-                review_id=REVIEW,
-                ref=ref,
-                text="calendar test",
-                due_dates=[due.isoformat()],
-                themes=[],
-                source={},
-            )
-            .returning(_rec.c.id)
-        ).scalar_one()
-        return create_item(
-            conn,
-            recommendation_id=rec_id,
-            agency_id=agency,
-            spec=services.specs.get(conn, version_id),
-            version_id=version_id,
-            due=due,
-            actor="test",
-            now=now,
-            calendar=services.calendar,
-        )
+    return make_item(services, ref=ref, due=due, now=now, agency=agency)
 
 
 def _sweep_hourly(services: Services, start: dt.datetime, end: dt.datetime) -> None:
