@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# GOV.UK Frontend (CSS, JS, fonts, images) for the web app, from web/package-lock.json
+ASSETS := web/node_modules/.installed-stamp
 DEMO_DB ?= sqlite:///signoff.db
 
 .PHONY: run test lint types unit bench clean
@@ -14,12 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(ASSETS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	touch $(ASSETS)
+
 # The demo: SQLite, the example plan, a local mail catcher (port 1025, messages kept in
 # signoff-data/mail/), office hours all day so the chasing is visible at once.
 DEMO_ENV = SIGNOFF_DATABASE_URL=$(DEMO_DB) SIGNOFF_SMTP_HOST=127.0.0.1 SIGNOFF_SMTP_PORT=1025 \
 	SIGNOFF_OFFICE_START=00:00 SIGNOFF_OFFICE_END=23:59:59
 
-run: $(STAMP)
+run: $(STAMP) $(ASSETS)
 	$(DEMO_ENV) $(BIN)/signoff init
 	$(DEMO_ENV) $(BIN)/signoff import config/examples/southend_iawg_scr_audit_2010.yaml config/examples/southend_contacts.yaml
 	$(DEMO_ENV) $(BIN)/signoff list
@@ -32,15 +38,16 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(ASSETS)
 	$(BIN)/pytest
 
 test: lint types unit
 
-bench: $(STAMP)
+bench: $(STAMP) $(ASSETS)
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/portal.py
 
 clean:
-	rm -rf $(VENV) signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) web/node_modules signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis

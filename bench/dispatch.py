@@ -57,7 +57,7 @@ import aiosmtpd
 import aiosmtplib
 import sqlalchemy as sa
 
-from engine import history
+from engine import hashchain
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.service import Services
@@ -406,8 +406,8 @@ def inside(bench: Bench, c: int) -> None:
         (Composer, "_facts", "compose: Composer._facts (its Python; SQL counted above)"),
         (Templates, "render", "compose: Templates.render (Jinja text + HTML)"),
         (Composer, "_message", "compose: Composer._message (MIME headers, parts, as_bytes)"),
-        (outbox_module, "_record", "settle: outbox._record (its Python; SQL counted above)"),
-        (history, "event_hash", "settle: event hash (engine.hashchain.event_hash)"),
+        (outbox_module, "_record_all", "settle: outbox._record_all (its Python; SQL above)"),
+        (hashchain, "event_hash", "settle: event hash (engine.hashchain.event_hash)"),
         (outbox_module, "_record_retrying", "settle: _record_retrying (savepoint handling)"),
     ]
     probe = Exclusive()

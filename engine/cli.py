@@ -298,6 +298,101 @@ def fire_(
     )
 
 
+@app.command("request")
+@_refusals
+def request_(
+    key: Annotated[str, typer.Argument(help="REVIEW/REF, or REVIEW/REF@AGENCY")],
+    to: Annotated[
+        str | None, typer.Option(help="the agency contact to ask (default: its lead officer)")
+    ] = None,
+    actor: Annotated[str, typer.Option(help="who asks (recorded)")] = "system:cli",
+    note: Annotated[str | None, typer.Option(help="added to what is asked")] = None,
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, max=365, help="link lifetime (SIGNOFF_REQUEST_EXPIRY_DAYS)")
+    ] = None,
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+) -> None:
+    """Ask an agency for evidence: an email with a reply link and a reply address."""
+    from engine.evidence_requests import issue
+
+    days = expires_days or _settings().request_expiry_days
+    done = issue(
+        _services(),
+        key,
+        actor=actor.strip().lower(),
+        now=_now(now),
+        to=to,
+        note=note,
+        expires_in=dt.timedelta(days=days),
+    )
+    typer.echo(
+        f"{done.item_key}: evidence requested from {done.recipient} (request {done.public_id}; "
+        f"the link works until {done.expires_at:%d %B %Y %H:%M} UTC); 1 email queued"
+    )
+
+
+@app.command("reissue")
+@_refusals
+def reissue_(
+    request: Annotated[str, typer.Argument(help="the request id `signoff show` lists")],
+    actor: Annotated[str, typer.Option(help="who reissues (recorded)")] = "system:cli",
+    expires_days: Annotated[int | None, typer.Option(min=1, max=365)] = None,
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+) -> None:
+    """Send a request's link again: earlier links stop working and the expiry restarts."""
+    from engine.evidence_requests import reissue
+
+    days = expires_days or _settings().request_expiry_days
+    done = reissue(
+        _services(),
+        request,
+        actor=actor.strip().lower(),
+        now=_now(now),
+        expires_in=dt.timedelta(days=days),
+    )
+    typer.echo(
+        f"{done.item_key}: request {done.public_id} sent again to {done.recipient} "
+        f"(issue {done.issues}; works until {done.expires_at:%d %B %Y %H:%M} UTC)"
+    )
+
+
+@app.command("staff-link")
+@_refusals
+def staff_link_(
+    email: Annotated[str, typer.Argument(help="a contact holding one of the board's roles")],
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+) -> None:
+    """Print a 15-minute sign-in link for board staff (evidence downloads)."""
+    from web import issue_staff_link
+
+    typer.echo(issue_staff_link(_services(), _settings(), email.strip().lower(), _now(now)))
+
+
+@app.command("quarantine")
+@_refusals
+def quarantine_(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="every received message, not only the quarantined")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
+) -> None:
+    """Replies that could not be matched to a live request, and why."""
+    services = _services()
+    with services.db.engine.connect() as conn:
+        messages = queries.quarantine(conn, include_all=show_all)
+    if as_json:
+        _print_json({"format": queries.FORMAT, "messages": messages})
+        return
+    if not messages:
+        typer.echo("nothing in quarantine" if not show_all else "no messages received")
+        return
+    for m in messages:
+        typer.echo(
+            f"#{m['id']} {m['received_at'][:16]} {m['status']:<11} from {m['sender'] or '-'} "
+            f"to {m['recipient']}: {m['reason'] or ''}"
+        )
+
+
 @app.command("verify-log")
 @_refusals
 def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -472,13 +567,18 @@ def serve(
     sweep_every: Annotated[float, typer.Option(help="seconds between sweeps")] = 300,
     dispatch_every: Annotated[float, typer.Option(help="seconds between dispatches")] = 30,
 ) -> None:
-    """Run the scheduler (sweep and dispatch) until interrupted."""
+    """Run everything in one process: scheduler, dispatcher, web app and reply listener."""
     import logging
     import signal
     import threading
 
+    from engine.replykeys import secret_key
+    from inbound import listener
+    from inbound.receive import Mailbox
     from notifications import catcher, scheduler
     from notifications.templates import Templates
+    from web import build_server, create_app, start_in_thread
+    from web import stop as stop_web
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -499,6 +599,25 @@ def serve(
             f"mail catcher on {settings.smtp_host}:{settings.smtp_port}, "
             f"messages kept in {settings.data_dir / 'mail'}"
         )
+    replies = listener.start(
+        services,
+        Mailbox(
+            key=secret_key(settings),
+            domain=settings.reply_domain,
+            limits=settings.upload_limits(),
+        ),
+        settings.inbound_smtp_host,
+        settings.inbound_smtp_port,
+        clock=lambda: dt.datetime.now(dt.UTC),
+    )
+    typer.echo(
+        f"replies: SMTP on {settings.inbound_smtp_host}:{settings.inbound_smtp_port} "
+        f"for reply+…@{settings.reply_domain}"
+    )
+    site = create_app(services, settings, clock=lambda: dt.datetime.now(dt.UTC))
+    web_server = build_server(site, settings.http_host, settings.http_port)
+    web_thread = start_in_thread(web_server)
+    typer.echo(f"web: reply pages on http://{settings.http_host}:{settings.http_port}")
     jobs = scheduler.build(
         services, settings, Templates(), sweep_every=sweep_every, dispatch_every=dispatch_every
     )
@@ -511,6 +630,8 @@ def serve(
         pass
     finally:
         jobs.shutdown(wait=True)
+        stop_web(web_server, web_thread)
+        replies.stop()
         if mail is not None:
             mail.stop()
         services.db.dispose()

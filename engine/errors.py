@@ -164,3 +164,15 @@ class PublishRefused(SignoffError):
 
 class EvidenceError(SignoffError, ValueError):
     """An evidence file could not be read or stored."""
+
+
+class RequestNotFound(NotFound):
+    def __init__(self, public_id: str) -> None:
+        super().__init__(
+            f"no evidence request {public_id!r}; `signoff show REVIEW/REF` lists an item's requests"
+        )
+        self.public_id = public_id
+
+
+class RequestRefused(SignoffError, ValueError):
+    """An evidence request cannot be issued, reissued or answered as asked."""

@@ -35,6 +35,7 @@ class EvidenceInput:
 
     statement: str | None = None
     path: Path | None = None
+    content_type: str | None = None  # checked by content (engine.uploads) when known
 
 
 def clean_filename(name: str) -> str:
@@ -74,4 +75,36 @@ def store_file(data_dir: Path, source: Path) -> StoredFile:
         raise EvidenceError(f"cannot store evidence file {str(source)!r}: {exc.strerror}") from None
     return StoredFile(
         sha256=sha, size=size, stored_name=f"{sha[:2]}/{sha}", filename=clean_filename(source.name)
+    )
+
+
+def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
+    """Keep an upload already read into memory (and checked) in the evidence store.
+
+    Raises:
+        EvidenceError: the store cannot be written.
+    """
+    root = data_dir / "evidence"
+    root.mkdir(parents=True, exist_ok=True)
+    sha = hashlib.sha256(data).hexdigest()
+    final = root / sha[:2] / sha
+    if not final.exists():
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp, final)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise EvidenceError(
+                f"cannot store evidence file {filename!r}: {exc.strerror}"
+            ) from None
+    return StoredFile(
+        sha256=sha,
+        size=len(data),
+        stored_name=f"{sha[:2]}/{sha}",
+        filename=clean_filename(filename),
     )

@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.hashchain import event_hash
-from engine.store.tables import Event
+from engine.store.tables import Event, Item
 
 _event = Event.__table__  # type: ignore[attr-defined]
 _insert = _event.insert()
+_item = Item.__table__  # type: ignore[attr-defined]
 
 
 def append(
@@ -69,5 +70,49 @@ def append(
             "prev_hash": prev_hash,
             "hash": digest,
         },
+    )
+    return digest
+
+
+def note(
+    conn: sa.Connection,
+    *,
+    item_id: int,
+    at: dt.datetime,
+    actor: str,
+    trigger: str,
+    data: dict[str, Any],
+    reason: str | None = None,
+) -> str:
+    """Append an event that records something done to an item without moving it.
+
+    Reads the item's head and moves it on with a condition on the seq read, inside the
+    caller's transaction.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: a concurrent writer appended first (retry the
+            transaction).
+    """
+    item = conn.execute(
+        sa.select(_item.c.seq, _item.c.last_hash, _item.c.state).where(_item.c.id == item_id)
+    ).one()
+    seq = item.seq + 1
+    digest = append(
+        conn,
+        item_id=item_id,
+        seq=seq,
+        prev_hash=item.last_hash,
+        at=at,
+        actor=actor,
+        trigger=trigger,
+        from_state=item.state,
+        to_state=item.state,
+        reason=reason,
+        data=data,
+    )
+    conn.execute(
+        _item.update()
+        .where(_item.c.id == item_id, _item.c.seq == item.seq)
+        .values(seq=seq, last_hash=digest)
     )
     return digest

@@ -13,7 +13,17 @@ import sqlalchemy as sa
 
 from engine.service import item_key, resolve_item
 from engine.spec import WorkflowSpec
-from engine.store.tables import Event, Evidence, Item, Recommendation, Review, WorkflowVersion
+from engine.store.tables import (
+    Event,
+    Evidence,
+    EvidenceRequest,
+    InboundMessage,
+    InboundStatus,
+    Item,
+    Recommendation,
+    Review,
+    WorkflowVersion,
+)
 from engine.versions import SpecCache
 
 FORMAT = 1
@@ -23,6 +33,8 @@ _review = Review.__table__  # type: ignore[attr-defined]
 _event = Event.__table__  # type: ignore[attr-defined]
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
+_req = EvidenceRequest.__table__  # type: ignore[attr-defined]
+_inbound = InboundMessage.__table__  # type: ignore[attr-defined]
 
 
 def title_of(text: str, limit: int = 90) -> str:
@@ -182,9 +194,13 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
                 "filename": e.filename,
                 "sha256": e.sha256,
                 "size": e.size,
+                "content_type": e.content_type,
+                "channel": e.channel,
+                "request_id": e.request_id,
             }
             for e in evidence
         ],
+        "requests": _requests(conn, row.id, row.entered_seq),
         "history": [
             {
                 "seq": e.seq,
@@ -227,3 +243,49 @@ def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:
         "of": len(items),
         "outcome": outcomes[0] if len(outcomes) == 1 else "mixed",
     }
+
+
+def _requests(conn: sa.Connection, item_id: int, entered_seq: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(_req).where(_req.c.item_id == item_id).order_by(_req.c.id))
+    return [
+        {
+            "id": r.id,
+            "request": r.public_id,
+            "recipient": r.recipient,
+            "state": r.state,
+            # an open request the item has moved on from can no longer be answered
+            "status": "superseded"
+            if r.status == "open" and r.entered_seq != entered_seq
+            else r.status,
+            "issued_at": r.issued_at.isoformat(),
+            "issued_by": r.issued_by,
+            "expires_at": r.expires_at.isoformat(),
+            "issues": r.issues,
+            "answered_via": r.closed_reason if r.status == "answered" else None,
+        }
+        for r in rows
+    ]
+
+
+def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str, Any]]:
+    """Inbound messages that did not become evidence (newest first); ``include_all``: every one."""
+    query = sa.select(_inbound).order_by(_inbound.c.id.desc())
+    if not include_all:
+        query = query.where(_inbound.c.status == InboundStatus.QUARANTINED.value)
+    return [
+        {
+            "id": m.id,
+            "received_at": m.received_at.isoformat(),
+            "status": m.status,
+            "reason": m.reason,
+            "sender": m.sender,
+            "envelope_from": m.envelope_from,
+            "recipient": m.recipient,
+            "subject": m.subject,
+            "size": m.size,
+            "raw_sha256": m.raw_sha256,
+            "request_id": m.request_id,
+            "evidence_ids": list(m.evidence_ids),
+        }
+        for m in conn.execute(query)
+    ]

@@ -35,7 +35,15 @@ from engine.evidence import EvidenceInput, store_file
 from engine.hashchain import GENESIS
 from engine.machine import machine_for
 from engine.recipients import Directory
-from engine.spec import GUARDS, Requirement, Scope, Transition, WorkflowSpec, suggest
+from engine.spec import (
+    GUARDS,
+    Requirement,
+    Scope,
+    Transition,
+    WorkflowSpec,
+    answer_transition,
+    suggest,
+)
 from engine.store.db import Database
 from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
 from engine.versions import SpecCache
@@ -62,6 +70,7 @@ _SELECT_ITEM = sa.select(
     _item.c.entered_at,
     _item.c.entered_seq,
     _item.c.next_attention_at,
+    _item.c.recommendation_id,
     _rec.c.review_id,
     _rec.c.ref,
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
@@ -133,6 +142,8 @@ class FireRequest:
     due_date: dt.date | None = None
     evidence: Sequence[EvidenceInput] = ()
     expected_version: int | None = None
+    channel: str = "staff"  # how evidence came in: staff (CLI), web or email
+    request_id: int | None = None  # the evidence request it answers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,6 +287,10 @@ def _fire_in(
         data["meeting_date"] = req.meeting_date.isoformat()
     if req.due_date:
         data["due_date"] = req.due_date.isoformat()
+    if req.channel != "staff":
+        data["channel"] = req.channel
+    if req.request_id is not None:
+        data["request_id"] = req.request_id
     if "due" in changes:
         data["due_from"] = _iso(row.due)
         data["due_to"] = _iso(changes["due"])
@@ -293,6 +308,9 @@ def _fire_in(
                     "stored_name": file.stored_name if file else None,
                     "sha256": file.sha256 if file else _sha(ev.statement or ""),
                     "size": file.size if file else len((ev.statement or "").encode()),
+                    "content_type": ev.content_type if file else "text/plain",
+                    "channel": req.channel,
+                    "request_id": req.request_id,
                 },
             ).scalar_one()
         )
@@ -365,6 +383,8 @@ def _fire_in(
     if replan:  # reminders and chases decided for the old state or due date no longer apply
         conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
     sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, contacts)
+    if moved and spec.states[to_state].request_on_entry:
+        sent += _request_on_entry(conn, spec, row, key, to_state, seq, values, req)
     return Fired(
         item_id=row.id,
         key=key,
@@ -503,6 +523,44 @@ def _enqueue(
     if rows:
         conn.execute(_INSERT_OUTBOX, rows)
     return len(rows)
+
+
+def _request_on_entry(
+    conn: sa.Connection,
+    spec: WorkflowSpec,
+    row: Any,
+    key: str,
+    to_state: str,
+    seq: int,
+    values: dict[str, Any],
+    req: FireRequest,
+) -> int:
+    """Ask the agency for evidence on entering a state whose workflow says so."""
+    # evidence_requests builds on this module, so it is imported here, not at the top
+    from engine.evidence_requests import issue_in
+
+    answering = answer_transition(spec.model, to_state)
+    if answering is None:
+        return 0
+    directory = Directory.load(conn)
+    people = sorted(
+        {e for r in answering.roles for e in directory.workflow_role(spec, r, row.agency_id)}
+    )
+    if not people:  # nobody to ask: the decision email and the chasing still go out
+        return 0
+    issue_in(
+        conn,
+        spec,
+        row,
+        key,
+        due=values.get("due", row.due),
+        recipient=people[0],
+        actor=req.actor,
+        now=req.now,
+        entered_seq=seq,
+        state=to_state,
+    )
+    return 1
 
 
 def create_item(

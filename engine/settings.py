@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.calendar import Calendar
 from engine.errors import SettingsError
+from engine.uploads import UploadLimits
 
 _PREFIX = "SIGNOFF_"
 
@@ -58,11 +59,42 @@ class Settings(BaseSettings):
     mail_from: str = Field("signoff <signoff@localhost>", description="From: of every email")
     base_url: str = Field("http://localhost:8000", description="links in emails start with this")
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description="signs reply addresses and forms (at least 32 characters); in development "
+        "a random key is kept in DATA_DIR/secret.key when this is unset",
+    )
+    http_host: str = Field("127.0.0.1", description="the web app listens on this address")
+    http_port: int = Field(8000, ge=1, le=65535, description="... and this port")
+    inbound_smtp_host: str = Field("127.0.0.1", description="the reply listener's address")
+    inbound_smtp_port: int = Field(2525, ge=1, le=65535, description="the reply listener's port")
+    reply_domain: str = Field(
+        "localhost", description="replies go to reply+<request>.<tag>@REPLY_DOMAIN"
+    )
+    request_expiry_days: int = Field(28, ge=1, le=365, description="how long a link works")
+    max_upload_mb: int = Field(25, ge=1, le=500, description="largest file accepted")
+    max_upload_files: int = Field(10, ge=1, le=100, description="most files in one answer")
+
     @field_validator("mail_from")
     @classmethod
     def _mail_from(cls, value: str) -> str:
         if "\r" in value or "\n" in value or "@" not in value:
             raise ValueError("must be one address, e.g. 'Board <board@example.org>', on one line")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("reply_domain")
+    @classmethod
+    def _reply_domain(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value or any(c in value for c in "@ \r\n<>") or value.startswith("."):
+            raise ValueError("must be a bare mail domain, e.g. replies.board.example.org")
         return value
 
     @field_validator("base_url")
@@ -71,6 +103,12 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    def upload_limits(self) -> UploadLimits:
+        """What one answer may carry (SIGNOFF_MAX_UPLOAD_MB, SIGNOFF_MAX_UPLOAD_FILES)."""
+        return UploadLimits(
+            max_file_bytes=self.max_upload_mb * 1024 * 1024, max_files=self.max_upload_files
+        )
 
     def calendar(self) -> Calendar:
         """The business calendar these settings describe (checked at start-up)."""

@@ -151,6 +151,12 @@ class State(_Model):
     templates: dict[Literal["request", "reminder", "chase", "escalation", "decision"], str] = Field(
         default_factory=dict
     )
+    expects: str | None = Field(
+        None, description="what an evidence request made in this state asks for, in plain words"
+    )
+    request_on_entry: bool = Field(
+        False, description="entering this state sends the agency an evidence request"
+    )
 
 
 class Role(_Model):
@@ -363,6 +369,21 @@ def load_spec(
     return _index(model, text)
 
 
+def answer_transition(model: WorkflowFile, state: str) -> Transition | None:
+    """The transition that answers an evidence request in ``state``, if any.
+
+    It leaves ``state``, requires evidence, and is open to a role scoped to the item's agency.
+    """
+    for t in model.transitions:
+        sources = [t.source] if isinstance(t.source, str) else t.source
+        if state not in sources and "*" not in sources:
+            continue
+        own = any(model.roles[r].scope is Scope.OWN_AGENCY for r in t.roles if r in model.roles)
+        if Requirement.EVIDENCE in t.requires and own and t.dest not in (None, state):
+            return t
+    return None
+
+
 def load_spec_file(path: Path, known_templates: Collection[str] | None = None) -> WorkflowSpec:
     """Read and check the workflow at ``path``.
 
@@ -540,6 +561,21 @@ def _check_references(
     for name, st in m.states.items():
         for kind, template in st.templates.items():
             _check_template(r, ("states", name, "templates", kind), template, known_templates)
+        if st.request_on_entry and "request" not in st.templates:
+            r.add(
+                ("states", name, "request_on_entry"),
+                "an evidence request needs its email: add 'request' to this state's templates, "
+                "e.g. templates: {request: request}",
+            )
+        if (st.request_on_entry or "request" in st.templates) and answer_transition(
+            m, name
+        ) is None:
+            r.add(
+                ("states", name, "templates", "request"),
+                f"evidence is requested in {name!r}, but no transition from it requires "
+                "evidence from an own_agency role, so the agency could not answer; add one "
+                "(e.g. submit_evidence with requires: [evidence]) or remove the request",
+            )
         if st.deadline is None:
             continue
         _check_deadline_parts(r, name, st, escalation_roles)

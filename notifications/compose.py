@@ -6,33 +6,41 @@ built from the item, its recommendation, review and agency at send time; it carr
 references, titles, dates and a link, never case details or a decision's reasons.
 Every message has a stable Message-ID derived from its dedupe key(s), so a resend after
 a crash is recognisable.
+
+The MIME bytes are written here directly rather than with ``email.mime``: a
+``multipart/alternative`` with a text and an HTML part, both UTF-8 and quoted-printable (so
+the bodies stay readable in mail catchers and logs), CRLF line endings, and a boundary
+derived from the Message-ID that cannot occur in quoted-printable text. Header values are
+refused if they hold a line break; non-ASCII values become RFC 2047 encoded words and long
+ones are folded. Parsed with the stdlib ``email`` package the result gives the same headers
+and parts as the ``MIMEMultipart`` it replaces (``tests/notifications/test_compose.py``).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import functools
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.charset import QP, Charset
 from email.headerregistry import Address
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import sqlalchemy as sa
 
+from engine import evidence_requests
+from engine.errors import RequestNotFound
 from engine.queries import title_of
+from engine.replykeys import reply_address, secret_key
 from engine.service import Services
 from engine.settings import Settings
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from notifications.outbox import Outcome, Result
 from notifications.templates import TemplateError, Templates
 
-# quoted-printable keeps the bodies readable in mail catchers and logs; base64 would not
-_UTF8_QP = Charset("utf-8")
-_UTF8_QP.body_encoding = QP
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
@@ -61,6 +69,132 @@ def message_id(keys: Sequence[str], domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def is_digest(row: Any) -> bool:
+    """Whether ``row`` goes into its recipient's digest rather than a message of its own."""
+    return bool(row.context.get("digest")) and row.kind in ("reminder", "chase")
+
+
+# --- the MIME bytes ------------------------------------------------------------------------
+
+# what Templates.render refuses in header values, and NUL
+_HEADER_BREAK = re.compile("[\x00\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE = 78  # RFC 5322's recommended line length, as the stdlib folds
+_WORD = 63  # the encoded text of one RFC 2047 word: =?utf-8?q?...?= stays within 75
+_Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+_Q = tuple(
+    chr(b) if b in _Q_SAFE else "_" if b == 0x20 else f"={b:02X}" for b in range(256)
+)  # RFC 2047 "Q" encoding of one byte, safe in any header
+
+
+def _encoded_words(value: str, first: int) -> list[str]:
+    """``value`` as RFC 2047 Q-encoded UTF-8 words, never splitting a character."""
+    encoded = "".join(map(_Q.__getitem__, value.encode()))
+    words: list[str] = []
+    start, budget = 0, max(first, 12)
+    while len(encoded) - start > budget:
+        cut = start + budget
+        escape = encoded.rfind("=", cut - 2, cut)  # "=" only starts an escape here
+        if escape != -1:
+            cut = escape
+        while encoded.startswith("=", cut) and encoded[cut + 1] in "89AB" and cut > start:
+            cut -= 3  # a UTF-8 continuation byte: keep the character whole
+        words.append(f"=?utf-8?q?{encoded[start:cut]}?=")
+        start, budget = cut, _WORD
+    words.append(f"=?utf-8?q?{encoded[start:]}?=")
+    return words
+
+
+def _fold(name: str, value: str) -> str | None:
+    """A long ASCII header folded at its spaces, or None when it cannot be (double spaces,
+    or a word too long for an SMTP line)."""
+    words = value.split(" ")
+    if "" in words:
+        return None
+    lines = [f"{name}: {words[0]}"]
+    for word in words[1:]:
+        if len(lines[-1]) + 1 + len(word) > _LINE:
+            lines.append(" " + word)
+        else:
+            lines[-1] += " " + word
+    if any(len(line) > 998 for line in lines):
+        return None
+    return "\r\n".join(lines) + "\r\n"
+
+
+def header(name: str, value: str) -> str:
+    """One header line (folded, ending CRLF); non-ASCII values as RFC 2047 encoded words.
+
+    Raises:
+        ValueError: the value contains a line break (a header injection).
+    """
+    if _HEADER_BREAK.search(value):
+        raise ValueError(f"the {name} header would contain a line break: {value!r}")
+    if value.isascii() and value.isprintable() and "=?" not in value:
+        if len(name) + 2 + len(value) <= _LINE:
+            return f"{name}: {value}\r\n"
+        folded = _fold(name, value)
+        if folded is not None:
+            return folded
+    words = _encoded_words(value, _LINE - len(name) - 2 - 12)
+    return f"{name}: " + "\r\n ".join(words) + "\r\n"
+
+
+_QP_ESCAPE = {bytes([b]): b"=%02X" % b for b in range(256)}
+_QP_HEX = tuple(f"={b:02X}" for b in range(256))
+_QP_PLAIN = bytes(range(0x20, 0x7F)) + b"\t\n"  # left as they are
+_QP_CONTROL = re.compile(b"[\x00-\x08\x0b-\x1f\x7f]")
+_QP_TRAILING = re.compile(b"[\t ](?=\n|\\Z)")
+# one piece of a long line: 75 characters, or fewer so as not to split an "=XX" escape
+_QP_PIECE = re.compile(b"[^\n]{73}(?:[^=]{2}|[^=](?==)|(?==))|[^\n]+")
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return _QP_ESCAPE[match[0]]
+
+
+def _escape_non_ascii(exc: UnicodeError) -> tuple[str, int]:
+    # an encoding error handler: it sees only the runs of non-ASCII characters, so ASCII
+    # text is encoded at C speed (a regex over every byte is several times slower)
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    chunk = exc.object[exc.start : exc.end].encode("utf-8")
+    return "".join([_QP_HEX[b] for b in chunk]), exc.end
+
+
+codecs.register_error("signoff-quoted-printable", _escape_non_ascii)
+
+
+def quoted_printable(text: str) -> bytes:
+    """``text`` as UTF-8 quoted-printable (RFC 2045) lines of at most 76 characters, CRLF.
+
+    Only what must be is escaped: "=", bytes outside printable ASCII (tab aside), and a
+    space or tab at the end of a line; longer lines get soft breaks.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    data = text.replace("=", "=3D").encode("ascii", "signoff-quoted-printable")
+    if data.translate(None, _QP_PLAIN):  # control characters (rare)
+        data = _QP_CONTROL.sub(_escape, data)
+    if b" \n" in data or b"\t\n" in data or data.endswith((b" ", b"\t")):
+        data = _QP_TRAILING.sub(_escape, data)
+    lines = data.split(b"\n")
+    if any(len(line) > 76 for line in lines):
+        data = b"\n".join(
+            [b"=\n".join(_QP_PIECE.findall(line)) if len(line) > 76 else line for line in lines]
+        )
+    return data.replace(b"\n", b"\r\n")
+
+
+_PART_TEXT = (
+    b'Content-Type: text/plain; charset="utf-8"\r\n'
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+)
+_PART_HTML = (
+    b'Content-Type: text/html; charset="utf-8"\r\n'
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+)
+
+
 def _long_date(iso: str | None) -> str:
     if not iso:
         return "no date set"
@@ -77,12 +211,38 @@ class Composer:
         self.sender = address
         self.sender_name = name or "signoff"
         self.domain = address.rpartition("@")[2] or "localhost"
+        self._dates: dict[dt.datetime, str] = {}
+
+    @functools.cached_property
+    def _from_header(self) -> str:
+        name = self.sender_name
+        if name.isascii() and name.isprintable():
+            return header("From", str(Address(name, addr_spec=self.sender)))
+        if _HEADER_BREAK.search(name):
+            raise ValueError(f"the sender's name would contain a line break: {name!r}")
+        str(Address(addr_spec=self.sender))  # refuses an address that is not one
+        words = _encoded_words(name, _LINE - len("From: ") - 12)
+        return "From: " + "\r\n ".join(words) + f" <{self.sender}>\r\n"
+
+    @functools.cached_property
+    def _reply_to_header(self) -> str:
+        return header("Reply-To", self.sender)
+
+    def _date(self, now: dt.datetime) -> str:
+        date = self._dates.get(now)
+        if date is None:
+            date = self._dates[now] = header("Date", format_datetime(now))
+        return date
 
     def prepare(
-        self, rows: Sequence[Any], now: dt.datetime
+        self, rows: Sequence[Any], now: dt.datetime, *, facts: dict[str, Any] | None = None
     ) -> tuple[list[Prepared], list[Outcome]]:
-        """Messages for ``rows``; rows that cannot be rendered come back as failures."""
-        facts = self._facts(rows)
+        """Messages for ``rows``; rows that cannot be rendered come back as failures.
+
+        ``facts`` (from :meth:`facts`, for these rows or more) saves reading them again.
+        """
+        if facts is None:
+            facts = self._facts(rows)
         prepared: list[Prepared] = []
         failed: list[Outcome] = []
         digests: dict[str, list[Any]] = {}
@@ -95,7 +255,7 @@ class Composer:
                         Outcome(row_id=row.id, result=Result.FAILED, error=f"cannot compose: {exc}")
                     )
                 continue
-            if row.context.get("digest") and row.kind in ("reminder", "chase"):
+            if is_digest(row):
                 digests.setdefault(row.recipient, []).append(row)
                 continue
             try:
@@ -113,6 +273,10 @@ class Composer:
                     for r in group
                 )
         return prepared, failed
+
+    def facts(self, rows: Sequence[Any]) -> dict[str, Any]:
+        """What composing ``rows`` reads from the database, in one pass."""
+        return self._facts(rows)
 
     def _facts(self, rows: Sequence[Any]) -> dict[str, Any]:
         item_ids = sorted({r.item_id for r in rows if r.item_id})
@@ -197,8 +361,29 @@ class Composer:
                 t.trigger: t.label or t.trigger.replace("_", " ") for t in spec.model.transitions
             }
             ctx["decision_label"] = labels.get(row.context.get("trigger", ""), "Decision recorded")
+        reply_to = None
+        if row.kind == "request":
+            reply_to = self._request(row, ctx, now)
         rendered = self.templates.render(row.template, ctx)
-        return self._message([row], row.recipient, rendered, now)
+        return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
+
+    def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
+        """Mint the link's token (it exists only in this email) and the reply address."""
+        public_id = row.context["request"]
+        token = evidence_requests.mint_token(self.services, public_id, row.id, now)
+        if token is None:
+            raise ValueError(f"request {public_id} was answered or closed before it was sent")
+        address = reply_address(self._reply_key, public_id, self.settings.reply_domain)
+        try:
+            expected = evidence_requests.asked(self.services, public_id)
+        except RequestNotFound as exc:
+            raise ValueError(str(exc)) from None
+        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address, expected=expected)
+        return address
+
+    @functools.cached_property
+    def _reply_key(self) -> bytes:
+        return secret_key(self.settings)
 
     def _failures(self, row: Any, facts: dict[str, Any], now: dt.datetime) -> Prepared:
         person = next((p for (e, _a), p in facts["people"].items() if e == row.recipient), None)
@@ -240,25 +425,49 @@ class Composer:
         return self._message(rows, recipient, rendered, now)
 
     def _message(
-        self, rows: Sequence[Any], recipient: str, rendered: Any, now: dt.datetime
+        self,
+        rows: Sequence[Any],
+        recipient: str,
+        rendered: Any,
+        now: dt.datetime,
+        reply_to: str | None = None,
     ) -> Prepared:
-        msg = MIMEMultipart("alternative")
         mid = message_id([r.dedupe_key for r in rows], self.domain)
-        msg["From"] = str(Address(self.sender_name, addr_spec=self.sender))
-        msg["To"] = recipient
-        msg["Subject"] = rendered.subject
-        msg["Date"] = format_datetime(now)
-        msg["Message-ID"] = mid
-        msg["Reply-To"] = self.sender
-        msg["Auto-Submitted"] = "auto-generated"
-        msg["X-Signoff-Kind"] = rows[0].kind
-        msg.attach(MIMEText(rendered.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
-        msg.attach(MIMEText(rendered.html, "html", _UTF8_QP))  # type: ignore[arg-type]
+        boundary = "=_" + mid[1:33]  # "=_" never occurs in quoted-printable text
+        head = "".join(
+            (
+                f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
+                "MIME-Version: 1.0\r\n",
+                self._from_header,
+                header("To", recipient),
+                header("Subject", rendered.subject),
+                self._date(now),
+                header("Message-ID", mid),
+                header("Reply-To", reply_to) if reply_to else self._reply_to_header,
+                "Auto-Submitted: auto-generated\r\n",
+                header("X-Signoff-Kind", rows[0].kind),
+                f"\r\n--{boundary}\r\n",
+            )
+        ).encode("ascii")
+        delimiter = f"\r\n--{boundary}".encode("ascii")
+        message = b"".join(
+            (
+                head,
+                _PART_TEXT,
+                quoted_printable(rendered.text),
+                delimiter,
+                b"\r\n",
+                _PART_HTML,
+                quoted_printable(rendered.html),
+                delimiter,
+                b"--\r\n",
+            )
+        )
         return Prepared(
             row_ids=tuple(r.id for r in rows),
             sender=self.sender,
             recipient=recipient,
-            message=msg.as_bytes(),
+            message=message,
             message_id=mid,
             template_version=rendered.template_version,
         )

@@ -7,6 +7,10 @@ so several dispatchers split the work; on SQLite the claim is one ``BEGIN IMMEDI
 write, so two dispatchers can never hold the same row. Each row ends ``sent`` or
 ``failed`` (or goes back to ``pending`` with a later ``next_attempt_at``), and every
 settled row is also an event in its item's history.
+
+Settling is batched: a settle of any number of rows is one transaction of a few
+statements. The events are the ones ``engine.history.append`` would write (same fields,
+same hash chain), written many at a time.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import history
+from engine import hashchain
 from engine.service import Services
-from engine.store.tables import Item, Outbox
+from engine.store.tables import Event, Item, Outbox
 
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 _item = Item.__table__  # type: ignore[attr-defined]
+_event = Event.__table__  # type: ignore[attr-defined]
+ACTOR = "system:mail"
 
 
 class Result(StrEnum):
@@ -78,6 +84,51 @@ def claim(
         )
 
 
+_SETTLE_BATCH = 1000  # ids per statement: well inside every driver's parameter limit
+_SETTLED: dict[Result, dict[str, Any]] = {
+    Result.SENT: {
+        "status": "sent",
+        "sent_at": sa.bindparam("b_now", type_=_outbox.c.sent_at.type),
+        "message_id": sa.bindparam("b_message_id", type_=_outbox.c.message_id.type),
+    },
+    Result.FAILED: {
+        "status": "failed",
+        "failed_at": sa.bindparam("b_now", type_=_outbox.c.failed_at.type),
+    },
+    Result.RETRY: {
+        "status": "pending",
+        "next_attempt_at": sa.bindparam("b_retry_at", type_=_outbox.c.next_attempt_at.type),
+    },
+}
+_SETTLE = {
+    result: _outbox.update()
+    .where(
+        _outbox.c.id == sa.bindparam("b_id"),
+        _outbox.c.lease_owner == sa.bindparam("b_owner"),
+        _outbox.c.status == "sending",
+    )
+    .values(
+        lease_owner=None,
+        lease_until=None,
+        last_error=sa.bindparam("b_error", type_=_outbox.c.last_error.type),
+        **values,
+    )
+    for result, values in _SETTLED.items()
+}
+_HEADS = sa.select(_item.c.id, _item.c.seq, _item.c.last_hash, _item.c.state)
+_MOVE_ITEM = (
+    _item.update()
+    .where(_item.c.id == sa.bindparam("b_id"), _item.c.seq == sa.bindparam("b_seq"))
+    .values(seq=sa.bindparam("b_new_seq"), last_hash=sa.bindparam("b_hash"))
+)
+_INSERT_EVENT = _event.insert()
+_ATTEMPTS = 5
+
+
+class _Moved(Exception):
+    """An item's seq changed between reading it and moving it on."""
+
+
 def settle(
     services: Services,
     rows: Sequence[Any],
@@ -85,64 +136,103 @@ def settle(
     owner: str,
     now: dt.datetime,
 ) -> None:
-    """Record every outcome (only for rows this owner still holds) and the history events."""
+    """Record every outcome (only for rows this owner still holds) and the history events.
+
+    One transaction, a handful of statements whatever the number of rows: the rows this
+    owner still holds are read (and locked, on PostgreSQL), each kind of result is one
+    ``executemany``, and the events of every item are chained in Python and written with
+    one more (see :func:`_record_all`).
+    """
+    if not outcomes:
+        return
     by_id = {r.id: r for r in rows}
     with services.db.write() as conn:
-        for outcome in outcomes:
-            row = by_id[outcome.row_id]
-            values: dict[str, Any] = {
-                "lease_owner": None,
-                "lease_until": None,
-                "last_error": outcome.error,
-            }
-            if outcome.result is Result.SENT:
-                values.update(status="sent", sent_at=now, message_id=outcome.message_id)
-            elif outcome.result is Result.FAILED:
-                values.update(status="failed", failed_at=now)
-            else:
-                values.update(status="pending", next_attempt_at=outcome.retry_at)
-            done = conn.execute(
-                _outbox.update()
+        held: set[int] = set()
+        ids = sorted({o.row_id for o in outcomes})
+        for start in range(0, len(ids), _SETTLE_BATCH):
+            mine = (
+                sa.select(_outbox.c.id)
                 .where(
-                    _outbox.c.id == row.id,
+                    _outbox.c.id.in_(ids[start : start + _SETTLE_BATCH]),
                     _outbox.c.lease_owner == owner,
                     _outbox.c.status == "sending",
                 )
-                .values(**values)
+                .order_by(_outbox.c.id)
             )
-            if done.rowcount == 1 and outcome.result is not Result.RETRY and row.item_id:
-                _record_retrying(conn, row, outcome, now)
+            if not services.db.is_sqlite:  # no other dispatcher may reclaim them meanwhile
+                mine = mine.with_for_update()
+            held.update(conn.execute(mine).scalars())
+        params: dict[Result, list[dict[str, Any]]] = {r: [] for r in Result}
+        events: list[tuple[Any, Outcome]] = []
+        for outcome in outcomes:
+            if outcome.row_id not in held:
+                continue
+            held.discard(outcome.row_id)  # one outcome per row
+            params[outcome.result].append(
+                {
+                    "b_id": outcome.row_id,
+                    "b_owner": owner,
+                    "b_error": outcome.error,
+                    "b_now": now,
+                    "b_message_id": outcome.message_id,
+                    "b_retry_at": outcome.retry_at,
+                }
+            )
+            row = by_id[outcome.row_id]
+            if outcome.result is not Result.RETRY and row.item_id:
+                events.append((row, outcome))
+        for result, values in params.items():
+            for start in range(0, len(values), _SETTLE_BATCH):
+                conn.execute(_SETTLE[result], values[start : start + _SETTLE_BATCH])
+        if events:
+            _record_retrying(conn, events, now)
 
 
-def _record_retrying(conn: sa.Connection, row: Any, outcome: Outcome, now: dt.datetime) -> None:
-    # a transition committed on the item between our read and our append takes the seq we
-    # chose; read again and chain onto it (the savepoint keeps the rest of the batch)
-    for attempt in range(5):
+def _record_retrying(
+    conn: sa.Connection, events: Sequence[tuple[Any, Outcome]], now: dt.datetime
+) -> None:
+    # a transition committed on an item between our read and our append takes a seq we
+    # chose; read again and chain onto it (the savepoint keeps the outbox updates)
+    for attempt in range(_ATTEMPTS):
         try:
             with conn.begin_nested():
-                _record(conn, row, outcome, now)
+                _record_all(conn, events, now)
             return
-        except IntegrityError:
-            if attempt == 4:
+        except (IntegrityError, _Moved):
+            if attempt == _ATTEMPTS - 1:
+                raise
+        except sa.exc.OperationalError as exc:  # PostgreSQL: two settles crossed
+            if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == _ATTEMPTS - 1:
                 raise
 
 
-def _record(conn: sa.Connection, row: Any, outcome: Outcome, now: dt.datetime) -> None:
-    item = conn.execute(
-        sa.select(_item.c.seq, _item.c.last_hash, _item.c.state).where(_item.c.id == row.item_id)
-    ).one()
-    seq = item.seq + 1
-    digest = history.append(
-        conn,
-        item_id=row.item_id,
-        seq=seq,
-        prev_hash=item.last_hash,
-        at=now,
-        actor="system:mail",
-        trigger="notified" if outcome.result is Result.SENT else "notification_failed",
-        from_state=item.state,
-        to_state=item.state,
-        data={
+def _record_all(
+    conn: sa.Connection, events: Sequence[tuple[Any, Outcome]], now: dt.datetime
+) -> None:
+    """Append a ``notified`` / ``notification_failed`` event per (row, outcome).
+
+    Each item is read once; its new events are chained onto its last hash in the order
+    given, all events are inserted with one statement (sorted by item and seq, so two
+    transactions lock in the same order) and each item is moved on once, on condition
+    that its seq is still the one read.
+
+    Raises:
+        IntegrityError: a concurrent writer took one of the seqs.
+        _Moved: an item's seq changed since it was read.
+    """
+    item_ids = sorted({row.item_id for row, _ in events})
+    heads: dict[int, Any] = {}
+    for start in range(0, len(item_ids), _SETTLE_BATCH):
+        chunk = item_ids[start : start + _SETTLE_BATCH]
+        heads.update((r.id, r) for r in conn.execute(_HEADS.where(_item.c.id.in_(chunk))))
+    chain = {item_id: (heads[item_id].seq, heads[item_id].last_hash) for item_id in item_ids}
+    rows: list[dict[str, Any]] = []
+    for row, outcome in events:
+        state = heads[row.item_id].state
+        seq, prev_hash = chain[row.item_id]
+        seq += 1
+        trigger = "notified" if outcome.result is Result.SENT else "notification_failed"
+        data = {
             "kind": row.kind,
             "recipient": row.recipient,
             "template": row.template,
@@ -151,10 +241,46 @@ def _record(conn: sa.Connection, row: Any, outcome: Outcome, now: dt.datetime) -
             "message_id": outcome.message_id,
             "error": outcome.error,
             "dedupe_key": row.dedupe_key,
-        },
-    )
-    conn.execute(
-        _item.update()
-        .where(_item.c.id == row.item_id, _item.c.seq == item.seq)
-        .values(seq=seq, last_hash=digest)
-    )
+        }
+        digest = hashchain.event_hash(
+            prev_hash,
+            item_id=row.item_id,
+            seq=seq,
+            at=now,
+            actor=ACTOR,
+            trigger=trigger,
+            from_state=state,
+            to_state=state,
+            reason=None,
+            rag=None,
+            data=data,
+        )
+        rows.append(
+            {
+                "item_id": row.item_id,
+                "seq": seq,
+                "at": now,
+                "actor": ACTOR,
+                "trigger": trigger,
+                "from_state": state,
+                "to_state": state,
+                "reason": None,
+                "rag": None,
+                "data": data,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        chain[row.item_id] = (seq, digest)
+    rows.sort(key=lambda r: (r["item_id"], r["seq"]))
+    for start in range(0, len(rows), _SETTLE_BATCH):
+        conn.execute(_INSERT_EVENT, rows[start : start + _SETTLE_BATCH])
+    moves = [
+        {"b_id": item_id, "b_seq": heads[item_id].seq, "b_new_seq": seq, "b_hash": digest}
+        for item_id, (seq, digest) in chain.items()
+    ]
+    for start in range(0, len(moves), _SETTLE_BATCH):
+        part = moves[start : start + _SETTLE_BATCH]
+        done = conn.execute(_MOVE_ITEM, part)
+        if conn.dialect.supports_sane_multi_rowcount and done.rowcount != len(part):
+            raise _Moved

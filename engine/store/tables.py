@@ -152,6 +152,79 @@ class Evidence(SQLModel, table=True):
     stored_name: str | None = None
     sha256: str = Field(max_length=64)
     size: int = 0
+    content_type: str | None = Field(default=None, max_length=100)
+    channel: str = Field(default="staff", max_length=20)  # staff, web or email
+    request_id: int | None = Field(default=None, foreign_key="evidence_request.id", index=True)
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    REVOKED = "revoked"  # the item moved on, or the board withdrew it
+
+
+class EvidenceRequest(SQLModel, table=True):
+    """A request to one agency contact for evidence on one item, answered by link or reply."""
+
+    __tablename__ = "evidence_request"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # in reply addresses; not a secret
+    item_id: int = Field(foreign_key="item.id", index=True)
+    agency_id: str = Field(foreign_key="agency.id", max_length=100)
+    recipient: str = Field(max_length=320)
+    asked: str = Field(sa_column=Column(sa.Text, nullable=False))
+    due: dt.date | None = None
+    state: str = Field(max_length=100)  # the item's state when asked
+    entered_seq: int  # the item's state entry when asked: a later entry revokes the request
+    issued_at: dt.datetime = _ts()
+    issued_by: str = Field(max_length=320)
+    expires_at: dt.datetime = _ts()
+    issues: int = 1  # how many times the link was sent (reissues)
+    status: RequestStatus = Field(
+        default=RequestStatus.OPEN, sa_column=Column(sa.String(10), nullable=False, index=True)
+    )
+    closed_at: dt.datetime | None = _ts(nullable=True)
+    closed_reason: str | None = Field(default=None, max_length=200)
+
+
+class RequestToken(SQLModel, table=True):
+    """One link sent for a request; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "request_token"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="evidence_request.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
+class InboundStatus(StrEnum):
+    ACCEPTED = "accepted"  # became evidence on an item
+    QUARANTINED = "quarantined"  # could not be matched: the admin decides
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    DISMISSED = "dismissed"  # the admin looked and set it aside
+
+
+class InboundMessage(SQLModel, table=True):
+    """One message received by the inbound listener, whatever became of it."""
+
+    __tablename__ = "inbound_message"
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(unique=True, max_length=400)  # Message-ID, else the raw SHA-256
+    received_at: dt.datetime = _ts()
+    envelope_from: str | None = Field(default=None, max_length=320)
+    sender: str | None = Field(default=None, max_length=320)
+    recipient: str = Field(max_length=320)
+    subject: str | None = Field(default=None, sa_column=Column(sa.Text))
+    status: InboundStatus = Field(sa_column=Column(sa.String(12), nullable=False, index=True))
+    reason: str | None = Field(default=None, sa_column=Column(sa.Text))
+    request_id: int | None = Field(default=None, foreign_key="evidence_request.id")
+    raw_sha256: str = Field(max_length=64)
+    size: int = 0
+    evidence_ids: list[int] = _json([])
 
 
 class Event(SQLModel, table=True):
@@ -197,3 +270,14 @@ class Outbox(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: dt.datetime | None = _ts(nullable=True)
     failed_at: dt.datetime | None = _ts(nullable=True)
+
+
+class SweepState(SQLModel, table=True):
+    """What the sweep remembers between runs (one row, id 1): when it last looked for failed
+    deliveries and when it should next look (the next local midnight), so the every-minute
+    sweep reads one indexed row instead of querying the outbox."""
+
+    __tablename__ = "sweep_state"
+    id: int = Field(primary_key=True)
+    failures_checked_at: dt.datetime = _ts()
+    failures_next_check_at: dt.datetime = _ts()

@@ -343,10 +343,16 @@ def test_decision_enqueues_notification_in_same_transaction(demo: Services) -> N
             sa.text("SELECT dedupe_key, recipient, template, status FROM outbox ORDER BY id")
         ).all()
     # submit_evidence tells the business manager; the challenge tells the agency (BM for LSCB)
-    assert [tuple(r) for r in rows] == [
+    # and, entering 'challenged' (request_on_entry), asks it for evidence again
+    assert [tuple(r) for r in rows[:2]] == [
         (f"event:{done.item_id}:2:decision:{BM}", BM, "decision", "pending"),
         (f"event:{done.item_id}:3:decision:{BM}", BM, "decision", "pending"),
     ]
+    assert len(rows) == 3
+    assert rows[2].dedupe_key.startswith("request:")
+    assert rows[2].dedupe_key.endswith(":1")
+    assert tuple(rows[2])[1:] == (BM, "request", "pending")
+    assert done.notifications == 2
 
 
 def test_stale_expected_version_is_a_conflict(demo: Services) -> None:

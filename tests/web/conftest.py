@@ -1,0 +1,114 @@
+"""Fixtures for the web app: a demo database, an app on a movable clock, a test client."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from engine import evidence_requests
+from engine.service import Services
+from engine.settings import Settings, load_settings
+from tests.conftest import BM, NOW, REVIEW, make_item
+from web import create_app
+
+SECRET = "test-secret-key-0123456789abcdef0123456789"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# agency A and agency B: items answered by each agency's lead officer
+SEPT = "named.nurse@sept.example.org"
+NHS = "designated.nurse@nhs-see.example.org"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Asked:
+    item_id: int
+    public_id: str
+    token: str
+    key: str
+
+
+def ask(services: Services, ref: str, agency: str, now: dt.datetime = NOW) -> Asked:
+    """A new item for ``agency``, an evidence request to its lead officer, and a link token."""
+    item_id = make_item(services, ref=ref, due=dt.date(2011, 3, 4), agency=agency)
+    issued = evidence_requests.issue(services, f"{REVIEW}/{ref}", actor=BM, now=now)
+    token = evidence_requests.mint_token(services, issued.public_id, None, now)
+    assert token is not None
+    return Asked(item_id=item_id, public_id=issued.public_id, token=token, key=issued.item_key)
+
+
+def item_state(services: Services, item_id: int) -> tuple[str, int]:
+    """(state, number of evidence rows) of an item."""
+    with services.db.engine.connect() as conn:
+        state = conn.execute(sa.text("SELECT state FROM item WHERE id = :i"), {"i": item_id})
+        count = conn.execute(
+            sa.text("SELECT count(*) FROM evidence WHERE item_id = :i"), {"i": item_id}
+        )
+        return state.scalar_one(), count.scalar_one()
+
+
+def row_counts(services: Services) -> dict[str, int]:
+    with services.db.engine.connect() as conn:
+        tables = sa.inspect(conn).get_table_names()
+        return {
+            t: conn.execute(sa.text(f'SELECT count(*) FROM "{t}"')).scalar_one()
+            for t in sorted(tables)
+        }
+
+
+@pytest.fixture
+def settings(demo: Services) -> Settings:
+    return load_settings(
+        data_dir=demo.data_dir,
+        secret_key=SECRET,
+        base_url="http://testserver",
+        max_upload_mb=1,
+        max_upload_files=3,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW + dt.timedelta(hours=1))
+
+
+@pytest.fixture
+def make_client(
+    demo: Services, settings: Settings, clock: Clock
+) -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(**kwargs: Any) -> TestClient:
+        app = create_app(demo, kwargs.pop("settings", settings), clock=clock, **kwargs)
+        client = TestClient(app, base_url="http://testserver", follow_redirects=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture
+def sept(demo: Services) -> Asked:
+    return ask(demo, "T1", "sept")

@@ -1,0 +1,103 @@
+"""The web app: the agency reply page and staff evidence downloads.
+
+Build one per process with ``create_app(services, settings, clock=...)`` and serve it with
+``web.server``. It refuses to start without the GOV.UK Frontend assets or, in production,
+without ``SIGNOFF_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+
+from engine.replykeys import secret_key
+from engine.service import Services
+from engine.settings import Settings
+from engine.uploads import UploadLimits
+from web import assets, reply, staff
+from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
+from web.middleware import BodyTooLarge, Guard
+from web.pages import Pages
+
+_MB = 1024 * 1024
+_FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
+_THROTTLED = ("/r/", "/reply/", "/staff")
+
+
+def create_app(
+    services: Services,
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime],
+    failure_limit: str = "20/minute",
+    post_limit: str = "30/minute",
+    assets_dir: Path = assets.DIST,
+) -> FastAPI:
+    """The app, with its routes, middleware and error pages.
+
+    ``failure_limit`` (failed link lookups) and ``post_limit`` (form posts) are per client
+    address, in the ``limits`` notation ("20/minute").
+
+    Raises:
+        AssetsMissing: GOV.UK Frontend is not installed (run `npm ci --prefix web`).
+        SettingsError: production without SIGNOFF_SECRET_KEY.
+    """
+    assets.check(assets_dir)
+    key = secret_key(settings)
+    pages = Pages()
+    secure = settings.base_url.startswith("https://")
+    ctx = Context(
+        services=services,
+        settings=settings,
+        clock=clock,
+        pages=pages,
+        throttle=Throttle(failure_limit, post_limit),
+        csrf=csrf_for(key.decode(), secure=secure, max_age=_FORM_FOR),
+        secret=key,
+        secure=secure,
+    )
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    assets.mount(app, assets_dir)
+    app.include_router(reply.router(ctx))
+    app.include_router(staff.router(ctx))
+
+    def not_found(request: Request) -> Response:
+        if request.url.path.startswith(_THROTTLED):
+            ctx.throttle.failed(client_of(request))
+        return HTMLResponse(pages.not_found, status_code=404)
+
+    async def on_link_dead(request: Request, _exc: Exception) -> Response:
+        return not_found(request)
+
+    async def on_too_many(_request: Request, _exc: Exception) -> Response:
+        return HTMLResponse(pages.too_many, status_code=429, headers={"Retry-After": "60"})
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return not_found(request)
+        return PlainTextResponse(_REASONS.get(status, "Something went wrong"), status_code=status)
+
+    async def on_too_large(_request: Request, _exc: Exception) -> Response:
+        return PlainTextResponse("Request too large", status_code=413)
+
+    app.add_exception_handler(LinkDead, on_link_dead)
+    app.add_exception_handler(TooManyAttempts, on_too_many)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_link_dead)
+    app.add_exception_handler(BodyTooLarge, on_too_large)
+    limits = UploadLimits()
+    max_body = (
+        min(settings.max_upload_files * settings.max_upload_mb * _MB, limits.max_total_bytes) + _MB
+    )  # room for the statement and the multipart framing
+    app.add_middleware(Guard, script_hash=pages.script_hash, max_body=max_body)
+    return app
+
+
+_REASONS = {405: "Method not allowed", 400: "Bad request", 413: "Request too large"}

@@ -1,0 +1,120 @@
+"""Pure ASGI middleware: security headers, a per-request CSP nonce, a body limit, a quiet log.
+
+Every response gets ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options: nosniff``,
+``X-Frame-Options: DENY`` and a Content-Security-Policy (unless the route set a stricter
+one, as downloads do); everything except ``/assets`` gets ``Cache-Control: no-store``.
+
+The access log never holds a link token: ``/r/<token>`` and ``/staff/sign-in/<token>``
+are logged as ``/r/<redacted>``, query strings are never logged, and uvicorn's own access
+log is off (``web.server``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("signoff.web")
+
+_SECRET_PATHS = re.compile(r"^/(r|staff/sign-in)/[^/]*")
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the app's limit (answered 413 by web.app)."""
+
+
+def redact(path: str) -> str:
+    """The path with any link token replaced, fit for a log."""
+    return _SECRET_PATHS.sub(lambda m: f"/{m.group(1)}/<redacted>", path)
+
+
+class Guard:
+    """Headers, nonce, body limit and access log, in one pass over each HTTP request."""
+
+    def __init__(self, app: ASGIApp, *, script_hash: str, max_body: int) -> None:
+        self.app, self.script_hash, self.max_body = app, script_hash, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        asset = scope["path"].startswith("/assets/")
+        csp = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}' {self.script_hash}; "
+            "style-src 'self'; img-src 'self' data:; font-src 'self'; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        )
+        status = 500
+        declared = _content_length(scope)
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body:
+                raise BodyTooLarge()
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = csp
+                if not asset and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        try:
+            if declared is not None and declared > self.max_body:
+                await _too_large(send_with_headers)
+                return
+            await self.app(scope, limited, send_with_headers)
+        finally:
+            log.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                redact(scope["path"]),
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _too_large(send: Send) -> None:
+    body = b"Request too large"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,255 @@
+"""The agency reply page: open the emailed link, read what is asked, send evidence.
+
+No account is needed: the link's token is the credential, for one request only.
+
+- ``GET /r/{token}`` changes nothing (mail scanners fetch links). For a live link it puts
+  the token in an HttpOnly, SameSite=Strict cookie scoped to ``/reply/{public_id}`` and
+  redirects there, so the token leaves the address bar, history and any Referer.
+- ``GET /reply/{public_id}`` shows the request and the form. When the click came from
+  another site (webmail), browsers do not send a SameSite=Strict cookie on the redirect
+  that follows it, so a request without the cookie gets a tiny page that reloads itself
+  (``?again=1``), a same-site navigation that does carry it.
+- ``POST /reply/{public_id}`` checks the CSRF token, then hands the statement and files
+  to ``evidence_requests.answer_by_token``; a refused file or an empty answer re-shows the
+  form with the reason and stores nothing. On success the link is revoked by the engine
+  and a short-lived signed cookie carries the confirmation to ``/reply/{public_id}/done``.
+
+A wrong, expired, revoked or mismatched link is always the same plain 404 (``LinkDead``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi_csrf_protect.exceptions import CsrfProtectError
+from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from engine import evidence_requests
+from engine.errors import RequestRefused
+from engine.evidence_requests import RequestView, Upload
+from engine.store.tables import Evidence
+from engine.uploads import UploadLimits, UploadRefused
+from web.deps import Context, LinkDead, client_of
+
+REPLY_COOKIE = "signoff_reply"
+DONE_COOKIE = "signoff_reply_done"
+DONE_FOR = dt.timedelta(hours=1)
+# stand-ins for the per-request nonce and CSRF token in the cached rendering of a page
+_NONCE = "@@nonce-" + secrets.token_hex(8) + "@@"
+_CSRF = "@@csrf-" + secrets.token_hex(8) + "@@"
+_MB = 1024 * 1024
+_evidence = Evidence.__table__  # type: ignore[attr-defined]
+_KINDS = (
+    "PDF, Word, Excel, PowerPoint, OpenDocument, images (PNG, JPEG, GIF, WebP, TIFF), "
+    "text or CSV files and saved emails (.eml, .msg)"
+)
+
+
+def router(ctx: Context) -> APIRouter:
+    routes = APIRouter()
+    limits = UploadLimits(
+        max_file_bytes=ctx.settings.max_upload_mb * _MB, max_files=ctx.settings.max_upload_files
+    )
+    done_signer = URLSafeSerializer(ctx.secret, salt="signoff-reply-done")
+    hint = _limits_hint(ctx.settings.max_upload_mb, ctx.settings.max_upload_files)
+
+    def live(request: Request, public_id: str) -> tuple[str, RequestView]:
+        ctx.throttle.check(client_of(request))
+        token = request.cookies.get(REPLY_COOKIE, "")
+        view = evidence_requests.view_by_token(ctx.services, token, ctx.clock())
+        if view is None or view.public_id != public_id:
+            raise LinkDead()
+        return token, view
+
+    def form_page(
+        request: Request,
+        view: RequestView,
+        *,
+        status: int = 200,
+        statement: str = "",
+        errors: dict[str, str] | None = None,
+    ) -> Response:
+        csrf = ctx.csrf()
+        token, signed = csrf.generate_csrf_tokens()
+        nonce = getattr(request.state, "csp_nonce", "")
+        if errors or statement:
+            html = render(view, statement, tuple((errors or {}).items()), nonce, token)
+        else:  # the common case: the page depends only on the view, so render it once
+            html = blank(view).replace(_NONCE, nonce).replace(_CSRF, token)
+        response = HTMLResponse(html, status_code=status)
+        csrf.set_csrf_cookie(signed, response)
+        return response
+
+    def render(
+        view: RequestView,
+        statement: str,
+        errors: tuple[tuple[str, str], ...],
+        nonce: str,
+        csrf_token: str,
+    ) -> str:
+        return ctx.pages.render(
+            "reply.html",
+            nonce=nonce,
+            view=view,
+            csrf_token=csrf_token,
+            statement=statement,
+            errors=[{"text": text, "href": f"#{field}"} for field, text in errors],
+            field_errors=dict(errors),
+            limits_hint=hint,
+        )
+
+    @functools.lru_cache(maxsize=256)
+    def blank(view: RequestView) -> str:
+        return render(view, "", (), _NONCE, _CSRF)
+
+    @routes.get("/r/{token}")
+    def open_link(request: Request, token: str) -> Response:
+        ctx.throttle.check(client_of(request))
+        view = evidence_requests.view_by_token(ctx.services, token, ctx.clock())
+        if view is None:
+            raise LinkDead()
+        response = RedirectResponse(f"/reply/{view.public_id}", status_code=303)
+        response.set_cookie(
+            REPLY_COOKIE,
+            token,
+            path=f"/reply/{view.public_id}",
+            httponly=True,
+            samesite="strict",
+            secure=ctx.secure,
+        )
+        return response
+
+    @routes.get("/reply/{public_id}")
+    def show(request: Request, public_id: str) -> Response:
+        if REPLY_COOKIE not in request.cookies and "again" not in request.query_params:
+            # Arriving by the redirect from /r/ after a click in webmail (another site), the
+            # browser withholds the SameSite=Strict cookie it has just stored; a navigation
+            # started by one of our own pages sends it. The second time, no cookie is a 404.
+            ctx.throttle.check(client_of(request))
+            return ctx.page(request, "continue.html", public_id=public_id)
+        _token, view = live(request, public_id)
+        return form_page(request, view)
+
+    @routes.post("/reply/{public_id}")
+    async def send(request: Request, public_id: str) -> Response:
+        ctx.throttle.post(client_of(request))
+        token, view = await run_in_threadpool(live, request, public_id)
+        try:
+            form = await request.form(max_files=limits.max_files + 1, max_fields=20)
+        except HTTPException:
+            return form_page(
+                request,
+                view,
+                status=400,
+                errors={
+                    "files": f"Select at most {limits.max_files} files at once. "
+                    "Send the rest in another reply."
+                },
+            )
+        try:
+            return await _answer(request, public_id, token, view, form)
+        finally:
+            await form.close()
+
+    async def _answer(
+        request: Request, public_id: str, token: str, view: RequestView, form: FormData
+    ) -> Response:
+        statement = str(form.get("statement") or "")
+        try:
+            await ctx.csrf().validate_csrf(request)
+        except CsrfProtectError:
+            return form_page(
+                request,
+                view,
+                status=400,
+                statement=statement,
+                errors={
+                    "statement": "This page timed out or was opened in another tab. "
+                    "Check your answer, choose your files again and send it."
+                },
+            )
+        uploads = [
+            Upload(filename=f.filename or "", data=await f.read())
+            for f in form.getlist("files")
+            if isinstance(f, UploadFile) and (f.filename or f.size)
+        ]
+        try:
+            fired = await run_in_threadpool(
+                evidence_requests.answer_by_token,
+                ctx.services,
+                token,
+                statement=statement,
+                uploads=uploads,
+                now=ctx.clock(),
+                limits=limits,
+            )
+        except UploadRefused as exc:
+            errors = {"files": str(exc)}
+            return form_page(request, view, status=422, statement=statement, errors=errors)
+        except RequestRefused:
+            errors = {"statement": "Write a statement or choose at least one file to send."}
+            return form_page(request, view, status=422, statement=statement, errors=errors)
+        if fired is None:  # answered or withdrawn since the page was opened
+            raise LinkDead()
+        received = await run_in_threadpool(_received, fired.evidence_ids)
+        done = {
+            "p": public_id,
+            "t": int(ctx.clock().timestamp()),
+            "ref": view.ref,
+            "title": view.title,
+            "board": view.board,
+            "received": received,
+        }
+        response = RedirectResponse(f"/reply/{public_id}/done", status_code=303)
+        path = f"/reply/{public_id}"
+        response.delete_cookie(REPLY_COOKIE, path=path, secure=ctx.secure, httponly=True)
+        response.set_cookie(
+            DONE_COOKIE,
+            done_signer.dumps(done),
+            max_age=int(DONE_FOR.total_seconds()),
+            path=path,
+            httponly=True,
+            samesite="strict",
+            secure=ctx.secure,
+        )
+        return response
+
+    def _received(evidence_ids: tuple[int, ...]) -> list[str]:
+        with ctx.services.db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(_evidence.c.filename, _evidence.c.statement)
+                .where(_evidence.c.id.in_(evidence_ids))
+                .order_by(_evidence.c.id)
+            ).all()
+        return [(r.filename or "Written statement")[:100] for r in rows]
+
+    @routes.get("/reply/{public_id}/done")
+    def done(request: Request, public_id: str) -> Response:
+        ctx.throttle.check(client_of(request))
+        try:
+            data: dict[str, Any] = done_signer.loads(request.cookies.get(DONE_COOKIE, ""))
+        except BadSignature:
+            raise LinkDead() from None
+        age = ctx.clock().timestamp() - data["t"]
+        if data["p"] != public_id or not 0 <= age <= DONE_FOR.total_seconds():
+            raise LinkDead()
+        return ctx.page(request, "done.html", done=data)
+
+    return routes
+
+
+def _limits_hint(max_mb: int, max_files: int) -> Markup:
+    return Markup(
+        "You can choose up to {files} files, each up to {mb} MB. We accept {kinds}. "
+        "We do not accept zip files, programs, web pages or documents with macros or passwords."
+    ).format(files=max_files, mb=max_mb, kinds=_KINDS)
