@@ -22,8 +22,11 @@ Measured, several rounds each, on every database size:
   * the sweep with 400 and with 4,000 items due (0.4% of 1,000,000), end to end: the select,
     the deadline plans, the recipients, the outbox inserts and the ``next_attention_at``
     updates, in one transaction;
-  * the raw baseline: the same SELECT the sweep sends (same text, checked), through
-    ``sqlite3`` / ``psycopg``: on its own, and inside the write transaction the sweep opens.
+  * the raw baseline: the due-items SELECT the sweep sends in its write transaction (same
+    text, checked), through ``sqlite3`` / ``psycopg``: on its own, and inside a write
+    transaction. With nothing due the sweep sends only its probe (one statement outside any
+    transaction: the smallest ``next_attention_at`` against now, and whether the day's
+    failure check is due) and returns; the raw query finds the same (zero) rows.
 
 Between runs, outside the timing, the outbox is emptied and the pool's ``next_attention_at``
 is put back (PostgreSQL then VACUUMs ``item`` and ``outbox``, so dead index entries left by
@@ -53,7 +56,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +252,10 @@ class Backend:
     def select(self, in_transaction: bool) -> list[Any]:
         raise NotImplementedError
 
+    def probe(self) -> Any:
+        """The sweep's probe through the raw driver, outside any transaction."""
+        raise NotImplementedError
+
     def execute_script(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         raise NotImplementedError
 
@@ -262,6 +269,9 @@ class Backend:
         raise NotImplementedError
 
     def plan(self) -> str:
+        raise NotImplementedError
+
+    def probe_plan(self) -> str:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -321,6 +331,15 @@ class SqliteBackend(Backend):
 
     def plan(self) -> str:
         rows = self.raw.execute("EXPLAIN QUERY PLAN " + self.sql, (stored(NOW), LIMIT, 0))
+        return " / ".join(r[3] for r in rows.fetchall())
+
+    def probe(self) -> Any:
+        probe = sweep.probe_sql(self.services.db.engine.dialect)
+        return self.raw.execute(probe, (stored(NOW), stored(NOW))).fetchall()
+
+    def probe_plan(self) -> str:
+        probe = sweep.probe_sql(self.services.db.engine.dialect)
+        rows = self.raw.execute("EXPLAIN QUERY PLAN " + probe, (stored(NOW), stored(NOW)))
         return " / ".join(r[3] for r in rows.fetchall())
 
     def size(self) -> str:
@@ -390,6 +409,17 @@ class PostgresBackend(Backend):
                 )
         self.tx.commit()
         self.auto.execute("VACUUM (ANALYZE) recommendation, item")
+
+    def probe(self) -> Any:
+        probe = sweep.probe_sql(self.services.db.engine.dialect)
+        now = NOW.astimezone(dt.UTC).replace(tzinfo=None)
+        return self.auto.execute(probe, {"now": now}).fetchall()
+
+    def probe_plan(self) -> str:
+        probe = sweep.probe_sql(self.services.db.engine.dialect)
+        now = NOW.astimezone(dt.UTC).replace(tzinfo=None)
+        rows = self.auto.execute("EXPLAIN " + probe, {"now": now}).fetchall()
+        return " / ".join(r[0].strip(" ->") for r in rows if "Scan" in r[0] or "Result" in r[0])
 
     def plan(self) -> str:
         params = (NOW.astimezone(dt.UTC).replace(tzinfo=None), LIMIT)
@@ -489,6 +519,7 @@ class Figures:
     sweep: dict[int, list[float]]  # due count -> sweep ms
     raw: dict[int, list[float]]  # due count -> raw query ms
     raw_tx: dict[int, list[float]]  # due count -> raw query in a write transaction, ms
+    raw_probe: list[float] = field(default_factory=list)  # the sweep's probe, raw, ms
 
     @classmethod
     def empty(cls) -> Figures:
@@ -540,13 +571,22 @@ def measure(backend: Backend, layout: Layout, sizes: Sizes) -> Figures:
             for _ in range(calls):
                 backend.select(in_transaction)
 
+        def idle_probe(calls: int = sizes.idle_calls) -> None:
+            for _ in range(calls):
+                backend.probe()
+
         sides: list[tuple[str, Callable[[], Any]]] = [
             ("sweep", idle_sweeps),
             ("raw", lambda: idle_raw(False)),
             ("raw_tx", lambda: idle_raw(True)),
+            ("raw_probe", idle_probe),
         ]
         for side, run in sides[:: 1 if n % 2 == 0 else -1]:
-            getattr(figures, side)[0].append(_elapsed(run)[0] / sizes.idle_calls * 1e3)
+            took = _elapsed(run)[0] / sizes.idle_calls * 1e3
+            if side == "raw_probe":
+                figures.raw_probe.append(took)
+            else:
+                getattr(figures, side)[0].append(took)
         for due in DUE_COUNTS:
             order = ["raw", "raw_tx", "sweep"]
             for side in order[:: 1 if n % 2 == 0 else -1]:
@@ -586,7 +626,9 @@ def summarise(backend: Backend, n: int, f: Figures) -> list[str]:
     verdict = "meets" if ratio <= TARGETS["idle_ratio"] else "MISSES"
     lines = [
         f"  nothing due: sweep {spread(f.sweep[0], 3)} ms, raw query {spread(f.raw[0], 3)} ms, "
-        f"in a write txn {spread(f.raw_tx[0], 3)} ms",
+        f"in a write txn {spread(f.raw_tx[0], 3)} ms; the sweep's probe alone, raw "
+        f"{spread(f.raw_probe, 3)} ms (sweep ÷ raw probe "
+        f"{statistics.median(s / p for s, p in zip(f.sweep[0], f.raw_probe, strict=True)):.2f}×)",
         f"    sweep ÷ raw query {spread(idle_ratios, 2)}×; target ≤ 2×: {verdict}. "
         f"sweep ÷ raw query in a write txn {spread(tx_ratios, 2)}×",
     ]
@@ -642,32 +684,31 @@ class Phases:
 
     @contextmanager
     def patched(self, services: Services) -> Iterator[None]:
-        set_next = getattr(sweep, "_SET_NEXT", None)
-
         def statement(args: tuple[Any, ...]) -> str:
-            if args[1] is set_next:
+            text = str(args[1])
+            if text.startswith("UPDATE item"):
                 return "update next_attention_at (executemany)"
-            return "run_once's own statements: select due items"
+            if text.startswith("SELECT item.id"):
+                return "select the due items (in the write transaction)"
+            return "other statements (BEGIN IMMEDIATE, sweep_state ...)"
 
         def defining(cls: type, name: str) -> type:
             return next(k for k in cls.__mro__ if name in vars(k))
 
-        build = "build the due statement (.limit, .with_for_update)"
         targets: list[tuple[Any, str, Any]] = [
             (sa.engine.Connection, "execute", statement),
+            (sa.engine.Connection, "exec_driver_sql", statement),
             (defining(sa.engine.Result, "all"), "all", "fetch the due rows (Result.all)"),
-            (defining(sa.Select, "limit"), "limit", build),
-            (defining(sa.Select, "with_for_update"), "with_for_update", build),
-            (services.specs, "get", "per item: spec lookup"),
+            (sweep, "_probe", "the probe: anything due? failure check due? (autocommit)"),
+            (services.specs, "get", "per distinct plan: spec lookup"),
             (sweep, "item_key", "per item: item_key"),
-            (deadlines, "plan_of_item", "per item: deadlines.plan (plan_of_item)"),
-            (deadlines, "plan", "per item: deadlines.plan (plan_of_item)"),
-            (deadlines, "due_now", "per item: deadlines.due_now"),
-            (deadlines, "next_after", "per item: deadlines.next_after"),
-            (Directory, "resolve", "per item: Directory.resolve (recipients)"),
-            (sweep, "_row", "per outbox row: sweep._row (key, context, office time)"),
-            (sweep, "_insert_new", "insert outbox rows (ON CONFLICT DO NOTHING RETURNING)"),
-            (sweep, "_failure_summaries", "_failure_summaries (failed deliveries query)"),
+            (deadlines, "plan", "per distinct plan: deadlines.plan"),
+            (deadlines, "due_now", "per distinct plan: deadlines.due_now"),
+            (deadlines, "next_after", "per distinct plan: deadlines.next_after"),
+            (Directory, "resolve", "per distinct recipients: Directory.resolve"),
+            (sweep, "_insert_new", "insert outbox rows (ON CONFLICT DO NOTHING)"),
+            (sweep, "_set_next", "update next_attention_at"),
+            (sweep, "_summarise_failures", "daily failure check (sweep_state, outbox)"),
         ]
         saved = []
         for owner, name, label in targets:
@@ -792,7 +833,10 @@ def run_backend(
                 + ", ".join(f"{c:,} {k}s" for k, c in sorted(mix.items()))
                 + f" over {len(layout.profiles)} due dates\n"
                 f"  SELECT: {check_statement_fresh(backend, layout)}\n"
-                f"  plan: {backend.plan()}"
+                f"  plan: {backend.plan()}\n"
+                "  nothing due, the sweep sends one statement outside any transaction (is any "
+                "next_attention_at <= now? is the day's failure check due?), plan: "
+                f"{backend.probe_plan()}"
             )
             results[n] = figures = measure(backend, layout, sizes)
             print("\n".join(summarise(backend, n, figures)))
