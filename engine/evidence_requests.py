@@ -499,7 +499,7 @@ def _answer_in(
         .where(_tok.c.request_id == row.id, _tok.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    return _fire_in(
+    fired = _fire_in(
         conn,
         services.specs,
         FireRequest(
@@ -513,6 +513,39 @@ def _answer_in(
         ),
         stored,
         services.calendar,
+    )
+    _queue_receipt(conn, row, public_id, actor.strip().lower(), stored, fired.to_state, now)
+    return fired
+
+
+def _queue_receipt(
+    conn: sa.Connection,
+    row: Any,
+    public_id: str,
+    actor: str,
+    stored: list[tuple[EvidenceInput, Any]],
+    to_state: str,
+    now: dt.datetime,
+) -> None:
+    """Tell the person who answered that it arrived: counts only, never file names."""
+    files = sum(1 for _, f in stored if f is not None)
+    received = [f"{files} file{'s' if files != 1 else ''}"] if files else []
+    if any(f is None for _, f in stored):
+        received.append("a written statement")
+    conn.execute(
+        _outbox.insert(),
+        {
+            "dedupe_key": f"receipt:{public_id}",
+            "item_id": row.item_id,
+            "kind": "receipt",
+            "template": "receipt",
+            "recipient": actor,
+            "context": {"request": public_id, "received": received, "to_state": to_state},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
     )
 
 

@@ -361,6 +361,8 @@ class Composer:
                 t.trigger: t.label or t.trigger.replace("_", " ") for t in spec.model.transitions
             }
             ctx["decision_label"] = labels.get(row.context.get("trigger", ""), "Decision recorded")
+        if row.kind == "receipt":
+            ctx["received"] = list(row.context.get("received", ()))
         reply_to = None
         if row.kind == "request":
             reply_to = self._request(row, ctx, now)

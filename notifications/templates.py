@@ -28,7 +28,7 @@ Variables each kind may use
 Emails carry no child-identifying or case detail and no free-text reasons from decisions: they
 point to ``link`` instead, where the reader signs in.
 
-Common to ``request``, ``reminder``, ``chase``, ``escalation`` and ``decision``:
+Common to ``request``, ``reminder``, ``chase``, ``escalation``, ``decision`` and ``receipt``:
 
 ==================  ============================================================================
 ``recipient_name``  who the email is addressed to ("Designated Nurse Safeguarding Children")
@@ -41,9 +41,9 @@ Common to ``request``, ``reminder``, ``chase``, ``escalation`` and ``decision``:
 ``due``             the due date, written out ("1 April 2011")
 ``days_overdue``    int: days past the due date; 0 on the day, negative before it
 ``state_label``     the item's current state ("Open, awaiting evidence")
-``expected``        what evidence is expected
-``link``            URL of the item
-``reply_to``        the address replies (with attachments) go to
+``expected``        what evidence is expected (a request: what that request asks for)
+``link``            URL of the item (a request: its reply page link)
+``reply_to``        the address replies (with attachments) go to (a request: its own)
 ``sender_name``     who signs the email
 ==================  ============================================================================
 
@@ -52,6 +52,9 @@ recipient's role, "Chief Executive") and ``late_agency_name`` (the agency that i
 
 ``decision`` adds ``decision_label`` ("Evidence challenged by the panel"); ``state_label`` is the
 state the item moved to.
+
+``receipt`` (to the person who answered a request) adds ``received``, a list of what arrived
+("2 files", "a written statement"): counts, never file names; ``state_label`` is the new state.
 
 ``failures`` (the business manager's daily summary of undelivered email) has ``count``,
 ``failures`` (mappings with ``ref``, ``review_ref``, ``kind``, ``recipient`` and ``error``),
@@ -96,7 +99,16 @@ from engine.errors import SignoffError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
-KINDS = ("request", "reminder", "chase", "escalation", "digest", "decision", "failures")
+KINDS = (
+    "request",
+    "reminder",
+    "chase",
+    "escalation",
+    "digest",
+    "decision",
+    "failures",
+    "receipt",
+)
 
 _COMMON = frozenset(
     {
@@ -124,6 +136,7 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "escalation": _COMMON | {"step", "escalated_to_role", "late_agency_name"},
     "digest": frozenset({"items", "recipient_name", "board_name", "reply_to", "sender_name"}),
     "decision": _COMMON | {"decision_label"},
+    "receipt": _COMMON | {"received"},
     "failures": frozenset(
         {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
     ),
@@ -644,6 +657,11 @@ SAMPLE_CONTEXT.update(
             ],
         },
         "request": {**_SAMPLE_ITEM, "days_overdue": -28},
+        "receipt": {
+            **_SAMPLE_ITEM,
+            "state_label": "Evidence submitted, awaiting panel",
+            "received": ["minutes-2011-03.pdf", "a written statement"],
+        },
         "reminder": {**_SAMPLE_ITEM, "days_overdue": -3},
         "chase": {**_SAMPLE_ITEM, "days_overdue": 9},
         "escalation": {

@@ -24,7 +24,16 @@ from engine.hashchain import verify
 from engine.replykeys import reply_address, reply_tag
 from engine.service import FireRequest, Services, fire
 from engine.settings import load_settings
-from engine.store.tables import Contact, Event, Evidence, EvidenceRequest, InboundMessage, Item
+from engine.store.tables import (
+    Contact,
+    Event,
+    Evidence,
+    EvidenceRequest,
+    InboundMessage,
+    Item,
+    Outbox,
+)
+from engine.sweep import run_once
 from engine.uploads import UploadLimits
 from inbound import listener
 from inbound.receive import Mailbox
@@ -400,3 +409,57 @@ def test_a_bounce_of_something_we_never_sent(demo: Services, inbox: Listener, it
     quarantined(demo, item, "a bounce of a message signoff did not send")
     with demo.db.engine.connect() as conn:
         assert not any(conn.execute(sa.select(Contact.failing)).scalars())
+
+
+def test_a_contact_answers_the_request_email_and_gets_a_receipt(
+    demo: Services, inbox: Listener, smtp: SmtpServer, item: int, public_id: str
+) -> None:
+    """The whole email round: request out, reply in, receipt out, chasing stopped."""
+    settings = load_settings(
+        smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN, base_url="https://b.example"
+    )
+    inbox.mailbox = Mailbox(key=b"s" * 32, domain=DOMAIN, max_message_bytes=1_000_000)
+    inbox.controller.stop()
+    inbox.controller = listener.start(demo, inbox.mailbox, "127.0.0.1", inbox.port, lambda: NOW)
+    dispatch(demo, settings, Templates(), NOW, owner="test")
+    [request] = [m for m in smtp.recorder.messages if m["X-Signoff-Kind"] == "request"]
+    assert request["To"] == NURSE
+    reply_to = str(request["Reply-To"])
+    assert reply_to == reply_address(b"s" * 32, public_id, DOMAIN)
+    body = request.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "https://b.example/r/" in text
+    assert reply_to in text
+    # the contact presses Reply in their mail program, writes one line, attaches a PDF
+    answer = reply(public_id, "Audit report attached.", to=reply_to,
+                   attachments=[("audit.pdf", "application/pdf", PDF)])  # fmt: skip
+    answer["In-Reply-To"] = str(request["Message-ID"])
+    inbox.send(answer)
+    dispatch(demo, settings, Templates(), NOW, owner="test")
+    [receipt] = [m for m in smtp.recorder.messages if m["X-Signoff-Kind"] == "receipt"]
+    assert receipt["To"] == NURSE
+    assert str(receipt["Subject"]).startswith("Evidence received: T1")
+    receipt_body = receipt.get_body(("plain",))
+    assert receipt_body is not None
+    receipt_text = receipt_body.get_content().replace("\r\n", "\n")
+    assert "- 1 file\n- a written statement" in receipt_text
+    assert "audit.pdf" not in receipt_text  # counts only: file names may say too much
+    with demo.db.engine.connect() as conn:
+        assert conn.execute(sa.select(Item.state).where(Item.id == item)).scalar_one() == (
+            "evidence_submitted"
+        )
+    # chasing for that request has stopped: the agency is not chased in the new state
+    later = NOW + dt.timedelta(days=60)
+    run_once(demo, later)
+    with demo.db.engine.connect() as conn:
+        agency_mail = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(Outbox)
+            .where(
+                Outbox.recipient == NURSE,
+                Outbox.kind.in_(["reminder", "chase", "escalation"]),
+                Outbox.status == "pending",
+            )
+        ).scalar_one()
+    assert agency_mail == 0

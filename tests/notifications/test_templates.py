@@ -86,7 +86,8 @@ def test_shipped_template_renders_its_sample(templates: Templates, name: str) ->
     assert re.fullmatch(r"[0-9a-f]{12}", r.template_version)
 
 
-@pytest.mark.parametrize("name", [k for k in KINDS if k not in ("digest", "failures")])
+# a receipt has no link: the request's link is spent once it is answered
+@pytest.mark.parametrize("name", [k for k in KINDS if k not in ("digest", "failures", "receipt")])
 def test_single_item_emails_carry_the_link_and_the_reference(
     templates: Templates, name: str
 ) -> None:
@@ -96,6 +97,16 @@ def test_single_item_emails_carry_the_link_and_the_reference(
         assert str(context["link"]) in part
         assert "R1" in part
     assert "R1" in r.subject
+
+
+def test_receipt_says_what_arrived_and_what_happens_next(templates: Templates) -> None:
+    r = templates.render("receipt", SAMPLE_CONTEXT["receipt"])
+    assert r.subject.startswith("Evidence received: R1")
+    for part in (r.text, r.html):
+        assert "minutes-2011-03.pdf" in part
+        assert "a written statement" in part
+        assert "The panel will review the evidence" in part
+        assert "Evidence submitted, awaiting panel" in part
 
 
 def test_request_says_what_by_when_and_how(templates: Templates) -> None:
@@ -552,8 +563,8 @@ def test_unknown_template_name_suggests_one(templates: Templates) -> None:
         templates.render("escalaton", {})
     assert str(info.value) == (
         "template 'escalaton' (name): no template 'escalaton'; did you mean 'escalation'?; "
-        "templates: ['chase', 'decision', 'digest', 'escalation', 'failures', 'reminder', "
-        "'request']"
+        "templates: ['chase', 'decision', 'digest', 'escalation', 'failures', 'receipt', "
+        "'reminder', 'request']"
     )
 
 
