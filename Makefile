@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 # GOV.UK Frontend (CSS, JS, fonts, images) for the web app, from web/package-lock.json
 ASSETS := web/node_modules/.installed-stamp
 DEMO_DB ?= sqlite:///signoff.db
+# The browser the page tests drive (Playwright, never a downloaded browser): Debian's Chromium
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint types unit bench clean
+.PHONY: run test lint types unit bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,15 @@ $(STAMP): pyproject.toml
 $(ASSETS): web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
 	touch $(ASSETS)
+
+# Installs Debian's chromium when it is missing and apt-get can (as root); otherwise says how.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+	  else \
+	    echo "no $(CHROMIUM): install Debian's chromium (apt-get install chromium) for the page tests"; \
+	  fi; }
 
 # The demo: SQLite, the example plan, a local mail catcher (port 1025, messages kept in
 # signoff-data/mail/), office hours all day so the chasing is visible at once.
@@ -38,7 +49,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(ASSETS)
+unit: $(STAMP) $(ASSETS) browser
 	$(BIN)/pytest
 
 test: lint types unit
