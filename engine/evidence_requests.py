@@ -205,10 +205,8 @@ def issue_in(
         raise RequestRefused(
             f"{key} is {st.label.lower()} ({state}); evidence is requested only in {asks}"
         )
-    agreed = conn.execute(
-        sa.select(_rec.c.agreed_action).where(_rec.c.id == row.recommendation_id)
-    ).scalar_one_or_none()
-    asked = "\n\n".join(p.strip() for p in (agreed, st.expects, note) if p and p.strip())
+    parts = (row.agreed_action, st.expects, note)  # row: engine.service's item read
+    asked = "\n\n".join(p.strip() for p in parts if p and p.strip())
     public_id = new_public_id()
     expires_at = now + expires_in
     request_id = conn.execute(

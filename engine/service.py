@@ -71,6 +71,7 @@ _SELECT_ITEM = sa.select(
     _item.c.entered_seq,
     _item.c.next_attention_at,
     _item.c.recommendation_id,
+    _rec.c.agreed_action,
     _rec.c.review_id,
     _rec.c.ref,
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
@@ -267,9 +268,11 @@ def _fire_in(
         raise ConcurrentUpdate(key, req.trigger)  # first: what they saw is no longer so
     transition = _transition(spec, key, req.trigger, row.state)
     actor = req.actor.strip().lower()
-    notify_roles = sorted(
-        {cr for n in transition.notify for r in n.to for cr in spec.model.roles[r].contact_roles}
-    )
+    wanted = {r for n in transition.notify for r in n.to}
+    asking = _asks_on_entry(spec, transition)
+    if asking is not None:  # the agency contacts who may answer the request made on entry
+        wanted.update(asking.roles)
+    notify_roles = sorted({cr for r in wanted for cr in spec.model.roles[r].contact_roles})
     contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
     _authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
@@ -383,8 +386,8 @@ def _fire_in(
     if replan:  # reminders and chases decided for the old state or due date no longer apply
         conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
     sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, contacts)
-    if moved and spec.states[to_state].request_on_entry:
-        sent += _request_on_entry(conn, spec, row, key, to_state, seq, values, req)
+    if asking is not None:
+        sent += _request_on_entry(conn, spec, asking, row, key, seq, values, req, contacts)
     return Fired(
         item_id=row.id,
         key=key,
@@ -525,24 +528,29 @@ def _enqueue(
     return len(rows)
 
 
+def _asks_on_entry(spec: WorkflowSpec, t: Transition) -> Transition | None:
+    """The transition that will answer the request ``t`` makes by entering its state, if any."""
+    if t.dest is None or not spec.states[t.dest].request_on_entry:
+        return None
+    return answer_transition(spec.model, t.dest)
+
+
 def _request_on_entry(
     conn: sa.Connection,
     spec: WorkflowSpec,
+    answering: Transition,
     row: Any,
     key: str,
-    to_state: str,
     seq: int,
     values: dict[str, Any],
     req: FireRequest,
+    contacts: Sequence[Any],
 ) -> int:
     """Ask the agency for evidence on entering a state whose workflow says so."""
     # evidence_requests builds on this module, so it is imported here, not at the top
     from engine.evidence_requests import issue_in
 
-    answering = answer_transition(spec.model, to_state)
-    if answering is None:
-        return 0
-    directory = Directory.load(conn)
+    directory = Directory(contacts, {})
     people = sorted(
         {e for r in answering.roles for e in directory.workflow_role(spec, r, row.agency_id)}
     )
@@ -553,12 +561,12 @@ def _request_on_entry(
         spec,
         row,
         key,
-        due=values.get("due", row.due),
         recipient=people[0],
         actor=req.actor,
         now=req.now,
         entered_seq=seq,
-        state=to_state,
+        state=values["state"],
+        due=values.get("due", row.due),
     )
     return 1
 
