@@ -1,0 +1,9 @@
+"""Replies by email: the inbound SMTP listener and what becomes of each message."""
+
+from __future__ import annotations
+
+from inbound.listener import start
+from inbound.parse import Parsed, Unreadable, parse_message
+from inbound.receive import Mailbox, Received, receive
+
+__all__ = ["Mailbox", "Parsed", "Received", "Unreadable", "parse_message", "receive", "start"]

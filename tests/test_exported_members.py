@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("package", ["engine", "notifications"])
+@pytest.mark.parametrize("package", ["engine", "notifications", "web", "inbound"])
 def test_all_is_honest(package: str) -> None:
     module = importlib.import_module(package)
     exported = set(module.__all__)
