@@ -15,6 +15,7 @@ from engine.store import migrate
 from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
 
 SIGNOFF = str(Path(sys.executable).parent / "signoff")
+NOW_ISO = "2011-01-10T09:00Z"
 
 
 class Cli:
@@ -180,3 +181,31 @@ def test_templates_command_refuses_an_ssti_payload(tmp_path: Path) -> None:
     err = run("templates", "--directory", str(folder), code=1).stderr
     assert "template 'chase' (text) line 29: access to '__class__' is not allowed" in err
     assert "ok (chase, decision, digest" in run("templates").stdout
+
+
+def test_request_reissue_show_and_quarantine(cli: Cli) -> None:
+    asked = cli("request", R1, "--note", "Minutes of the March meeting", "--now", NOW_ISO)
+    assert f"evidence requested from {BM}" in asked.stdout
+    public_id = asked.stdout.split("(request ")[1].split(";")[0]
+    shown = json.loads(cli("show", R1, "--json").stdout)
+    [request] = shown["items"][0]["requests"]
+    assert (request["request"], request["status"], request["recipient"]) == (public_id, "open", BM)
+    again = cli("reissue", public_id, "--now", NOW_ISO)
+    assert "(issue 2;" in again.stdout
+    assert cli("quarantine").stdout.strip() == "nothing in quarantine"
+    assert json.loads(cli("quarantine", "--json").stdout) == {"format": 1, "messages": []}
+
+
+def test_request_refusals_exit_1_with_the_reason(cli: Cli) -> None:
+    done = cli("request", R1, "--to", "named.nurse@sept.example.org", code=1)
+    assert "is not a contact of southend-lscb who may answer" in done.stderr
+    assert done.stdout == ""
+    done = cli("reissue", "nosuchrequest", code=1)
+    assert "no evidence request 'nosuchrequest'" in done.stderr
+
+
+def test_staff_link_only_for_board_roles(cli: Cli) -> None:
+    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example")
+    assert link.stdout.startswith("https://board.example/staff/sign-in/")
+    refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
+    assert "named.nurse@sept.example.org" in refused.stderr
