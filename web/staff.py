@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi_csrf_protect.exceptions import CsrfProtectError
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from engine import queries
 from engine.errors import SignoffError
 from engine.replykeys import secret_key
 from engine.service import Services
@@ -178,7 +179,10 @@ def router(ctx: Context) -> APIRouter:
 
     @routes.get("/staff")
     def home(request: Request) -> Response:
-        return ctx.page(request, "staff_home.html", email=signed_in(request))
+        email = signed_in(request)
+        with ctx.services.db.engine.connect() as conn:
+            held = queries.quarantine(conn)
+        return ctx.page(request, "staff_home.html", email=email, quarantine=held)
 
     @routes.get("/staff/evidence/{evidence_id}")
     def download(request: Request, evidence_id: int) -> Response:

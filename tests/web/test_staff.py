@@ -129,3 +129,20 @@ def test_tampered_link_is_404(
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now).removeprefix("http://testserver")
     assert client.get(link[:-2] + "AA").status_code == 404
+
+
+def test_staff_see_the_quarantine(
+    client: TestClient, demo: Services, settings: Settings, clock: Clock
+) -> None:
+    with demo.db.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO inbound_message (message_key, received_at, sender, recipient, status, "
+            "reason, raw_sha256, size, evidence_ids) VALUES ('<q1@x>', '2011-01-10 09:00:00', "
+            "'someone@elsewhere.example', 'reply+abc.def@localhost', 'quarantined', "
+            "'<b>not a valid reply address</b>', 'aa', 10, '[]')"
+        )
+    sign_in(client, issue_staff_link(demo, settings, BM, clock.now))
+    page = client.get("/staff")
+    assert page.status_code == 200
+    assert "someone@elsewhere.example" in page.text
+    assert "&lt;b&gt;not a valid reply address&lt;/b&gt;" in page.text  # escaped, never markup
