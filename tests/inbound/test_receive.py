@@ -36,7 +36,7 @@ from engine.store.tables import (
 from engine.sweep import run_once
 from engine.uploads import UploadLimits
 from inbound import listener
-from inbound.receive import Mailbox
+from inbound.receive import Mailbox, receive
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import BM, NOW, PANEL, make_item
@@ -463,3 +463,44 @@ def test_a_contact_answers_the_request_email_and_gets_a_receipt(
             )
         ).scalar_one()
     assert agency_mail == 0
+
+
+def test_no_reply_address_reaches_another_request_or_agency(demo: Services) -> None:
+    """3 requests over 2 agencies: every mismatched address or sender is quarantined."""
+    make_item(demo, ref="T1", due=dt.date(2011, 3, 1), agency="sept")
+    make_item(demo, ref="T2", due=dt.date(2011, 3, 1), agency="sept")
+    make_item(demo, ref="T3", due=dt.date(2011, 3, 1), agency="nhs-south-east-essex")
+    ids = {
+        ref: er.issue(demo, f"southend-iawg-scr-audit-2010/{ref}", actor=BM, now=NOW).public_id
+        for ref in ("T1", "T2", "T3")
+    }
+    senders = {"T1": NURSE, "T2": NURSE, "T3": "designated.nurse@nhs-see.example.org"}
+    mailbox = Mailbox(key=KEY, domain=DOMAIN)
+    n = 0
+    for tag_of in ids:
+        for id_of in ids:
+            for sender_of in ids:
+                if tag_of == id_of and senders[sender_of] == senders[id_of]:
+                    continue  # the one matching combination per request, tried last
+                n += 1
+                address = f"reply+{ids[id_of]}.{reply_tag(KEY, ids[tag_of])}@{DOMAIN}"
+                msg = reply(ids[id_of], f"attempt {n}", sender=senders[sender_of], to=address)
+                got = receive(
+                    demo, mailbox, msg.as_bytes(), rcpt_tos=[address], envelope_from=None, now=NOW
+                )
+                assert got.status == "quarantined", (tag_of, id_of, sender_of, got.reason)
+    with demo.db.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(Evidence)).scalar_one() == 0
+    for ref, public_id in ids.items():
+        address = reply_address(KEY, public_id, DOMAIN)
+        msg = reply(public_id, f"answer for {ref}", sender=senders[ref], to=address)
+        got = receive(
+            demo, mailbox, msg.as_bytes(), rcpt_tos=[address], envelope_from=None, now=NOW
+        )
+        assert got.status == "accepted"
+    with demo.db.engine.connect() as conn:
+        placed = conn.execute(
+            sa.select(Item.id, Evidence.statement).join(Evidence, Evidence.item_id == Item.id)
+        ).all()
+    assert sorted(s for _, s in placed) == ["answer for T1", "answer for T2", "answer for T3"]
+    assert n == 3 * 3 * 3 - 5  # T1 and T2 share a sender, so each accepts two sender choices
