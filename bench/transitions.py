@@ -37,6 +37,7 @@ marked sent, as the mailer would mark them.
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import datetime as dt
 import gc
@@ -46,6 +47,7 @@ import os
 import platform
 import pstats
 import re
+import secrets
 import sqlite3
 import statistics
 import sys
@@ -69,11 +71,12 @@ from psycopg.types.json import Json
 from engine import deadlines
 from engine.calendar import Calendar
 from engine.evidence import EvidenceInput
+from engine.evidence_requests import DEFAULT_EXPIRY
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.machine import machine_for
 from engine.service import FireRequest, Services, _fire_in, create_item, fire
-from engine.spec import Scope, State, WorkflowSpec, load_spec_file
+from engine.spec import Scope, State, WorkflowSpec, answer_transition, load_spec_file
 from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Recommendation
@@ -219,8 +222,8 @@ def service_batched(services: Services, requests: Sequence[FireRequest]) -> None
 _ITEM_COLUMNS = (
     "item.id, item.state, item.version, item.seq, item.last_hash, item.workflow_version_id, "
     "item.agency_id, item.rag, item.due, item.due_history, item.pending_due, item.actors, "
-    "item.entered_at, item.entered_seq, item.next_attention_at, recommendation.review_id, "
-    "recommendation.ref"
+    "item.entered_at, item.entered_seq, item.next_attention_at, item.recommendation_id, "
+    "recommendation.agreed_action, recommendation.review_id, recommendation.ref"
 )
 
 
@@ -236,6 +239,7 @@ class Statements:
     update_item: str
     cancel_chasing: str
     insert_outbox: str
+    insert_request: str  # the evidence request made on entering a request_on_entry state
     mark: str  # one VARCHAR placeholder
     returns_ids: bool  # PostgreSQL inserts return the new id; SQLite uses lastrowid
 
@@ -257,7 +261,8 @@ def _statements(postgres: bool) -> Statements:
         "contact.absent, contact.deputy_email, contact.failing \nFROM contact \n"
         f"WHERE contact.email = {m(v)} OR contact.role IN ({{marks}})",
         insert_evidence="INSERT INTO evidence (item_id, submitted_by, submitted_at, statement, "
-        f"filename, stored_name, sha256, size) VALUES ({m(i, v, ts, v, v, v, v, i)}) "
+        "filename, stored_name, sha256, size, content_type, channel, request_id) VALUES "
+        f"({m(i, v, ts, v, v, v, v, i, v, v, i)}) "
         f"RETURNING {'evidence.id' if postgres else 'id'}",
         select_evidence=f"SELECT evidence.id, evidence.sha256 \nFROM evidence \n"
         f"WHERE evidence.item_id = {m(i)} ORDER BY evidence.id",
@@ -274,6 +279,10 @@ def _statements(postgres: bool) -> Statements:
         insert_outbox="INSERT INTO outbox (dedupe_key, item_id, kind, template, recipient, "
         "context, status, attempts, next_attempt_at, created_at) VALUES "
         f"({m(v, i, v, v, v, j, v, i, ts, ts)}){outbox_id}",
+        insert_request="INSERT INTO evidence_request (public_id, item_id, agency_id, recipient, "
+        "asked, due, state, entered_seq, issued_at, issued_by, expires_at, issues, status) "
+        f"VALUES ({m(v, i, v, v, v, d, v, i, ts, v, ts, i, v)}) "
+        f"RETURNING {'evidence_request.id' if postgres else 'id'}",
         mark=m(v),
         returns_ids=postgres,
     )
@@ -290,6 +299,15 @@ class RawRole:
 
 
 @dataclass(frozen=True)
+class RawAsk:
+    """The evidence request a transition makes by entering a ``request_on_entry`` state."""
+
+    answering: tuple[RawRole, ...]  # the roles of the transition that will answer it
+    template: str  # the state's request template
+    expects: str  # what the state expects, stripped ("" when it says nothing)
+
+
+@dataclass(frozen=True)
 class RawTransition:
     """What the raw side knows about one transition: taken from the spec once, up front."""
 
@@ -297,6 +315,7 @@ class RawTransition:
     dest_state: State  # its deadline rule
     allowed: tuple[RawRole, ...]
     notify: tuple[tuple[str, tuple[RawRole, ...]], ...]  # (template, roles)
+    ask: RawAsk | None  # the request made on entering ``dest``, if its workflow says so
     contacts_sql: str  # the actor's rows and the holders of the contact roles in ``wanted``
     wanted: tuple[str, ...]
 
@@ -311,16 +330,43 @@ def raw_transitions(spec: WorkflowSpec, sql: Statements) -> dict[tuple[str, str]
         if trigger not in CYCLE:
             continue
         notify = tuple((n.template, tuple(role(x) for x in n.to)) for n in t.notify)
-        wanted = tuple(sorted({c for _, roles in notify for r in roles for c in r.contact_roles}))
+        roles = {r for _, rs in notify for r in rs}
+        ask = None
+        dest_state = spec.states[t.dest or state]
+        answering = answer_transition(spec.model, t.dest) if t.dest is not None else None
+        if dest_state.request_on_entry and answering is not None:
+            ask = RawAsk(
+                answering=tuple(role(x) for x in answering.roles),
+                template=dest_state.templates["request"],
+                expects=(dest_state.expects or "").strip(),
+            )
+            roles.update(ask.answering)
+        wanted = tuple(sorted({c for r in roles for c in r.contact_roles}))
         out[(trigger, state)] = RawTransition(
             dest=t.dest or state,
-            dest_state=spec.states[t.dest or state],
+            dest_state=dest_state,
             allowed=tuple(role(x) for x in t.roles),
             notify=notify,
+            ask=ask,
             contacts_sql=sql.select_contacts.format(marks=", ".join([sql.mark] * len(wanted))),
             wanted=wanted,
         )
     return out
+
+
+def role_emails(role: RawRole, contacts: Sequence[Any], agency: str) -> list[str]:
+    """A workflow role's addresses, as ``Directory.workflow_role`` resolves them: the first
+    of its contact roles anyone holds (in the item's agency unless scoped to any), deputies
+    for the absent, failing addresses skipped."""
+    for contact_role in role.contact_roles:
+        found = [
+            deputy if absent and deputy else email
+            for a, r, email, absent, deputy, failing in contacts
+            if r == contact_role and (role.any_agency or a == agency) and not failing
+        ]
+        if found:
+            return found
+    return []
 
 
 class RawFire:
@@ -388,6 +434,8 @@ class RawFire:
             _entered_at,
             _entered_seq,
             _attention,
+            _recommendation_id,
+            agreed_action,
             review_id,
             ref,
         ) = cur.execute(sql.select_item, (req.item,)).fetchone()
@@ -413,8 +461,9 @@ class RawFire:
                 sha = hashlib.sha256(text).hexdigest()
                 cur.execute(
                     sql.insert_evidence,
-                    (item_id, req.actor, at, ev.statement, None, None, sha, len(text)),
-                )
+                    (item_id, req.actor, at, ev.statement, None, None, sha, len(text),
+                     "text/plain", "staff", None),
+                )  # fmt: skip
                 data["evidence"].append({"id": cur.fetchone()[0], "sha256": sha})
         else:
             cur.execute(sql.select_evidence, (item_id,))
@@ -477,17 +526,7 @@ class RawFire:
         )
 
         for template, roles in t.notify:
-            emails: set[str] = set()
-            for role in roles:
-                for contact_role in role.contact_roles:
-                    found = [
-                        deputy if absent and deputy else email
-                        for a, r, email, absent, deputy, failing in contacts
-                        if r == contact_role and (role.any_agency or a == agency) and not failing
-                    ]
-                    if found:
-                        emails.update(found)
-                        break
+            emails = {e for role in roles for e in role_emails(role, contacts, agency)}
             for email in sorted(emails):
                 context = {
                     "key": f"{review_id}/{ref}",
@@ -513,6 +552,54 @@ class RawFire:
                 )
                 if sql.returns_ids:
                     cur.fetchone()
+
+        if t.ask is not None:
+            self._ask(req, t.ask, t.dest, item_id, agency, agreed_action, due, seq, contacts)
+
+    def _ask(
+        self,
+        req: FireRequest,
+        ask: RawAsk,
+        state: str,
+        item_id: int,
+        agency: str,
+        agreed_action: str | None,
+        due: Any,
+        seq: int,
+        contacts: Sequence[Any],
+    ) -> None:
+        """The evidence request made on entering ``state``: its row and its email."""
+        people = sorted({e for role in ask.answering for e in role_emails(role, contacts, agency)})
+        if not people:  # nobody to ask: the service makes no request either
+            return
+        cur, sql, at = self.cur, self.sql, self._ts(req.now)
+        parts = ((agreed_action or "").strip(), ask.expects)
+        asked = "\n\n".join(p for p in parts if p) or "Evidence that the agreed action is in place."
+        # random, as engine.replykeys.new_public_id makes it: 80 bits, lower-case base32
+        public_id = base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
+        cur.execute(
+            sql.insert_request,
+            (public_id, item_id, agency, people[0], asked, due, state, seq, at, req.actor,
+             self._ts(req.now + DEFAULT_EXPIRY), 1, "open"),
+        )  # fmt: skip
+        request_id = cur.fetchone()[0]
+        cur.execute(
+            sql.insert_outbox,
+            (
+                f"request:{public_id}:1",
+                item_id,
+                "request",
+                ask.template,
+                people[0],
+                self._json({"request": public_id, "request_id": request_id, "issue": 1}),
+                "pending",
+                0,
+                at,
+                at,
+            ),
+        )
+        if sql.returns_ids:
+            cur.fetchone()
 
 
 def raw_sqlite(path: Path) -> sqlite3.Connection:
@@ -570,20 +657,86 @@ def traced(conn: sqlite3.Connection) -> Iterator[list[str]]:
         conn.set_trace_callback(None)
 
 
+# A request's public id (engine.replykeys.new_public_id) is random: the one value the two
+# sides may not share. Both checks below replace each side's ids by their order of creation.
+_PUBLIC_ID = re.compile(r"(?<![a-z2-7])[a-z2-7]{16}(?![a-z2-7])")
+_ISSUED = re.compile(r"^INSERT INTO evidence_request \(public_id\b.*?\) VALUES \('([a-z2-7]+)'")
+
+
+def _renamed(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every public id in ``names`` replaced by its name (JSON included)."""
+    if isinstance(value, str):
+        return _PUBLIC_ID.sub(lambda m: names.get(m.group(), m.group()), value)
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
+
+
+def _names(public_ids: Sequence[str]) -> dict[str, str]:
+    """Public ids in order of creation -> ``<request 1>``, ``<request 2>`` ..."""
+    names = {p: f"<request {n}>" for n, p in enumerate(public_ids, 1)}
+    if len(names) != len(public_ids):
+        raise AssertionError("a public id was issued twice")
+    return names
+
+
+def _same_statements(service_sql: list[str], raw_sql: list[str]) -> tuple[list[str], list[str]]:
+    """Both traces, each side's public ids named by the order its requests were issued in."""
+    out = []
+    for trace in (service_sql, raw_sql):
+        issued = [m.group(1) for s in trace if (m := _ISSUED.match(s))]
+        names = _names(issued)
+        out.append([_renamed(s, names) for s in trace])
+    return out[0], out[1]
+
+
+# Every table fire() writes, whole rows in id order; in (table, column) the public ids are
+# the free variable (``context`` is JSON: text on SQLite, decoded on PostgreSQL).
+_WRITTEN = ("item", "event", "evidence", "evidence_request", "outbox")
+_FREE = {("evidence_request", "public_id"), ("outbox", "dedupe_key"), ("outbox", "context")}
+
+
+def _dump(conn: Any) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Each written table's column names and rows, public ids named (see _FREE)."""
+    issued = [r[0] for r in conn.execute("SELECT public_id FROM evidence_request ORDER BY id")]
+    names = _names(issued)
+    out = {}
+    for table in _WRITTEN:
+        cur = conn.execute(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 (fixed names)
+        columns = [d[0] for d in cur.description]
+        free = [(table, c) in _FREE for c in columns]
+        rows = [
+            tuple(_renamed(v, names) if f else v for v, f in zip(row, free, strict=True))
+            for row in cur.fetchall()
+        ]
+        out[table] = (columns, rows)
+    return out
+
+
 def check_same_data(service_conn: Any, raw_conn: Any) -> str:
-    """Both sides ran the same requests: their items and row counts must agree exactly."""
-    query = (
-        "SELECT id, state, version, seq, last_hash FROM item ORDER BY id",
-        "SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM evidence), "
-        "(SELECT count(*) FROM outbox)",
-    )
-    got = [
-        [tuple(r) for r in c.execute(q).fetchall()] for c in (service_conn, raw_conn) for q in query
-    ]
-    if got[:2] != got[2:]:
-        raise AssertionError("the raw baseline wrote something different from the service")
-    events, evidence, outbox = got[1][0]
-    return f"identical ({events} events, {evidence} evidence rows, {outbox} outbox rows)"
+    """Both sides ran the same requests: every row they wrote must agree exactly, column by
+    column, except that each side's random request public ids are named by creation order."""
+    service, raw = _dump(service_conn), _dump(raw_conn)
+    for table in _WRITTEN:
+        (columns, s_rows), (raw_columns, r_rows) = service[table], raw[table]
+        if columns != raw_columns or len(s_rows) != len(r_rows):
+            raise AssertionError(
+                f"the raw baseline wrote something different from the service: {table} has "
+                f"{len(s_rows)} rows ({columns}) against {len(r_rows)} ({raw_columns})"
+            )
+        for s_row, r_row in zip(s_rows, r_rows, strict=True):
+            if s_row != r_row:
+                diff = {
+                    c: (a, b) for c, a, b in zip(columns, s_row, r_row, strict=True) if a != b
+                }
+                raise AssertionError(
+                    f"the raw baseline wrote something different from the service: {table} "
+                    f"id {s_row[0]}, (service, raw) = {diff}"
+                )
+    counts = ", ".join(f"{len(service[t][1])} {t}" for t in _WRITTEN)
+    return f"identical, row by row with every column ({counts} rows)"
 
 
 def chains_verify(db: Database) -> str:
@@ -672,6 +825,7 @@ def check_sqlite_statements(pair: Pair, n: int) -> str:
         service_committed(pair.services, pair.service_work.take(n))
     with traced(pair.raw.conn) as raw_sql:
         pair.raw.committed(pair.raw_work.take(n))
+    service_sql, raw_sql = _same_statements(service_sql, raw_sql)
     verdict = "the same, with the same values" if service_sql == raw_sql else "DIFFERENT"
     for a, b in zip(service_sql, raw_sql, strict=False):
         if a != b:

@@ -530,21 +530,8 @@ def _queue_receipt(
     received = [f"{files} file{'s' if files != 1 else ''}"] if files else []
     if any(f is None for _, f in stored):
         received.append("a written statement")
-    conn.execute(
-        _outbox.insert(),
-        {
-            "dedupe_key": f"receipt:{public_id}",
-            "item_id": row.item_id,
-            "kind": "receipt",
-            "template": "receipt",
-            "recipient": actor,
-            "context": {"request": public_id, "received": received, "to_state": to_state},
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-    )
+    context = {"request": public_id, "received": received, "to_state": to_state}
+    _queue(conn, f"receipt:{public_id}", row.item_id, "receipt", "receipt", actor, context, now)
 
 
 def _load(conn: sa.Connection, public_id: str, for_update: bool = False) -> Any:
@@ -638,15 +625,31 @@ def _queue_email(
     recipient: str,
     now: dt.datetime,
 ) -> None:
+    context = {"request": public_id, "request_id": request_id, "issue": issue_no}
+    key = f"request:{public_id}:{issue_no}"
+    _queue(conn, key, item_id, "request", template, recipient, context, now)
+
+
+def _queue(
+    conn: sa.Connection,
+    dedupe_key: str,
+    item_id: int,
+    kind: str,
+    template: str,
+    recipient: str,
+    context: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """One email into the outbox, sent by the dispatcher like every other."""
     conn.execute(
         _outbox.insert(),
         {
-            "dedupe_key": f"request:{public_id}:{issue_no}",
+            "dedupe_key": dedupe_key,
             "item_id": item_id,
-            "kind": "request",
+            "kind": kind,
             "template": template,
             "recipient": recipient,
-            "context": {"request": public_id, "request_id": request_id, "issue": issue_no},
+            "context": context,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
