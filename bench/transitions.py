@@ -7,8 +7,10 @@ a cProfile of the service on SQLite, ``--no-postgres``, ``--rounds N``).
 Each figure compares the service with a raw-driver baseline that runs the same statements,
 in the same order, with the same parameters, on a database prepared the same way. The
 SQLite run checks this statement by statement, values included. The PostgreSQL run checks
-the statement texts. At the end of every run, both databases must hold the same items,
-hashes and row counts. The figures:
+the statement texts. At the end of every run, every row either side wrote (items, events,
+evidence, evidence requests, outbox) must be the same, column by column; the one value
+allowed to differ is a request's random public id, and each side's ids are compared by
+their order of creation. The figures:
 
   1. SQLite (a file in a temporary directory, WAL, synchronous=NORMAL, foreign_keys=ON),
      one transaction per transition: ``fire`` against ``sqlite3``.
@@ -22,10 +24,13 @@ The workload alternates two transitions on each of many items in turn:
 - ``submit_evidence``, a written statement: evidence insert, event, item update, one
   outbox row to the business manager.
 - ``challenge``, a reason and a meeting date: evidence-on-file select, event, item update,
-  one outbox row to the agency.
+  one outbox row to the agency. ``challenged`` has ``request_on_entry``, so it also issues
+  an evidence request to the agency contact who may answer it (``submit_evidence``): an
+  ``evidence_request`` row with a random public id and a ``request`` outbox row.
 
-Each transition also reads the contacts once (one SELECT serves both the actor's roles and
-the recipients of the transition's emails), authorises its actor, replans the item's
+Each transition also reads the contacts once (one SELECT serves the actor's roles, the
+recipients of the transition's emails and, for ``challenge``, whoever may answer the
+request), authorises its actor, replans the item's
 deadline for its new state (the raw side calls the same pure ``engine.deadlines``
 functions), writes the item back with every mutable column bound and cancels the reminders
 planned for the old state, as the service does. There are enough items that no item's
@@ -728,9 +733,7 @@ def check_same_data(service_conn: Any, raw_conn: Any) -> str:
             )
         for s_row, r_row in zip(s_rows, r_rows, strict=True):
             if s_row != r_row:
-                diff = {
-                    c: (a, b) for c, a, b in zip(columns, s_row, r_row, strict=True) if a != b
-                }
+                diff = {c: (a, b) for c, a, b in zip(columns, s_row, r_row, strict=True) if a != b}
                 raise AssertionError(
                     f"the raw baseline wrote something different from the service: {table} "
                     f"id {s_row[0]}, (service, raw) = {diff}"
@@ -1101,9 +1104,10 @@ def main() -> None:
         f"  submit_evidence by {BM}: a written statement\n"
         "    (evidence row, event, item update, 1 outbox row to the business manager)\n"
         f"  challenge by {PANEL}: reason + meeting date\n"
-        "    (evidence-on-file select, event, item update, 1 outbox row to the agency)\n"
-        "  each also reads the item and, in one query, the contacts (the actor's roles and\n"
-        "  the recipients); items go open ->\n"
+        "    (evidence-on-file select, event, item update, 1 outbox row to the agency,\n"
+        "    and on entering challenged an evidence request: its row + 1 request outbox row)\n"
+        "  each also reads the item and, in one query, the contacts (the actor's roles, the\n"
+        "  recipients and who may answer the request); items go open ->\n"
         "  evidence_submitted -> challenged -> evidence_submitted ...; now is passed in"
     )
     summary = []

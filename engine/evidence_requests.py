@@ -56,6 +56,8 @@ _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
 DEFAULT_EXPIRY = dt.timedelta(days=28)
+_INSERT_REQUEST = _req.insert().returning(_req.c.id)  # built once: fire() may call issue_in
+_INSERT_OUTBOX = _outbox.insert()
 # events whose reason the agency is shown on the reply page: the challenges it must answer
 _CHALLENGES = ("challenge", "audit_not_confirmed", "refuse_extension")
 
@@ -210,7 +212,7 @@ def issue_in(
     public_id = new_public_id()
     expires_at = now + expires_in
     request_id = conn.execute(
-        _req.insert().returning(_req.c.id),
+        _INSERT_REQUEST,
         {
             "public_id": public_id,
             "item_id": row.id,
@@ -642,7 +644,7 @@ def _queue(
 ) -> None:
     """One email into the outbox, sent by the dispatcher like every other."""
     conn.execute(
-        _outbox.insert(),
+        _INSERT_OUTBOX,
         {
             "dedupe_key": dedupe_key,
             "item_id": item_id,

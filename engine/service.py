@@ -385,9 +385,12 @@ def _fire_in(
         raise ConcurrentUpdate(key, req.trigger)
     if replan:  # reminders and chases decided for the old state or due date no longer apply
         conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
-    sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, contacts)
-    if asking is not None:
-        sent += _request_on_entry(conn, spec, asking, row, key, seq, values, req, contacts)
+    sent = 0
+    if transition.notify or asking is not None:
+        directory = Directory(contacts, {})  # the one contacts read, for both below
+        sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, directory)
+        if asking is not None:
+            sent += _request_on_entry(conn, spec, asking, row, key, seq, values, req, directory)
     return Fired(
         item_id=row.id,
         key=key,
@@ -494,12 +497,11 @@ def _enqueue(
     seq: int,
     to_state: str,
     now: dt.datetime,
-    contacts: Sequence[Any],
+    directory: Directory,
 ) -> int:
     if not t.notify:
         return 0
     names = {r for n in t.notify for r in n.to}
-    directory = Directory(contacts, {})
     recipients = {r: directory.workflow_role(spec, r, row.agency_id) for r in names}
     rows = [
         {
@@ -544,13 +546,12 @@ def _request_on_entry(
     seq: int,
     values: dict[str, Any],
     req: FireRequest,
-    contacts: Sequence[Any],
+    directory: Directory,
 ) -> int:
     """Ask the agency for evidence on entering a state whose workflow says so."""
     # evidence_requests builds on this module, so it is imported here, not at the top
     from engine.evidence_requests import issue_in
 
-    directory = Directory(contacts, {})
     people = sorted(
         {e for r in answering.roles for e in directory.workflow_role(spec, r, row.agency_id)}
     )
