@@ -39,7 +39,7 @@ from engine.service import Services
 from engine.settings import Settings
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from notifications.outbox import Outcome, Result
-from notifications.templates import TemplateError, Templates
+from notifications.templates import Rendered, TemplateError, Templates
 
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
@@ -202,6 +202,32 @@ def _long_date(iso: str | None) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A rendering, with its Subject header and its parts in quoted-printable."""
+
+    rendered: Rendered
+    subject: str
+    text: bytes
+    html: bytes
+
+
+_CACHED = 4096  # renderings a composer keeps; a full cache starts again
+_CACHEABLE = (str, int, type(None))  # not bool or float: True == 1 == 1.0, rendered apart
+
+
+def _context_key(name: str, ctx: dict[str, object]) -> tuple[object, ...] | None:
+    """What a rendering of template ``name`` depends on, or None if it cannot be a key.
+
+    Rendering is deterministic (a sandbox with no globals and no random filters), so two
+    contexts with the same scalar values give the same email.
+    """
+    for value in ctx.values():
+        if type(value) not in _CACHEABLE:
+            return None
+    return (name, *ctx.items())  # the same keys in another order only miss
+
+
 class Composer:
     """Builds messages for a batch of rows; reads what it needs in one pass."""
 
@@ -212,6 +238,11 @@ class Composer:
         self.sender_name = name or "signoff"
         self.domain = address.rpartition("@")[2] or "localhost"
         self._dates: dict[dt.datetime, str] = {}
+        # what many rows of one dispatch share (see _common and _render): the item part of
+        # a context, and a rendering with its encoded parts, keyed by everything they use
+        self._bodies: dict[tuple[object, ...], _Body] = {}
+        self._to: dict[str, str] = {}
+        self._decision_labels: dict[int, tuple[Any, dict[str, str]]] = {}
 
     @functools.cached_property
     def _from_header(self) -> str:
@@ -324,6 +355,29 @@ class Composer:
         )
 
     def _common(self, row: Any, facts: dict[str, Any]) -> dict[str, object]:
+        """The context every kind of a row's item shares (a new dict: callers add to it).
+
+        Rows for the same item, recipient and dates share it: it is built once per read of
+        the facts (``facts`` holds the cache, so a later read sees the item as it is then).
+        """
+        ctx = row.context
+        key = (
+            row.item_id,
+            row.recipient,
+            ctx.get("due"),
+            ctx.get("days_overdue", 0),
+            ctx.get("to_state"),
+        )
+        cache: dict[tuple[object, ...], dict[str, object]] = facts.setdefault("_common", {})
+        try:
+            common = cache.get(key)
+        except TypeError:  # a value in the row's context that is no key: build it afresh
+            return self._build_common(row, facts)
+        if common is None:
+            common = cache[key] = self._build_common(row, facts)
+        return common.copy()
+
+    def _build_common(self, row: Any, facts: dict[str, Any]) -> dict[str, object]:
         item = facts["items"][row.item_id]
         spec = facts["specs"][item.workflow_version_id]
         person = self._person(facts, row.recipient, item.agency_id)
@@ -356,18 +410,46 @@ class Composer:
                 late_agency_name=item.agency_name,
             )
         if row.kind == "decision":
-            spec = facts["specs"][item.workflow_version_id]
-            labels = {
-                t.trigger: t.label or t.trigger.replace("_", " ") for t in spec.model.transitions
-            }
+            labels = self._labels(facts["specs"][item.workflow_version_id])
             ctx["decision_label"] = labels.get(row.context.get("trigger", ""), "Decision recorded")
         if row.kind == "receipt":
             ctx["received"] = list(row.context.get("received", ()))
-        reply_to = None
-        if row.kind == "request":
+        if row.kind == "request":  # its link token is its own: never rendered from a cache
             reply_to = self._request(row, ctx, now)
-        rendered = self.templates.render(row.template, ctx)
-        return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
+            rendered = self.templates.render(row.template, ctx)
+            return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
+        return self._message([row], row.recipient, None, now, body=self._render(row.template, ctx))
+
+    def _labels(self, spec: Any) -> dict[str, str]:
+        """The decision label of each trigger of ``spec``'s workflow."""
+        known = self._decision_labels.get(id(spec))
+        if known is None or known[0] is not spec:
+            labels = {
+                t.trigger: t.label or t.trigger.replace("_", " ") for t in spec.model.transitions
+            }
+            known = self._decision_labels[id(spec)] = (spec, labels)
+        return known[1]
+
+    def _render(self, name: str, ctx: dict[str, object]) -> _Body:
+        """Template ``name`` rendered with ``ctx``, encoded; the same context renders once."""
+        key = _context_key(name, ctx)
+        body = self._bodies.get(key) if key is not None else None
+        if body is None:
+            body = self._encode(self.templates.render(name, ctx))
+            if key is not None:
+                if len(self._bodies) >= _CACHED:
+                    self._bodies.clear()
+                self._bodies[key] = body
+        return body
+
+    @staticmethod
+    def _encode(rendered: Rendered) -> _Body:
+        return _Body(
+            rendered=rendered,
+            subject=header("Subject", rendered.subject),
+            text=quoted_printable(rendered.text),
+            html=quoted_printable(rendered.html),
+        )
 
     def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
         """Mint the link's token (it exists only in this email) and the reply address."""
@@ -433,7 +515,17 @@ class Composer:
         rendered: Any,
         now: dt.datetime,
         reply_to: str | None = None,
+        *,
+        body: _Body | None = None,
     ) -> Prepared:
+        """The message for ``rows``: from ``rendered``, or from ``body`` (already encoded)."""
+        if body is None:
+            body = self._encode(rendered)
+        to = self._to.get(recipient)
+        if to is None:
+            to = header("To", recipient)
+            if len(self._to) < _CACHED:
+                self._to[recipient] = to
         mid = message_id([r.dedupe_key for r in rows], self.domain)
         boundary = "=_" + mid[1:33]  # "=_" never occurs in quoted-printable text
         head = "".join(
@@ -441,8 +533,8 @@ class Composer:
                 f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
                 "MIME-Version: 1.0\r\n",
                 self._from_header,
-                header("To", recipient),
-                header("Subject", rendered.subject),
+                to,
+                body.subject,
                 self._date(now),
                 header("Message-ID", mid),
                 header("Reply-To", reply_to) if reply_to else self._reply_to_header,
@@ -456,11 +548,11 @@ class Composer:
             (
                 head,
                 _PART_TEXT,
-                quoted_printable(rendered.text),
+                body.text,
                 delimiter,
                 b"\r\n",
                 _PART_HTML,
-                quoted_printable(rendered.html),
+                body.html,
                 delimiter,
                 b"--\r\n",
             )
@@ -471,5 +563,5 @@ class Composer:
             recipient=recipient,
             message=message,
             message_id=mid,
-            template_version=rendered.template_version,
+            template_version=body.rendered.template_version,
         )

@@ -77,11 +77,20 @@ def claim(
                 attempts=_outbox.c.attempts + 1,
             )
         )
-        return list(
-            conn.execute(
-                sa.select(_outbox).where(_outbox.c.id.in_(chosen)).order_by(_outbox.c.id)
-            ).all()
-        )
+        return list(conn.execute(_CLAIMED.where(_outbox.c.id.in_(chosen))).all())
+
+
+# what composing, sending and settling a claimed row read of it
+_CLAIMED = sa.select(
+    _outbox.c.id,
+    _outbox.c.dedupe_key,
+    _outbox.c.item_id,
+    _outbox.c.kind,
+    _outbox.c.template,
+    _outbox.c.recipient,
+    _outbox.c.context,
+    _outbox.c.attempts,
+).order_by(_outbox.c.id)
 
 
 _SETTLE_BATCH = 1000  # ids per statement: well inside every driver's parameter limit
@@ -115,6 +124,12 @@ _SETTLE = {
     )
     for result, values in _SETTLED.items()
 }
+# what each row of a settle gives each statement (the owner and the time are shared)
+_SETTLE_VALUES = {
+    Result.SENT: ("b_id", "b_error", "b_message_id"),
+    Result.FAILED: ("b_id", "b_error"),
+    Result.RETRY: ("b_id", "b_error", "b_retry_at"),
+}
 _HEADS = sa.select(_item.c.id, _item.c.seq, _item.c.last_hash, _item.c.state)
 _MOVE_ITEM = (
     _item.update()
@@ -122,7 +137,95 @@ _MOVE_ITEM = (
     .values(seq=sa.bindparam("b_new_seq"), last_hash=sa.bindparam("b_hash"))
 )
 _INSERT_EVENT = _event.insert()
+_EVENT_VALUES = (
+    "item_id",
+    "seq",
+    "trigger",
+    "from_state",
+    "to_state",
+    "data",
+    "prev_hash",
+    "hash",
+)
 _ATTEMPTS = 5
+
+
+_Plan = tuple[str, tuple[tuple[int, str, Any], ...]]
+_PLANS: dict[tuple[int, sa.Dialect, tuple[str, ...]], _Plan] = {}
+_ROW, _SHARED, _CONSTANT = 0, 1, 2
+
+
+def _plan(
+    dialect: sa.Dialect, stmt: Any, shared: tuple[str, ...], varying: tuple[str, ...]
+) -> _Plan:
+    """``stmt`` compiled for ``dialect``: its SQL, and where each positional value comes from
+    (a row's tuple, the values shared by every row, or a constant of the statement), with the
+    bind processor SQLAlchemy would apply to it."""
+    keys = shared + varying
+    compiled = stmt.compile(
+        dialect=dialect, column_keys=list(keys) if isinstance(stmt, sa.Insert) else None
+    )
+    slots = []
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if name in varying:
+            slots.append((_ROW, name, process))
+        elif name in shared:
+            slots.append((_SHARED, name, process))
+        elif bind.required:
+            raise ValueError(f"no value for {name!r} in {stmt}")
+        else:
+            value = compiled.params[name]
+            slots.append((_CONSTANT, name, process(value) if process else value))
+    return str(compiled), tuple(slots)
+
+
+def _execute_many(
+    conn: sa.Connection,
+    stmt: Any,
+    shared: dict[str, Any],
+    varying: tuple[str, ...],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """``conn.execute(stmt, [{**shared, **dict(zip(varying, row))} for row in rows])``, faster.
+
+    On a dialect with positional parameters (SQLite) the statement is compiled once and
+    the values go to the DBAPI's ``executemany`` with the same bind processing, done per
+    value rather than by SQLAlchemy per row (most of a settle's time, otherwise).
+    """
+    dialect = conn.dialect
+    if not rows:
+        return
+    if not dialect.positional:
+        conn.execute(stmt, [{**shared, **dict(zip(varying, row, strict=True))} for row in rows])
+        return
+    key = (id(stmt), dialect, (*sorted(shared), *varying))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(dialect, stmt, tuple(sorted(shared)), varying)
+    sql, slots = plan
+    index = {name: i for i, name in enumerate(varying)}
+    # per position: (index in a row, its processor, None), or (-1, None, the value)
+    picks: list[tuple[int, Any, Any]] = []
+    for source, name, extra in slots:
+        if source == _ROW:
+            picks.append((index[name], extra, None))
+        elif source == _SHARED:
+            value = shared[name]
+            picks.append((-1, None, extra(value) if extra else value))
+        else:
+            picks.append((-1, None, extra))
+    params = [
+        tuple(
+            [
+                value if i < 0 else process(row[i]) if process else row[i]
+                for i, process, value in picks
+            ]
+        )
+        for row in rows
+    ]
+    conn.exec_driver_sql(sql, params)
 
 
 class _Moved(Exception):
@@ -162,28 +265,28 @@ def settle(
             if not services.db.is_sqlite:  # no other dispatcher may reclaim them meanwhile
                 mine = mine.with_for_update()
             held.update(conn.execute(mine).scalars())
-        params: dict[Result, list[dict[str, Any]]] = {r: [] for r in Result}
+        params: dict[Result, list[tuple[Any, ...]]] = {r: [] for r in Result}
         events: list[tuple[Any, Outcome]] = []
         for outcome in outcomes:
             if outcome.row_id not in held:
                 continue
             held.discard(outcome.row_id)  # one outcome per row
-            params[outcome.result].append(
-                {
-                    "b_id": outcome.row_id,
-                    "b_owner": owner,
-                    "b_error": outcome.error,
-                    "b_now": now,
-                    "b_message_id": outcome.message_id,
-                    "b_retry_at": outcome.retry_at,
-                }
-            )
+            values: tuple[Any, ...]
+            if outcome.result is Result.SENT:
+                values = (outcome.row_id, outcome.error, outcome.message_id)
+            elif outcome.result is Result.FAILED:
+                values = (outcome.row_id, outcome.error)
+            else:
+                values = (outcome.row_id, outcome.error, outcome.retry_at)
+            params[outcome.result].append(values)
             row = by_id[outcome.row_id]
             if outcome.result is not Result.RETRY and row.item_id:
                 events.append((row, outcome))
-        for result, values in params.items():
-            for start in range(0, len(values), _SETTLE_BATCH):
-                conn.execute(_SETTLE[result], values[start : start + _SETTLE_BATCH])
+        shared = {"b_owner": owner, "b_now": now}
+        for result, settled in params.items():
+            for start in range(0, len(settled), _SETTLE_BATCH):
+                part = settled[start : start + _SETTLE_BATCH]
+                _execute_many(conn, _SETTLE[result], shared, _SETTLE_VALUES[result], part)
         if events:
             _record_retrying(conn, events, now)
 
@@ -226,7 +329,7 @@ def _record_all(
         chunk = item_ids[start : start + _SETTLE_BATCH]
         heads.update((r.id, r) for r in conn.execute(_HEADS.where(_item.c.id.in_(chunk))))
     chain = {item_id: (heads[item_id].seq, heads[item_id].last_hash) for item_id in item_ids}
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for row, outcome in events:
         state = heads[row.item_id].state
         seq, prev_hash = chain[row.item_id]
@@ -255,26 +358,14 @@ def _record_all(
             rag=None,
             data=data,
         )
-        rows.append(
-            {
-                "item_id": row.item_id,
-                "seq": seq,
-                "at": now,
-                "actor": ACTOR,
-                "trigger": trigger,
-                "from_state": state,
-                "to_state": state,
-                "reason": None,
-                "rag": None,
-                "data": data,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
+        rows.append((row.item_id, seq, trigger, state, state, data, prev_hash, digest))
         chain[row.item_id] = (seq, digest)
-    rows.sort(key=lambda r: (r["item_id"], r["seq"]))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    shared = {"at": now, "actor": ACTOR, "reason": None, "rag": None}
     for start in range(0, len(rows), _SETTLE_BATCH):
-        conn.execute(_INSERT_EVENT, rows[start : start + _SETTLE_BATCH])
+        _execute_many(
+            conn, _INSERT_EVENT, shared, _EVENT_VALUES, rows[start : start + _SETTLE_BATCH]
+        )
     moves = [
         {"b_id": item_id, "b_seq": heads[item_id].seq, "b_new_seq": seq, "b_hash": digest}
         for item_id, (seq, digest) in chain.items()
