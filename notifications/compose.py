@@ -237,6 +237,9 @@ class Composer:
         self.sender = address
         self.sender_name = name or "signoff"
         self.domain = address.rpartition("@")[2] or "localhost"
+        # the envelope sender: bounces come back to the reply listener, which marks the
+        # address failing (the From: and Reply-To: stay the board's)
+        self.envelope = f"bounces@{settings.reply_domain}"
         self._dates: dict[dt.datetime, str] = {}
         # what many rows of one dispatch share (see _common and _render): the item part of
         # a context, and a rendering with its encoded parts, keyed by everything they use
@@ -559,7 +562,7 @@ class Composer:
         )
         return Prepared(
             row_ids=tuple(r.id for r in rows),
-            sender=self.sender,
+            sender=self.envelope,
             recipient=recipient,
             message=message,
             message_id=mid,

@@ -26,6 +26,7 @@ def free_port() -> int:
 class Recorder:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelope_senders: list[str] = []
         self.script: list[str | None] = []
         self.delay = 0.0
 
@@ -42,6 +43,7 @@ class Recorder:
         message = email.message_from_bytes(envelope.original_content, policy=default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.envelope_senders.append(envelope.mail_from)
         return "250 OK"
 
 

@@ -64,6 +64,9 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
         "emanating fr…: Submit evidence"
     )
     assert message["Message-ID"].endswith("@southend-lscb.example.org>")
+    assert message["From"] == "Southend LSCB <lscb@southend-lscb.example.org>"
+    # bounces go to the reply listener (SIGNOFF_REPLY_DOMAIN), which marks the address failing
+    assert smtp.recorder.envelope_senders == ["bounces@localhost"]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1" in text
