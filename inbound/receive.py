@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from engine import history
-from engine.errors import FireError, RequestNotFound, RequestRefused, SignoffError
+from engine.errors import SignoffError
 from engine.evidence import store_bytes
 from engine.evidence_requests import Upload, answer
 from engine.replykeys import parse_reply_address
@@ -171,7 +171,7 @@ def _answer(
         if seen is not None:  # the same message, delivered twice at once
             return seen
         raise
-    except (RequestRefused, RequestNotFound, FireError, SignoffError) as exc:
+    except SignoffError as exc:  # refused files, a dead request, the workflow's refusals
         return quarantine(str(exc), req.id)
     log.info(
         "reply accepted for request %s: %d evidence record(s)", public_id, len(fired.evidence_ids)
