@@ -22,6 +22,15 @@ from engine.store.tables import Agency, Contact
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _agency = Agency.__table__  # type: ignore[attr-defined]
 FALLBACK_ROLE = "business_manager"
+# what a Directory is built from; every read that feeds one selects exactly these
+CONTACT_COLUMNS = (
+    _contact.c.agency_id,
+    _contact.c.role,
+    _contact.c.email,
+    _contact.c.absent,
+    _contact.c.deputy_email,
+    _contact.c.failing,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,16 +59,7 @@ class Directory:
     @classmethod
     def load(cls, conn: sa.Connection) -> Directory:
         """Every contact and every agency's ladder."""
-        contacts = conn.execute(
-            sa.select(
-                _contact.c.agency_id,
-                _contact.c.role,
-                _contact.c.email,
-                _contact.c.absent,
-                _contact.c.deputy_email,
-                _contact.c.failing,
-            )
-        ).all()
+        contacts = conn.execute(sa.select(*CONTACT_COLUMNS)).all()
         ladders = {
             r.id: list(r.ladder) for r in conn.execute(sa.select(_agency.c.id, _agency.c.ladder))
         }

@@ -34,7 +34,7 @@ from engine.errors import (
 from engine.evidence import EvidenceInput, store_file
 from engine.hashchain import GENESIS
 from engine.machine import machine_for
-from engine.recipients import Directory
+from engine.recipients import CONTACT_COLUMNS, Directory
 from engine.spec import (
     GUARDS,
     Requirement,
@@ -77,14 +77,7 @@ _SELECT_ITEM = sa.select(
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
 _SELECT_ITEM_BY_ID = _SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
 # one read serves both the actor's roles and the recipients of the transition's emails
-_SELECT_CONTACTS = sa.select(
-    _contact.c.agency_id,
-    _contact.c.role,
-    _contact.c.email,
-    _contact.c.absent,
-    _contact.c.deputy_email,
-    _contact.c.failing,
-).where(
+_SELECT_CONTACTS = sa.select(*CONTACT_COLUMNS).where(
     sa.or_(
         _contact.c.email == sa.bindparam("email"),
         _contact.c.role.in_(sa.bindparam("roles", expanding=True)),
