@@ -12,7 +12,7 @@ check that each message arrived.
 The dispatcher side fills the outbox of a SQLite database (a WAL file in a temporary
 directory, prepared as the engine prepares one: migrations, the published workflow, the
 Southend plan and contacts) with N pending ``decision`` rows for the imported items, with
-the context ``engine.service._enqueue`` writes, then times
+the context ``engine.fire._enqueue`` writes, then times
 ``dispatch_async(services, settings, Templates(), now, owner="bench", batch=N,
 connections=C)``: claim, compose, send over C connections, settle (outbox rows and one
 history event per message).
@@ -60,7 +60,7 @@ import sqlalchemy as sa
 from engine import hashchain
 from engine.hashchain import verify
 from engine.importer import import_files
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings, load_settings
 from engine.spec import load_spec_file
 from engine.store import migrate

@@ -38,8 +38,9 @@ import httpx
 
 from engine import evidence_requests
 from engine.evidence import EvidenceInput
+from engine.fire import FireRequest, fire
 from engine.importer import import_files
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.spec import load_spec_file
 from engine.store import migrate
 from engine.store.db import Database

@@ -72,7 +72,7 @@ from engine.calendar import Calendar
 from engine.hashchain import GENESIS
 from engine.importer import import_files
 from engine.recipients import Directory
-from engine.service import Services
+from engine.services import Services
 from engine.spec import State, load_spec_file
 from engine.store import migrate
 from engine.store.db import Database

@@ -1,4 +1,4 @@
-"""Benchmark: what one persisted transition costs through ``engine.service.fire``.
+"""Benchmark: what one persisted transition costs through ``engine.fire.fire``.
 
 Not a test: it prints figures with their targets beside them. Run it as a script,
 ``.venv/bin/python bench/transitions.py`` (``--quick`` for a short run, ``--profile`` to add
@@ -77,10 +77,12 @@ from engine import deadlines
 from engine.calendar import Calendar
 from engine.evidence import EvidenceInput
 from engine.evidence_requests import DEFAULT_EXPIRY
+from engine.fire import FireRequest, fire, fire_in
 from engine.hashchain import verify
 from engine.importer import import_files
+from engine.items import create_item
 from engine.machine import machine_for
-from engine.service import FireRequest, Services, _fire_in, create_item, fire
+from engine.services import Services
 from engine.spec import Scope, State, WorkflowSpec, answer_transition, load_spec_file
 from engine.store import migrate
 from engine.store.db import Database
@@ -219,7 +221,7 @@ def service_batched(services: Services, requests: Sequence[FireRequest]) -> None
     with services.db.write() as conn:
         for request in requests:
             stored = [(ev, None) for ev in request.evidence]
-            _fire_in(conn, services.specs, request, stored, services.calendar)
+            fire_in(conn, services.specs, request, stored, services.calendar)
 
 
 # --- the raw side --------------------------------------------------------------------

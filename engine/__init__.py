@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from engine.errors import SignoffError
 from engine.evidence import EvidenceInput
+from engine.fire import Fired, FireRequest, fire
 from engine.hashchain import verify
-from engine.service import Fired, FireRequest, Services, fire
+from engine.services import Services
 from engine.spec import WorkflowSpec, load_spec, load_spec_file
 
 __all__ = [

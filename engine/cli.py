@@ -20,8 +20,9 @@ import typer
 from engine import queries
 from engine.errors import SettingsError, SignoffError, SpecError
 from engine.evidence import EvidenceInput
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.settings import Settings, load_settings
 from engine.spec import WorkflowSpec, json_schema, load_spec_file
 from engine.store import migrate

@@ -3,31 +3,44 @@
 ::
 
     SignoffError
-    ├── SettingsError                 a SIGNOFF_* variable is missing or malformed
+    ├── SettingsError (ValueError)    a SIGNOFF_* variable is missing or malformed
+    │   └── AssetsMissing             the GOV.UK Frontend files are not installed
     ├── SpecError                     a workflow file is invalid (load or publish, never on fire)
     │   └── SpecErrors                several SpecErrors found in one file, reported together
-    ├── ImportErrors                  an import file has bad rows; nothing was written
+    ├── ImportErrors (ValueError)     an import file has bad rows; nothing was written
     ├── NotFound (LookupError)
     │   ├── RecommendationNotFound
     │   ├── ContactNotFound
-    │   └── WorkflowNotFound
+    │   ├── WorkflowNotFound
+    │   └── RequestNotFound           no evidence request with that public id
     ├── FireError                     a transition was refused; nothing was written
-    │   ├── UnknownTrigger
+    │   ├── UnknownTrigger (LookupError)
     │   ├── TransitionNotAllowed
     │   ├── RoleNotAllowed (PermissionError)
     │   ├── SeparationOfDuties (PermissionError)
     │   ├── MissingInput (ValueError)
+    │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
-    │   └── ConcurrentUpdate
+    │   └── ConcurrentUpdate          someone else changed the item first
     ├── PublishRefused                a publish would strand items; lists them
-    └── EvidenceError (ValueError)    an evidence file cannot be read or stored
+    ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
+    │   └── UploadRefused             a file was refused by its name or content
+    ├── RequestRefused (ValueError)   a request cannot be issued, reissued or answered (``reason``)
+    ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
+    ├── Unreadable (ValueError)       received bytes are not a parseable email message
+    └── StaffNotAllowed (PermissionError)  the address holds no board role
 
-Errors carry their parts as attributes so callers never parse messages.
+Errors carry their parts as attributes so callers never parse messages; how to put a
+problem right through a given interface ("--evidence FILE" on the command line, "choose a
+file" on a page) is worded by that interface, from those attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
 
 
 class SignoffError(Exception):
@@ -174,5 +187,96 @@ class RequestNotFound(NotFound):
         self.public_id = public_id
 
 
+class BadInput(FireError, ValueError):
+    """A value given to a transition is wrong or not accepted by it."""
+
+    def __init__(self, key: str, trigger: str, problem: str) -> None:
+        super().__init__(f"{key}: {trigger!r}: {problem}")
+        self.key, self.trigger, self.problem = key, trigger, problem
+
+
+class UploadRefused(EvidenceError):
+    """A file was refused; ``reason`` completes a sentence that starts with its name."""
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{shown_name(filename)} {reason}")
+        self.filename, self.reason = filename, reason
+
+
+def shown_name(name: str) -> str:
+    """A file's name as quoted in messages: escaped, and cut short when very long."""
+    if not name.strip():
+        return "The file"
+    return repr(name[:60] + "…") if len(name) > 60 else repr(name)
+
+
+class Refusal(StrEnum):
+    """Why a request could not be issued, reissued or answered."""
+
+    NOT_ASKED_HERE = "not_asked_here"  # the item's state takes no evidence request
+    CLOSED = "closed"  # answered, revoked, expired or the item moved on
+    EMPTY = "empty"  # an answer with no statement and no file
+    WORKFLOW_CHANGED = "workflow_changed"  # the state no longer takes evidence
+    NOT_ISSUER = "not_issuer"  # the person asking holds no board role
+    NOBODY_TO_ASK = "nobody_to_ask"  # the agency has no contact who may answer
+    NOT_ANSWERER = "not_answerer"  # the address named may not answer for the item
+    FAILING = "failing"  # the address named bounces
+
+
 class RequestRefused(SignoffError, ValueError):
-    """An evidence request cannot be issued, reissued or answered as asked."""
+    """An evidence request cannot be issued, reissued or answered as asked.
+
+    ``reason`` says which of the causes it was, so each interface can word its own advice.
+    """
+
+    def __init__(self, reason: Refusal, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.reason, self.key = reason, key
+
+
+TemplatePart = Literal["text", "html", "context", "name"]
+
+
+class TemplateError(SignoffError, ValueError):
+    """A template is invalid, or cannot be rendered with the context given.
+
+    ``part`` is ``text``, ``html``, ``context`` (the values passed to render) or ``name``;
+    ``line`` is the line in that part, when known.
+    """
+
+    def __init__(
+        self, name: str, part: TemplatePart, problem: str, line: int | None = None
+    ) -> None:
+        where = f"template {name!r} ({part})" + (f" line {line}" if line else "")
+        super().__init__(f"{where}: {problem}")
+        self.name, self.part, self.problem, self.line = name, part, problem, line
+
+
+class Unreadable(SignoffError, ValueError):
+    """The bytes are not a parseable email message; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"unreadable message: {reason}")
+        self.reason = reason
+
+
+class StaffNotAllowed(SignoffError, PermissionError):
+    """The address holds no board role, so it may not sign in as staff."""
+
+    def __init__(self, email: str, roles: list[str]) -> None:
+        super().__init__(
+            f"{email} may not sign in as staff: that needs one of the board's roles "
+            f"({', '.join(roles) or 'none published'}) in the contacts file"
+        )
+        self.email, self.roles = email, roles
+
+
+class AssetsMissing(SettingsError):
+    """The GOV.UK Frontend files are not installed where the web app serves them from."""
+
+    def __init__(self, dist: Path, missing: str) -> None:
+        super().__init__(
+            f"GOV.UK Frontend assets are missing ({missing} not found under {dist}); "
+            "reinstall signoff, or run `npm ci --prefix web` in a checkout"
+        )
+        self.dist, self.missing = dist, missing

@@ -22,12 +22,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine import history
-from engine.errors import RequestNotFound, RequestRefused
+from engine.errors import Refusal, RequestNotFound, RequestRefused
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
+from engine.fire import Fired, FireRequest, fire_in
+from engine.items import item_key, resolve_item
 from engine.queries import title_of
 from engine.recipients import Directory
 from engine.replykeys import new_public_id, new_token, token_hash
-from engine.service import Fired, FireRequest, Services, _fire_in, item_key, resolve_item
+from engine.services import Services
 from engine.spec import Scope, WorkflowSpec, answer_transition
 from engine.store.tables import (
     Agency,
@@ -205,9 +207,10 @@ def issue_in(
     if "request" not in st.templates or answer_transition(spec.model, state) is None:
         asks = sorted(n for n, s in spec.states.items() if "request" in s.templates)
         raise RequestRefused(
-            f"{key} is {st.label.lower()} ({state}); evidence is requested only in {asks}"
+            Refusal.NOT_ASKED_HERE,
+            f"{key} is {st.label.lower()} ({state}); evidence is requested only in {asks}",
         )
-    parts = (row.agreed_action, st.expects, note)  # row: engine.service's item read
+    parts = (row.agreed_action, st.expects, note)  # row: engine.items' item read
     asked = "\n\n".join(p.strip() for p in parts if p and p.strip())
     public_id = new_public_id()
     expires_at = now + expires_in
@@ -255,8 +258,9 @@ def reissue(
         _check_issuer(conn, spec, key, actor)
         if row.status != RequestStatus.OPEN or row.entered_seq != row.item_entered_seq:
             raise RequestRefused(
+                Refusal.CLOSED,
                 f"request {public_id} for {key} is no longer open ({_why_closed(row)}); "
-                f"issue a new one with `signoff request {key}`"
+                f"issue a new one with `signoff request {key}`",
             )
         issues = row.issues + 1
         expires_at = now + expires_in
@@ -453,7 +457,9 @@ def answer(
     """
     statement = (statement or "").strip() or None
     if statement is None and not uploads:
-        raise RequestRefused("nothing was submitted: write a statement or attach at least one file")
+        raise RequestRefused(
+            Refusal.EMPTY, "nothing was submitted: write a statement or attach at least one file"
+        )
     accepted = check_files([(u.filename, u.data) for u in uploads], limits)
     stored: list[tuple[EvidenceInput, StoredFile | None]] = [
         (
@@ -483,12 +489,16 @@ def _answer_in(
     key = item_key(row.review_id, row.ref, None)
     if not is_live(row, now):
         raise RequestRefused(
-            f"request {public_id} for {key} can no longer be answered ({_why_closed(row, now)})"
+            Refusal.CLOSED,
+            f"request {public_id} for {key} can no longer be answered ({_why_closed(row, now)})",
         )
     spec = services.specs.get(conn, row.workflow_version_id)
     transition = answer_transition(spec.model, row.state)
     if transition is None:  # the workflow changed under the request
-        raise RequestRefused(f"{key}: the workflow no longer takes evidence in {row.state!r}")
+        raise RequestRefused(
+            Refusal.WORKFLOW_CHANGED,
+            f"{key}: the workflow no longer takes evidence in {row.state!r}",
+        )
     conn.execute(
         _req.update()
         .where(_req.c.id == row.id)
@@ -499,7 +509,7 @@ def _answer_in(
         .where(_tok.c.request_id == row.id, _tok.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    fired = _fire_in(
+    fired = fire_in(
         conn,
         services.specs,
         FireRequest(
@@ -571,8 +581,9 @@ def _check_issuer(conn: sa.Connection, spec: WorkflowSpec, key: str, actor: str)
     if actor.startswith("system:") or held & board_roles:
         return
     raise RequestRefused(
+        Refusal.NOT_ISSUER,
         f"{actor} may not request evidence on {key}: that needs one of the board's roles "
-        f"({', '.join(sorted(board_roles))}) in the contacts file"
+        f"({', '.join(sorted(board_roles))}) in the contacts file",
     )
 
 
@@ -581,8 +592,9 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
     if transition is None:
         asks = sorted(n for n, s in spec.states.items() if "request" in s.templates)
         raise RequestRefused(
+            Refusal.NOT_ASKED_HERE,
             f"{key} is {spec.states[row.state].label.lower()} ({row.state}); "
-            f"evidence is requested only in {asks}"
+            f"evidence is requested only in {asks}",
         )
     directory = Directory.load(conn)
     may = sorted(
@@ -591,8 +603,9 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
     if to is None:
         if not may:
             raise RequestRefused(
+                Refusal.NOBODY_TO_ASK,
                 f"{row.agency_id} has no contact who may answer for {key}; add a "
-                "lead_officer to the contacts file and import it, or give --to EMAIL"
+                "lead_officer to the contacts file and import it, or give --to EMAIL",
             )
         return may[0]
     email = to.strip().lower()
@@ -606,13 +619,15 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
     ).all()
     if not held:
         raise RequestRefused(
+            Refusal.NOT_ANSWERER,
             f"{email} is not a contact of {row.agency_id} who may answer for {key}; "
-            f"contacts who may: {', '.join(may) or 'none (add one to the contacts file)'}"
+            f"contacts who may: {', '.join(may) or 'none (add one to the contacts file)'}",
         )
     if all(h.failing for h in held):
         raise RequestRefused(
+            Refusal.FAILING,
             f"{email} is marked failing (mail to it bounced); fix the address in the contacts "
-            f"file, or choose another: {', '.join(may) or 'none'}"
+            f"file, or choose another: {', '.join(may) or 'none'}",
         )
     return email
 

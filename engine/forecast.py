@@ -11,8 +11,9 @@ import datetime as dt
 from typing import Any
 
 from engine import deadlines
+from engine.items import item_key
 from engine.recipients import Directory
-from engine.service import Services, item_key
+from engine.services import Services
 from engine.sweep import DUE_ITEMS
 
 

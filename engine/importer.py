@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from engine import yamlio
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
-from engine.service import create_item
+from engine.items import create_item
 from engine.spec import suggest
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from engine.versions import SpecCache, require_latest

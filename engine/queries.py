@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.service import item_key, resolve_item
+from engine.items import item_key, resolve_item
 from engine.spec import WorkflowSpec
 from engine.store.tables import (
     Event,

@@ -45,8 +45,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from engine import deadlines
 from engine.calendar import Calendar
+from engine.items import item_key
 from engine.recipients import FALLBACK_ROLE, Directory, Recipient
-from engine.service import Services, item_key
+from engine.services import Services
 from engine.spec import WorkflowSpec
 from engine.store.db import Database
 from engine.store.tables import Contact, Item, Outbox, Recommendation, SweepState

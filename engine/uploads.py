@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import filetype
 
-from engine.errors import EvidenceError
+from engine.errors import UploadRefused
 from engine.evidence import clean_filename
 
 _MAX_NAME = 200
@@ -79,14 +79,6 @@ class Accepted:
     kind: str
     content_type: str
     size: int
-
-
-class UploadRefused(EvidenceError):
-    """An uploaded file was refused; ``reason`` completes a sentence that starts with its name."""
-
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(f"{_shown(filename)} {reason}")
-        self.filename, self.reason = filename, reason
 
 
 @dataclass(frozen=True)
@@ -718,13 +710,6 @@ def _unsupported_office() -> _Content:
         "an Office file of a kind we do not accept (for example a template)",
         "Save it as a document (.docx, .xlsx, .pptx, .odt, .ods or .odp) and upload that.",
     )
-
-
-def _shown(name: str) -> str:
-    """The file's name as quoted in messages: escaped, and cut short when very long."""
-    if not name.strip():
-        return "The file"
-    return repr(name[:60] + "…") if len(name) > 60 else repr(name)
 
 
 def _size(count: int) -> str:

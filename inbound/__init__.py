@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inbound.listener import start
-from inbound.parse import Parsed, Unreadable, parse_message
+from inbound.parse import Parsed, parse_message
 from inbound.receive import Mailbox, Received, receive
 
-__all__ = ["Mailbox", "Parsed", "Received", "Unreadable", "parse_message", "receive", "start"]
+__all__ = ["Mailbox", "Parsed", "Received", "parse_message", "receive", "start"]

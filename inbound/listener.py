@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from engine.service import Services
+from engine.services import Services
 from inbound.receive import Mailbox, receive
 
 

@@ -91,7 +91,7 @@ from email.message import EmailMessage, Message
 from email.parser import HeaderParser
 from html.parser import HTMLParser
 
-from engine.errors import SignoffError
+from engine.errors import Unreadable
 
 __all__ = [
     "Attachment",
@@ -124,14 +124,6 @@ _KNOWN_HEADERS = frozenset(
 )  # fmt: skip
 _HEADER_ERRORS = (HeaderParseError, MessageError, ValueError, LookupError, IndexError, TypeError)
 _EML_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
-
-
-class Unreadable(SignoffError, ValueError):
-    """The bytes are not a parseable email message; ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"unreadable message: {reason}")
-        self.reason = reason
 
 
 @dataclass(frozen=True, kw_only=True)

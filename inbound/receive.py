@@ -24,14 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from engine import history
-from engine.errors import SignoffError
+from engine.errors import SignoffError, Unreadable
 from engine.evidence import store_bytes
 from engine.evidence_requests import Upload, answer
 from engine.replykeys import parse_reply_address
-from engine.service import Services
+from engine.services import Services
 from engine.store.tables import Contact, EvidenceRequest, InboundMessage, InboundStatus, Outbox
 from engine.uploads import UploadLimits
-from inbound.parse import Parsed, Unreadable, parse_message
+from inbound.parse import Parsed, parse_message
 
 log = logging.getLogger("signoff.inbound")
 

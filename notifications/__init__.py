@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from notifications.templates import Rendered, TemplateError, Templates, available
+from notifications.templates import Rendered, Templates, available
 
-__all__ = ["Rendered", "TemplateError", "Templates", "available"]
+__all__ = ["Rendered", "Templates", "available"]

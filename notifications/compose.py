@@ -32,14 +32,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine import evidence_requests
-from engine.errors import RequestNotFound
+from engine.errors import RequestNotFound, TemplateError
 from engine.queries import title_of
 from engine.replykeys import reply_address, secret_key
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from notifications.outbox import Outcome, Result
-from notifications.templates import Rendered, TemplateError, Templates
+from notifications.templates import Rendered, Templates
 
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "

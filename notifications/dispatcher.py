@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosmtplib
 
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings, SmtpTls
 from notifications.compose import Composer, Prepared, is_digest
 from notifications.outbox import Outcome, Result, claim, settle

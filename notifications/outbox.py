@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from engine import hashchain
-from engine.service import Services
+from engine.services import Services
 from engine.store.tables import Event, Item, Outbox
 
 _outbox = Outbox.__table__  # type: ignore[attr-defined]

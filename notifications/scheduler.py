@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings
 from engine.sweep import run_once
 from notifications.dispatcher import dispatch

@@ -95,7 +95,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from engine.errors import SignoffError
+from engine.errors import TemplateError, TemplatePart
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -191,22 +191,9 @@ _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _UNDEFINED_NAME = re.compile(r"^'([^']+)' is undefined$")
 _NO_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'$")
 
-Part = Literal["text", "html", "context", "name"]
+Part = TemplatePart
 
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {}  # filled in below, one per kind
-
-
-class TemplateError(SignoffError, ValueError):
-    """A template is invalid, or cannot be rendered with the context given.
-
-    ``part`` is ``text``, ``html``, ``context`` (the values passed to render) or ``name``;
-    ``line`` is the line in that part, when known.
-    """
-
-    def __init__(self, name: str, part: Part, problem: str, line: int | None = None) -> None:
-        where = f"template {name!r} ({part})" + (f" line {line}" if line else "")
-        super().__init__(f"{where}: {problem}")
-        self.name, self.part, self.problem, self.line = name, part, problem, line
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ import psycopg
 import pytest
 
 from engine.evidence import EvidenceInput
+from engine.fire import Fired, FireRequest, fire
 from engine.importer import import_files
-from engine.service import Fired, FireRequest, Services, create_item, fire
+from engine.items import create_item
+from engine.services import Services
 from engine.spec import load_spec_file
 from engine.store import migrate
 from engine.store.db import Database

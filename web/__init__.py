@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from web.app import create_app
-from web.assets import AssetsMissing
 from web.server import build_server, start_in_thread, stop
-from web.staff import StaffNotAllowed, issue_staff_link
+from web.staff import issue_staff_link
 
 __all__ = [
-    "AssetsMissing",
-    "StaffNotAllowed",
     "build_server",
     "create_app",
     "issue_staff_link",

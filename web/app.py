@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
 from engine.replykeys import secret_key
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings
 from engine.uploads import UploadLimits
 from web import assets, reply, staff

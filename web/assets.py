@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from engine.errors import SettingsError
+from engine.errors import AssetsMissing
 
 DIST = Path(__file__).resolve().parent / "node_modules" / "govuk-frontend" / "dist" / "govuk"
 _COMPILED = {
@@ -22,17 +22,6 @@ _COMPILED = {
 }
 # starts GOV.UK Frontend's components; a file, not inline script, so CSP needs no exception
 _INIT = 'import { initAll } from "/assets/govuk-frontend.min.js";\ninitAll();\n'
-
-
-class AssetsMissing(SettingsError):
-    """The GOV.UK Frontend files are not installed in ``web/node_modules``."""
-
-    def __init__(self, dist: Path, missing: str) -> None:
-        super().__init__(
-            f"GOV.UK Frontend assets are missing ({missing} not found under {dist}); "
-            "run `make run` or `npm ci --prefix web` to install them"
-        )
-        self.dist, self.missing = dist, missing
 
 
 def check(dist: Path = DIST) -> None:

@@ -19,7 +19,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings
 from web.pages import Pages
 

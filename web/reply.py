@@ -35,10 +35,10 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from engine import evidence_requests
-from engine.errors import RequestRefused
+from engine.errors import RequestRefused, UploadRefused
 from engine.evidence_requests import RequestView, Upload
 from engine.store.tables import Evidence
-from engine.uploads import UploadLimits, UploadRefused
+from engine.uploads import UploadLimits
 from web.deps import Context, LinkDead, client_of
 
 REPLY_COOKIE = "signoff_reply"

@@ -32,9 +32,9 @@ from fastapi_csrf_protect.exceptions import CsrfProtectError
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine import queries
-from engine.errors import SignoffError
+from engine.errors import StaffNotAllowed
 from engine.replykeys import secret_key
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings
 from engine.spec import Scope
 from engine.store.tables import Contact, Evidence, WorkflowVersion
@@ -48,17 +48,6 @@ _SESSION_SALT = "signoff-staff-session"
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
-
-
-class StaffNotAllowed(SignoffError, PermissionError):
-    """The address holds no board role, so it may not sign in as staff."""
-
-    def __init__(self, email: str, roles: list[str]) -> None:
-        super().__init__(
-            f"{email} may not sign in as staff: that needs one of the board's roles "
-            f"({', '.join(roles) or 'none published'}) in the contacts file"
-        )
-        self.email, self.roles = email, roles
 
 
 def board_roles(services: Services) -> set[str]:

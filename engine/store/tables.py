@@ -1,6 +1,6 @@
 """SQLModel tables: the schema, and the types used for ordinary reads.
 
-The hot path (``engine.service.fire``) writes through SQLAlchemy Core statements on
+The hot path (``engine.fire.fire``) writes through SQLAlchemy Core statements on
 these same tables; everything else may use the ORM. Datetimes are stored as UTC and
 come back timezone-aware on every backend.
 """

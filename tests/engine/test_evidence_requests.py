@@ -8,13 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from engine import evidence_requests as er
-from engine.errors import RequestNotFound, RequestRefused, RoleNotAllowed
+from engine.errors import RequestNotFound, RequestRefused, RoleNotAllowed, UploadRefused
 from engine.evidence_requests import Upload
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import token_hash
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.store.tables import Evidence, EvidenceRequest, Item, Outbox, RequestToken
-from engine.uploads import UploadLimits, UploadRefused
+from engine.uploads import UploadLimits
 from tests.conftest import BM, NOW, PANEL, R1, make_item
 
 LIMITS = UploadLimits()

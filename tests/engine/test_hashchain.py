@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from tests.conftest import NOW, PANEL, R1, submit_r1
 
 

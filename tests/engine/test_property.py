@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 
 from engine.errors import FireError
 from engine.evidence import EvidenceInput
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.importer import import_files
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.spec import Requirement, WorkflowSpec
 from engine.store.tables import Item, Rag, Recommendation
 from tests.conftest import (

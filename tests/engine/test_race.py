@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import ConcurrentUpdate, FireError, TransitionNotAllowed
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.importer import import_files
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import Rag
 from tests.conftest import (

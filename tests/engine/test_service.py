@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from engine.errors import (
+    BadInput,
     ConcurrentUpdate,
     GuardFailed,
     MissingInput,
@@ -21,10 +22,11 @@ from engine.errors import (
     UnknownTrigger,
 )
 from engine.evidence import EvidenceInput
+from engine.fire import Fired, FireRequest, fire
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.queries import list_items, show
-from engine.service import BadInput, Fired, FireRequest, Services, fire
+from engine.services import Services
 from engine.store.tables import Rag
 from tests.conftest import AUDITOR, BM, NOW, OTHER_AGENCY, PANEL, PANEL_CHAIR, R1
 

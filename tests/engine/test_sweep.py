@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.evidence import EvidenceInput
-from engine.service import FireRequest, Services, fire
+from engine.fire import FireRequest, fire
+from engine.services import Services
 from engine.store.tables import Item, Outbox, Recommendation
 from engine.sweep import run_once
 from tests.conftest import BM, NOW, PANEL, R1

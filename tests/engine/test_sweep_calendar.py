@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine import deadlines
 from engine.importer import import_files
-from engine.service import Services
+from engine.services import Services
 from engine.store.tables import Outbox, Recommendation
 from engine.sweep import run_once
 from engine.versions import require_latest

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import sweep
-from engine.service import Services
+from engine.services import Services
 from engine.store.tables import Outbox, SweepState
 from engine.sweep import run_once
 from tests.conftest import BM, NOW, make_item

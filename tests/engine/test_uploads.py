@@ -16,8 +16,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from engine.errors import EvidenceError
-from engine.uploads import Accepted, UploadLimits, UploadRefused, check_file, check_files
+from engine.errors import EvidenceError, UploadRefused
+from engine.uploads import Accepted, UploadLimits, check_file, check_files
 
 # --- minimal but real files, built here ------------------------------------------------------
 

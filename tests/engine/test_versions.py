@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import PublishRefused, SpecError
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.queries import list_items, show
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.spec import WorkflowSpec, load_spec
 from engine.versions import Published, publish
 from tests.conftest import BM, NOW, PANEL, R1, REVIEW, WORKFLOWS, submit_r1

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inbound.parse import Parsed, Unreadable, html_to_text, new_text, parse_message
+from engine.errors import Unreadable
+from inbound.parse import Parsed, html_to_text, new_text, parse_message
 
 MAIL = Path(__file__).resolve().parent / "mail"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

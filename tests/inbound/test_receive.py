@@ -20,9 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine import evidence_requests as er
+from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import reply_address, reply_tag
-from engine.service import FireRequest, Services, fire
+from engine.services import Services
 from engine.settings import load_settings
 from engine.store.tables import (
     Contact,

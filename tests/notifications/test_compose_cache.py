@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
-from engine.service import Services
+from engine.services import Services
 from notifications import compose
 from notifications.compose import Composer
 from notifications.outbox import _execute_many

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.service import Services
+from engine.services import Services
 from engine.store.db import Database
 from engine.sweep import run_once
 from notifications import scheduler

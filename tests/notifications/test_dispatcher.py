@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from engine.hashchain import verify
 from engine.queries import show
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings, load_settings
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine import hashchain, history
 from engine.hashchain import verify
 from engine.importer import import_files
-from engine.service import Services
+from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import Event, Item
 from notifications import outbox

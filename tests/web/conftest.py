@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from engine import evidence_requests
-from engine.service import Services
+from engine.services import Services
 from engine.settings import Settings, load_settings
 from tests.conftest import BM, NOW, REVIEW, make_item
 from web import create_app

@@ -7,16 +7,17 @@ from pathlib import Path
 import pytest
 
 import web
-from engine.service import Services
+from engine.errors import AssetsMissing
+from engine.services import Services
 from engine.settings import Settings
 from tests.web.conftest import Clock
-from web import AssetsMissing, create_app
+from web import create_app
 
 
 def test_app_refuses_to_start_without_assets(
     demo: Services, settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
-    with pytest.raises(AssetsMissing, match=r"run `make run` or `npm ci --prefix web`"):
+    with pytest.raises(AssetsMissing, match=r"reinstall signoff, or run `npm ci --prefix web`"):
         create_app(demo, settings, clock=clock, assets_dir=tmp_path / "missing")
 
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import evidence_requests
-from engine.service import Services
+from engine.services import Services
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import BM, NOW, REVIEW, make_item

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from engine.service import Services
+from engine.services import Services
 from tests.web.conftest import PDF, SEPT, Asked, Clock, ask, item_state, row_counts
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -98,7 +98,7 @@ def test_page_shows_challenges_and_earlier_submissions(
 ) -> None:
     csrf = land(client, sept)
     assert post(client, sept, csrf, statement="First go").status_code == 303
-    from engine.service import FireRequest, fire
+    from engine.fire import FireRequest, fire
     from tests.conftest import PANEL
 
     fire(

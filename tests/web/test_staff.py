@@ -9,12 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 
-from engine.service import Services
+from engine.errors import StaffNotAllowed
+from engine.services import Services
 from engine.settings import Settings
 from tests.conftest import BM
 from tests.web.conftest import PDF, SECRET, SEPT, Asked, Clock
 from tests.web.test_reply import land, pdf, post
-from web import StaffNotAllowed, issue_staff_link
+from web import issue_staff_link
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

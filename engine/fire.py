@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,20 +20,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from engine import deadlines, history
 from engine.calendar import Calendar
 from engine.errors import (
+    BadInput,
     ConcurrentUpdate,
-    FireError,
     GuardFailed,
     MissingInput,
-    RecommendationNotFound,
     RoleNotAllowed,
     SeparationOfDuties,
     TransitionNotAllowed,
     UnknownTrigger,
 )
 from engine.evidence import EvidenceInput, store_file
-from engine.hashchain import GENESIS
+from engine.items import item_key, resolve_item
 from engine.machine import machine_for
 from engine.recipients import CONTACT_COLUMNS, Directory
+from engine.services import Services
 from engine.spec import (
     GUARDS,
     Requirement,
@@ -44,7 +43,6 @@ from engine.spec import (
     answer_transition,
     suggest,
 )
-from engine.store.db import Database
 from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
 from engine.versions import SpecCache
 
@@ -54,29 +52,6 @@ _contact = Contact.__table__  # type: ignore[attr-defined]
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
 
-_SELECT_ITEM = sa.select(
-    _item.c.id,
-    _item.c.state,
-    _item.c.version,
-    _item.c.seq,
-    _item.c.last_hash,
-    _item.c.workflow_version_id,
-    _item.c.agency_id,
-    _item.c.rag,
-    _item.c.due,
-    _item.c.due_history,
-    _item.c.pending_due,
-    _item.c.actors,
-    _item.c.entered_at,
-    _item.c.entered_seq,
-    _item.c.next_attention_at,
-    _item.c.recommendation_id,
-    _rec.c.agreed_action,
-    _rec.c.review_id,
-    _rec.c.ref,
-).join(_rec, _rec.c.id == _item.c.recommendation_id)
-_SELECT_ITEM_BY_ID = _SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
-# one read serves both the actor's roles and the recipients of the transition's emails
 _SELECT_CONTACTS = sa.select(*CONTACT_COLUMNS).where(
     sa.or_(
         _contact.c.email == sa.bindparam("email"),
@@ -156,24 +131,6 @@ class Fired:
     notifications: int = 0
 
 
-class BadInput(FireError, ValueError):
-    """A value given to a transition is wrong or not accepted by it."""
-
-    def __init__(self, key: str, trigger: str, problem: str) -> None:
-        super().__init__(f"{key}: {trigger!r}: {problem}")
-        self.key, self.trigger, self.problem = key, trigger, problem
-
-
-@dataclass
-class Services:
-    """What ``fire`` needs from its surroundings; built once per process."""
-
-    db: Database
-    data_dir: Path
-    specs: SpecCache = field(default_factory=SpecCache)
-    calendar: Calendar = field(default_factory=Calendar)
-
-
 _HOW = {
     Requirement.EVIDENCE: "attach a file with --evidence FILE or write a --statement",
     Requirement.REASON: "give one with --reason",
@@ -181,41 +138,6 @@ _HOW = {
     Requirement.RAG: "give --rag red, amber or green",
     Requirement.DUE_DATE: "give the proposed date with --due-date YYYY-MM-DD",
 }
-
-
-def item_key(review_id: str, ref: str, agency_id: str | None = None) -> str:
-    return f"{review_id}/{ref}" + (f"@{agency_id}" if agency_id else "")
-
-
-def resolve_item(conn: sa.Connection, key: int | str) -> Any:
-    """The item row for an id or ``REVIEW/REF`` (``REVIEW/REF@AGENCY`` when several agencies).
-
-    Raises:
-        RecommendationNotFound: no such item, or the key is ambiguous (the message lists the keys).
-    """
-    if isinstance(key, int):
-        row = conn.execute(_SELECT_ITEM_BY_ID, {"item_id": key}).one_or_none()
-        if row is None:
-            raise RecommendationNotFound(f"item #{key}")
-        return row
-    review_id, sep, rest = key.partition("/")
-    ref, _, agency = rest.partition("@")
-    if not sep or not ref:
-        raise RecommendationNotFound(
-            key, "; write it as REVIEW/REF, e.g. southend-iawg-scr-audit-2010/R1"
-        )
-    query = _SELECT_ITEM.where(_rec.c.review_id == review_id, _rec.c.ref == ref)
-    if agency:
-        query = query.where(_item.c.agency_id == agency)
-    rows = conn.execute(query).all()
-    if len(rows) == 1:
-        return rows[0]
-    if len(rows) > 1:
-        options = ", ".join(item_key(r.review_id, r.ref, r.agency_id) for r in rows)
-        raise RecommendationNotFound(key, f"; several agencies answer it, name one: {options}")
-    refs = conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == review_id)).scalars().all()
-    hint = suggest(ref, refs) if refs else f"; no review {review_id!r} has been imported"
-    raise RecommendationNotFound(key, hint)
 
 
 def fire(services: Services, request: FireRequest) -> Fired:
@@ -236,7 +158,7 @@ def fire(services: Services, request: FireRequest) -> Fired:
     ]
     try:
         with services.db.write() as conn:
-            return _fire_in(conn, services.specs, request, stored, services.calendar)
+            return fire_in(conn, services.specs, request, stored, services.calendar)
     except IntegrityError as exc:
         if _is_seq_clash(exc):  # a concurrent writer took this event's seq first
             raise ConcurrentUpdate(str(request.item), request.trigger) from exc
@@ -247,13 +169,18 @@ def fire(services: Services, request: FireRequest) -> Fired:
         raise
 
 
-def _fire_in(
+def fire_in(
     conn: sa.Connection,
     specs: SpecCache,
     req: FireRequest,
     stored: list[tuple[EvidenceInput, Any]],
     calendar: Calendar,
 ) -> Fired:
+    """``fire`` inside the caller's write transaction, with its evidence files already stored.
+
+    For callers that must do more in the same transaction (answering a request). Raises what
+    ``fire`` raises; the caller's transaction is then to be rolled back.
+    """
     row = resolve_item(conn, req.item)
     key = item_key(row.review_id, row.ref)
     spec = specs.get(conn, row.workflow_version_id)
@@ -563,59 +490,6 @@ def _request_on_entry(
         due=values.get("due", row.due),
     )
     return 1
-
-
-def create_item(
-    conn: sa.Connection,
-    *,
-    recommendation_id: int,
-    agency_id: str,
-    spec: WorkflowSpec,
-    version_id: int,
-    due: dt.date | None,
-    actor: str,
-    now: dt.datetime,
-    calendar: Calendar,
-    data: dict[str, Any] | None = None,
-) -> int:
-    """Insert a new item in the workflow's initial state, with its first event."""
-    the_plan = deadlines.plan(
-        spec.states[spec.initial], item_due=due, entered_at=now, entered_seq=1, calendar=calendar
-    )
-    item_id = conn.execute(
-        _item.insert()
-        .values(
-            recommendation_id=recommendation_id,
-            agency_id=agency_id,
-            workflow_version_id=version_id,
-            state=spec.initial,
-            version=1,
-            seq=0,
-            last_hash=GENESIS,
-            due=due,
-            due_history=[due.isoformat()] if due else [],
-            actors={},
-            entered_at=now,
-            entered_seq=1,
-            updated_at=now,
-            next_attention_at=deadlines.attention(the_plan, now, calendar),
-        )
-        .returning(_item.c.id)
-    ).scalar_one()
-    digest = history.append(
-        conn,
-        item_id=item_id,
-        seq=1,
-        prev_hash=GENESIS,
-        at=now,
-        actor=actor,
-        trigger="create",
-        from_state=None,
-        to_state=spec.initial,
-        data={"workflow_version_id": version_id, **(data or {})},
-    )
-    conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))
-    return int(item_id)
 
 
 def _is_seq_clash(exc: IntegrityError) -> bool:

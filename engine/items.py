@@ -1,0 +1,135 @@
+"""Items: their keys, finding one by id or ``REVIEW/REF[@AGENCY]``, and creating one.
+
+An item is one agency's answer to a recommendation. Creating it writes its first event
+through ``engine.history``; every later change goes through ``engine.fire``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine import deadlines, history
+from engine.calendar import Calendar
+from engine.errors import RecommendationNotFound
+from engine.hashchain import GENESIS
+from engine.spec import WorkflowSpec, suggest
+from engine.store.tables import Item, Recommendation
+
+_item = Item.__table__  # type: ignore[attr-defined]
+_rec = Recommendation.__table__  # type: ignore[attr-defined]
+
+SELECT_ITEM = sa.select(
+    _item.c.id,
+    _item.c.state,
+    _item.c.version,
+    _item.c.seq,
+    _item.c.last_hash,
+    _item.c.workflow_version_id,
+    _item.c.agency_id,
+    _item.c.rag,
+    _item.c.due,
+    _item.c.due_history,
+    _item.c.pending_due,
+    _item.c.actors,
+    _item.c.entered_at,
+    _item.c.entered_seq,
+    _item.c.next_attention_at,
+    _item.c.recommendation_id,
+    _rec.c.agreed_action,
+    _rec.c.review_id,
+    _rec.c.ref,
+).join(_rec, _rec.c.id == _item.c.recommendation_id)
+SELECT_ITEM_BY_ID = SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
+"""The columns ``fire`` and ``resolve_item`` read of an item, with its recommendation's."""
+SELECT_ITEM_BY_ID = SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
+
+
+def item_key(review_id: str, ref: str, agency_id: str | None = None) -> str:
+    return f"{review_id}/{ref}" + (f"@{agency_id}" if agency_id else "")
+
+
+def resolve_item(conn: sa.Connection, key: int | str) -> Any:
+    """The item row for an id or ``REVIEW/REF`` (``REVIEW/REF@AGENCY`` when several agencies).
+
+    Raises:
+        RecommendationNotFound: no such item, or the key is ambiguous (the message lists the keys).
+    """
+    if isinstance(key, int):
+        row = conn.execute(SELECT_ITEM_BY_ID, {"item_id": key}).one_or_none()
+        if row is None:
+            raise RecommendationNotFound(f"item #{key}")
+        return row
+    review_id, sep, rest = key.partition("/")
+    ref, _, agency = rest.partition("@")
+    if not sep or not ref:
+        raise RecommendationNotFound(
+            key, "; write it as REVIEW/REF, e.g. southend-iawg-scr-audit-2010/R1"
+        )
+    query = SELECT_ITEM.where(_rec.c.review_id == review_id, _rec.c.ref == ref)
+    if agency:
+        query = query.where(_item.c.agency_id == agency)
+    rows = conn.execute(query).all()
+    if len(rows) == 1:
+        return rows[0]
+    if len(rows) > 1:
+        options = ", ".join(item_key(r.review_id, r.ref, r.agency_id) for r in rows)
+        raise RecommendationNotFound(key, f"; several agencies answer it, name one: {options}")
+    refs = conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == review_id)).scalars().all()
+    hint = suggest(ref, refs) if refs else f"; no review {review_id!r} has been imported"
+    raise RecommendationNotFound(key, hint)
+
+
+def create_item(
+    conn: sa.Connection,
+    *,
+    recommendation_id: int,
+    agency_id: str,
+    spec: WorkflowSpec,
+    version_id: int,
+    due: dt.date | None,
+    actor: str,
+    now: dt.datetime,
+    calendar: Calendar,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Insert a new item in the workflow's initial state, with its first event."""
+    the_plan = deadlines.plan(
+        spec.states[spec.initial], item_due=due, entered_at=now, entered_seq=1, calendar=calendar
+    )
+    item_id = conn.execute(
+        _item.insert()
+        .values(
+            recommendation_id=recommendation_id,
+            agency_id=agency_id,
+            workflow_version_id=version_id,
+            state=spec.initial,
+            version=1,
+            seq=0,
+            last_hash=GENESIS,
+            due=due,
+            due_history=[due.isoformat()] if due else [],
+            actors={},
+            entered_at=now,
+            entered_seq=1,
+            updated_at=now,
+            next_attention_at=deadlines.attention(the_plan, now, calendar),
+        )
+        .returning(_item.c.id)
+    ).scalar_one()
+    digest = history.append(
+        conn,
+        item_id=item_id,
+        seq=1,
+        prev_hash=GENESIS,
+        at=now,
+        actor=actor,
+        trigger="create",
+        from_state=None,
+        to_state=spec.initial,
+        data={"workflow_version_id": version_id, **(data or {})},
+    )
+    conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))
+    return int(item_id)
