@@ -57,9 +57,11 @@ import aiosmtpd
 import aiosmtplib
 import sqlalchemy as sa
 
-from engine import hashchain
+from engine import hashchain, history
+from engine import outbox as outbox_module
 from engine.hashchain import verify
 from engine.importer import import_files
+from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
 from engine.settings import Settings, load_settings
 from engine.spec import load_spec_file
@@ -67,10 +69,8 @@ from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Contact, Item, Outbox, Recommendation
 from engine.versions import SpecCache, ensure_published
-from notifications import outbox as outbox_module
 from notifications.compose import Composer
 from notifications.dispatcher import LEASE, dispatch_async, send
-from notifications.outbox import Outcome, Result, claim, settle
 from notifications.templates import Templates, available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,7 +406,7 @@ def inside(bench: Bench, c: int) -> None:
         (Composer, "_facts", "compose: Composer._facts (its Python; SQL counted above)"),
         (Templates, "render", "compose: Templates.render (Jinja text + HTML)"),
         (Composer, "_message", "compose: Composer._message (MIME headers, parts, as_bytes)"),
-        (outbox_module, "_record_all", "settle: outbox._record_all (its Python; SQL above)"),
+        (history, "append_many", "settle: history.append_many (its Python; SQL above)"),
         (hashchain, "event_hash", "settle: event hash (engine.hashchain.event_hash)"),
         (outbox_module, "_record_retrying", "settle: _record_retrying (savepoint handling)"),
     ]

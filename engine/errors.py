@@ -22,6 +22,7 @@
     │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
     │   └── ConcurrentUpdate          someone else changed the item first
+    ├── ChainMoved                    an item's history moved on while events were appended
     ├── PublishRefused                a publish would strand items; lists them
     ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
     │   └── UploadRefused             a file was refused by its name or content
@@ -166,6 +167,17 @@ class ConcurrentUpdate(FireError):
             "nothing was written — reload it and try again"
         )
         self.ref, self.trigger = ref, trigger
+
+
+class ChainMoved(SignoffError):
+    """An item's history moved on between reading its head and appending to it.
+
+    Raised inside a transaction (or savepoint) that the caller retries; never shown to people.
+    """
+
+    def __init__(self, item_ids: Sequence[int]) -> None:
+        super().__init__(f"the history of items {sorted(item_ids)} moved on; retry")
+        self.item_ids = sorted(item_ids)
 
 
 class PublishRefused(SignoffError):

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from engine import deadlines, history
+from engine import deadlines, history, outbox
 from engine.calendar import Calendar
 from engine.errors import (
     BadInput,
@@ -43,14 +43,14 @@ from engine.spec import (
     answer_transition,
     suggest,
 )
-from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
+from engine.store.conflicts import is_race, unique_violated
+from engine.store.tables import Contact, Evidence, Item, Rag, Recommendation
 from engine.versions import SpecCache
 
 _item = Item.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
 
 _SELECT_CONTACTS = sa.select(*CONTACT_COLUMNS).where(
     sa.or_(
@@ -64,16 +64,6 @@ _SELECT_EVIDENCE_ON_FILE = (
     .order_by(_evidence.c.id)
 )
 _INSERT_EVIDENCE = _evidence.insert().returning(_evidence.c.id)
-_INSERT_OUTBOX = _outbox.insert()
-_CANCEL_CHASING = (
-    _outbox.update()
-    .where(
-        _outbox.c.item_id == sa.bindparam("b_item_id"),
-        _outbox.c.status == "pending",
-        _outbox.c.kind.in_(["reminder", "chase", "escalation"]),
-    )
-    .values(status="cancelled")
-)
 _MUTABLE = (
     "state",
     "version",
@@ -160,11 +150,11 @@ def fire(services: Services, request: FireRequest) -> Fired:
         with services.db.write() as conn:
             return fire_in(conn, services.specs, request, stored, services.calendar)
     except IntegrityError as exc:
-        if _is_seq_clash(exc):  # a concurrent writer took this event's seq first
+        if unique_violated(exc, "event", ("item_id", "seq")):  # a concurrent writer's seq
             raise ConcurrentUpdate(str(request.item), request.trigger) from exc
         raise
     except OperationalError as exc:
-        if "locked" in str(exc.orig) or "could not serialize" in str(exc.orig):
+        if is_race(exc):
             raise ConcurrentUpdate(str(request.item), request.trigger) from exc
         raise
 
@@ -304,7 +294,7 @@ def fire_in(
     if done.rowcount != 1:
         raise ConcurrentUpdate(key, req.trigger)
     if replan:  # reminders and chases decided for the old state or due date no longer apply
-        conn.execute(_CANCEL_CHASING, {"b_item_id": row.id})
+        outbox.cancel_chasing(conn, row.id)
     sent = 0
     if transition.notify or asking is not None:
         directory = Directory(contacts, {})  # the one contacts read, for both below
@@ -423,31 +413,27 @@ def _enqueue(
         return 0
     names = {r for n in t.notify for r in n.to}
     recipients = {r: directory.workflow_role(spec, r, row.agency_id) for r in names}
-    rows = [
-        {
-            "dedupe_key": f"event:{row.id}:{seq}:{n.template}:{email}",
-            "item_id": row.id,
-            "kind": "decision",
-            "template": n.template,
-            "recipient": email,
-            "context": {
-                "key": key,
-                "trigger": t.trigger,
-                "from_state": row.state,
-                "to_state": to_state,
-                "seq": seq,
-            },
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+    context = {
+        "key": key,
+        "trigger": t.trigger,
+        "from_state": row.state,
+        "to_state": to_state,
+        "seq": seq,
+    }
+    notices = [
+        outbox.Notice(
+            dedupe_key=f"event:{row.id}:{seq}:{n.template}:{email}",
+            item_id=row.id,
+            kind=outbox.Kind.DECISION,
+            template=n.template,
+            recipient=email,
+            context=context,
+            send_at=now,
+        )
         for n in t.notify
         for email in sorted({e for role in n.to for e in recipients.get(role, ())})
     ]
-    if rows:
-        conn.execute(_INSERT_OUTBOX, rows)
-    return len(rows)
+    return outbox.enqueue(conn, notices, now)
 
 
 def _asks_on_entry(spec: WorkflowSpec, t: Transition) -> Transition | None:
@@ -490,11 +476,6 @@ def _request_on_entry(
         due=values.get("due", row.due),
     )
     return 1
-
-
-def _is_seq_clash(exc: IntegrityError) -> bool:
-    text = str(exc.orig)
-    return "event.item_id, event.seq" in text or "event_item_id_seq_key" in text
 
 
 def _sha(text: str) -> str:

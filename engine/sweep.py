@@ -43,7 +43,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from engine import deadlines
+from engine import deadlines, outbox
 from engine.calendar import Calendar
 from engine.items import item_key
 from engine.recipients import FALLBACK_ROLE, Directory, Recipient
@@ -93,35 +93,6 @@ _SET_NEXT = (
     _item.update()
     .where(_item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version"))
     .values(next_attention_at=sa.bindparam("b_next"))
-)
-_OUTBOX_COLUMNS = (
-    "dedupe_key",
-    "item_id",
-    "kind",
-    "template",
-    "recipient",
-    "context",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-)
-_INSERT_OUTBOX = {
-    "sqlite": sqlite_insert(_outbox)
-    .values({c: sa.bindparam(c, type_=_outbox.c[c].type) for c in _OUTBOX_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["dedupe_key"]),
-    "postgresql": pg_insert(_outbox)
-    .values({c: sa.bindparam(c, type_=_outbox.c[c].type) for c in _OUTBOX_COLUMNS})
-    .on_conflict_do_nothing(index_elements=["dedupe_key"]),
-}
-# PostgreSQL: one statement for the whole batch, one array per column, sent in binary (%b:
-# psycopg's text format escapes every JSON string of an array, which costs more than the
-# insert itself)
-_PG_INSERT_OUTBOX = (
-    "INSERT INTO outbox (" + ", ".join(_OUTBOX_COLUMNS) + ") "
-    "SELECT * FROM unnest(%b::text[], %b::integer[], %b::text[], %b::text[], %b::text[], "
-    "%b::text[]::json[], %b::text[], %b::integer[], %b::timestamp[], %b::timestamp[]) "
-    "ON CONFLICT (dedupe_key) DO NOTHING"
 )
 _PG_SET_NEXT = (
     "UPDATE item SET next_attention_at = m.next_at "
@@ -216,7 +187,6 @@ class _Sql:
 
     probe: _Compiled
     due: _Compiled  # in the write transaction (FOR UPDATE SKIP LOCKED on PostgreSQL)
-    insert: _Compiled
     set_next: _Compiled
     arrays: bool  # PostgreSQL: write many rows in one statement over unnest(arrays)
     time: Callable[[Any], Any]  # aware datetime -> the driver's value for UTCDateTime
@@ -235,15 +205,13 @@ def _sql_for(dialect: sa.Dialect) -> _Sql:
         found = _SQL[key] = _Sql(
             probe=_Compiled.of(PROBE, dialect),
             due=_Compiled.of(_DUE_LIMITED if sqlite else _DUE_LOCKED, dialect),
-            insert=_Compiled.of(_INSERT_OUTBOX["sqlite" if sqlite else "postgresql"], dialect),
             set_next=_Compiled.of(_SET_NEXT, dialect),
             arrays=dialect.name == "postgresql",
             time=_time_binder(dialect),
             date_of=_reader(_item.c.due.type, dialect),
             time_of=_reader(_item.c.entered_at.type, dialect),
         )
-        if sqlite:  # _insert_new and _set_next lay out their rows in these orders
-            assert found.insert.order == _OUTBOX_COLUMNS, found.insert.order
+        if sqlite:  # _set_next lays out its rows in this order
             assert found.set_next.order == ("b_next", "b_id", "b_version"), found.set_next.order
     return found
 
@@ -294,14 +262,14 @@ def run_once(
             ).all()
             if not rows:
                 return report
-            outbox, params, moves = _decide(conn, services, sql, rows, now)
+            decided, params, moves = _decide(conn, services, sql, rows, now)
             report.items = len(rows)
-            report.decided = outbox
+            report.decided = decided
             if dry_run:
                 conn.rollback()
                 return report
-            if outbox:
-                report.queued += _insert_new(conn, sql, params)
+            if decided:
+                report.queued += outbox.enqueue_new(conn, params)
             _set_next(conn, sql, moves)
     return report
 
@@ -450,7 +418,7 @@ def _decide(
     conn: sa.Connection, services: Services, sql: _Sql, rows: Sequence[Any], now: dt.datetime
 ) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
     """The outbox rows: as dicts for the report, and as the driver binds them (in
-    ``_OUTBOX_COLUMNS`` order); and the moves: (item id, version, next_attention_at)."""
+    ``outbox.COLUMNS`` order); and the moves: (item id, version, next_attention_at)."""
     calendar = services.calendar
     directory = Directory.load(conn)
     bound_now = sql.time(now)
@@ -459,7 +427,7 @@ def _decide(
     decisions: dict[tuple[Any, ...], _Decision] = {}
     specs: dict[int, WorkflowSpec] = {}
     slots: dict[tuple[Any, ...], list[_Slot]] = {}
-    outbox: list[dict[str, Any]] = []
+    decided: list[dict[str, Any]] = []
     params: list[Any] = []
     moves: list[Any] = []
     dumps = json.dumps
@@ -500,13 +468,13 @@ def _decide(
                         slot.template,
                         slot.email,
                         head + slot.tail,
-                        "pending",
+                        outbox.PENDING,
                         0,
                         slot.bound_send,
                         bound_now,
                     )
                     params.append(values)
-                    outbox.append(
+                    decided.append(
                         {
                             "dedupe_key": dedupe_key,
                             "item_id": item_id,
@@ -514,14 +482,14 @@ def _decide(
                             "template": slot.template,
                             "recipient": slot.email,
                             "context": {"key": key, **slot.context},
-                            "status": "pending",
+                            "status": outbox.PENDING,
                             "attempts": 0,
                             "next_attempt_at": slot.send,
                             "created_at": now,
                         }
                     )
         moves.append((item_id, version, decision.next_at))
-    return outbox, params, moves
+    return decided, params, moves
 
 
 def _slot(
@@ -584,25 +552,6 @@ def _decision(
     return _Decision(dues, None if after is None else sql.time(after))
 
 
-def _insert_new(conn: sa.Connection, sql: _Sql, rows: list[tuple[Any, ...]]) -> int:
-    """Insert outbox rows whose dedupe key is new (``ON CONFLICT DO NOTHING``); return how many.
-
-    ``rows`` hold the driver's values in ``_OUTBOX_COLUMNS`` order. SQLite: one
-    ``executemany``, whose row count (summed over the batch) counts only the rows inserted.
-    PostgreSQL: one statement over ``unnest`` of one array per column (no RETURNING; its
-    row count is the rows inserted).
-    """
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if sql.arrays:
-            cursor.execute(_PG_INSERT_OUTBOX, [list(c) for c in zip(*rows, strict=True)])
-        else:
-            cursor.executemany(sql.insert.sql, rows)
-        return max(cursor.rowcount, 0)  # type: ignore[no-any-return]
-    finally:
-        cursor.close()
-
-
 def _set_next(conn: sa.Connection, sql: _Sql, moves: list[tuple[Any, Any, Any]]) -> None:
     """Set each item's next_attention_at, if its version is still the one read."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -638,9 +587,9 @@ def _summarise_failures(
     # JSON as SQLAlchemy's JSON type writes it with the default serializer (json.dumps)
     bind = {"context": json.dumps, "next_attempt_at": sql.time, "created_at": sql.time}
     params = [
-        tuple(bind[c](r[c]) if c in bind else r[c] for c in _OUTBOX_COLUMNS) for r in summaries
+        tuple(bind[c](r[c]) if c in bind else r[c] for c in outbox.COLUMNS) for r in summaries
     ]
-    queued = _insert_new(conn, sql, params) if params else 0
+    queued = outbox.enqueue_new(conn, params)
     next_check = calendar.start_of_day(calendar.local(now).date() + dt.timedelta(days=1))
     values = {"failures_checked_at": now, "failures_next_check_at": next_check}
     upsert = (sqlite_insert if is_sqlite else pg_insert)(_state).values(id=_STATE_ID, **values)
@@ -652,14 +601,7 @@ def _failure_summaries(
     conn: sa.Connection, now: dt.datetime, calendar: Calendar, since: dt.datetime
 ) -> list[dict[str, Any]]:
     """Tell each business manager which deliveries failed after ``since``."""
-    failed = conn.execute(
-        sa.select(_outbox.c.kind, _outbox.c.recipient, _outbox.c.context, _outbox.c.last_error)
-        .where(
-            _outbox.c.status == "failed", _outbox.c.failed_at > since, _outbox.c.kind != "failures"
-        )
-        .order_by(_outbox.c.id)
-        .limit(200)
-    ).all()
+    failed = outbox.failed_since(conn, since)
     if not failed:
         return []
     managers = (
@@ -680,17 +622,14 @@ def _failure_summaries(
     day = calendar.local(now).date().isoformat()
     office = calendar.next_office_time(now)
     return [
-        {
-            "dedupe_key": f"failures:{day}:{email}",
-            "item_id": None,
-            "kind": "failures",
-            "template": "failures",
-            "recipient": email,
-            "context": {"count": len(listed), "failures": listed},
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": office,
-            "created_at": now,
-        }
+        outbox.Notice(
+            dedupe_key=f"failures:{day}:{email}",
+            item_id=None,
+            kind=outbox.Kind.FAILURES,
+            template="failures",
+            recipient=email,
+            context={"count": len(listed), "failures": listed},
+            send_at=office,
+        ).row(now)
         for email in sorted(managers)
     ]

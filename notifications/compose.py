@@ -33,12 +33,12 @@ import sqlalchemy as sa
 
 from engine import evidence_requests
 from engine.errors import RequestNotFound, TemplateError
+from engine.outbox import Outcome, Result
 from engine.queries import title_of
 from engine.replykeys import reply_address, secret_key
 from engine.services import Services
 from engine.settings import Settings
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
-from notifications.outbox import Outcome, Result
 from notifications.templates import Rendered, Templates
 
 EXPECTED = (

@@ -24,10 +24,10 @@ from typing import Any
 
 import aiosmtplib
 
+from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
 from engine.settings import Settings, SmtpTls
 from notifications.compose import Composer, Prepared, is_digest
-from notifications.outbox import Outcome, Result, claim, settle
 from notifications.templates import Templates
 
 MAX_ATTEMPTS = 8

@@ -8,12 +8,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-import sqlalchemy as sa
 
 from engine.services import Services
 from notifications import compose
 from notifications.compose import Composer
-from notifications.outbox import _execute_many
 from notifications.templates import Rendered, Templates
 from tests.notifications.test_dispatcher import settings_for
 
@@ -116,25 +114,3 @@ def test_a_context_value_that_is_no_key_is_rendered_without_the_cache() -> None:
     prepared, failed = c.prepare(rows, NOW, facts=facts())
     assert not failed
     assert len(prepared) == 2
-
-
-def test_execute_many_writes_what_execute_writes() -> None:
-    meta = sa.MetaData()
-    t = sa.Table(
-        "t",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("at", sa.DateTime),
-        sa.Column("data", sa.JSON),
-        sa.Column("note", sa.String),
-        sa.Column("kind", sa.String),
-    )
-    engine = sa.create_engine("sqlite://")
-    meta.create_all(engine)
-    at = dt.datetime(2011, 1, 2, 3, 4, 5, 6)
-    rows = [({"a": [1, "é"]}, "x"), ({}, None)]
-    with engine.begin() as conn:
-        conn.execute(t.insert(), [{"at": at, "data": d, "note": n, "kind": "k"} for d, n in rows])
-        _execute_many(conn, t.insert().values(kind="k"), {"at": at}, ("data", "note"), rows)
-        stored = conn.exec_driver_sql("SELECT at, data, note, kind FROM t ORDER BY id").all()
-    assert stored[:2] == stored[2:]

@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from engine.hashchain import verify
+from engine.outbox import Result
 from engine.queries import show
 from engine.services import Services
 from engine.settings import Settings, load_settings
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
-from notifications.outbox import Result
 from notifications.templates import Templates
 from tests.conftest import BM, NOW, R1, submit_r1
 from tests.smtpd import SmtpServer, free_port

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import hashchain, history
+from engine import hashchain, history, outbox
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.services import Services
 from engine.store.db import Database
 from engine.store.tables import Event, Item
-from notifications import outbox
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import CONTACTS, NOW, PLAN, publish_shipped, submit_r1
