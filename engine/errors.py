@@ -149,9 +149,13 @@ class SeparationOfDuties(FireError, PermissionError):
 
 
 class MissingInput(FireError, ValueError):
-    def __init__(self, ref: str, trigger: str, missing: str, how: str) -> None:
-        super().__init__(f"{ref}: {trigger!r} requires {missing}; {how}")
-        self.ref, self.trigger, self.missing = ref, trigger, missing
+    """``requirement`` is the workflow's name for what is missing (``evidence``, ``reason``,
+    ``meeting_date``, ``rag``, ``due_date``); each interface says how to give it."""
+
+    def __init__(self, ref: str, trigger: str, requirement: str) -> None:
+        missing = requirement.replace("_", " ")
+        super().__init__(f"{ref}: {trigger!r} requires {missing}")
+        self.ref, self.trigger, self.requirement, self.missing = ref, trigger, requirement, missing
 
 
 class GuardFailed(FireError):

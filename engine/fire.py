@@ -121,15 +121,6 @@ class Fired:
     notifications: int = 0
 
 
-_HOW = {
-    Requirement.EVIDENCE: "attach a file with --evidence FILE or write a --statement",
-    Requirement.REASON: "give one with --reason",
-    Requirement.MEETING_DATE: "give the panel meeting date with --meeting-date YYYY-MM-DD",
-    Requirement.RAG: "give --rag red, amber or green",
-    Requirement.DUE_DATE: "give the proposed date with --due-date YYYY-MM-DD",
-}
-
-
 def fire(services: Services, request: FireRequest) -> Fired:
     """Fire ``request.trigger`` on an item as ``request.actor``.
 
@@ -349,7 +340,7 @@ def _check_inputs(
     }
     for need in t.requires:
         if not given[need]:
-            raise MissingInput(key, t.trigger, need.value.replace("_", " "), _HOW[need])
+            raise MissingInput(key, t.trigger, need.value)
     # a reason is always welcome; anything else must be asked for by the transition
     for extra in (
         Requirement.RAG,

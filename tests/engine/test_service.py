@@ -195,13 +195,16 @@ def test_only_the_panel_sets_rag(demo: Services) -> None:
 
 def test_blank_reason_counts_as_missing(demo: Services) -> None:
     submit(demo)
-    with pytest.raises(MissingInput, match="--reason"):
+    with pytest.raises(MissingInput, match="requires reason") as caught:
         go(demo, "challenge", PANEL, reason="   ", meeting_date=NOW.date())
+    assert caught.value.requirement == "reason"
 
 
-def test_missing_evidence_says_how_to_give_it(demo: Services) -> None:
-    with pytest.raises(MissingInput, match="--evidence FILE"):
+def test_missing_evidence_names_the_requirement(demo: Services) -> None:
+    """The engine names what is missing; each interface says how to give it (tests/test_cli.py)."""
+    with pytest.raises(MissingInput, match="'submit_evidence' requires evidence$") as caught:
         go(demo, "submit_evidence", BM)
+    assert caught.value.requirement == "evidence"
 
 
 def test_missing_meeting_date(demo: Services) -> None:
