@@ -185,10 +185,16 @@ class ChainMoved(SignoffError):
 
 
 class PublishRefused(SignoffError):
-    def __init__(self, name: str, problem: str, items: Sequence[str]) -> None:
+    """A publish would strand items. ``items`` describes each; ``unmapped`` names the states
+    they are in that the new version lacks (each needs a mapping to a state it has)."""
+
+    def __init__(
+        self, name: str, problem: str, items: Sequence[str], unmapped: Sequence[str] = ()
+    ) -> None:
         listed = "\n".join(f"  {i}" for i in items)
         super().__init__(f"workflow {name!r} not published: {problem}\n{listed}")
         self.name, self.problem, self.items = name, problem, list(items)
+        self.unmapped = sorted(set(unmapped))
 
 
 class EvidenceError(SignoffError, ValueError):

@@ -177,6 +177,7 @@ def _items_to_move(
         .order_by(_item.c.id)
     ).all()
     movers, stranded = [], []
+    unmapped: set[str] = set()
     terminal_cache: dict[str, Collection[str]] = {}
     for r in rows:
         if r.source_text not in terminal_cache:
@@ -187,13 +188,16 @@ def _items_to_move(
         target = mapping.get(r.state, r.state)
         if target not in spec.states:
             stranded.append(
-                f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which "
-                f"version being published lacks; map it with --map {r.state}=STATE"
+                f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which the "
+                "version being published lacks"
             )
+            unmapped.add(r.state)
         else:
             movers.append((r.id, r.state))
     if stranded:
-        raise PublishRefused(spec.name, f"{len(stranded)} item(s) would be stranded", stranded)
+        raise PublishRefused(
+            spec.name, f"{len(stranded)} item(s) would be stranded", stranded, sorted(unmapped)
+        )
     return movers
 
 

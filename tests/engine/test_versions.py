@@ -75,9 +75,9 @@ def test_publish_that_would_strand_items_is_refused_listing_them(demo: Services)
     with pytest.raises(PublishRefused) as info:
         _publish(demo, RENAMED, migrate=True)
     assert info.value.items == [
-        f"{R1}@southend-lscb: in 'challenged', which version being published lacks; map it "
-        "with --map challenged=STATE"
+        f"{R1}@southend-lscb: in 'challenged', which the version being published lacks"
     ]
+    assert info.value.unmapped == ["challenged"]
     with demo.db.engine.connect() as conn:
         count = conn.execute(sa.text("SELECT count(*) FROM workflow_version")).scalar_one()
     assert count == 2  # the two shipped workflows; nothing new was stored
