@@ -41,7 +41,7 @@ from engine.spec import (
     answer_transition,
     suggest,
 )
-from engine.spec.rules import Given, apply_effects, failed_guard
+from engine.spec.rules import apply_effects, failed_guard
 from engine.store.tables import Contact, Evidence, Item, Outbox, Rag, Recommendation
 from engine.versions import SpecCache
 
@@ -201,9 +201,7 @@ def fire_in(
     failed = failed_guard(transition, row)
     if failed is not None:
         raise GuardFailed(key, req.trigger, failed.name, f"needs {failed.description}")
-    changes = apply_effects(
-        transition, row, Given(key=key, trigger=req.trigger, due_date=req.due_date)
-    )
+    changes = apply_effects(transition, row, key=key, due_date=req.due_date)
     # The transition found in spec.table above already names the destination; asking a
     # transitions.Machine as well would look (trigger, state) up a second time, behind a
     # lock. The library builds the state graph the spec is checked on (engine/spec/machine.py).

@@ -160,12 +160,17 @@ def failed_guard(t: Transition, item: ItemDates) -> Guard | None:
     return None
 
 
-def apply_effects(t: Transition, item: ItemDates, given: Given) -> dict[str, Any]:
+def apply_effects(
+    t: Transition, item: ItemDates, *, key: str, due_date: dt.date | None
+) -> dict[str, Any]:
     """The item columns ``t``'s effects change, in the order the file lists them.
 
     Raises:
         BadInput: an effect refused what was given (see each effect).
     """
+    if not t.effects:  # most transitions: nothing to build on the hot path
+        return {}
+    given = Given(key=key, trigger=t.trigger, due_date=due_date)
     changes: dict[str, Any] = {}
     for name in t.effects:
         changes.update(EFFECTS[name].apply(item, given))

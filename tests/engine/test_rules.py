@@ -12,7 +12,7 @@ import pytest
 from engine.errors import BadInput
 from engine.spec import Requirement, Transition, load_spec, load_spec_file
 from engine.spec.machine import build_machine, state_graph
-from engine.spec.rules import EFFECTS, GUARDS, Given, apply_effects, failed_guard
+from engine.spec.rules import EFFECTS, GUARDS, apply_effects, failed_guard
 from tests.conftest import WORKFLOWS
 
 D = dt.date
@@ -28,9 +28,6 @@ class _Item:
 def _transition(trigger: str) -> Transition:
     spec = load_spec_file(WORKFLOWS / "recommendation.yaml")
     return next(t for t in spec.model.transitions if t.trigger == trigger)
-
-
-GIVEN = Given(key="scr-1/R1", trigger="request_extension", due_date=D(2026, 3, 1))
 
 
 # --- the registry --------------------------------------------------------------------------
@@ -85,15 +82,21 @@ def test_failed_guard_is_none_when_every_guard_holds() -> None:
 
 
 def test_propose_due_date_records_the_date_until_the_panel_decides() -> None:
-    changes = apply_effects(_transition("request_extension"), _Item(due=D(2026, 2, 1)), GIVEN)
+    changes = apply_effects(
+        _transition("request_extension"),
+        _Item(due=D(2026, 2, 1)),
+        key="scr-1/R1",
+        due_date=D(2026, 3, 1),
+    )
     assert changes == {"pending_due": D(2026, 3, 1)}
 
 
 @pytest.mark.parametrize("proposed", [D(2026, 2, 1), D(2026, 1, 31)], ids=["same", "earlier"])
 def test_propose_due_date_refuses_a_date_that_is_not_later(proposed: dt.date) -> None:
-    given = Given(key="scr-1/R1", trigger="request_extension", due_date=proposed)
     with pytest.raises(BadInput) as info:
-        apply_effects(_transition("request_extension"), _Item(due=D(2026, 2, 1)), given)
+        apply_effects(
+            _transition("request_extension"), _Item(due=D(2026, 2, 1)), key="R1", due_date=proposed
+        )
     assert (
         f"the proposed due date {proposed} must be later than the current one, 2026-02-01"
         in str(info.value)
@@ -102,7 +105,9 @@ def test_propose_due_date_refuses_a_date_that_is_not_later(proposed: dt.date) ->
 
 def test_grant_extension_makes_the_pending_date_current_keeping_the_old_one() -> None:
     item = _Item(due=D(2026, 2, 1), pending_due=D(2026, 3, 1))
-    changes = apply_effects(_transition("grant_extension"), item, GIVEN)
+    changes = apply_effects(
+        _transition("grant_extension"), item, key="scr-1/R1", due_date=D(2026, 3, 1)
+    )
     assert changes == {
         "due": D(2026, 3, 1),
         "pending_due": None,
@@ -112,17 +117,26 @@ def test_grant_extension_makes_the_pending_date_current_keeping_the_old_one() ->
 
 def test_grant_extension_extends_an_existing_history() -> None:
     item = _Item(due=D(2026, 3, 1), pending_due=D(2026, 4, 1), due_history=["a", "b"])
-    changes = apply_effects(_transition("grant_extension"), item, GIVEN)
+    changes = apply_effects(
+        _transition("grant_extension"), item, key="scr-1/R1", due_date=D(2026, 3, 1)
+    )
     assert changes["due_history"] == ["a", "b", "2026-04-01"]
 
 
 def test_refuse_extension_drops_the_pending_date() -> None:
     item = _Item(due=D(2026, 2, 1), pending_due=D(2026, 3, 1))
-    assert apply_effects(_transition("refuse_extension"), item, GIVEN) == {"pending_due": None}
+    assert apply_effects(
+        _transition("refuse_extension"), item, key="scr-1/R1", due_date=D(2026, 3, 1)
+    ) == {"pending_due": None}
 
 
 def test_a_transition_without_effects_changes_nothing() -> None:
-    assert apply_effects(_transition("submit_evidence"), _Item(), GIVEN) == {}
+    assert (
+        apply_effects(
+            _transition("submit_evidence"), _Item(), key="scr-1/R1", due_date=D(2026, 3, 1)
+        )
+        == {}
+    )
 
 
 # --- the state graph (built by the transitions library) ------------------------------------
