@@ -698,7 +698,7 @@ def workflow_publish(
 @_refusals
 def workflow_diagram(file: Annotated[Path, typer.Argument()]) -> None:
     """Print the workflow as a Mermaid state diagram."""
-    from engine.diagram import mermaid
+    from engine.spec.diagram import mermaid
 
     typer.echo(mermaid(load_spec_file(file, _known_templates())))
 

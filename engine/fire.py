@@ -3,7 +3,7 @@
 ``fire`` is the one way an item's state changes. Everything it does happens in one
 transaction with a version check on the item row, so two people acting at once give
 one success and one clear error, and a failure at any step leaves nothing written.
-The hot path uses SQLAlchemy Core statements and a shared machine per workflow version.
+The hot path uses SQLAlchemy Core statements and the spec's (trigger, state) table.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ from engine.errors import (
 )
 from engine.evidence import EvidenceInput, store_file
 from engine.items import item_key, resolve_item
-from engine.machine import machine_for
 from engine.recipients import CONTACT_COLUMNS, Directory
 from engine.services import Services
 from engine.spec import (
-    GUARDS,
     Requirement,
     Scope,
     Transition,
@@ -43,6 +41,7 @@ from engine.spec import (
     answer_transition,
     suggest,
 )
+from engine.spec.rules import apply_effects, failed_guard
 from engine.store.conflicts import is_race, unique_violated
 from engine.store.tables import Contact, Evidence, Item, Rag, Recommendation
 from engine.versions import SpecCache
@@ -180,11 +179,14 @@ def fire_in(
         if req.actor in row.actors.get(earlier, ()):
             raise SeparationOfDuties(key, req.trigger, req.actor, earlier)
     _check_inputs(transition, key, req, stored)
-    for guard in transition.guards:
-        if not _GUARD_CHECKS[guard](row):
-            raise GuardFailed(key, req.trigger, guard, f"needs {GUARDS[guard]}")
-    changes = _apply_effects(transition, key, req, row)
-    to_state = machine_for(spec).next_state(row.state, req.trigger)
+    failed = failed_guard(transition, row)
+    if failed is not None:
+        raise GuardFailed(key, req.trigger, failed.name, f"needs {failed.description}")
+    changes = apply_effects(transition, row, key=key, due_date=req.due_date)
+    # The transition found in spec.table above already names the destination; asking a
+    # transitions.Machine as well would look (trigger, state) up a second time, behind a
+    # lock. The library builds the state graph the spec is checked on (engine/spec/machine.py).
+    to_state = transition.dest if transition.dest is not None else row.state
 
     data: dict[str, Any] = {"workflow_version_id": row.workflow_version_id}
     if req.meeting_date:
@@ -357,36 +359,6 @@ def _check_inputs(
             )
     if req.meeting_date and req.meeting_date > req.now.date():
         raise BadInput(key, t.trigger, f"meeting date {req.meeting_date} is in the future")
-
-
-def _apply_effects(t: Transition, key: str, req: FireRequest, row: Any) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for effect in t.effects:
-        if effect == "propose_due_date":
-            if row.due is not None and req.due_date is not None and req.due_date <= row.due:
-                raise BadInput(
-                    key,
-                    t.trigger,
-                    f"the proposed due date {req.due_date} must be "
-                    f"later than the current one, {row.due}",
-                )
-            changes["pending_due"] = req.due_date
-        elif effect == "grant_extension":
-            history_ = list(row.due_history) or ([row.due.isoformat()] if row.due else [])
-            changes.update(
-                due=row.pending_due,
-                pending_due=None,
-                due_history=[*history_, row.pending_due.isoformat()],
-            )
-        elif effect == "refuse_extension":
-            changes["pending_due"] = None
-    return changes
-
-
-_GUARD_CHECKS = {
-    "extension_pending": lambda row: row.pending_due is not None,
-    "no_extension_pending": lambda row: row.pending_due is None,
-}
 
 
 def _enqueue(

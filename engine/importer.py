@@ -21,10 +21,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from engine import yamlio
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
 from engine.items import create_item
+from engine.spec import reader as yamlio
 from engine.spec import suggest
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from engine.versions import SpecCache, require_latest

@@ -10,13 +10,13 @@ import jsonschema
 import pytest
 import sqlalchemy as sa
 
-from engine import yamlio
 from engine.errors import ImportErrors, RecommendationNotFound
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.importer import ImportReport, import_files, json_schemas
 from engine.queries import list_items, show
 from engine.services import Services
+from engine.spec import reader as yamlio
 from tests.conftest import CONTACTS, NOW, PLAN, REVIEW, ROOT, publish_shipped
 
 GOOD_PLAN = """\

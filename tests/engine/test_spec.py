@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from engine import yamlio
 from engine.durations import Duration, Unit, parse_duration
 from engine.errors import SpecError, SpecErrors
 from engine.spec import json_schema, load_spec, load_spec_file
+from engine.spec import reader as yamlio
 from notifications.templates import available
 from tests.conftest import ROOT, WORKFLOWS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.spec import WorkflowSpec
+from engine.spec.compiled import WorkflowSpec
 
 
 def mermaid(spec: WorkflowSpec) -> str:

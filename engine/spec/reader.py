@@ -1,4 +1,7 @@
-"""Safe YAML reading that remembers where each value came from.
+"""Layer 1: safe YAML reading that remembers where each value came from.
+
+The one YAML reader: the workflow loader and ``engine.importer`` (action plans and
+contacts files) both use it.
 
 YAML 1.1 booleans are off: only ``true``/``false`` are booleans, so a state
 called ``on`` or ``no`` stays a string. Duplicate keys are an error instead of

@@ -1,0 +1,184 @@
+"""Layer 2: the shape of a workflow file, as pydantic models.
+
+Every model forbids unknown keys (``extra="forbid"``) and is frozen: a loaded workflow
+never changes. Durations are written as strings (``'7 days'``) and parsed here, item by
+item, so an error points at the bad entry. The JSON Schema shipped for editors is
+generated from ``WorkflowFile``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from engine.durations import PATTERN as _DURATION_PATTERN
+from engine.durations import Duration, parse_duration
+
+
+class Requirement(StrEnum):
+    """What a transition may require from the person firing it."""
+
+    EVIDENCE = "evidence"
+    REASON = "reason"
+    MEETING_DATE = "meeting_date"
+    RAG = "rag"
+    DUE_DATE = "due_date"
+
+
+class Outcome(StrEnum):
+    """How a terminal state ended: reports never count one as another."""
+
+    IMPLEMENTED = "implemented"
+    NO_ASSURANCE = "no_assurance"
+    TRANSFERRED = "transferred"
+    WITHDRAWN = "withdrawn"
+
+
+class Clock(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+
+
+class Scope(StrEnum):
+    OWN_AGENCY = "own_agency"
+    ANY = "any"
+
+
+# In an escalation step, 'ladder' means the next rung of the late agency's own ladder.
+LADDER = "ladder"
+TEMPLATE_KINDS = ("request", "reminder", "chase", "escalation", "decision")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _as_duration(value: object) -> Duration:
+    return value if isinstance(value, Duration) else parse_duration(value)
+
+
+# In files (and so in the JSON Schema) a duration is a string such as '7 days', not an object.
+# Parsed item by item, so an error points at the bad entry of a list.
+DurationField = Annotated[
+    Duration,
+    BeforeValidator(_as_duration),
+    WithJsonSchema({"type": "string", "pattern": _DURATION_PATTERN.pattern}),
+]
+
+
+class EscalationStep(_Model):
+    after: DurationField = Field(description="how long overdue before this step, e.g. '7 days'")
+    to: list[str] = Field(
+        min_length=1, description="contact or workflow roles, resolved at send time"
+    )
+    urgent: bool = Field(False, description="send outside office hours too")
+
+
+class Deadline(_Model):
+    due: str = Field(
+        "item_due",
+        description="'item_due' (the item's due date) or a duration after entering the state",
+    )
+    remind_before: list[DurationField] = Field(default_factory=list)
+    chase_every: DurationField | None = None
+    escalate: list[EscalationStep] = Field(default_factory=list)
+    to: list[str] = Field(
+        default_factory=list,
+        description="who receives reminders and chases: workflow roles or contact roles",
+    )
+    digest: bool = Field(False, description="one email per recipient per sweep listing all items")
+
+    @field_validator("due")
+    @classmethod
+    def _due(cls, value: str) -> str:
+        if value != "item_due":
+            parse_duration(value)
+        return value
+
+
+class State(_Model):
+    label: str = Field(min_length=1)
+    initial: bool = False
+    terminal: bool = False
+    clock: Clock = Field(Clock.RUNNING, description="whether the SLA clock runs in this state")
+    outcome: Outcome | None = Field(None, description="required on terminal states")
+    deadline: Deadline | None = None
+    templates: dict[Literal["request", "reminder", "chase", "escalation", "decision"], str] = Field(
+        default_factory=dict
+    )
+    expects: str | None = Field(
+        None, description="what an evidence request made in this state asks for, in plain words"
+    )
+    request_on_entry: bool = Field(
+        False, description="entering this state sends the agency an evidence request"
+    )
+
+
+class Role(_Model):
+    label: str | None = None
+    contact_roles: list[str] = Field(min_length=1)
+    scope: Scope = Field(Scope.OWN_AGENCY, description="own_agency: only the item's agency")
+
+
+class Notify(_Model):
+    template: str
+    to: list[str] = Field(
+        min_length=1, description="workflow roles; their first contact role present"
+    )
+
+
+class Transition(_Model):
+    trigger: str
+    label: str | None = None
+    source: str | list[str] = Field(
+        alias="from", description="a state, a list, or '*' for all open"
+    )
+    dest: str | None = Field(alias="to", description="target state; null keeps the state")
+    roles: list[str] = Field(min_length=1)
+    requires: list[Requirement] = Field(default_factory=list)
+    guards: list[str] = Field(default_factory=list)
+    effects: list[str] = Field(default_factory=list)
+    notify: list[Notify] = Field(default_factory=list)
+
+
+class Separation(_Model):
+    trigger: str
+    not_actor_of: list[str] = Field(min_length=1)
+    why: str | None = None
+
+
+class WorkflowFile(_Model):
+    """The whole YAML document."""
+
+    name: str
+    label: str
+    description: str | None = None
+    contact_roles: list[str] = Field(min_length=1)
+    roles: dict[str, Role] = Field(min_length=1)
+    states: dict[str, State] = Field(min_length=2)
+    transitions: list[Transition] = Field(min_length=1)
+    separation_of_duties: list[Separation] = Field(default_factory=list)
+
+
+def expand_sources(t: Transition, states: dict[str, State]) -> tuple[str, ...]:
+    """The states ``t`` leaves from: its ``from``, with ``'*'`` meaning every open state."""
+    if t.source == "*":
+        return tuple(name for name, s in states.items() if not s.terminal)
+    return (t.source,) if isinstance(t.source, str) else tuple(t.source)
+
+
+def answer_transition(model: WorkflowFile, state: str) -> Transition | None:
+    """The transition that answers an evidence request in ``state``, if any.
+
+    It leaves ``state``, requires evidence, and is open to a role scoped to the item's agency.
+    """
+    for t in model.transitions:
+        sources = [t.source] if isinstance(t.source, str) else t.source
+        if state not in sources and "*" not in sources:
+            continue
+        own = any(model.roles[r].scope is Scope.OWN_AGENCY for r in t.roles if r in model.roles)
+        if Requirement.EVIDENCE in t.requires and own and t.dest not in (None, state):
+            return t
+    return None
