@@ -44,29 +44,19 @@ One module a concept:
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
 import email
 import email.policy
-from collections.abc import Sequence
-from dataclasses import dataclass
 
-from engine.errors import UploadRefused
-from engine.uploads.names import check_name, extension
-from engine.uploads.policy import (
-    BY_EXTENSION,
-    KINDS,
-    MAX_DEPTH,
-    UNPACK,
-    BadContent,
-    Content,
-    UploadLimits,
-    megabytes,
-)
-from engine.uploads.sniffing import sniff
+from engine import errors
+from engine.uploads import names, policy, sniffing
+from engine.uploads.policy import UploadLimits
 
 __all__ = ["Accepted", "UploadLimits", "check_file", "check_files"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Accepted:
     filename: str
     kind: str
@@ -84,7 +74,7 @@ def check_file(name: str, data: bytes, limits: UploadLimits = UploadLimits()) ->
 
 
 def check_files(
-    files: Sequence[tuple[str, bytes]], limits: UploadLimits = UploadLimits()
+    files: collections.abc.Sequence[tuple[str, bytes]], limits: UploadLimits = UploadLimits()
 ) -> list[Accepted]:
     """Check one upload of several files: all are accepted, or the first problem is raised.
 
@@ -93,7 +83,7 @@ def check_files(
     """
     if len(files) > limits.max_files:
         name = files[limits.max_files][0]
-        raise UploadRefused(
+        raise errors.UploadRefused(
             name,
             f"is file {limits.max_files + 1} of {len(files)}, but at most {limits.max_files} "
             "files can be uploaded at once. Upload the rest in another reply.",
@@ -102,58 +92,61 @@ def check_files(
     for name, data in files:
         total += len(data)
         if total > limits.max_total_bytes:
-            raise UploadRefused(
+            raise errors.UploadRefused(
                 name,
-                f"takes this upload to {megabytes(total)} in all, over the "
-                f"{megabytes(limits.max_total_bytes)} allowed at once. "
+                f"takes this upload to {policy.megabytes(total)} in all, over the "
+                f"{policy.megabytes(limits.max_total_bytes)} allowed at once. "
                 "Upload it in another reply.",
             )
     return [check_file(name, data, limits) for name, data in files]
 
 
 def _check(name: str, data: bytes, limits: UploadLimits, *, depth: int) -> Accepted:
-    cleaned = check_name(name)
+    cleaned = names.check_name(name)
     if not data:
-        raise UploadRefused(name, "is empty. Check you chose the right file and upload it again.")
+        raise errors.UploadRefused(
+            name, "is empty. Check you chose the right file and upload it again."
+        )
     if len(data) > limits.max_file_bytes:
-        raise UploadRefused(
+        raise errors.UploadRefused(
             name,
-            f"is {megabytes(len(data))}, over the {megabytes(limits.max_file_bytes)} allowed "
-            "for one file. Make it smaller (for example save it as a smaller PDF) or split it.",
+            f"is {policy.megabytes(len(data))}, over the "
+            f"{policy.megabytes(limits.max_file_bytes)} allowed for one file. "
+            "Make it smaller (for example save it as a smaller PDF) or split it.",
         )
     try:
-        content = sniff(data, limits, depth)
-    except BadContent as exc:
-        raise UploadRefused(name, exc.reason) from None
-    ext = extension(cleaned)
+        content = sniffing.sniff(data, limits, depth)
+    except policy.BadContent as exc:
+        raise errors.UploadRefused(name, exc.reason) from None
+    ext = names.extension(cleaned)
     kind = _agree(name, ext, content)
     if kind == "email":
         _check_attachments(name, data, limits, depth)
-    content_type = KINDS[kind].content_type
+    content_type = policy.KINDS[kind].content_type
     if content.charset and kind in ("text", "csv"):
         content_type += f"; charset={content.charset}"
     if ext is None:
-        cleaned = f"{cleaned}.{KINDS[kind].extensions[0]}"
+        cleaned = f"{cleaned}.{policy.KINDS[kind].extensions[0]}"
     return Accepted(filename=cleaned, kind=kind, content_type=content_type, size=len(data))
 
 
-def _agree(name: str, ext: str | None, content: Content) -> str:
+def _agree(name: str, ext: str | None, content: policy.Content) -> str:
     """The kind to accept ``content`` as under this extension; UploadRefused if they disagree."""
-    expected = BY_EXTENSION.get(ext or "")
+    expected = policy.BY_EXTENSION.get(ext or "")
     if not content.kinds:
-        head = f"is not {KINDS[expected].label}" if expected else "cannot be accepted"
-        raise UploadRefused(name, f"{head}: its content is {content.what}. {content.fix}")
+        head = f"is not {policy.KINDS[expected].label}" if expected else "cannot be accepted"
+        raise errors.UploadRefused(name, f"{head}: its content is {content.what}. {content.fix}")
     if ext is None:
         return content.kinds[0]
     if expected in content.kinds:
         return expected
     head = (
-        f"is not {KINDS[expected].label}"
+        f"is not {policy.KINDS[expected].label}"
         if expected
         else f"has an extension (.{ext}) we do not accept"
     )
-    rename = KINDS[content.kinds[0]].extensions[0]
-    raise UploadRefused(
+    rename = policy.KINDS[content.kinds[0]].extensions[0]
+    raise errors.UploadRefused(
         name, f"{head}: its content is {content.what}; rename it to .{rename} and upload it again."
     )
 
@@ -170,11 +163,11 @@ def _check_attachments(name: str, data: bytes, limits: UploadLimits, depth: int)
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        if depth >= MAX_DEPTH:
-            raise UploadRefused(
-                name, f"has an attachment inside an attachment ({inner_name!r}). {UNPACK}"
+        if depth >= policy.MAX_DEPTH:
+            raise errors.UploadRefused(
+                name, f"has an attachment inside an attachment ({inner_name!r}). {policy.UNPACK}"
             )
         try:
             _check(inner_name, payload, limits, depth=depth + 1)
-        except UploadRefused as exc:
-            raise UploadRefused(name, f"has an attachment we cannot accept: {exc}") from None
+        except errors.UploadRefused as exc:
+            raise errors.UploadRefused(name, f"has an attachment we cannot accept: {exc}") from None

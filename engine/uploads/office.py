@@ -67,14 +67,16 @@ def ole_content(data: bytes) -> Content:
 def _ole_names(data: bytes) -> set[str]:
     """Every stream and storage name in an OLE compound file, at any depth.
 
-    Any depth, so that macros in an embedded object are found too.
+    Any depth, so that macros in an embedded object are found too. Off-spec structure is
+    an error, not skipped: a tree walk that skipped a broken link could miss a macro storage.
 
     Raises:
         OSError: olefile found the file damaged (``olefile.OleFileError``), or not OLE.
-        struct.error, IndexError, ValueError, RecursionError: damage olefile did not check.
+        struct.error, IndexError, ValueError, RecursionError: damage olefile did not check
+            (RecursionError: a degenerate directory tree deeper than Python's stack).
     """
     # a BytesIO, never bytes: olefile takes bytes shorter than 1536 for a path to open
-    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+    with olefile.OleFileIO(io.BytesIO(data), raise_defects=olefile.DEFECT_INCORRECT) as ole:
         paths: list[list[str]] = ole.listdir(streams=True, storages=True)
     return {name for path in paths for name in path}
 
