@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import EvidenceError
+from engine.uploads.names import clean_filename
 
 _CHUNK = 1 << 16
-_MAX_NAME = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,14 +35,6 @@ class EvidenceInput:
     statement: str | None = None
     path: Path | None = None
     content_type: str | None = None  # checked by content (engine.uploads) when known
-
-
-def clean_filename(name: str) -> str:
-    """A display-only version of an uploaded file's name: no paths, controls or bidi marks."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    kept = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
-    kept = kept.strip(" .") or "unnamed"
-    return kept[:_MAX_NAME]
 
 
 def store_file(data_dir: Path, source: Path) -> StoredFile:

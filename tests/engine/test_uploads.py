@@ -6,6 +6,7 @@ import codecs
 import gzip
 import io
 import math
+import os
 import random
 import struct
 import tarfile
@@ -13,11 +14,14 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
+from engine import uploads
 from engine.errors import EvidenceError, UploadRefused
 from engine.uploads import Accepted, UploadLimits, check_file, check_files
+from engine.uploads.names import clean_filename
 
 # --- minimal but real files, built here ------------------------------------------------------
 
@@ -611,3 +615,203 @@ def test_damaged_files_are_refused_not_crashed(seed: int) -> None:
             check_file("sample", bytes(data))
         except UploadRefused:
             pass
+
+
+# --- legacy Office read with olefile -------------------------------------------------------------
+
+OleTree = dict[str, "OleTree | None"]
+
+
+def ole_tree(tree: OleTree) -> bytes:
+    """An OLE compound file (MS-CFB v3) holding ``tree``: names of streams (None) and storages.
+
+    Siblings are chained to the right, as some writers do; no stream has any data.
+    """
+    free, end, fat_sector, no_stream = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+    entries: list[list[str | int]] = []  # name, kind, right sibling, first child
+
+    def add(name: str, kind: int) -> int:
+        entries.append([name, kind, no_stream, no_stream])
+        return len(entries) - 1
+
+    def add_kids(parent: int, kids: OleTree) -> None:
+        previous = None
+        for name, inner in kids.items():
+            sid = add(name, 2 if inner is None else 1)
+            entries[parent if previous is None else previous][3 if previous is None else 2] = sid
+            previous = sid
+            if inner is not None:
+                add_kids(sid, inner)
+
+    add_kids(add("Root Entry", 5), tree)
+    dir_sectors = math.ceil(len(entries) / 4)
+    fat_sectors = 1
+    while fat_sectors * 128 < fat_sectors + dir_sectors:
+        fat_sectors += 1
+    header = bytearray(512)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<IIII", header, 0x2C, fat_sectors, fat_sectors, 0, 4096)
+    struct.pack_into("<IIII", header, 0x3C, end, 0, end, 0)
+    struct.pack_into("<109I", header, 0x4C, *range(fat_sectors), *([free] * (109 - fat_sectors)))
+    chain = [*range(fat_sectors + 1, fat_sectors + dir_sectors), end]
+    fat = [fat_sector] * fat_sectors + chain
+    fat += [free] * (fat_sectors * 128 - len(fat))
+    directory = bytearray()
+    for name, kind, right, child in entries:
+        encoded = str(name).encode("utf-16-le") + b"\x00\x00"
+        directory += encoded.ljust(64, b"\x00")
+        directory += struct.pack("<HBBIII", len(encoded), kind, 1, no_stream, right, child)
+        directory += bytes(16) + struct.pack("<IQQIQ", 0, 0, 0, end, 0)
+    directory = directory.ljust(dir_sectors * 512, b"\x00")
+    return bytes(header) + struct.pack(f"<{len(fat)}I", *fat) + bytes(directory)
+
+
+def patch_entry(data: bytes, sid: int, field: str, value: int) -> bytes:
+    """Set the left or right sibling, or the child, of directory entry ``sid`` (one FAT sector)."""
+    offset = 1024 + sid * 128 + {"left": 0x44, "right": 0x48, "child": 0x4C}[field]
+    out = bytearray(data)
+    struct.pack_into("<I", out, offset, value)
+    return bytes(out)
+
+
+WORD_97 = {
+    "WordDocument": None,
+    "1Table": None,
+    "\x05SummaryInformation": None,
+    "ObjectPool": {"_1234567890": {"\x01Ole": None, "\x03ObjInfo": None}},
+}
+EXCEL_97 = {
+    "Workbook": None,
+    "\x05DocumentSummaryInformation": None,
+    "_SX_DB_CUR": {"0001": None},
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "tree", "kind"),
+    [
+        ("old.doc", WORD_97, "doc"),
+        ("old.xls", EXCEL_97, "xls"),
+        ("old.ppt", {"PowerPoint Document": None, "Current User": None}, "ppt"),
+        (
+            "reply.msg",
+            {
+                "__properties_version1.0": None,
+                "__substg1.0_0037001F": None,
+                "__attach_version1.0_#00000000": {"__substg1.0_3707001F": None},
+            },
+            "msg",
+        ),
+    ],
+)
+def test_legacy_office_with_storages_accepted(name: str, tree: OleTree, kind: str) -> None:
+    accepted = check_file(name, ole_tree(tree))
+    assert accepted.kind == kind
+    assert accepted.filename == name
+
+
+@pytest.mark.parametrize(
+    ("name", "tree", "reason"),
+    [
+        (
+            "old.doc",
+            {**WORD_97, "Macros": {"VBA": {"dir": None, "ThisDocument": None}, "PROJECT": None}},
+            "contains macros, which we never accept. Save it as a Word document (.docx)",
+        ),
+        (
+            "old.xls",
+            {**EXCEL_97, "_VBA_PROJECT_CUR": {"VBA": {"dir": None}, "PROJECT": None}},
+            "contains macros, which we never accept. Save it as an Excel workbook (.xlsx)",
+        ),
+        (
+            "old.doc",
+            {**WORD_97, "ObjectPool": {"_1": {"Macros": {"VBA": {"dir": None}}}}},
+            "contains macros, which we never accept",
+        ),
+        (
+            "old.doc",
+            {"EncryptionInfo": None, "EncryptedPackage": None, "WordDocument": None},
+            "is protected by a password, so we cannot check it",
+        ),
+    ],
+)
+def test_legacy_office_macro_storages_refused(name: str, tree: OleTree, reason: str) -> None:
+    """Macros live in storages (folders) inside the file, at any depth: all are looked in."""
+    with pytest.raises(UploadRefused) as caught:
+        check_file(name, ole_tree(tree))
+    assert reason in str(caught.value)
+
+
+MACROS_OUT_OF_REACH = patch_entry(
+    ole_tree({"WordDocument": None, "Macros": {"VBA": None}}), 1, "right", 500
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(MACROS_OUT_OF_REACH, id="broken_sibling_link_hides_macros"),
+        pytest.param(
+            patch_entry(ole_tree({"WordDocument": None, "1Table": None}), 2, "right", 1),
+            id="siblings_loop",
+        ),
+        pytest.param(
+            ole_tree({"WordDocument": None, **{f"S{i}": None for i in range(3000)}}),
+            id="tree_deeper_than_the_recursion_limit",
+        ),
+        pytest.param(ole("WordDocument")[:512], id="header_only"),
+    ],
+)
+def test_malformed_legacy_office_refused_as_damaged(data: bytes) -> None:
+    """What olefile finds off-spec is refused: a broken tree could hide a macro storage."""
+    with pytest.raises(UploadRefused, match="seems damaged: it cannot be opened as an Office"):
+        check_file("old.doc", data)
+
+
+def test_short_ole_bytes_are_never_opened_as_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """olefile takes bytes shorter than 1536 for a file name; a file of that name is ignored."""
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"x" * 100
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / os.fsdecode(data)).write_bytes(ole("WordDocument"))
+    with pytest.raises(UploadRefused, match="seems damaged"):
+        check_file("old.doc", data)
+
+
+# --- magic numbers kept by hand --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"MZ postcodes: MZ1 2AB, MZ3 4CD\n", b"GIF of the panel meeting follows\n"],
+    ids=["starts_with_MZ", "starts_with_GIF"],
+)
+def test_text_starting_like_a_looser_magic_number_is_text(data: bytes) -> None:
+    """filetype would call these a program and an image; they are plain text."""
+    assert check_file("notes.txt", data).kind == "text"
+
+
+# --- names --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "cleaned"),
+    [
+        ("C:\\Users\\alex\\re\u200bport.pdf", "report.pdf"),
+        ("../minutes\t2011.txt", "minutes2011.txt"),
+        (" .. ", "unnamed"),
+        ("a" * 250, "a" * 200),
+        ("action plan v2.docx", "action plan v2.docx"),
+    ],
+)
+def test_clean_filename(name: str, cleaned: str) -> None:
+    assert clean_filename(name) == cleaned
+
+
+def test_all_is_honest() -> None:
+    exported = set(uploads.__all__)
+    public = {n for n in vars(uploads) if not n.startswith("_") and n != "annotations"}
+    submodules = {n for n in public if type(getattr(uploads, n)).__name__ == "module"}
+    assert exported == public - submodules
