@@ -120,9 +120,7 @@ def read_mail_facts(
         rows = conn.execute(_SELECT_ITEMS.where(_item.c.id.in_(ids))).all() if ids else []
         specs = {v: services.specs.get(conn, v) for v in {r.workflow_version_id for r in rows}}
         people = (
-            conn.execute(_SELECT_PEOPLE.where(_contact.c.email.in_(emails))).all()
-            if emails
-            else []
+            conn.execute(_SELECT_PEOPLE.where(_contact.c.email.in_(emails))).all() if emails else []
         )
     return MailFacts(
         items={
