@@ -83,7 +83,8 @@ def address_header(name: str, display_name: str, address: str) -> str:
     """An address header (``From``) with a display name, encoded as ``header`` encodes.
 
     Raises:
-        ValueError: the display name contains a line break, or ``address`` is not one.
+        ValueError: the display name contains a line break (or, as the stdlib's parser may
+            also raise ``email.errors.HeaderParseError``, ``address`` is not an address).
     """
     if display_name.isascii() and display_name.isprintable():
         return header(name, str(Address(display_name, addr_spec=address)))
