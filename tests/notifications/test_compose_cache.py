@@ -49,7 +49,7 @@ def composer(services: Services, templates: Templates) -> Composer:
 def text_of(raw: bytes) -> str:
     message = email.message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
-    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 def queue(services: Services, item: str, kind: str, recipient: str, **context: object) -> None:
