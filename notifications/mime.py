@@ -102,9 +102,10 @@ def quoted_printable(text: str) -> bytes:
     tab at the end of a line, and a line that is a lone "."; longer lines get soft breaks.
     Any line ending (CRLF, CR, LF) becomes CRLF, as the stdlib's encoder does.
     """
-    # binascii.b2a_qp is C; the hand-written encoder it replaced (regexes and a codec error
-    # handler) took as long on our bodies, see bench/quoted_printable.py. Fed LF only, it
-    # ends every line, soft breaks included, with LF, so one replace gives CRLF.
+    # binascii.b2a_qp (C) replaced a hand-written encoder (regexes, a codec error handler):
+    # bench/quoted_printable.py gives a median ratio b2a_qp / hand-written of 0.86-1.07 on
+    # the shipped templates' ASCII bodies (within noise) and 0.18-0.23 with non-ASCII text.
+    # Fed LF only, it ends every line, soft breaks included, with LF: one replace gives CRLF.
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return binascii.b2a_qp(text.encode(), istext=True).replace(b"\n", b"\r\n")
