@@ -24,6 +24,7 @@ from typing import Any
 
 import aiosmtplib
 
+from engine.mail_facts import MailFacts
 from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
 from engine.settings import Settings, SmtpTls
@@ -284,7 +285,7 @@ class _Dispatch:
             if more is not None and not more.done():  # composing failed: let the claim end
                 await asyncio.gather(more, return_exceptions=True)
 
-    def _compose(self, rows: Sequence[Any], facts: dict[str, Any]) -> None:
+    def _compose(self, rows: Sequence[Any], facts: MailFacts) -> None:
         prepared, failed = self.composer.prepare(rows, self.now, facts=facts)
         self.queue.put(prepared)
         self._outcomes(failed)

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.services import Services
-from notifications.compose import Composer, header, message_id, quoted_printable
+from notifications.compose import Composer, message_id
+from notifications.mime import header, quoted_printable
 from notifications.templates import KINDS, SAMPLE_CONTEXT, Rendered, Templates
 from tests.notifications.test_dispatcher import settings_for
 

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
 from collections.abc import Mapping
-from types import SimpleNamespace
-from typing import Any, cast
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
 
-import pytest
+import sqlalchemy as sa
 
+from engine import evidence_requests
+from engine.fire import FireRequest, fire
+from engine.outbox import claim
 from engine.services import Services
-from notifications import compose
+from engine.store.tables import Outbox
+from engine.sweep import run_once
 from notifications.compose import Composer
 from notifications.templates import Rendered, Templates
+from tests.conftest import BM, NOW, PANEL, R1, REVIEW, submit_r1
 from tests.notifications.test_dispatcher import settings_for
 
-NOW = dt.datetime(2011, 4, 1, 9, 30, tzinfo=dt.UTC)
+LATE = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # the plan's items are weeks overdue
+LEASE = dt.timedelta(minutes=5)
 
 
 class Counting(Templates):
+    """The shipped templates, recording the context of every rendering."""
+
     def __init__(self) -> None:
         super().__init__()
         self.contexts: list[dict[str, object]] = []
@@ -28,89 +38,124 @@ class Counting(Templates):
         return super().render(name, context)
 
 
-def facts() -> dict[str, Any]:
-    item = SimpleNamespace(
-        id=1,
-        state="open",
-        agency_id="nhs",
-        due=dt.date(2011, 4, 1),
-        workflow_version_id=7,
-        ref="R1",
-        text="Revise the terms of reference. More.",
-        review_id="scr-2010",
-        review_title="An audit",
-        board="Southend LSCB",
-        agency_name="NHS South East Essex",
+def claim_all(services: Services, now: dt.datetime) -> list[Any]:
+    return claim(services, now, "test", 10_000, LEASE)
+
+
+def composer(services: Services, templates: Templates) -> Composer:
+    return Composer(services, settings_for(25), templates)
+
+
+def text_of(raw: bytes) -> str:
+    message = email.message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def queue(services: Services, item: str, kind: str, recipient: str, **context: object) -> None:
+    """An outbox row as the sweep writes one, with the context given (test data only)."""
+    review, ref = item.rsplit("/", 1)
+    with services.db.write() as conn:
+        item_id = conn.execute(
+            sa.text(
+                "SELECT item.id FROM item JOIN recommendation r ON r.id = item.recommendation_id"
+                " WHERE r.review_id = :review AND r.ref = :ref"
+            ),
+            {"review": review, "ref": ref},
+        ).scalar_one()
+        n = conn.execute(sa.select(sa.func.count()).select_from(Outbox)).scalar_one()
+        conn.execute(
+            Outbox.__table__.insert(),  # type: ignore[attr-defined]
+            {
+                "dedupe_key": f"test:{n}:{kind}:{recipient}",
+                "item_id": item_id,
+                "kind": kind,
+                "template": kind,
+                "recipient": recipient,
+                "context": {"key": item, **context},
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": NOW,
+                "created_at": NOW,
+            },
+        )
+
+
+def challenge_r1(services: Services) -> None:
+    fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="challenge",
+            actor=PANEL,
+            now=NOW,
+            reason="thin",
+            meeting_date=NOW.date(),
+        ),
     )
-    spec = SimpleNamespace(
-        states={"open": SimpleNamespace(label="Open"), "done": SimpleNamespace(label="Done")},
-        model=SimpleNamespace(transitions=[SimpleNamespace(trigger="accept", label="Accepted")]),
-    )
-    people = {
-        ("a@example.org", "nhs"): SimpleNamespace(name="Ann", role="named_nurse"),
-        ("b@example.org", "nhs"): SimpleNamespace(name="Bob", role="chief_executive"),
-    }
-    return {"items": {1: item}, "people": people, "specs": {7: spec}}
 
 
-def row(i: int, kind: str, recipient: str, **context: object) -> Any:
-    return SimpleNamespace(
-        id=i,
-        item_id=1,
-        kind=kind,
-        template=kind,
-        recipient=recipient,
-        dedupe_key=f"k{i}",
-        attempts=0,
-        context=context,
-    )
-
-
-def test_rows_with_the_same_context_render_once_and_keep_their_own_message_id() -> None:
-    templates = Counting()
-    c = Composer(cast(Services, None), settings_for(25), templates)
-    rows = [
-        row(1, "decision", "a@example.org", trigger="accept", to_state="done", seq=2),
-        row(2, "decision", "a@example.org", trigger="accept", to_state="done", seq=3),
-        row(3, "decision", "b@example.org", trigger="accept", to_state="done", seq=4),
-        row(4, "chase", "a@example.org", days_overdue=3),
-        row(5, "chase", "a@example.org", days_overdue=3),
-        row(6, "chase", "a@example.org", days_overdue=4),
+def test_rows_with_the_same_context_render_once_and_keep_their_own_message_id(
+    demo: Services,
+) -> None:
+    submit_r1(demo)
+    challenge_r1(demo)
+    submit_r1(demo)  # the same decision again: its email renders as the first one did
+    run_once(demo, LATE)  # chases and escalations for the other items, to several people
+    # the challenge asked for evidence; the second submission answered it: no request to send
+    rows = [r for r in claim_all(demo, LATE + dt.timedelta(days=7)) if r.kind != "request"]
+    decisions = [r for r in rows if r.kind == "decision"]
+    assert [r.context["trigger"] for r in decisions] == [
+        "submit_evidence",
+        "challenge",
+        "submit_evidence",
     ]
-    prepared, failed = c.prepare(rows, NOW, facts=facts())
+    assert {r.recipient for r in decisions} == {BM}
+    assert len({r.kind for r in rows}) >= 3  # decisions, chases, escalations
+    templates = Counting()
+    prepared, failed = composer(demo, templates).prepare(rows, LATE)
     assert not failed
-    assert len(templates.contexts) == 4  # 1 = 2, 3, 4 = 5, 6
-    assert [c["recipient_name"] for c in templates.contexts[:2]] == ["Ann", "Bob"]
-    assert [c["days_overdue"] for c in templates.contexts[2:]] == [3, 4]
-    assert len({p.message_id for p in prepared}) == 6
-    alone = Composer(cast(Services, None), settings_for(25), Templates())
+    assert len(prepared) == len(rows)
+    assert len(templates.contexts) == len(rows) - 1  # the two submit_evidence share one
+    labels = [c.get("decision_label") for c in templates.contexts]
+    assert labels.count("Submit evidence") == 1
+    assert labels.count("Challenge the evidence") == 1
+    names = {c["recipient_name"] for c in templates.contexts}
+    assert {"LSCB Business Manager", "LSCB Chair"} <= names  # each recipient renders apart
+    assert len({p.message_id for p in prepared}) == len(rows)
+    alone = composer(demo, Templates())
     for r, p in zip(rows, prepared, strict=True):  # the same bytes as composing it alone
-        again, _ = alone.prepare([r], NOW, facts=facts())
+        again, _ = alone.prepare([r], LATE)
         assert again[0].message == p.message
 
 
-def test_request_emails_are_never_rendered_from_a_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens = iter(["tok-1", "tok-2"])
-    monkeypatch.setattr(compose.evidence_requests, "mint_token", lambda *a: next(tokens))
-    monkeypatch.setattr(compose.evidence_requests, "asked", lambda *a: "The minutes")
-    monkeypatch.setattr(Composer, "_reply_key", b"k" * 32)
-    templates = Counting()
-    c = Composer(cast(Services, None), settings_for(25), templates)
-    rows = [row(i, "request", "a@example.org", request="req-1") for i in (1, 2)]
-    prepared, failed = c.prepare(rows, NOW, facts=facts())
-    assert not failed
-    assert [ctx["link"] for ctx in templates.contexts] == [
-        "https://signoff.example.org/r/tok-1",
-        "https://signoff.example.org/r/tok-2",
+def test_request_emails_are_never_rendered_from_a_cache(demo: Services) -> None:
+    issued = evidence_requests.issue(demo, f"{REVIEW}/R2", actor=BM, now=NOW)
+    evidence_requests.reissue(demo, issued.public_id, actor=BM, now=NOW)
+    rows = claim_all(demo, NOW)
+    assert [(r.kind, r.context["request"]) for r in rows] == [
+        ("request", issued.public_id),
+        ("request", issued.public_id),
     ]
-    assert b"tok-1" in prepared[0].message
-    assert b"tok-2" in prepared[1].message
-
-
-def test_a_context_value_that_is_no_key_is_rendered_without_the_cache() -> None:
     templates = Counting()
-    c = Composer(cast(Services, None), settings_for(25), templates)
-    rows = [row(i, "chase", "a@example.org", days_overdue=True, due=None) for i in (1, 2)]
-    prepared, failed = c.prepare(rows, NOW, facts=facts())
+    prepared, failed = composer(demo, templates).prepare(rows, NOW)
+    assert not failed
+    links = [str(ctx["link"]) for ctx in templates.contexts]
+    assert len(links) == 2
+    assert links[0] != links[1]
+    for link, p in zip(links, prepared, strict=True):
+        assert link.startswith("https://signoff.example.org/r/")
+        assert link in text_of(p.message)
+        view = evidence_requests.view_by_token(demo, link.rpartition("/")[2], NOW)
+        assert view is not None
+        assert view.public_id == issued.public_id
+
+
+def test_a_context_value_that_is_no_key_is_rendered_without_the_cache(demo: Services) -> None:
+    for _ in range(2):
+        queue(demo, R1, "chase", BM, days_overdue=True, due=None)
+    rows = claim_all(demo, NOW)
+    assert len(rows) == 2
+    prepared, failed = composer(demo, Counting()).prepare(rows, NOW)
     assert not failed
     assert len(prepared) == 2
