@@ -31,9 +31,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import evidence_requests
+from engine import requests as evidence_requests
 from engine.errors import RequestNotFound, TemplateError
-from engine.queries import title_of
+from engine.items import title_of
 from engine.replykeys import reply_address, secret_key
 from engine.services import Services
 from engine.settings import Settings
