@@ -213,7 +213,8 @@ def test_reissuing_a_closed_request_advises_a_new_one(cli: Cli, tmp_path: Path) 
     evidence.write_text("Minutes of the March meeting")
     cli("fire", R1, "submit_evidence", "--actor", BM, "--evidence", str(evidence), "--now", NOW_ISO)
     done = cli("reissue", public_id, "--now", NOW_ISO, code=1)
-    assert f"request {public_id} for {R1} is no longer open (answered on" in done.stderr
+    moved = "is no longer open (the item has moved on to 'evidence_submitted')"
+    assert f"request {public_id} for {R1} {moved}" in done.stderr
     assert done.stderr.rstrip().endswith(f"; issue a new one with `signoff request {R1}`")
 
 
