@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
-from engine import evidence_requests
+from engine import requests as evidence_requests
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.importer import import_files

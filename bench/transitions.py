@@ -76,11 +76,11 @@ from psycopg.types.json import Json
 from engine import deadlines
 from engine.calendar import Calendar
 from engine.evidence import EvidenceInput
-from engine.evidence_requests import DEFAULT_EXPIRY
 from engine.fire import FireRequest, fire, fire_in
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.items import create_item
+from engine.requests import DEFAULT_EXPIRY
 from engine.services import Services
 from engine.spec import Scope, State, WorkflowSpec, answer_transition, load_spec_file
 from engine.store import migrate
@@ -581,7 +581,7 @@ class RawFire:
         cur, sql, at = self.cur, self.sql, self._ts(req.now)
         parts = ((agreed_action or "").strip(), ask.expects)
         asked = "\n\n".join(p for p in parts if p) or "Evidence that the agreed action is in place."
-        # random, as engine.replykeys.new_public_id makes it: 80 bits, lower-case base32
+        # random, as engine.requests.tokens.new_public_id makes it: 80 bits, lower-case base32
         public_id = base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
         cur.execute(
             sql.insert_request,
@@ -663,7 +663,7 @@ def traced(conn: sqlite3.Connection) -> Iterator[list[str]]:
         conn.set_trace_callback(None)
 
 
-# A request's public id (engine.replykeys.new_public_id) is random: the one value the two
+# A request's public id (engine.requests.tokens.new_public_id) is random: the one value the two
 # sides may not share. Both checks below replace each side's ids by their order of creation.
 _PUBLIC_ID = re.compile(r"(?<![a-z2-7])[a-z2-7]{16}(?![a-z2-7])")
 _ISSUED = re.compile(r"^INSERT INTO evidence_request \(public_id\b.*?\) VALUES \('([a-z2-7]+)'")

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from engine import queries
-from engine.errors import SettingsError, SignoffError, SpecError
+from engine.errors import Refusal, RequestRefused, SettingsError, SignoffError, SpecError
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
@@ -299,6 +299,22 @@ def fire_(
     )
 
 
+# what to do on the command line about a refused request; the engine's message says why
+_REQUEST_ADVICE: dict[Refusal, str] = {
+    Refusal.CLOSED: "; issue a new one with `signoff request {key}`",
+    Refusal.NOBODY_TO_ASK: ", or give --to EMAIL",
+    Refusal.NOT_ANSWERER: "; give one of them with --to EMAIL, or leave --to out",
+    Refusal.FAILING: " (--to EMAIL)",
+    Refusal.NOT_ISSUER: "; give --actor EMAIL of someone who holds one",
+}
+
+
+def _advised(exc: RequestRefused) -> RequestRefused:
+    """The same refusal, its message followed by the command-line advice for its reason."""
+    advice = _REQUEST_ADVICE.get(exc.reason, "").format(key=exc.key or "REVIEW/REF")
+    return RequestRefused(exc.reason, f"{exc}{advice}", exc.key)
+
+
 @app.command("request")
 @_refusals
 def request_(
@@ -314,18 +330,21 @@ def request_(
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
     """Ask an agency for evidence: an email with a reply link and a reply address."""
-    from engine.evidence_requests import issue
+    from engine.requests import issue
 
     days = expires_days or _settings().request_expiry_days
-    done = issue(
-        _services(),
-        key,
-        actor=actor.strip().lower(),
-        now=_now(now),
-        to=to,
-        note=note,
-        expires_in=dt.timedelta(days=days),
-    )
+    try:
+        done = issue(
+            _services(),
+            key,
+            actor=actor.strip().lower(),
+            now=_now(now),
+            to=to,
+            note=note,
+            expires_in=dt.timedelta(days=days),
+        )
+    except RequestRefused as exc:
+        raise _advised(exc) from None
     typer.echo(
         f"{done.item_key}: evidence requested from {done.recipient} (request {done.public_id}; "
         f"the link works until {done.expires_at:%d %B %Y %H:%M} UTC); 1 email queued"
@@ -341,16 +360,19 @@ def reissue_(
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
     """Send a request's link again: earlier links stop working and the expiry restarts."""
-    from engine.evidence_requests import reissue
+    from engine.requests import reissue
 
     days = expires_days or _settings().request_expiry_days
-    done = reissue(
-        _services(),
-        request,
-        actor=actor.strip().lower(),
-        now=_now(now),
-        expires_in=dt.timedelta(days=days),
-    )
+    try:
+        done = reissue(
+            _services(),
+            request,
+            actor=actor.strip().lower(),
+            now=_now(now),
+            expires_in=dt.timedelta(days=days),
+        )
+    except RequestRefused as exc:
+        raise _advised(exc) from None
     typer.echo(
         f"{done.item_key}: request {done.public_id} sent again to {done.recipient} "
         f"(issue {done.issues}; works until {done.expires_at:%d %B %Y %H:%M} UTC)"

@@ -32,6 +32,7 @@ from engine.errors import (
 from engine.evidence import EvidenceInput, store_file
 from engine.items import item_key, resolve_item
 from engine.recipients import CONTACT_COLUMNS, Directory
+from engine.requests.issue import issue_in
 from engine.services import Services
 from engine.spec import (
     Requirement,
@@ -418,9 +419,6 @@ def _request_on_entry(
     directory: Directory,
 ) -> int:
     """Ask the agency for evidence on entering a state whose workflow says so."""
-    # evidence_requests builds on this module, so it is imported here, not at the top
-    from engine.evidence_requests import issue_in
-
     people = sorted(
         {e for r in answering.roles for e in directory.workflow_role(spec, r, row.agency_id)}
     )

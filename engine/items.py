@@ -51,6 +51,12 @@ def item_key(review_id: str, ref: str, agency_id: str | None = None) -> str:
     return f"{review_id}/{ref}" + (f"@{agency_id}" if agency_id else "")
 
 
+def title_of(text: str, limit: int = 90) -> str:
+    """A one-line title from a recommendation's text (its first line, shortened)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
 def resolve_item(conn: sa.Connection, key: int | str) -> Any:
     """The item row for an id or ``REVIEW/REF`` (``REVIEW/REF@AGENCY`` when several agencies).
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from engine.queries import title_of
+from engine.items import title_of
 from engine.services import Services
 from engine.spec import WorkflowSpec
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review

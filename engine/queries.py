@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.items import item_key, resolve_item
+from engine.items import item_key, resolve_item, title_of
 from engine.spec import WorkflowSpec
 from engine.store.tables import (
     Event,
@@ -35,12 +35,6 @@ _evidence = Evidence.__table__  # type: ignore[attr-defined]
 _wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
 _req = EvidenceRequest.__table__  # type: ignore[attr-defined]
 _inbound = InboundMessage.__table__  # type: ignore[attr-defined]
-
-
-def title_of(text: str, limit: int = 90) -> str:
-    """A one-line title from a recommendation's text (its first line, shortened)."""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
 def _multi(conn: sa.Connection, rec_ids: Sequence[int]) -> set[int]:

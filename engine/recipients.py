@@ -98,3 +98,14 @@ class Directory:
             for email in emails:
                 out.setdefault(email, Recipient(email=email, via=target, fallback=fallback))
         return list(out.values())
+
+
+def mark_failing(conn: sa.Connection, email: str) -> int:
+    """Mark an address failing (mail to it bounced): the directory skips it from now on.
+
+    Every contact row with that address is marked; returns how many.
+    """
+    result = conn.execute(
+        _contact.update().where(_contact.c.email == email.strip().lower()).values(failing=True)
+    )
+    return int(result.rowcount)

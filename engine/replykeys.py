@@ -1,7 +1,6 @@
-"""The keys that let an agency answer without an account: link tokens and reply tags.
+"""The board's secret key, and the reply addresses that let an agency answer by email.
 
-A link token is 256 random bits (``secrets.token_urlsafe(32)``). Only its SHA-256 is
-stored, so a copy of the database opens no request. A reply address is
+Link tokens and public ids are made in ``engine.requests.tokens``. A reply address is
 ``reply+<public_id>.<tag>@<reply domain>``, where the tag is an HMAC of the request's
 public id under the board's secret key: a forged or altered address does not verify.
 Tags are lower-case base32 because mail systems may change the case of local parts.
@@ -43,20 +42,6 @@ def secret_key(settings: Settings) -> bytes:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
     return path.read_text().strip().encode()
-
-
-def new_token() -> str:
-    """A fresh link token: 256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_public_id() -> str:
-    """A request's public id: 80 random bits, lower-case base32 (safe in a mail local part)."""
-    return _b32(secrets.token_bytes(10))
 
 
 def reply_tag(key: bytes, public_id: str) -> str:

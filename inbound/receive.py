@@ -13,32 +13,25 @@ in the evidence store.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
-from engine import history
+from engine import history, inbox
 from engine.errors import SignoffError, Unreadable
 from engine.evidence import store_bytes
-from engine.evidence_requests import Upload, answer
+from engine.inbox import Arrival, InboundStatus, Seen
+from engine.recipients import mark_failing
 from engine.replykeys import parse_reply_address
+from engine.requests.answer import Upload, reply_target
 from engine.services import Services
-from engine.store.tables import Contact, EvidenceRequest, InboundMessage, InboundStatus, Outbox
 from engine.uploads import UploadLimits
 from inbound.parse import Parsed, parse_message
 
 log = logging.getLogger("signoff.inbound")
-
-_inbound = InboundMessage.__table__  # type: ignore[attr-defined]
-_req = EvidenceRequest.__table__  # type: ignore[attr-defined]
-_contact = Contact.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,40 +70,41 @@ def receive(
         (r for r in rcpt_tos if parse_reply_address(mailbox.key, r, mailbox.domain)),
         rcpt_tos[0] if rcpt_tos else "",
     )
-    base: dict[str, Any] = {
-        "received_at": now,
-        "envelope_from": (envelope_from or "")[:320] or None,
-        "recipient": recipient[:320],
-        "raw_sha256": sha,
-        "size": len(raw),
-        "evidence_ids": [],
-    }
+    arrival = Arrival(
+        received_at=now,
+        envelope_from=(envelope_from or "")[:320] or None,
+        recipient=recipient[:320],
+        raw_sha256=sha,
+        size=len(raw),
+    )
     try:
         parsed = parse_message(raw, max_bytes=mailbox.max_message_bytes)
     except Unreadable as exc:
-        return _record(services, base, f"sha256:{sha}", InboundStatus.QUARANTINED, str(exc))
+        return _record(services, arrival, f"sha256:{sha}", InboundStatus.QUARANTINED, str(exc))
     key = (parsed.message_id or f"sha256:{sha}")[:400]
-    base.update(sender=(parsed.sender or "")[:320] or None, subject=parsed.subject[:1000])
-    seen = _seen(services, key)
+    arrival = dataclasses.replace(
+        arrival, sender=(parsed.sender or "")[:320] or None, subject=parsed.subject[:1000]
+    )
+    seen = inbox.seen(services, key)
     if seen is not None:
-        return seen
+        return _duplicate(seen)
     if parsed.bounce is not None:
-        return _bounce(services, base, key, parsed, now)
+        return _bounce(services, arrival, key, parsed, now)
     if parsed.auto_reply:
-        return _record(services, base, key, InboundStatus.AUTO_REPLY, "automatic reply")
+        return _record(services, arrival, key, InboundStatus.AUTO_REPLY, "automatic reply")
     public_id = parse_reply_address(mailbox.key, recipient, mailbox.domain)
     if public_id is None:
         return _record(
-            services, base, key, InboundStatus.QUARANTINED,
+            services, arrival, key, InboundStatus.QUARANTINED,
             f"{recipient or 'no recipient'} is not a valid reply address for any request",
         )  # fmt: skip
-    return _answer(services, mailbox, base, key, public_id, parsed, now)
+    return _answer(services, mailbox, arrival, key, public_id, parsed, now)
 
 
 def _answer(
     services: Services,
     mailbox: Mailbox,
-    base: dict[str, Any],
+    arrival: Arrival,
     key: str,
     public_id: str,
     parsed: Parsed,
@@ -118,91 +112,56 @@ def _answer(
 ) -> Received:
     def quarantine(reason: str, request_id: int | None = None) -> Received:
         return _record(
-            services, {**base, "request_id": request_id}, key, InboundStatus.QUARANTINED, reason,
-            public_id,
-        )  # fmt: skip
+            services, arrival, key, InboundStatus.QUARANTINED, reason, public_id, request_id
+        )
 
-    with services.db.engine.connect() as conn:
-        req = conn.execute(
-            sa.select(_req.c.id, _req.c.agency_id).where(_req.c.public_id == public_id)
-        ).one_or_none()
-        if req is None:
-            return quarantine(f"request {public_id} does not exist")
-        sender = parsed.sender or ""
-        known = conn.execute(
-            sa.select(_contact.c.id).where(
-                _contact.c.email == sender, _contact.c.agency_id == req.agency_id
-            )
-        ).first()
-    if known is None:
+    sender = parsed.sender or ""
+    target = reply_target(services, public_id, sender)
+    if target is None:
+        return quarantine(f"request {public_id} does not exist")
+    if not target.sender_known:
         return quarantine(
-            f"the sender {sender or '(none)'} is not a contact of {req.agency_id}, "
+            f"the sender {sender or '(none)'} is not a contact of {target.agency_id}, "
             "the agency this request was sent to",
-            req.id,
+            target.request_id,
         )
     uploads = [Upload(filename=a.filename or "attachment", data=a.data) for a in parsed.attachments]
     if not parsed.text.strip() and not uploads:
-        return quarantine("the reply is empty: no text and no attachments", req.id)
+        return quarantine("the reply is empty: no text and no attachments", target.request_id)
     try:
-        with services.db.write() as conn:
-            fired = answer(
-                services,
-                public_id,
-                actor=sender,
-                statement=parsed.text,
-                uploads=uploads,
-                now=now,
-                limits=mailbox.limits,
-                channel="email",
-                conn=conn,
-            )
-            conn.execute(
-                _inbound.insert(),
-                {
-                    **base,
-                    "message_key": key,
-                    "status": InboundStatus.ACCEPTED.value,
-                    "request_id": req.id,
-                    "evidence_ids": list(fired.evidence_ids),
-                },
-            )
-    except IntegrityError:
-        seen = _seen(services, key)
-        if seen is not None:  # the same message, delivered twice at once
-            return seen
-        raise
+        done = inbox.record_answer(
+            services, arrival, key=key, request_id=target.request_id, public_id=public_id,
+            sender=sender, statement=parsed.text, uploads=uploads, limits=mailbox.limits, now=now,
+        )  # fmt: skip
     except SignoffError as exc:  # refused files, a dead request, the workflow's refusals
-        return quarantine(str(exc), req.id)
+        return quarantine(str(exc), target.request_id)
+    if isinstance(done, Seen):  # the same message, delivered twice at once
+        return _duplicate(done)
     log.info(
-        "reply accepted for request %s: %d evidence record(s)", public_id, len(fired.evidence_ids)
+        "reply accepted for request %s: %d evidence record(s)", public_id, len(done.evidence_ids)
     )
     return Received(
-        status=InboundStatus.ACCEPTED, request=public_id, evidence_ids=fired.evidence_ids
+        status=InboundStatus.ACCEPTED, request=public_id, evidence_ids=done.evidence_ids
     )
 
 
 def _bounce(
-    services: Services, base: dict[str, Any], key: str, parsed: Parsed, now: dt.datetime
+    services: Services, arrival: Arrival, key: str, parsed: Parsed, now: dt.datetime
 ) -> Received:
     bounce = parsed.bounce
     assert bounce is not None
     with services.db.write() as conn:
         sent = None
         if bounce.original_message_id:
-            sent = conn.execute(
-                sa.select(_outbox.c.item_id, _outbox.c.recipient, _outbox.c.kind)
-                .where(_outbox.c.message_id == bounce.original_message_id)
-                .limit(1)
-            ).one_or_none()
+            sent = inbox.sent_message(conn, bounce.original_message_id)
         if sent is None:
             reason = "a bounce of a message signoff did not send (or no longer knows)"
-            return _insert(conn, base, key, InboundStatus.QUARANTINED, reason)
+            inbox.insert(conn, arrival, key=key, status=InboundStatus.QUARANTINED, reason=reason)
+            return Received(status=InboundStatus.QUARANTINED, reason=reason)
         failed = set(bounce.failed_recipients) or {sent.recipient}
         failed &= {sent.recipient}  # a bounce may only mark the address the message went to
         if bounce.permanent and failed:
-            conn.execute(
-                _contact.update().where(_contact.c.email.in_(sorted(failed))).values(failing=True)
-            )
+            mark_failing(conn, sent.recipient)
         if sent.item_id is not None:
             history.note(
                 conn,
@@ -218,51 +177,31 @@ def _bounce(
                 },
             )
         what = "marked failing" if bounce.permanent and failed else "temporary, nothing changed"
-        return _insert(conn, base, key, InboundStatus.BOUNCE, f"{sent.recipient}: {what}")
+        reason = f"{sent.recipient}: {what}"
+        inbox.insert(conn, arrival, key=key, status=InboundStatus.BOUNCE, reason=reason)
+        return Received(status=InboundStatus.BOUNCE, reason=reason)
 
 
-def _seen(services: Services, key: str) -> Received | None:
-    with services.db.engine.connect() as conn:
-        row = conn.execute(
-            sa.select(_inbound.c.status, _inbound.c.reason, _inbound.c.evidence_ids).where(
-                _inbound.c.message_key == key
-            )
-        ).one_or_none()
-    if row is None:
-        return None
+def _duplicate(seen: Seen) -> Received:
     return Received(
-        status=InboundStatus(row.status),
-        reason=row.reason,
-        evidence_ids=tuple(row.evidence_ids),
-        duplicate=True,
+        status=seen.status, reason=seen.reason, evidence_ids=seen.evidence_ids, duplicate=True
     )
 
 
 def _record(
     services: Services,
-    base: dict[str, Any],
+    arrival: Arrival,
     key: str,
     status: InboundStatus,
     reason: str,
     request: str | None = None,
+    request_id: int | None = None,
 ) -> Received:
-    try:
-        with services.db.write() as conn:
-            received = _insert(conn, base, key, status, reason)
-    except IntegrityError:
-        seen = _seen(services, key)
-        if seen is None:
-            raise
-        return seen
+    seen = inbox.record(
+        services, arrival, key=key, status=status, reason=reason, request_id=request_id
+    )
+    if seen is not None:
+        return _duplicate(seen)
     if status is InboundStatus.QUARANTINED:
         log.warning("inbound message quarantined: %s", reason)
-    return Received(status=received.status, reason=reason, request=request)
-
-
-def _insert(
-    conn: sa.Connection, base: dict[str, Any], key: str, status: InboundStatus, reason: str
-) -> Received:
-    conn.execute(
-        _inbound.insert(), {**base, "message_key": key, "status": status.value, "reason": reason}
-    )
-    return Received(status=status, reason=reason)
+    return Received(status=status, reason=reason, request=request)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
-from engine import evidence_requests
 from engine.errors import RequestNotFound, TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import Outcome, Result
 from engine.replykeys import reply_address, secret_key
+from engine.requests import asked, mint_token
 from engine.services import Services
 from engine.settings import Settings
 from notifications import mime
@@ -146,7 +146,7 @@ class Composer:
         """Messages for ``rows``; rows that cannot be rendered come back as failures.
 
         ``facts`` (from :meth:`facts`, for these rows or more) saves reading them again.
-        Request rows mint their link token here (``engine.evidence_requests.mint_token``).
+        Request rows mint their link token here (``engine.requests.mint_token``).
         """
         contexts = self._contexts_for(self.facts(rows) if facts is None else facts)
         prepared: list[Prepared] = []
@@ -187,12 +187,12 @@ class Composer:
             ValueError: the request was answered, closed or removed before it was sent.
         """
         public_id = row.context["request"]
-        token = evidence_requests.mint_token(self.services, public_id, row.id, now)
+        token = mint_token(self.services, public_id, row.id, now)
         if token is None:
             raise ValueError(f"request {public_id} was answered or closed before it was sent")
         address = reply_address(self._reply_key, public_id, self.settings.reply_domain)
         try:
-            expected = evidence_requests.asked(self.services, public_id)
+            expected = asked(self.services, public_id)
         except RequestNotFound as exc:
             raise ValueError(str(exc)) from None
         ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address, expected=expected)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.cli import _advised
+from engine.errors import Refusal, RequestRefused
 from engine.store import migrate
 from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
 
@@ -202,6 +204,36 @@ def test_request_refusals_exit_1_with_the_reason(cli: Cli) -> None:
     assert done.stdout == ""
     done = cli("reissue", "nosuchrequest", code=1)
     assert "no evidence request 'nosuchrequest'" in done.stderr
+
+
+def test_reissuing_a_closed_request_advises_a_new_one(cli: Cli, tmp_path: Path) -> None:
+    asked = cli("request", R1, "--now", NOW_ISO)
+    public_id = asked.stdout.split("(request ")[1].split(";")[0]
+    evidence = tmp_path / "minutes.txt"
+    evidence.write_text("Minutes of the March meeting")
+    cli("fire", R1, "submit_evidence", "--actor", BM, "--evidence", str(evidence), "--now", NOW_ISO)
+    done = cli("reissue", public_id, "--now", NOW_ISO, code=1)
+    moved = "is no longer open (the item has moved on to 'evidence_submitted')"
+    assert f"request {public_id} for {R1} {moved}" in done.stderr
+    assert done.stderr.rstrip().endswith(f"; issue a new one with `signoff request {R1}`")
+
+
+@pytest.mark.parametrize(
+    ("reason", "advice"),
+    [
+        (Refusal.CLOSED, "why; issue a new one with `signoff request R/1`"),
+        (Refusal.NOBODY_TO_ASK, "why, or give --to EMAIL"),
+        (Refusal.NOT_ANSWERER, "why; give one of them with --to EMAIL, or leave --to out"),
+        (Refusal.FAILING, "why (--to EMAIL)"),
+        (Refusal.NOT_ISSUER, "why; give --actor EMAIL of someone who holds one"),
+        (Refusal.NOT_ASKED_HERE, "why"),
+        (Refusal.EMPTY, "why"),
+        (Refusal.WORKFLOW_CHANGED, "why"),
+    ],
+)
+def test_request_refusals_get_command_line_advice(reason: Refusal, advice: str) -> None:
+    advised = _advised(RequestRefused(reason, "why", "R/1"))
+    assert (str(advised), advised.reason, advised.key) == (advice, reason, "R/1")
 
 
 def test_staff_link_only_for_board_roles(cli: Cli) -> None:

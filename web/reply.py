@@ -10,9 +10,10 @@ No account is needed: the link's token is the credential, for one request only.
   that follows it, so a request without the cookie gets a tiny page that reloads itself
   (``?again=1``), a same-site navigation that does carry it.
 - ``POST /reply/{public_id}`` checks the CSRF token, then hands the statement and files
-  to ``evidence_requests.answer_by_token``; a refused file or an empty answer re-shows the
-  form with the reason and stores nothing. On success the link is revoked by the engine
-  and a short-lived signed cookie carries the confirmation to ``/reply/{public_id}/done``.
+  to ``engine.requests.answer.answer_by_token``; a refused file or an answer refused by the
+  engine re-shows the form with the reason, worded for the page by the refusal's reason,
+  and stores nothing. On success the link is revoked by the engine and a short-lived
+  signed cookie carries the confirmation to ``/reply/{public_id}/done``.
 
 A wrong, expired, revoked or mismatched link is always the same plain 404 (``LinkDead``).
 """
@@ -24,7 +25,6 @@ import functools
 import secrets
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi_csrf_protect.exceptions import CsrfProtectError
@@ -34,10 +34,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from engine import evidence_requests
-from engine.errors import RequestRefused, UploadRefused
-from engine.evidence_requests import RequestView, Upload
-from engine.store.tables import Evidence
+from engine.errors import Refusal, RequestRefused, UploadRefused
+from engine.requests import RequestView, received, view_by_token
+from engine.requests.answer import Upload, answer_by_token
 from engine.uploads import UploadLimits
 from web.deps import Context, LinkDead, client_of
 
@@ -48,11 +47,30 @@ DONE_FOR = dt.timedelta(hours=1)
 _NONCE = "@@nonce-" + secrets.token_hex(8) + "@@"
 _CSRF = "@@csrf-" + secrets.token_hex(8) + "@@"
 _MB = 1024 * 1024
-_evidence = Evidence.__table__  # type: ignore[attr-defined]
 _KINDS = (
     "PDF, Word, Excel, PowerPoint, OpenDocument, images (PNG, JPEG, GIF, WebP, TIFF), "
     "text or CSV files and saved emails (.eml, .msg)"
 )
+_NEW_LINK = "Ask the safeguarding board for a new link if you still need to send evidence."
+_CANNOT = "This request cannot be answered. " + _NEW_LINK
+# What the page says when the engine refuses an answer, by the refusal's reason. Only the
+# first three can come from answering; the others are refusals to issue, worded all the same.
+_REFUSED: dict[Refusal, str] = {
+    Refusal.EMPTY: "Write a statement or choose at least one file to send.",
+    Refusal.CLOSED: (
+        "This request can no longer be answered: it has been answered or withdrawn, it has "
+        "expired, or the recommendation has moved on. " + _NEW_LINK
+    ),
+    Refusal.WORKFLOW_CHANGED: (
+        "This request can no longer be answered here: the board has changed how it takes "
+        "evidence at this stage. " + _NEW_LINK
+    ),
+    Refusal.NOT_ASKED_HERE: _CANNOT,
+    Refusal.NOT_ISSUER: _CANNOT,
+    Refusal.NOBODY_TO_ASK: _CANNOT,
+    Refusal.NOT_ANSWERER: _CANNOT,
+    Refusal.FAILING: _CANNOT,
+}
 
 
 def router(ctx: Context) -> APIRouter:
@@ -66,7 +84,7 @@ def router(ctx: Context) -> APIRouter:
     def live(request: Request, public_id: str) -> tuple[str, RequestView]:
         ctx.throttle.check(client_of(request))
         token = request.cookies.get(REPLY_COOKIE, "")
-        view = evidence_requests.view_by_token(ctx.services, token, ctx.clock())
+        view = view_by_token(ctx.services, token, ctx.clock())
         if view is None or view.public_id != public_id:
             raise LinkDead()
         return token, view
@@ -115,7 +133,7 @@ def router(ctx: Context) -> APIRouter:
     @routes.get("/r/{token}")
     def open_link(request: Request, token: str) -> Response:
         ctx.throttle.check(client_of(request))
-        view = evidence_requests.view_by_token(ctx.services, token, ctx.clock())
+        view = view_by_token(ctx.services, token, ctx.clock())
         if view is None:
             raise LinkDead()
         response = RedirectResponse(f"/reply/{view.public_id}", status_code=303)
@@ -185,7 +203,7 @@ def router(ctx: Context) -> APIRouter:
         ]
         try:
             fired = await run_in_threadpool(
-                evidence_requests.answer_by_token,
+                answer_by_token,
                 ctx.services,
                 token,
                 statement=statement,
@@ -196,19 +214,19 @@ def router(ctx: Context) -> APIRouter:
         except UploadRefused as exc:
             errors = {"files": str(exc)}
             return form_page(request, view, status=422, statement=statement, errors=errors)
-        except RequestRefused:
-            errors = {"statement": "Write a statement or choose at least one file to send."}
+        except RequestRefused as exc:
+            errors = {"statement": _REFUSED[exc.reason]}
             return form_page(request, view, status=422, statement=statement, errors=errors)
         if fired is None:  # answered or withdrawn since the page was opened
             raise LinkDead()
-        received = await run_in_threadpool(_received, fired.evidence_ids)
+        names = await run_in_threadpool(received, ctx.services, fired.evidence_ids)
         done = {
             "p": public_id,
             "t": int(ctx.clock().timestamp()),
             "ref": view.ref,
             "title": view.title,
             "board": view.board,
-            "received": received,
+            "received": [name[:100] for name in names],
         }
         response = RedirectResponse(f"/reply/{public_id}/done", status_code=303)
         path = f"/reply/{public_id}"
@@ -223,15 +241,6 @@ def router(ctx: Context) -> APIRouter:
             secure=ctx.secure,
         )
         return response
-
-    def _received(evidence_ids: tuple[int, ...]) -> list[str]:
-        with ctx.services.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(_evidence.c.filename, _evidence.c.statement)
-                .where(_evidence.c.id.in_(evidence_ids))
-                .order_by(_evidence.c.id)
-            ).all()
-        return [(r.filename or "Written statement")[:100] for r in rows]
 
     @routes.get("/reply/{public_id}/done")
     def done(request: Request, public_id: str) -> Response:

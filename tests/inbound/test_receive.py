@@ -19,7 +19,7 @@ import aiosmtplib
 import pytest
 import sqlalchemy as sa
 
-from engine import evidence_requests as er
+from engine import requests as er
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import reply_address, reply_tag

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import evidence_requests
+from engine import requests as evidence_requests
 from engine.fire import FireRequest, fire
 from engine.outbox import claim
 from engine.services import Services

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from engine import evidence_requests
+from engine import requests as evidence_requests
 from engine.services import Services
 from engine.settings import Settings, load_settings
 from tests.conftest import BM, NOW, REVIEW, make_item

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine import evidence_requests
+from engine import requests as evidence_requests
 from engine.services import Services
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates

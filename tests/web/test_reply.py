@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from collections.abc import Callable
@@ -12,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from engine.errors import Refusal, RequestRefused
 from engine.services import Services
 from tests.web.conftest import PDF, SEPT, Asked, Clock, ask, item_state, row_counts
+from web import reply
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 Files = list[tuple[str, tuple[str, bytes, str]]]
@@ -121,7 +124,7 @@ def test_page_shows_challenges_and_earlier_submissions(
 
 
 def ask_again(services: Services, asked: Asked, clock: Clock) -> Asked:
-    from engine import evidence_requests
+    from engine import requests as evidence_requests
     from tests.conftest import BM
 
     issued = evidence_requests.issue(services, asked.key, actor=BM, now=clock.now)
@@ -292,6 +295,42 @@ def test_empty_submission_is_refused(client: TestClient, demo: Services, sept: A
     response = post(client, sept, csrf, statement="   ")
     assert response.status_code == 422
     assert "Write a statement or choose at least one file" in response.text
+    assert_untouched(demo, sept)
+
+
+# what the page says for each reason the engine may give for refusing an answer
+_WORDING = {
+    Refusal.EMPTY: "Write a statement or choose at least one file to send.",
+    Refusal.CLOSED: "This request can no longer be answered",
+    Refusal.WORKFLOW_CHANGED: "the board has changed how it takes evidence",
+}
+
+
+@pytest.mark.parametrize("reason", list(Refusal), ids=[r.value for r in Refusal])
+def test_a_refused_answer_is_worded_by_its_reason(
+    client: TestClient,
+    demo: Services,
+    sept: Asked,
+    monkeypatch: pytest.MonkeyPatch,
+    reason: Refusal,
+) -> None:
+    """The page words the refusal itself, never with the engine's or the CLI's message."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RequestRefused(reason, f"engine words for {reason.value}: signoff request X/Y")
+
+    csrf = land(client, sept)
+    monkeypatch.setattr(reply, "answer_by_token", refuse)
+    response = post(client, sept, csrf, statement="see attached")
+    assert response.status_code == 422
+    assert "There is a problem" in response.text
+    assert 'href="#statement"' in response.text
+    assert html.escape(_WORDING.get(reason, "This request cannot be answered")) in response.text
+    assert "engine words" not in response.text
+    assert "signoff request" not in response.text
+    if reason is not Refusal.EMPTY:
+        assert "Write a statement" not in response.text
+        assert "Ask the safeguarding board for a new link" in response.text
     assert_untouched(demo, sept)
 
 

@@ -1,0 +1,194 @@
+"""Received messages: the one writer of the inbound_message table.
+
+Every message the inbound listener takes is recorded once, by its key (its Message-ID,
+else the SHA-256 of its bytes), with what became of it (``InboundStatus``) and why. A
+message delivered twice, even twice at once, is recorded once; the second delivery gets
+the first one's record back (``Seen``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from engine.fire import Fired
+from engine.requests.answer import Upload, answer
+from engine.services import Services
+from engine.store.tables import InboundMessage, InboundStatus, Outbox
+from engine.uploads import UploadLimits
+
+__all__ = [
+    "Arrival",
+    "InboundStatus",
+    "Seen",
+    "Sent",
+    "insert",
+    "record",
+    "record_answer",
+    "seen",
+    "sent_message",
+]
+
+_inbound = InboundMessage.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+_INSERT = _inbound.insert()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arrival:
+    """What is known of a message as it arrives, before anything is decided about it."""
+
+    received_at: dt.datetime
+    envelope_from: str | None
+    recipient: str
+    raw_sha256: str
+    size: int
+    sender: str | None = None
+    subject: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Seen:
+    """What became of a message recorded earlier under the same key."""
+
+    status: InboundStatus
+    reason: str | None
+    evidence_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """An email signoff sent, as a bounce of it is matched."""
+
+    item_id: int | None
+    recipient: str
+    kind: str
+
+
+def seen(services: Services, key: str) -> Seen | None:
+    """The earlier record of the message with this key, or None."""
+    with services.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(_inbound.c.status, _inbound.c.reason, _inbound.c.evidence_ids).where(
+                _inbound.c.message_key == key
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    return Seen(
+        status=InboundStatus(row.status), reason=row.reason, evidence_ids=tuple(row.evidence_ids)
+    )
+
+
+def insert(
+    conn: sa.Connection,
+    arrival: Arrival,
+    *,
+    key: str,
+    status: InboundStatus,
+    reason: str | None,
+    request_id: int | None = None,
+    evidence_ids: Sequence[int] = (),
+) -> None:
+    """Record a message inside the caller's transaction.
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: a message with this key is already recorded.
+    """
+    conn.execute(
+        _INSERT,
+        {
+            **asdict(arrival),
+            "message_key": key,
+            "status": status.value,
+            "reason": reason,
+            "request_id": request_id,
+            "evidence_ids": list(evidence_ids),
+        },
+    )
+
+
+def record(
+    services: Services,
+    arrival: Arrival,
+    *,
+    key: str,
+    status: InboundStatus,
+    reason: str,
+    request_id: int | None = None,
+) -> Seen | None:
+    """Record a message in a transaction of its own.
+
+    Returns None when it was recorded now, or the earlier record when the same message
+    was recorded first (delivered twice at once).
+    """
+    try:
+        with services.db.write() as conn:
+            insert(conn, arrival, key=key, status=status, reason=reason, request_id=request_id)
+    except IntegrityError:
+        found = seen(services, key)
+        if found is None:
+            raise
+        return found
+    return None
+
+
+def record_answer(
+    services: Services,
+    arrival: Arrival,
+    *,
+    key: str,
+    request_id: int,
+    public_id: str,
+    sender: str,
+    statement: str,
+    uploads: Sequence[Upload],
+    limits: UploadLimits,
+    now: dt.datetime,
+) -> Fired | Seen:
+    """Answer the request with a reply and record the message as accepted, in one transaction.
+
+    A redelivered message adds nothing: it gets the earlier record back (``Seen``).
+
+    Raises:
+        Everything ``engine.requests.answer.answer`` raises; nothing is then recorded.
+    """
+    try:
+        with services.db.write() as conn:
+            fired = answer(
+                services,
+                public_id,
+                actor=sender,
+                statement=statement,
+                uploads=uploads,
+                now=now,
+                limits=limits,
+                channel="email",
+                conn=conn,
+            )
+            insert(
+                conn, arrival, key=key, status=InboundStatus.ACCEPTED, reason=None,
+                request_id=request_id, evidence_ids=fired.evidence_ids,
+            )  # fmt: skip
+    except IntegrityError:
+        found = seen(services, key)
+        if found is None:
+            raise
+        return found  # the same message, delivered twice at once
+    return fired
+
+
+def sent_message(conn: sa.Connection, message_id: str) -> Sent | None:
+    """The email signoff sent with this Message-ID, or None when it does not know one."""
+    row = conn.execute(
+        sa.select(_outbox.c.item_id, _outbox.c.recipient, _outbox.c.kind)
+        .where(_outbox.c.message_id == message_id)
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Sent(item_id=row.item_id, recipient=row.recipient, kind=row.kind)
