@@ -30,7 +30,10 @@ from engine.errors import Unreadable
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 20
 # what reading a damaged header field may raise; every reader here catches them all
-HEADER_ERRORS = (HeaderParseError, MessageError, ValueError, LookupError, IndexError, TypeError)
+# (AttributeError: the stdlib's address parser trips over a group inside a display name)
+HEADER_ERRORS = (
+    HeaderParseError, MessageError, ValueError, LookupError, IndexError, TypeError, AttributeError
+)  # fmt: skip
 _CHUNK = 4096
 _MAX_PARTS = 1000
 _MAX_FIELD = 65536  # characters in one header field

@@ -602,3 +602,13 @@ def test_parse_modules_import_no_private_names_and_no_siblings_in_a_cycle() -> N
         )
 
     assert [m for m in imports if reaches(m, m, set())] == []
+
+
+def test_from_with_a_colon_in_the_name_and_a_semicolon_in_the_address_has_no_sender() -> None:
+    """The stdlib's address parser raised AttributeError here; now the field is unreadable."""
+    parsed = parse_message(
+        _raw("From: Ja:ne Smith <jane.smi;th@essex-police.example>", "Subject: Evidence")
+    )
+    assert (parsed.sender, parsed.sender_display) == (None, None)
+    assert parsed.subject == "Evidence"
+    assert parsed.text == "Hello."
