@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import email
 import random
 import time
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -562,3 +564,51 @@ def test_long_reference_chain_keeps_in_reply_to_and_latest_references() -> None:
     assert ids[0] == "<r-299@x.example>"
     assert ids[-1] == "<r-298@x.example>"
     assert len(ids) == 90
+
+
+# -- the package's shape -------------------------------------------------------------------
+
+
+def test_parse_package_all_is_honest() -> None:
+    """``inbound.parse.__all__`` names exactly the public things it defines or re-exports."""
+    import inbound.parse as package
+
+    public = {n for n in vars(package) if not n.startswith("_") and n != "annotations"}
+    submodules = {n for n in public if isinstance(getattr(package, n), ModuleType)}
+    assert set(package.__all__) == public - submodules
+    assert {"Attachment", "Bounce", "Parsed", "html_to_text", "new_text", "parse_message"} <= (
+        set(package.__all__)
+    )
+
+
+def test_parse_modules_import_no_private_names_and_no_siblings_in_a_cycle() -> None:
+    """Each module of inbound.parse imports only public names, and its imports form no cycle."""
+    package = Path(__file__).resolve().parents[2] / "inbound" / "parse"
+    imports: dict[str, set[str]] = {}
+    for path in sorted(package.glob("*.py")):
+        siblings: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert private == [], f"{path.name}: {node.module} {private}"
+                if node.module.startswith("inbound.parse."):
+                    siblings.add(node.module.rsplit(".", 1)[1])
+        imports[path.stem] = siblings
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, seen | {n}))
+            for n in imports.get(start, ())
+        )
+
+    assert [m for m in imports if reaches(m, m, set())] == []
+
+
+def test_from_with_a_colon_in_the_name_and_a_semicolon_in_the_address_has_no_sender() -> None:
+    """The stdlib's address parser raised AttributeError here; now the field is unreadable."""
+    parsed = parse_message(
+        _raw("From: Ja:ne Smith <jane.smi;th@essex-police.example>", "Subject: Evidence")
+    )
+    assert (parsed.sender, parsed.sender_display) == (None, None)
+    assert parsed.subject == "Evidence"
+    assert parsed.text == "Hello."
