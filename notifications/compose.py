@@ -34,11 +34,11 @@ import sqlalchemy as sa
 from engine import evidence_requests
 from engine.errors import RequestNotFound, TemplateError
 from engine.queries import title_of
-from engine.replykeys import reply_address, secret_key
+from engine.replykeys import reply_address
 from engine.services import Services
-from engine.settings import Settings
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from notifications.outbox import Outcome, Result
+from notifications.settings import MailSettings
 from notifications.templates import Rendered, Templates
 
 EXPECTED = (
@@ -231,7 +231,7 @@ def _context_key(name: str, ctx: dict[str, object]) -> tuple[object, ...] | None
 class Composer:
     """Builds messages for a batch of rows; reads what it needs in one pass."""
 
-    def __init__(self, services: Services, settings: Settings, templates: Templates) -> None:
+    def __init__(self, services: Services, settings: MailSettings, templates: Templates) -> None:
         self.services, self.settings, self.templates = services, settings, templates
         name, address = parseaddr(settings.mail_from)
         self.sender = address
@@ -470,7 +470,7 @@ class Composer:
 
     @functools.cached_property
     def _reply_key(self) -> bytes:
-        return secret_key(self.settings)
+        return self.settings.reply_key()
 
     def _failures(self, row: Any, facts: dict[str, Any], now: dt.datetime) -> Prepared:
         person = next((p for (e, _a), p in facts["people"].items() if e == row.recipient), None)

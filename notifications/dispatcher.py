@@ -25,9 +25,9 @@ from typing import Any
 import aiosmtplib
 
 from engine.services import Services
-from engine.settings import Settings, SmtpTls
 from notifications.compose import Composer, Prepared, is_digest
 from notifications.outbox import Outcome, Result, claim, settle
+from notifications.settings import MailSettings, SmtpTls
 from notifications.templates import Templates
 
 MAX_ATTEMPTS = 8
@@ -70,13 +70,12 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _client(settings: Settings) -> aiosmtplib.SMTP:
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+def _client(settings: MailSettings) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_username,
-        password=password,
+        password=settings.smtp_password,
         use_tls=settings.smtp_tls is SmtpTls.SSL,
         start_tls=True if settings.smtp_tls is SmtpTls.STARTTLS else False,
         timeout=settings.smtp_timeout,
@@ -124,7 +123,7 @@ class _Senders:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: MailSettings,
         queue: _Queue,
         done: Callable[[Prepared, BaseException | None], None],
     ) -> None:
@@ -180,7 +179,7 @@ class _Senders:
 
 
 async def send(
-    settings: Settings, prepared: Sequence[Prepared], connections: int = 1
+    settings: MailSettings, prepared: Sequence[Prepared], connections: int = 1
 ) -> dict[str, BaseException]:
     """Send everything; return the error of each message that did not go."""
     errors: dict[str, BaseException] = {}
@@ -209,7 +208,7 @@ class _Dispatch:
     def __init__(
         self,
         services: Services,
-        settings: Settings,
+        settings: MailSettings,
         templates: Templates,
         now: dt.datetime,
         owner: str,
@@ -343,7 +342,7 @@ class _Dispatch:
 
 async def dispatch_async(
     services: Services,
-    settings: Settings,
+    settings: MailSettings,
     templates: Templates,
     now: dt.datetime,
     *,
@@ -358,7 +357,7 @@ async def dispatch_async(
 
 
 def dispatch(
-    services: Services, settings: Settings, templates: Templates, now: dt.datetime, **kwargs: object
+    services: Services, settings: MailSettings, templates: Templates, now: dt.datetime, **kwargs: object
 ) -> DispatchReport:
     """Synchronous wrapper for the command line and the scheduler's worker thread."""
     return asyncio.run(dispatch_async(services, settings, templates, now, **kwargs))  # type: ignore[arg-type]
