@@ -19,9 +19,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: loading rich would cost more than the rest of --help
     help="Track review recommendations through evidence-based sign-off.",
 )
-workflow_app = typer.Typer(no_args_is_help=True, help="Check, publish and draw workflows.")
+workflow_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Check, publish and draw workflows."
+)
 app.add_typer(workflow_app, name="workflow")
 
 app.command()(setup.init)

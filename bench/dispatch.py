@@ -56,12 +56,12 @@ sys.path.remove(str(Path(__file__).resolve().parent))
 import aiosmtpd
 import aiosmtplib
 import sqlalchemy as sa
+from engine.settings import Settings, load_settings
 
 from engine import hashchain
 from engine.hashchain import verify
 from engine.importer import import_files
 from engine.services import Services
-from engine.settings import Settings, load_settings
 from engine.spec import load_spec_file
 from engine.store import migrate
 from engine.store.db import Database

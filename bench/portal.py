@@ -104,9 +104,9 @@ def build(dirpath: Path) -> tuple[str, str]:
 
 def serve(dirpath: Path, port: int) -> None:
     """The child process: the app plus the bare endpoint, on loopback, until killed."""
+    from engine.settings import load_settings
     from fastapi.responses import HTMLResponse
 
-    from engine.settings import load_settings
     from web import build_server, create_app
 
     db = Database(f"sqlite:///{dirpath / 'signoff.db'}")

@@ -11,7 +11,7 @@ if _typing.TYPE_CHECKING:
     from engine.fire import Fired, FireRequest
     from engine.hashchain import verify
     from engine.services import Services
-    from engine.spec import load_spec, load_spec_file, WorkflowSpec
+    from engine.spec import WorkflowSpec, load_spec, load_spec_file
 
 __all__ = [
     "EvidenceInput",

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import secrets
 
-
 _TAG_BYTES = 16  # 128 bits of HMAC in the address
 _LOCAL_PREFIX = "reply+"
 

@@ -7,7 +7,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from inbound.listener import start
-    from inbound.parse import parse_message, Parsed
+    from inbound.parse import Parsed, parse_message
     from inbound.receive import Mailbox, Received
 
 __all__ = [

@@ -7,7 +7,7 @@ import typing as _typing
 
 if _typing.TYPE_CHECKING:
     from notifications.settings import MailSettings, SmtpTls
-    from notifications.templates import available, Rendered, Templates
+    from notifications.templates import Rendered, Templates, available
 
 __all__ = [
     "MailSettings",

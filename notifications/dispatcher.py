@@ -357,7 +357,11 @@ async def dispatch_async(
 
 
 def dispatch(
-    services: Services, settings: MailSettings, templates: Templates, now: dt.datetime, **kwargs: object
+    services: Services,
+    settings: MailSettings,
+    templates: Templates,
+    now: dt.datetime,
+    **kwargs: object,
 ) -> DispatchReport:
     """Synchronous wrapper for the command line and the scheduler's worker thread."""
     return asyncio.run(dispatch_async(services, settings, templates, now, **kwargs))  # type: ignore[arg-type]

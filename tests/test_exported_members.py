@@ -74,6 +74,9 @@ def test_unknown_name_is_an_attribute_error() -> None:
 
 @pytest.mark.parametrize("package", LAZY)
 def test_importing_a_package_loads_none_of_its_modules(package: str) -> None:
-    code = f"import sys, {package}; print(sorted(m for m in sys.modules if m.startswith('{package}.')))"
+    code = (
+        f"import sys, {package}\n"
+        f"print(sorted(m for m in sys.modules if m.startswith('{package}.')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

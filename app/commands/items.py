@@ -6,6 +6,7 @@ Each imports the engine inside its body, so loading this module (for ``--help``)
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,14 @@ import typer
 
 from app.console import parse_date, parse_now, print_json, refusals, services, settings
 
-# engine.store.tables.Rag's values; a test keeps them equal (importing Rag loads the store)
-RAGS = ("red", "amber", "green")
+
+class RagOption(StrEnum):
+    """``--rag``: engine.store.tables.Rag's values (a test keeps them equal); importing Rag
+    itself would load the store for every command, ``--help`` included."""
+
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
 
 
 @refusals
@@ -107,10 +114,7 @@ def fire_(
     ] = None,
     statement: Annotated[str | None, typer.Option(help="a written evidence statement")] = None,
     rag: Annotated[
-        str | None,
-        typer.Option(
-            click_type=typer.Choice(RAGS, case_sensitive=False), help="red, amber or green"
-        ),
+        RagOption | None, typer.Option(case_sensitive=False, help="red, amber or green")
     ] = None,
     meeting_date: Annotated[str | None, typer.Option(help="panel meeting date YYYY-MM-DD")] = None,
     due_date: Annotated[str | None, typer.Option(help="proposed due date YYYY-MM-DD")] = None,
@@ -135,7 +139,7 @@ def fire_(
             actor=actor.strip().lower(),
             now=parse_now(now),
             reason=reason,
-            rag=None if rag is None else Rag(rag.lower()),
+            rag=None if rag is None else Rag(rag.value),
             meeting_date=parse_date(meeting_date, "--meeting-date"),
             due_date=parse_date(due_date, "--due-date"),
             evidence=inputs,
