@@ -55,6 +55,7 @@ unit: $(STAMP) $(ASSETS) browser
 test: lint types unit
 
 bench: $(STAMP) $(ASSETS)
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/fire.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dispatch.py
