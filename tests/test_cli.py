@@ -209,3 +209,42 @@ def test_staff_link_only_for_board_roles(cli: Cli) -> None:
     assert link.stdout.startswith("https://board.example/staff/sign-in/")
     refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
     assert "named.nurse@sept.example.org" in refused.stderr
+
+
+def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path) -> None:
+    """No workflows/ folder here and no SIGNOFF_WORKFLOWS_DIR: the packaged ones are used."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    done = subprocess.run(
+        [SIGNOFF, "init"], capture_output=True, text=True, cwd=empty, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "workflow recommendation: published as #" in done.stdout
+    assert "workflow imr_action: published as #" in done.stdout
+    assert (empty / "signoff.db").exists()
+
+
+def test_workflows_dir_overrides_the_shipped_workflows(tmp_path: Path) -> None:
+    run = Cli(tmp_path)
+    err = run("init", code=1, SIGNOFF_WORKFLOWS_DIR=str(tmp_path / "none")).stderr
+    assert "no workflow files (*.yaml) here; set SIGNOFF_WORKFLOWS_DIR" in err
+
+
+def test_help_loads_neither_the_engine_nor_the_adapters() -> None:
+    code = (
+        "import sys\n"
+        "from app.cli import app\n"
+        "print(sorted(m.split('.')[0] for m in sys.modules\n"
+        "  if m.split('.')[0] in {'engine', 'web', 'notifications', 'inbound', 'sqlalchemy',"
+        " 'pydantic', 'rich'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_rag_option_offers_the_engine_rags() -> None:
+    from app.commands.items import RagOption
+    from engine.store.tables import Rag
+
+    assert [r.value for r in RagOption] == [r.value for r in Rag]
