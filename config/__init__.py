@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as _Path
 
 __all__ = ["DIR", "EXAMPLES"]
 
-DIR = Path(__file__).resolve().parent
+DIR = _Path(__file__).resolve().parent
 EXAMPLES = DIR / "examples"

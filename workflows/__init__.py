@@ -7,8 +7,8 @@ JSON Schema, for editors.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as _Path
 
 __all__ = ["DIR"]
 
-DIR = Path(__file__).resolve().parent
+DIR = _Path(__file__).resolve().parent
