@@ -55,7 +55,8 @@ unit: $(STAMP) $(ASSETS) browser
 test: lint types unit
 
 bench: $(STAMP) $(ASSETS)
-	$(BIN)/python bench/transitions.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/fire.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/portal.py

@@ -39,7 +39,6 @@ import platform
 import random
 import socket
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -49,34 +48,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's directory comes first on sys.path, where bench/transitions.py
-# would shadow the ``transitions`` library that engine.machine imports; take the directory off.
-sys.path.remove(str(Path(__file__).resolve().parent))
-
 import aiosmtpd
 import aiosmtplib
+import common
 import sqlalchemy as sa
 
+from app.settings import load_settings
 from engine import hashchain, history
 from engine import outbox as outbox_module
 from engine.hashchain import verify
-from engine.importer import import_files
 from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
-from engine.settings import Settings, load_settings
-from engine.spec import load_spec_file
-from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Contact, Item, Outbox, Recommendation
-from engine.versions import SpecCache, ensure_published
 from notifications.compose import Composer
 from notifications.dispatcher import LEASE, dispatch_async, send
-from notifications.templates import Templates, available
+from notifications.settings import MailSettings
+from notifications.templates import Templates
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / "workflows" / "recommendation.yaml"
-PLAN = ROOT / "config" / "examples" / "southend_iawg_scr_audit_2010.yaml"
-CONTACTS = ROOT / "config" / "examples" / "southend_contacts.yaml"
 IMPORTED_AT = dt.datetime(2011, 1, 10, 9, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2011, 1, 10, 10, 0, tzinfo=dt.UTC)
 AGENCY = "southend-lscb"
@@ -161,7 +150,7 @@ class Sink:
 @dataclass
 class Bench:
     services: Services
-    settings: Settings
+    settings: MailSettings
     templates: Templates
     sink: Sink
     rows: list[dict[str, Any]]  # the outbox rows every run starts from
@@ -184,12 +173,9 @@ class Bench:
 def prepare(tmp: Path, sink: Sink, n: int) -> Bench:
     """Migrate, publish, import the examples; build N decision rows for the imported items."""
     db = Database(f"sqlite:///{tmp / 'dispatch.db'}")
-    migrate.upgrade(db)
-    spec = load_spec_file(WORKFLOW, available())
+    common.migrate_and_publish(db, IMPORTED_AT)
     with db.write() as conn:
-        ensure_published(conn, spec, actor="bench", now=IMPORTED_AT)
-    with db.write() as conn:
-        import_files(conn, [PLAN, CONTACTS], specs=SpecCache(), actor="bench", now=IMPORTED_AT)
+        common.import_examples(conn, IMPORTED_AT)
     with db.engine.connect() as conn:
         items = conn.execute(
             sa.select(_item.c.id, _rec.c.review_id, _rec.c.ref)
@@ -232,7 +218,7 @@ def prepare(tmp: Path, sink: Sink, n: int) -> Bench:
         smtp_timeout=30,
         mail_from="Southend LSCB <lscb@southend-lscb.example.org>",
         base_url="https://signoff.example.org",
-    )
+    ).mail()
     bench = Bench(Services(db=db, data_dir=tmp / "data"), settings, Templates(), sink, rows)
     # the raw side's messages: the bytes the dispatcher would send, built once, untimed
     bench.fill()
@@ -247,7 +233,9 @@ def prepare(tmp: Path, sink: Sink, n: int) -> Bench:
 # --- the sides ---------------------------------------------------------------------------
 
 
-async def raw_send(settings: Settings, messages: Sequence[tuple[str, str, bytes]], c: int) -> None:
+async def raw_send(
+    settings: MailSettings, messages: Sequence[tuple[str, str, bytes]], c: int
+) -> None:
     """The same bytes over ``c`` aiosmtplib connections, each sending its share in turn."""
 
     async def share(part: Sequence[tuple[str, str, bytes]]) -> None:

@@ -29,25 +29,16 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this file's directory comes first on sys.path, where bench/transitions.py
-# would shadow the ``transitions`` library that engine.machine imports; take the directory off.
-sys.path.remove(str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import common
 import httpx
+from common import ROOT
 
 from engine import requests as evidence_requests
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine.importer import import_files
 from engine.services import Services
-from engine.spec import load_spec_file
-from engine.store import migrate
 from engine.store.db import Database
-from engine.versions import ensure_published
-from notifications.templates import available
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2011, 1, 10, 9, 0, tzinfo=dt.UTC)
 BM = "business.manager@southend-lscb.example.org"
 PANEL = "panel.member@southend-lscb.example.org"
@@ -60,18 +51,9 @@ def build(dirpath: Path) -> tuple[str, str]:
     """The demo database with one live request on R1; (public_id, token)."""
     db = Database(f"sqlite:///{dirpath / 'signoff.db'}")
     services = Services(db=db, data_dir=dirpath / "data")
-    migrate.upgrade(db)
-    examples = ROOT / "config" / "examples"
+    common.migrate_and_publish(db, NOW, sorted(common.WORKFLOWS.glob("*.yaml")))
     with db.write() as conn:
-        for path in sorted((ROOT / "workflows").glob("*.yaml")):
-            ensure_published(conn, load_spec_file(path, available()), actor="bench", now=NOW)
-        import_files(
-            conn,
-            [examples / "southend_iawg_scr_audit_2010.yaml", examples / "southend_contacts.yaml"],
-            specs=services.specs,
-            actor="bench",
-            now=NOW,
-        )
+        common.import_examples(conn, NOW, specs=services.specs)
     step = dt.timedelta(hours=1)
     fire(
         services,
@@ -106,14 +88,14 @@ def serve(dirpath: Path, port: int) -> None:
     """The child process: the app plus the bare endpoint, on loopback, until killed."""
     from fastapi.responses import HTMLResponse
 
-    from engine.settings import load_settings
+    from app.settings import load_settings
     from web import build_server, create_app
 
     db = Database(f"sqlite:///{dirpath / 'signoff.db'}")
     services = Services(db=db, data_dir=dirpath / "data")
     settings = load_settings(
         data_dir=dirpath / "data", secret_key=SECRET, base_url=f"http://127.0.0.1:{port}"
-    )
+    ).web()
     clock_now = NOW + dt.timedelta(hours=3)
     app = create_app(
         services,

@@ -49,7 +49,6 @@ import pstats
 import re
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -60,30 +59,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's directory comes first on sys.path, where bench/transitions.py
-# would shadow the ``transitions`` library that engine.machine imports; take the directory off.
-sys.path.remove(str(Path(__file__).resolve().parent))
-
+import common
 import psycopg
 import sqlalchemy as sa
+from common import ROOT, WORKFLOW
 
 from engine import deadlines, sweep
 from engine.calendar import Calendar
 from engine.hashchain import GENESIS
-from engine.importer import import_files
 from engine.recipients import Directory
 from engine.services import Services
 from engine.spec import State, load_spec_file
-from engine.store import migrate
 from engine.store.db import Database
 from engine.sweep import SweepReport, run_once
-from engine.versions import SpecCache, ensure_published
 from notifications.templates import available
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / "workflows" / "recommendation.yaml"
-PLAN = ROOT / "config" / "examples" / "southend_iawg_scr_audit_2010.yaml"
-CONTACTS = ROOT / "config" / "examples" / "southend_contacts.yaml"
 PG_URL = os.environ.get("SIGNOFF_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 IMPORTED_AT = dt.datetime(2011, 1, 10, 9, 0, tzinfo=dt.UTC)  # the plan's import; items entered
@@ -448,19 +438,10 @@ def build(backend: Backend, n: int, state: State) -> tuple[Layout, str]:
     """Migrate, publish, import the examples, park them, bulk-load ``n`` items."""
     db = backend.services.db
     started = time.perf_counter()
-    migrate.upgrade(db)
+    version_id = common.migrate_and_publish(db, IMPORTED_AT)
     spec = load_spec_file(WORKFLOW, available())
     with db.write() as conn:
-        version_id = ensure_published(conn, spec, actor="bench", now=IMPORTED_AT)
-    with db.write() as conn:
-        import_files(
-            conn,
-            [PLAN, CONTACTS],
-            specs=SpecCache(),
-            actor="bench",
-            now=IMPORTED_AT,
-            calendar=CALENDAR,
-        )
+        common.import_examples(conn, IMPORTED_AT, calendar=CALENDAR)
     # the imported items fall due before NOW: one sweep moves them past it, then it is as if
     # their reminders had been sent, and only the pool can be due at NOW
     caught_up = run_once(backend.services, NOW)

@@ -203,9 +203,7 @@ class EvidenceError(SignoffError, ValueError):
 
 class RequestNotFound(NotFound):
     def __init__(self, public_id: str) -> None:
-        super().__init__(
-            f"no evidence request {public_id!r}; `signoff show REVIEW/REF` lists an item's requests"
-        )
+        super().__init__(f"no evidence request {public_id!r}")
         self.public_id = public_id
 
 

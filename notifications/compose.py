@@ -24,12 +24,12 @@ from typing import Any
 from engine.errors import RequestNotFound, TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import Outcome, Result
-from engine.replykeys import reply_address, secret_key
+from engine.replykeys import reply_address
 from engine.requests import asked, mint_token
 from engine.services import Services
-from engine.settings import Settings
 from notifications import mime
 from notifications.context import Contexts
+from notifications.settings import MailSettings
 from notifications.templates import Rendered, Templates
 
 
@@ -89,7 +89,7 @@ def _cannot(row_id: int, exc: Exception) -> Outcome:
 class Composer:
     """Builds messages for a batch of rows; reads what it needs in one pass."""
 
-    def __init__(self, services: Services, settings: Settings, templates: Templates) -> None:
+    def __init__(self, services: Services, settings: MailSettings, templates: Templates) -> None:
         self.services, self.settings, self.templates = services, settings, templates
         name, address = parseaddr(settings.mail_from)
         self.sender = address
@@ -115,7 +115,7 @@ class Composer:
 
     @functools.cached_property
     def _reply_key(self) -> bytes:
-        return secret_key(self.settings)
+        return self.settings.reply_key()
 
     def _date(self, now: dt.datetime) -> str:
         date = self._dates.get(now)

@@ -27,8 +27,8 @@ import aiosmtplib
 from engine.mail_facts import MailFacts
 from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
-from engine.settings import Settings, SmtpTls
 from notifications.compose import Composer, Prepared, is_digest
+from notifications.settings import MailSettings, SmtpTls
 from notifications.templates import Templates
 
 MAX_ATTEMPTS = 8
@@ -71,13 +71,12 @@ class DispatchReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _client(settings: Settings) -> aiosmtplib.SMTP:
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+def _client(settings: MailSettings) -> aiosmtplib.SMTP:
     return aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
         username=settings.smtp_username,
-        password=password,
+        password=settings.smtp_password,
         use_tls=settings.smtp_tls is SmtpTls.SSL,
         start_tls=True if settings.smtp_tls is SmtpTls.STARTTLS else False,
         timeout=settings.smtp_timeout,
@@ -125,7 +124,7 @@ class _Senders:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: MailSettings,
         queue: _Queue,
         done: Callable[[Prepared, BaseException | None], None],
     ) -> None:
@@ -181,7 +180,7 @@ class _Senders:
 
 
 async def send(
-    settings: Settings, prepared: Sequence[Prepared], connections: int = 1
+    settings: MailSettings, prepared: Sequence[Prepared], connections: int = 1
 ) -> dict[str, BaseException]:
     """Send everything; return the error of each message that did not go."""
     errors: dict[str, BaseException] = {}
@@ -210,7 +209,7 @@ class _Dispatch:
     def __init__(
         self,
         services: Services,
-        settings: Settings,
+        settings: MailSettings,
         templates: Templates,
         now: dt.datetime,
         owner: str,
@@ -344,7 +343,7 @@ class _Dispatch:
 
 async def dispatch_async(
     services: Services,
-    settings: Settings,
+    settings: MailSettings,
     templates: Templates,
     now: dt.datetime,
     *,
@@ -359,7 +358,11 @@ async def dispatch_async(
 
 
 def dispatch(
-    services: Services, settings: Settings, templates: Templates, now: dt.datetime, **kwargs: object
+    services: Services,
+    settings: MailSettings,
+    templates: Templates,
+    now: dt.datetime,
+    **kwargs: object,
 ) -> DispatchReport:
     """Synchronous wrapper for the command line and the scheduler's worker thread."""
     return asyncio.run(dispatch_async(services, settings, templates, now, **kwargs))  # type: ignore[arg-type]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import _advised
-from engine.errors import Refusal, RequestRefused
+from app.console import advice
+from engine.errors import MissingInput, PublishRefused, Refusal, RequestRefused
 from engine.store import migrate
 from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
 
@@ -219,7 +219,7 @@ def test_reissuing_a_closed_request_advises_a_new_one(cli: Cli, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    ("reason", "advice"),
+    ("reason", "expected"),
     [
         (Refusal.CLOSED, "why; issue a new one with `signoff request R/1`"),
         (Refusal.NOBODY_TO_ASK, "why, or give --to EMAIL"),
@@ -231,9 +231,38 @@ def test_reissuing_a_closed_request_advises_a_new_one(cli: Cli, tmp_path: Path) 
         (Refusal.WORKFLOW_CHANGED, "why"),
     ],
 )
-def test_request_refusals_get_command_line_advice(reason: Refusal, advice: str) -> None:
-    advised = _advised(RequestRefused(reason, "why", "R/1"))
-    assert (str(advised), advised.reason, advised.key) == (advice, reason, "R/1")
+def test_request_refusals_get_command_line_advice(reason: Refusal, expected: str) -> None:
+    refused = RequestRefused(reason, "why", "R/1")
+    assert str(refused) + advice(refused) == expected
+
+
+@pytest.mark.parametrize(
+    ("requirement", "expected"),
+    [
+        ("evidence", "; attach a file with --evidence FILE or write a --statement"),
+        ("reason", "; give one with --reason"),
+        ("meeting_date", "; give the panel meeting date with --meeting-date YYYY-MM-DD"),
+        ("rag", "; give --rag red, amber or green"),
+        ("due_date", "; give the proposed date with --due-date YYYY-MM-DD"),
+    ],
+)
+def test_missing_inputs_get_the_option_that_gives_them(requirement: str, expected: str) -> None:
+    assert advice(MissingInput("R/1", "t", requirement)) == expected
+
+
+def test_a_stranding_publish_is_told_the_map_options() -> None:
+    refused = PublishRefused("w", "1 item(s) would be stranded", ["R/1: in 'b'"], ["b", "a"])
+    assert advice(refused) == (
+        "\nmap each state the new version lacks to one it has: --map a=STATE --map b=STATE"
+    )
+
+
+def test_fire_without_evidence_says_how_to_give_it(cli: Cli) -> None:
+    done = cli("fire", R1, "submit_evidence", "--actor", BM, "--now", NOW_ISO, code=1)
+    assert done.stderr.strip() == (
+        f"error: {R1}: 'submit_evidence' requires evidence; "
+        "attach a file with --evidence FILE or write a --statement"
+    )
 
 
 def test_staff_link_only_for_board_roles(cli: Cli) -> None:
@@ -241,3 +270,42 @@ def test_staff_link_only_for_board_roles(cli: Cli) -> None:
     assert link.stdout.startswith("https://board.example/staff/sign-in/")
     refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
     assert "named.nurse@sept.example.org" in refused.stderr
+
+
+def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path) -> None:
+    """No workflows/ folder here and no SIGNOFF_WORKFLOWS_DIR: the packaged ones are used."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNOFF_")}
+    done = subprocess.run(
+        [SIGNOFF, "init"], capture_output=True, text=True, cwd=empty, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "workflow recommendation: published as #" in done.stdout
+    assert "workflow imr_action: published as #" in done.stdout
+    assert (empty / "signoff.db").exists()
+
+
+def test_workflows_dir_overrides_the_shipped_workflows(tmp_path: Path) -> None:
+    run = Cli(tmp_path)
+    err = run("init", code=1, SIGNOFF_WORKFLOWS_DIR=str(tmp_path / "none")).stderr
+    assert "no workflow files (*.yaml) here; set SIGNOFF_WORKFLOWS_DIR" in err
+
+
+def test_help_loads_neither_the_engine_nor_the_adapters() -> None:
+    code = (
+        "import sys\n"
+        "from app.cli import app\n"
+        "print(sorted(m.split('.')[0] for m in sys.modules\n"
+        "  if m.split('.')[0] in {'engine', 'web', 'notifications', 'inbound', 'sqlalchemy',"
+        " 'pydantic', 'rich'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_rag_option_offers_the_engine_rags() -> None:
+    from app.commands.items import RagOption
+    from engine.store.tables import Rag
+
+    assert [r.value for r in RagOption] == [r.value for r in Rag]

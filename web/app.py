@@ -1,8 +1,7 @@
 """The web app: the agency reply page and staff evidence downloads.
 
 Build one per process with ``create_app(services, settings, clock=...)`` and serve it with
-``web.server``. It refuses to start without the GOV.UK Frontend assets or, in production,
-without ``SIGNOFF_SECRET_KEY``.
+``web.server``. It refuses to start without the GOV.UK Frontend assets.
 """
 
 from __future__ import annotations
@@ -16,14 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
-from engine.replykeys import secret_key
 from engine.services import Services
-from engine.settings import Settings
 from engine.uploads import UploadLimits
 from web import assets, reply, staff
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
 from web.pages import Pages
+from web.settings import WebSettings
 
 _MB = 1024 * 1024
 _FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
@@ -32,7 +30,7 @@ _THROTTLED = ("/r/", "/reply/", "/staff")
 
 def create_app(
     services: Services,
-    settings: Settings,
+    settings: WebSettings,
     *,
     clock: Callable[[], dt.datetime],
     failure_limit: str = "20/minute",
@@ -46,10 +44,9 @@ def create_app(
 
     Raises:
         AssetsMissing: GOV.UK Frontend is not installed (run `npm ci --prefix web`).
-        SettingsError: production without SIGNOFF_SECRET_KEY.
     """
     assets.check(assets_dir)
-    key = secret_key(settings)
+    key = settings.secret_key
     pages = Pages()
     secure = settings.base_url.startswith("https://")
     ctx = Context(

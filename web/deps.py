@@ -20,8 +20,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from engine.services import Services
-from engine.settings import Settings
 from web.pages import Pages
+from web.settings import WebSettings
 
 
 class LinkDead(Exception):
@@ -86,7 +86,7 @@ def csrf_for(secret: str, *, secure: bool, max_age: int) -> type[CsrfProtect]:
 @dataclass(frozen=True, kw_only=True)
 class Context:
     services: Services
-    settings: Settings
+    settings: WebSettings
     clock: Callable[[], dt.datetime]
     pages: Pages
     throttle: Throttle

@@ -11,8 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import StatementError
 from sqlmodel import SQLModel
 
+from app.settings import load_settings
 from engine.errors import SettingsError
-from engine.settings import load_settings
 from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Review

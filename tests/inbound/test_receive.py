@@ -19,12 +19,12 @@ import aiosmtplib
 import pytest
 import sqlalchemy as sa
 
+from app.settings import load_settings
 from engine import requests as er
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import reply_address, reply_tag
 from engine.services import Services
-from engine.settings import load_settings
 from engine.store.tables import (
     Contact,
     Event,
@@ -356,7 +356,7 @@ def test_header_injection_in_the_subject_is_flattened(
 def test_a_bounce_marks_the_address_failing(
     demo: Services, inbox: Listener, smtp: SmtpServer, item: int, public_id: str
 ) -> None:
-    settings = load_settings(smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN)
+    settings = load_settings(smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN).mail()
     report = dispatch(demo, settings, Templates(), NOW, owner="test")
     assert report.sent >= 1
     [sent] = [m for m in smtp.recorder.messages if m["To"] == NURSE]
@@ -418,7 +418,7 @@ def test_a_contact_answers_the_request_email_and_gets_a_receipt(
     """The whole email round: request out, reply in, receipt out, chasing stopped."""
     settings = load_settings(
         smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN, base_url="https://b.example"
-    )
+    ).mail()
     inbox.mailbox = Mailbox(key=b"s" * 32, domain=DOMAIN, max_message_bytes=1_000_000)
     inbox.controller.stop()
     inbox.controller = listener.start(demo, inbox.mailbox, "127.0.0.1", inbox.port, lambda: NOW)

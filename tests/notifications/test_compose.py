@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import re
@@ -43,7 +44,7 @@ _LINE_ENDINGS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")  # as aiosmtplib sends DATA
 
 
 def composer(mail_from: str = "Southend LSCB <lscb@southend-lscb.example.org>") -> Composer:
-    settings = settings_for(25).model_copy(update={"mail_from": mail_from})
+    settings = dataclasses.replace(settings_for(25), mail_from=mail_from)
     return Composer(cast(Services, None), settings, TEMPLATES)  # _message reads no database
 
 

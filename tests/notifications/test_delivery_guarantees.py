@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app import scheduler
 from engine.services import Services
 from engine.store.db import Database
 from engine.sweep import run_once
-from notifications import scheduler
 from notifications.dispatcher import LEASE, dispatch
 from notifications.templates import Templates
 from tests.conftest import CONTACTS, NOW, PLAN, ROOT, make_database, publish_shipped

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.settings import load_settings
 from engine.hashchain import verify
 from engine.outbox import Result
 from engine.queries import show
 from engine.services import Services
-from engine.settings import Settings, load_settings
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
+from notifications.settings import MailSettings
 from notifications.templates import Templates
 from tests.conftest import BM, NOW, R1, submit_r1
 from tests.smtpd import SmtpServer, free_port
@@ -23,14 +24,14 @@ from tests.smtpd import SmtpServer, free_port
 TEMPLATES = Templates()
 
 
-def settings_for(port: int) -> Settings:
+def settings_for(port: int) -> MailSettings:
     return load_settings(
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_timeout=5,
         mail_from="Southend LSCB <lscb@southend-lscb.example.org>",
         base_url="https://signoff.example.org",
-    )
+    ).mail()
 
 
 def submit(services: Services) -> None:

@@ -11,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app.settings import load_settings
 from engine import requests as evidence_requests
 from engine.services import Services
-from engine.settings import Settings, load_settings
 from tests.conftest import BM, NOW, REVIEW, make_item
 from web import create_app
+from web.settings import WebSettings
 
 SECRET = "test-secret-key-0123456789abcdef0123456789"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -71,14 +72,14 @@ def row_counts(services: Services) -> dict[str, int]:
 
 
 @pytest.fixture
-def settings(demo: Services) -> Settings:
+def settings(demo: Services) -> WebSettings:
     return load_settings(
         data_dir=demo.data_dir,
         secret_key=SECRET,
         base_url="http://testserver",
         max_upload_mb=1,
         max_upload_files=3,
-    )
+    ).web()
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_client(
-    demo: Services, settings: Settings, clock: Clock
+    demo: Services, settings: WebSettings, clock: Clock
 ) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 

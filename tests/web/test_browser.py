@@ -46,13 +46,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def server(demo: Services) -> Iterator[str]:
-    from engine.settings import load_settings
+    from app.settings import load_settings
 
     port = free_port()
     settings = load_settings(
         data_dir=demo.data_dir, secret_key=SECRET, base_url=f"http://127.0.0.1:{port}"
     )
-    app = create_app(demo, settings, clock=Clock(NOW + dt.timedelta(hours=1)))
+    app = create_app(demo, settings.web(), clock=Clock(NOW + dt.timedelta(hours=1)))
     uvicorn_server = build_server(app, "127.0.0.1", port)
     thread = start_in_thread(uvicorn_server)
     try:
@@ -63,7 +63,7 @@ def server(demo: Services) -> Iterator[str]:
 
 def request_email(services: Services, smtp: SmtpServer, base_url: str) -> tuple[str, EmailMessage]:
     """Ask SEPT for evidence on a new item and deliver the email; (public id, message)."""
-    from engine.settings import load_settings
+    from app.settings import load_settings
 
     make_item(services, ref="T1", due=dt.date(2011, 3, 4), agency="sept")
     issued = evidence_requests.issue(services, f"{REVIEW}/T1", actor=BM, now=NOW)
@@ -76,7 +76,7 @@ def request_email(services: Services, smtp: SmtpServer, base_url: str) -> tuple[
         office_start=dt.time(0, 0),
         office_end=dt.time(23, 59),
     )
-    report = dispatch(services, settings, Templates(), NOW, owner="test")
+    report = dispatch(services, settings.mail(), Templates(), NOW, owner="test")
     assert report.sent >= 1, report
     [message] = [m for m in smtp.messages if m["To"] == SEPT]
     return issued.public_id, message

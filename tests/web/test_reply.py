@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import re
@@ -72,7 +73,7 @@ def test_link_redirects_to_the_page_with_the_token_in_a_strict_cookie(
 def test_cookie_is_secure_when_the_site_is_https(
     make_client: Callable[..., TestClient], settings: Any, sept: Asked
 ) -> None:
-    client = make_client(settings=settings.model_copy(update={"base_url": "https://board.example"}))
+    client = make_client(settings=dataclasses.replace(settings, base_url="https://board.example"))
     response = client.get(f"/r/{sept.token}")
     assert "secure" in response.headers["set-cookie"].lower()
 

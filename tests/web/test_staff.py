@@ -11,11 +11,11 @@ from itsdangerous import URLSafeSerializer
 
 from engine.errors import StaffNotAllowed
 from engine.services import Services
-from engine.settings import Settings
 from tests.conftest import BM
 from tests.web.conftest import PDF, SECRET, SEPT, Asked, Clock
 from tests.web.test_reply import land, pdf, post
 from web import issue_staff_link
+from web.settings import WebSettings
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -43,7 +43,7 @@ def evidence_file(client: TestClient, services: Services, asked: Asked) -> int:
 
 
 def test_staff_downloads_evidence_as_an_attachment(
-    client: TestClient, demo: Services, settings: Settings, sept: Asked, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, sept: Asked, clock: Clock
 ) -> None:
     evidence_id = evidence_file(client, demo, sept)
     sign_in(client, issue_staff_link(demo, settings, BM, clock.now))
@@ -59,7 +59,7 @@ def test_staff_downloads_evidence_as_an_attachment(
 
 
 def test_session_cookie_is_httponly_lax_and_scoped(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now).removeprefix("http://testserver")
     found = _CSRF.search(client.get(link).text)
@@ -70,7 +70,9 @@ def test_session_cookie_is_httponly_lax_and_scoped(
     assert client.get("/staff").status_code == 200
 
 
-def test_lead_officer_cannot_have_a_link(demo: Services, settings: Settings, clock: Clock) -> None:
+def test_lead_officer_cannot_have_a_link(
+    demo: Services, settings: WebSettings, clock: Clock
+) -> None:
     with pytest.raises(StaffNotAllowed, match="board's roles"):
         issue_staff_link(demo, settings, SEPT, clock.now)
 
@@ -89,7 +91,7 @@ def test_lead_officer_cannot_download_even_with_a_signed_session(
 
 
 def test_opening_a_sign_in_link_does_not_sign_in(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now).removeprefix("http://testserver")
     assert client.get(link).status_code == 200  # e.g. a mail scanner
@@ -98,7 +100,7 @@ def test_opening_a_sign_in_link_does_not_sign_in(
 
 
 def test_sign_in_link_works_once(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now)
     sign_in(client, link)
@@ -110,7 +112,7 @@ def test_sign_in_link_works_once(
 
 
 def test_sign_in_link_expires_after_15_minutes(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now)
     clock.now += dt.timedelta(minutes=16)
@@ -118,7 +120,7 @@ def test_sign_in_link_expires_after_15_minutes(
 
 
 def test_session_ends_after_8_hours(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     sign_in(client, issue_staff_link(demo, settings, BM, clock.now))
     clock.now += dt.timedelta(hours=8, minutes=1)
@@ -126,14 +128,14 @@ def test_session_ends_after_8_hours(
 
 
 def test_tampered_link_is_404(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     link = issue_staff_link(demo, settings, BM, clock.now).removeprefix("http://testserver")
     assert client.get(link[:-2] + "AA").status_code == 404
 
 
 def test_staff_see_the_quarantine(
-    client: TestClient, demo: Services, settings: Settings, clock: Clock
+    client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
     with demo.db.write() as conn:
         conn.exec_driver_sql(

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from engine.services import Services
-from engine.settings import Settings
 from engine.sweep import run_once
 from notifications.dispatcher import dispatch
+from notifications.settings import MailSettings
 from notifications.templates import Templates
 
 log = logging.getLogger("signoff.scheduler")
@@ -31,7 +31,7 @@ def wall_clock() -> dt.datetime:
 
 def build(
     services: Services,
-    settings: Settings,
+    settings: MailSettings,
     templates: Templates,
     *,
     sweep_every: float = 300,

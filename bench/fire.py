@@ -55,7 +55,6 @@ import re
 import secrets
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -65,12 +64,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this file's directory comes first on sys.path, where this file would
-# shadow the ``transitions`` library that engine.machine imports; take the directory off.
-sys.path.remove(str(Path(__file__).resolve().parent))
-
+import common
 import psycopg
 import sqlalchemy as sa
+from common import ROOT, WORKFLOW
 from psycopg.types.json import Json
 
 from engine import deadlines
@@ -78,21 +75,14 @@ from engine.calendar import Calendar
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire, fire_in
 from engine.hashchain import verify
-from engine.importer import import_files
 from engine.items import create_item
 from engine.requests import DEFAULT_EXPIRY
 from engine.services import Services
 from engine.spec import Scope, State, WorkflowSpec, answer_transition, load_spec_file
-from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Recommendation
-from engine.versions import SpecCache, ensure_published
 from notifications.templates import available
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / "workflows" / "recommendation.yaml"
-PLAN = ROOT / "config" / "examples" / "southend_iawg_scr_audit_2010.yaml"
-CONTACTS = ROOT / "config" / "examples" / "southend_contacts.yaml"
 PG_URL = os.environ.get("SIGNOFF_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 NOW = dt.datetime(2011, 1, 10, 9, 0, tzinfo=dt.UTC)
@@ -135,15 +125,11 @@ def prepare(db: Database, n_items: int) -> list[int]:
 
     Deterministic: two databases prepared alike get the same ids everywhere.
     """
-    migrate.upgrade(db)
-    spec = load_spec_file(WORKFLOW, available())
     rec = Recommendation.__table__  # type: ignore[attr-defined]
+    version_id = common.migrate_and_publish(db, NOW)
+    spec = load_spec_file(WORKFLOW, available())
     with db.write() as conn:
-        version_id = ensure_published(conn, spec, actor="bench", now=NOW)
-    with db.write() as conn:
-        import_files(
-            conn, [PLAN, CONTACTS], specs=SpecCache(), actor="bench", now=NOW, calendar=CALENDAR
-        )
+        common.import_examples(conn, NOW, calendar=CALENDAR)
         ids = []
         for i in range(n_items):
             rec_id = conn.execute(

@@ -1,12 +1,17 @@
 """Settings from ``SIGNOFF_*`` environment variables, checked once at start-up.
 
-Build one ``Settings`` in ``main()`` (or ``create_app()``) and pass it down; there is
-no module-level instance. A bad value stops start-up with the variable's name.
+Build one ``Settings`` in ``main()`` and pass down what each part needs: the engine
+gets a ``Calendar``, ``UploadLimits`` and a key, each adapter its own small settings
+(``mail()``, ``web()``); there is no module-level instance. A bad value stops start-up
+with the variable's name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -17,19 +22,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from engine.calendar import Calendar
 from engine.errors import SettingsError
 from engine.uploads import UploadLimits
+from notifications.settings import MailSettings, SmtpTls
+from web.settings import WebSettings
 
 _PREFIX = "SIGNOFF_"
+
+
+def shipped_workflows() -> Path:
+    """The folder of the workflows that ship with signoff (package data)."""
+    import workflows
+
+    return workflows.DIR
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
-
-
-class SmtpTls(StrEnum):
-    NONE = "none"
-    STARTTLS = "starttls"
-    SSL = "ssl"
 
 
 class Settings(BaseSettings):
@@ -44,7 +52,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("signoff-data"), description="where evidence files are kept")
     environment: Environment = Environment.DEVELOPMENT
-    workflows_dir: Path = Field(Path("workflows"), description="shipped workflow definitions")
+    workflows_dir: Path | None = Field(
+        None, description="the workflow files `signoff init` publishes (default: the shipped ones)"
+    )
     timezone: str = Field("Europe/London", description="IANA zone for deadlines and office hours")
     holiday_region: str = Field("GB-ENG", description="bank holidays: GB-ENG, GB-SCT, GB-NIR, IE")
     office_start: dt.time = Field(dt.time(9, 0), description="non-urgent mail is sent from")
@@ -104,6 +114,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite:/// (a file) or postgresql:// "
+                f"(e.g. postgresql://signoff@127.0.0.1:5432/signoff); got {value.split(':')[0]!r}"
+            )
+        return value
+
     def upload_limits(self) -> UploadLimits:
         """What one answer may carry (SIGNOFF_MAX_UPLOAD_MB, SIGNOFF_MAX_UPLOAD_FILES)."""
         return UploadLimits(
@@ -119,15 +139,61 @@ class Settings(BaseSettings):
             office_end=self.office_end,
         )
 
-    @field_validator("database_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
-            raise ValueError(
-                "must start with sqlite:/// (a file) or postgresql:// "
-                f"(e.g. postgresql://signoff@127.0.0.1:5432/signoff); got {value.split(':')[0]!r}"
+    def workflows(self) -> Path:
+        """The folder ``signoff init`` publishes: SIGNOFF_WORKFLOWS_DIR, or the shipped one."""
+        return self.workflows_dir if self.workflows_dir is not None else shipped_workflows()
+
+    def key(self) -> bytes:
+        """The board's secret: ``SIGNOFF_SECRET_KEY``, or in development a kept random key.
+
+        Raises:
+            SettingsError: in production without ``SIGNOFF_SECRET_KEY``.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        if self.environment is Environment.PRODUCTION:
+            raise SettingsError(
+                "SIGNOFF_SECRET_KEY is not set; production needs one "
+                "(at least 32 characters, e.g. from `openssl rand -hex 32`)"
             )
-        return value
+        path = Path(self.data_dir) / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+    def mail(self) -> MailSettings:
+        """The mail adapter's settings; the key is read only when a reply address is needed."""
+        password = self.smtp_password.get_secret_value() if self.smtp_password else None
+        return MailSettings(
+            smtp_host=self.smtp_host,
+            smtp_port=self.smtp_port,
+            smtp_username=self.smtp_username,
+            smtp_password=password,
+            smtp_tls=self.smtp_tls,
+            smtp_timeout=self.smtp_timeout,
+            mail_from=self.mail_from,
+            base_url=self.base_url,
+            reply_domain=self.reply_domain,
+            reply_key=functools.cache(self.key),
+        )
+
+    def web(self) -> WebSettings:
+        """The web adapter's settings.
+
+        Raises:
+            SettingsError: in production without ``SIGNOFF_SECRET_KEY``.
+        """
+        return WebSettings(
+            secret_key=self.key(),
+            base_url=self.base_url,
+            http_host=self.http_host,
+            http_port=self.http_port,
+            max_upload_mb=self.max_upload_mb,
+            max_upload_files=self.max_upload_files,
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

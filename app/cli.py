@@ -1,0 +1,55 @@
+"""The ``signoff`` command line. Every command is documented in README.md.
+
+Exit codes: 0 success; 1 refused (bad input, a transition not allowed, a broken log),
+with the reason on standard error; 2 a usage error. ``now`` is read from the clock
+at the edge, in the commands, and passed into the engine (``--now`` overrides it).
+
+The commands live in ``app.commands`` (items, mail, setup) and ``app.serve``; each
+imports what it uses when it runs, so ``signoff --help`` loads only typer.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from app import serve
+from app.commands import items, mail, setup
+
+app = typer.Typer(
+    pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: loading rich would cost more than the rest of --help
+    help="Track review recommendations through evidence-based sign-off.",
+)
+workflow_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Check, publish and draw workflows."
+)
+app.add_typer(workflow_app, name="workflow")
+
+app.command()(setup.init)
+app.command("import")(setup.import_)
+app.command("list")(items.list_)
+app.command()(items.show)
+app.command("fire")(items.fire_)
+app.command("request")(items.request_)
+app.command("reissue")(items.reissue_)
+app.command("staff-link")(items.staff_link_)
+app.command("quarantine")(items.quarantine_)
+app.command("verify-log")(setup.verify_log)
+app.command()(mail.sweep)
+app.command("dispatch")(mail.dispatch_)
+app.command()(mail.outbox)
+app.command("forecast")(mail.forecast_)
+app.command()(serve.serve)
+workflow_app.command("validate")(setup.workflow_validate)
+workflow_app.command("publish")(setup.workflow_publish)
+workflow_app.command("diagram")(setup.workflow_diagram)
+app.command("templates")(mail.templates_check)
+workflow_app.command("schema")(setup.workflow_schema)
+
+
+def main() -> None:
+    """Console entry point. The settings are read when a command first needs them, so a bad
+    ``SIGNOFF_*`` variable stops that command with the variable's name (exit code 1)."""
+    app()
