@@ -66,8 +66,8 @@ from common import ROOT, WORKFLOW
 
 from engine import deadlines, sweep
 from engine.calendar import Calendar
+from engine.contacts import Directory
 from engine.hashchain import GENESIS
-from engine.recipients import Directory
 from engine.services import Services
 from engine.spec import State, load_spec_file
 from engine.store.db import Database

@@ -14,7 +14,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from engine.errors import EvidenceError
+from engine.store.tables import Evidence
 from engine.uploads.names import clean_filename
 
 _CHUNK = 1 << 16
@@ -99,3 +102,32 @@ def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
         stored_name=f"{sha[:2]}/{sha}",
         filename=clean_filename(filename),
     )
+
+
+_evidence = Evidence.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class OnFile:
+    """Where an evidence file is kept and what it is called, for serving it."""
+
+    path: Path
+    filename: str
+    content_type: str | None
+
+
+def file_on_record(conn: sa.Connection, data_dir: Path, evidence_id: int) -> OnFile | None:
+    """The stored file of evidence ``evidence_id``, or None (no such evidence, a statement
+    with no file, or a file no longer inside the evidence folder)."""
+    row = conn.execute(
+        sa.select(_evidence.c.stored_name, _evidence.c.filename, _evidence.c.content_type).where(
+            _evidence.c.id == evidence_id
+        )
+    ).one_or_none()
+    if row is None or not row.stored_name:
+        return None
+    root = (data_dir / "evidence").resolve()
+    path = (root / row.stored_name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return OnFile(path, row.filename or f"evidence-{evidence_id}", row.content_type)

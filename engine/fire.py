@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import deadlines, history, outbox
 from engine.calendar import Calendar
+from engine.contacts import CONTACT_COLUMNS, Directory
 from engine.errors import (
     BadInput,
     ConcurrentUpdate,
@@ -31,7 +32,6 @@ from engine.errors import (
 )
 from engine.evidence import EvidenceInput, store_file
 from engine.items import item_key, resolve_item
-from engine.recipients import CONTACT_COLUMNS, Directory
 from engine.requests.issue import issue_in
 from engine.services import Services
 from engine.spec import (

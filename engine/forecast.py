@@ -11,8 +11,8 @@ import datetime as dt
 from typing import Any
 
 from engine import deadlines
+from engine.contacts import Directory
 from engine.items import item_key
-from engine.recipients import Directory
 from engine.services import Services
 from engine.sweep import DUE_ITEMS
 

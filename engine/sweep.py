@@ -43,19 +43,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from engine import deadlines, outbox
+from engine import contacts, deadlines, outbox
 from engine.calendar import Calendar
+from engine.contacts import Directory, Recipient
 from engine.items import item_key
-from engine.recipients import FALLBACK_ROLE, Directory, Recipient
 from engine.services import Services
 from engine.spec import WorkflowSpec
 from engine.store.db import Database
-from engine.store.tables import Contact, Item, Outbox, Recommendation, SweepState
+from engine.store.tables import Item, Recommendation, SweepState
 
 _item = Item.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_contact = Contact.__table__  # type: ignore[attr-defined]
 _state = SweepState.__table__  # type: ignore[attr-defined]
 
 DUE_ITEMS = (  # items needing attention by :now (the forecast passes its horizon)
@@ -604,11 +602,7 @@ def _failure_summaries(
     failed = outbox.failed_since(conn, since)
     if not failed:
         return []
-    managers = (
-        conn.execute(sa.select(_contact.c.email).where(_contact.c.role == FALLBACK_ROLE).distinct())
-        .scalars()
-        .all()
-    )
+    managers = contacts.fallback_addresses(conn)
     listed = [
         {
             "ref": (f.context.get("key") or "/").split("/", 1)[1],
@@ -631,5 +625,5 @@ def _failure_summaries(
             context={"count": len(listed), "failures": listed},
             send_at=office,
         ).row(now)
-        for email in sorted(managers)
+        for email in managers
     ]

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine import history, inbox
+from engine.contacts import mark_failing
 from engine.errors import SignoffError, Unreadable
 from engine.evidence import store_bytes
 from engine.inbox import Arrival, InboundStatus, Seen
-from engine.recipients import mark_failing
 from engine.replykeys import parse_reply_address
 from engine.requests.answer import Upload, reply_target
 from engine.services import Services

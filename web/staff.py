@@ -25,17 +25,15 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi_csrf_protect.exceptions import CsrfProtectError
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from engine import queries
+from engine import contacts, queries
 from engine.errors import StaffNotAllowed
+from engine.evidence import file_on_record
 from engine.services import Services
-from engine.spec import Scope
-from engine.store.tables import Contact, Evidence, WorkflowVersion
 from web.deps import Context, LinkDead, client_of
 from web.settings import WebSettings
 
@@ -44,31 +42,19 @@ SESSION_FOR = dt.timedelta(hours=8)
 SESSION_COOKIE = "signoff_staff"
 _LINK_SALT = "signoff-staff-link"
 _SESSION_SALT = "signoff-staff-session"
-_contact = Contact.__table__  # type: ignore[attr-defined]
-_evidence = Evidence.__table__  # type: ignore[attr-defined]
-_wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
 
 
-def board_roles(services: Services) -> set[str]:
-    """Contact roles that a role of scope ``any`` in a published workflow includes."""
+def _board_roles_and_held(services: Services, email: str) -> tuple[set[str], set[str]]:
     with services.db.engine.connect() as conn:
-        ids = conn.execute(sa.select(_wv.c.id)).scalars().all()
-        specs = [services.specs.get(conn, i) for i in ids]
-    return {
-        cr
-        for spec in specs
-        for role in spec.model.roles.values()
-        if role.scope is Scope.ANY
-        for cr in role.contact_roles
-    }
+        return (
+            contacts.published_board_roles(conn, services.specs),
+            contacts.roles_of(conn, email),
+        )
 
 
 def is_staff(services: Services, email: str) -> bool:
-    with services.db.engine.connect() as conn:
-        held = set(
-            conn.execute(sa.select(_contact.c.role).where(_contact.c.email == email)).scalars()
-        )
-    return bool(held & board_roles(services))
+    board, held = _board_roles_and_held(services, email)
+    return bool(board & held)
 
 
 def issue_staff_link(
@@ -80,8 +66,9 @@ def issue_staff_link(
         StaffNotAllowed: the address holds no board role.
     """
     email = email.strip().lower()
-    if not is_staff(services, email):
-        raise StaffNotAllowed(email, sorted(board_roles(services)))
+    board, held = _board_roles_and_held(services, email)
+    if not board & held:
+        raise StaffNotAllowed(email, sorted(board))
     signer = URLSafeSerializer(settings.secret_key, salt=_LINK_SALT)
     token = signer.dumps({"e": email, "t": int(now.timestamp()), "n": secrets.token_urlsafe(16)})
     return f"{settings.base_url}/staff/sign-in/{token}"
@@ -177,18 +164,10 @@ def router(ctx: Context) -> APIRouter:
     def download(request: Request, evidence_id: int) -> Response:
         signed_in(request)
         with ctx.services.db.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(
-                    _evidence.c.stored_name, _evidence.c.filename, _evidence.c.content_type
-                ).where(_evidence.c.id == evidence_id)
-            ).one_or_none()
-        if row is None or not row.stored_name:
+            found = file_on_record(conn, ctx.services.data_dir, evidence_id)
+        if found is None:
             raise LinkDead()
-        root = (ctx.services.data_dir / "evidence").resolve()
-        path = (root / row.stored_name).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            raise LinkDead()
-        return _attachment(path, row.filename or f"evidence-{evidence_id}", row.content_type)
+        return _attachment(found.path, found.filename, found.content_type)
 
     return routes
 

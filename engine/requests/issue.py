@@ -14,13 +14,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import history
+from engine import contacts, history
+from engine.contacts import Directory
 from engine.errors import Refusal, RequestRefused
 from engine.items import item_key, resolve_item
-from engine.recipients import Directory
 from engine.requests import mail, records, tokens
 from engine.services import Services
-from engine.spec import Scope, WorkflowSpec, answer_transition
+from engine.spec import WorkflowSpec, answer_transition
 from engine.store.tables import Contact, RequestStatus
 
 _contact = Contact.__table__  # type: ignore[attr-defined]
@@ -195,20 +195,13 @@ def _not_asked_here(spec: WorkflowSpec, key: str, state: str) -> RequestRefused:
 
 def _check_issuer(conn: sa.Connection, spec: WorkflowSpec, key: str, actor: str) -> None:
     """Only the board's staff roles (any role not scoped to an agency) may ask."""
-    board_roles = {
-        cr for r in spec.model.roles.values() if r.scope is Scope.ANY for cr in r.contact_roles
-    }
-    held = set(
-        conn.execute(
-            sa.select(_contact.c.role).where(_contact.c.email == actor.strip().lower())
-        ).scalars()
-    )
-    if actor.startswith("system:") or held & board_roles:
+    staff = contacts.board_roles([spec])
+    if actor.startswith("system:") or contacts.roles_of(conn, actor) & staff:
         return
     raise RequestRefused(
         Refusal.NOT_ISSUER,
         f"{actor} may not request evidence on {key}: that needs one of the board's roles "
-        f"({', '.join(sorted(board_roles))}) in the contacts file",
+        f"({', '.join(sorted(staff))}) in the contacts file",
         key,
     )
 

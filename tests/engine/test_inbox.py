@@ -1,12 +1,12 @@
-"""Received messages (engine.inbox) and marking an address failing (engine.recipients)."""
+"""Received messages (engine.inbox) and marking an address failing (engine.contacts)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from engine import inbox
+from engine.contacts import mark_failing
 from engine.inbox import Arrival, InboundStatus, Seen
-from engine.recipients import mark_failing
 from engine.services import Services
 from engine.store.tables import Contact, InboundMessage
 from tests.conftest import BM, NOW

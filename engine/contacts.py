@@ -1,4 +1,8 @@
-"""Who receives a notification: roles resolved against the agency directory.
+"""The directory: contacts, their roles, ladders, deputies, board roles, failing addresses.
+
+The only module that reads or writes contact rows for the engine's decisions.
+
+Who receives a notification: roles resolved against the agency directory.
 
 A target is a workflow role (scope-aware: ``own_agency`` roles only reach the item's
 agency; the first of its contact roles that anyone holds wins), a contact role of the
@@ -17,10 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.spec import LADDER, Scope, WorkflowSpec
-from engine.store.tables import Agency, Contact
+from engine.store.tables import Agency, Contact, WorkflowVersion
+from engine.versions import SpecCache
 
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _agency = Agency.__table__  # type: ignore[attr-defined]
+_wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
 FALLBACK_ROLE = "business_manager"
 # what a Directory is built from; every read that feeds one selects exactly these
 CONTACT_COLUMNS = (
@@ -109,3 +115,36 @@ def mark_failing(conn: sa.Connection, email: str) -> int:
         _contact.update().where(_contact.c.email == email.strip().lower()).values(failing=True)
     )
     return int(result.rowcount)
+
+
+def board_roles(specs: Iterable[WorkflowSpec]) -> set[str]:
+    """The board's own contact roles: those a workflow role of scope ``any`` includes.
+
+    Board staff (business manager, panel, chair, internal audit) act on any agency's items;
+    an agency's contacts only on their own. This is the one place that decides which is which.
+    """
+    return {
+        cr
+        for spec in specs
+        for role in spec.model.roles.values()
+        if role.scope is Scope.ANY
+        for cr in role.contact_roles
+    }
+
+
+def published_board_roles(conn: sa.Connection, specs: SpecCache) -> set[str]:
+    """``board_roles`` over every published workflow version."""
+    ids = conn.execute(sa.select(_wv.c.id)).scalars().all()
+    return board_roles(specs.get(conn, i) for i in ids)
+
+
+def roles_of(conn: sa.Connection, email: str) -> set[str]:
+    """Every contact role the address holds, in any agency."""
+    query = sa.select(_contact.c.role).where(_contact.c.email == email.strip().lower())
+    return set(conn.execute(query).scalars())
+
+
+def fallback_addresses(conn: sa.Connection) -> list[str]:
+    """Everyone who stands in when a role resolves to nobody (the business managers)."""
+    query = sa.select(_contact.c.email).where(_contact.c.role == FALLBACK_ROLE).distinct()
+    return sorted(conn.execute(query).scalars())

@@ -1,0 +1,43 @@
+"""engine.contacts: the board's roles, who holds what, and who stands in, on both databases."""
+
+from __future__ import annotations
+
+from engine import contacts
+from engine.services import Services
+from engine.spec import load_spec_file
+from tests.conftest import AUDITOR, BM, OTHER_AGENCY, PANEL, WORKFLOWS
+
+
+def test_board_roles_are_the_contact_roles_of_roles_scoped_to_any_agency() -> None:
+    spec = load_spec_file(WORKFLOWS / "recommendation.yaml")
+    expected = {
+        cr
+        for role in spec.model.roles.values()
+        if role.scope.value == "any"
+        for cr in role.contact_roles
+    }
+    assert contacts.board_roles([spec]) == expected
+    assert "lead_officer" not in expected
+    assert contacts.board_roles([]) == set()
+
+
+def test_published_board_roles_cover_every_published_workflow(demo: Services) -> None:
+    with demo.db.engine.connect() as conn:
+        published = contacts.published_board_roles(conn, demo.specs)
+    shipped = [load_spec_file(p) for p in sorted(WORKFLOWS.glob("*.yaml"))]
+    assert published == contacts.board_roles(shipped)
+    assert {"business_manager"} <= published
+
+
+def test_roles_of_an_address_ignore_case_and_spaces(demo: Services) -> None:
+    with demo.db.engine.connect() as conn:
+        assert "business_manager" in contacts.roles_of(conn, f"  {BM.upper()} ")
+        assert contacts.roles_of(conn, PANEL) & contacts.published_board_roles(conn, demo.specs)
+        assert not contacts.roles_of(conn, OTHER_AGENCY) & {"business_manager"}
+        assert contacts.roles_of(conn, "nobody@example.org") == set()
+        assert contacts.roles_of(conn, AUDITOR)
+
+
+def test_fallback_addresses_are_the_business_managers(demo: Services) -> None:
+    with demo.db.engine.connect() as conn:
+        assert contacts.fallback_addresses(conn) == [BM]
