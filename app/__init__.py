@@ -5,8 +5,9 @@ Names load on first use (PEP 562), so ``import app`` costs nothing the command d
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+import lazy_loader as _lazy
 
 if _typing.TYPE_CHECKING:
     from app.cli import main
@@ -14,16 +15,8 @@ if _typing.TYPE_CHECKING:
 
 __all__ = ["Settings", "load_settings", "main"]
 
-_HOME = {"Settings": "app.settings", "load_settings": "app.settings", "main": "app.cli"}
-
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+_SUBMOD_ATTRS = {
+    "cli": ["main"],
+    "settings": ["Settings", "load_settings"],
+}
+__getattr__, __dir__, _ = _lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+import lazy_loader as _lazy
 
 if _typing.TYPE_CHECKING:
     from engine.errors import SignoffError
@@ -27,28 +28,14 @@ __all__ = [
 
 # `fire` is not here: a package attribute cannot be both the submodule engine.fire and
 # its function, so use `from engine.fire import fire`.
-# each public name and the module it lives in; loaded on first use (PEP 562), so importing
-# one submodule never drags in the rest of the package
-_HOME = {
-    "EvidenceInput": "engine.evidence",
-    "FireRequest": "engine.fire",
-    "Fired": "engine.fire",
-    "Services": "engine.services",
-    "SignoffError": "engine.errors",
-    "WorkflowSpec": "engine.spec",
-    "load_spec": "engine.spec",
-    "load_spec_file": "engine.spec",
-    "verify": "engine.hashchain",
+# each module and the public names it holds, loaded on first use (PEP 562, by lazy_loader),
+# so importing one submodule never drags in the rest of the package
+_SUBMOD_ATTRS = {
+    "errors": ["SignoffError"],
+    "evidence": ["EvidenceInput"],
+    "fire": ["FireRequest", "Fired"],
+    "hashchain": ["verify"],
+    "services": ["Services"],
+    "spec": ["WorkflowSpec", "load_spec", "load_spec_file"],
 }
-
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__, _ = _lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+import lazy_loader as _lazy
 
 if _typing.TYPE_CHECKING:
     from notifications.settings import MailSettings, SmtpTls
@@ -17,24 +18,10 @@ __all__ = [
     "available",
 ]
 
-# each public name and the module it lives in; loaded on first use (PEP 562), so importing
-# one submodule never drags in the rest of the package
-_HOME = {
-    "MailSettings": "notifications.settings",
-    "Rendered": "notifications.templates",
-    "SmtpTls": "notifications.settings",
-    "Templates": "notifications.templates",
-    "available": "notifications.templates",
+# each module and the public names it holds, loaded on first use (PEP 562, by lazy_loader),
+# so importing one submodule never drags in the rest of the package
+_SUBMOD_ATTRS = {
+    "settings": ["MailSettings", "SmtpTls"],
+    "templates": ["Rendered", "Templates", "available"],
 }
-
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__, _ = _lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

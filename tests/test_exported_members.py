@@ -1,6 +1,7 @@
 """Each package's __all__ names exactly the public things it defines or re-exports.
 
-The packages load their names lazily (PEP 562 ``__getattr__`` over a ``_HOME`` map), so
+The packages load their names lazily (PEP 562 ``__getattr__`` from lazy_loader over a
+``_SUBMOD_ATTRS`` map), so
 the check resolves every name in ``__all__`` first, then compares the namespace.
 """
 
@@ -42,7 +43,11 @@ def test_lazy_names_match_all_and_the_type_checking_imports(package: str) -> Non
     """The lazy map, ``__all__`` and the imports type checkers read name the same things,
     and each name lives in the module the map says."""
     module = importlib.import_module(package)
-    home: dict[str, str] = module._HOME
+    home = {
+        name: f"{package}.{submodule}"
+        for submodule, names in module._SUBMOD_ATTRS.items()
+        for name in names
+    }
     assert set(home) == set(module.__all__)
     tree = ast.parse(inspect.getsource(module))
     typed = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+import lazy_loader as _lazy
 
 if _typing.TYPE_CHECKING:
     from web.app import create_app
@@ -20,25 +21,12 @@ __all__ = [
     "stop",
 ]
 
-# each public name and the module it lives in; loaded on first use (PEP 562), so importing
-# one submodule never drags in the rest of the package
-_HOME = {
-    "WebSettings": "web.settings",
-    "build_server": "web.server",
-    "create_app": "web.app",
-    "issue_staff_link": "web.staff",
-    "start_in_thread": "web.server",
-    "stop": "web.server",
+# each module and the public names it holds, loaded on first use (PEP 562, by lazy_loader),
+# so importing one submodule never drags in the rest of the package
+_SUBMOD_ATTRS = {
+    "app": ["create_app"],
+    "server": ["build_server", "start_in_thread", "stop"],
+    "settings": ["WebSettings"],
+    "staff": ["issue_staff_link"],
 }
-
-
-def __getattr__(name: str) -> _typing.Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__, _ = _lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)
