@@ -10,6 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -160,6 +161,7 @@ def test_the_context_json_is_what_json_dumps_writes() -> None:
 
 def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
     if not demo.db.is_sqlite:
+        _the_pooled_probe_connections_close_with_the_engine(demo)
         return
     assert run_once(demo, NOW - dt.timedelta(hours=1)).items == 0
     probe = sweep._probe_connection(demo.db.engine)
@@ -167,3 +169,26 @@ def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         probe.execute("SELECT 1")
     assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+
+
+def _the_pooled_probe_connections_close_with_the_engine(demo: Services) -> None:
+    """PostgreSQL: the probe borrows a pooled connection and gives it back, so the engine's
+    dispose closes it; nothing is held outside the pool."""
+    engine = demo.db.engine
+    run_once(demo, NOW - dt.timedelta(hours=1))  # the day's failure check: a write too
+    borrowed: list[Any] = []
+    sa.event.listen(engine, "checkout", lambda driver, *_: borrowed.append(driver))
+    seen = _statements(demo)
+    assert run_once(demo, NOW - dt.timedelta(minutes=30)).items == 0
+    assert seen == []  # the probe alone, straight to the driver
+    assert len(borrowed) == 1  # one connection for the probe, from the pool
+    assert engine.pool.checkedout() == 0  # and back in it
+    probe = borrowed[0]
+    assert not probe.closed
+    engine.dispose()
+    assert probe.closed
+    with pytest.raises(psycopg.OperationalError, match="closed"):
+        probe.execute("SELECT 1")
+    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+    assert len(borrowed) > 1  # from the new pool
+    assert not any(d is probe for d in borrowed[1:])
