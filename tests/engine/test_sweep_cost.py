@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
+import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import pq
 
 from engine import sweep
 from engine.services import Services
@@ -33,6 +37,40 @@ def _statements(services: Services) -> list[str]:
 
     sa.event.listen(services.db.engine, "before_cursor_execute", record)
     return seen
+
+
+_EXTENDED = {"Parse", "Bind", "Describe", "Execute", "Sync"}  # no Query: no BEGIN, no COMMIT
+_PROBE = "SELECT (SELECT min(item."
+
+
+def _sent_by_driver(services: Services, action: Callable[[], object]) -> list[str]:
+    """What libpq sends while ``action`` runs: one line per frontend protocol message,
+    ``F<tab>length<tab>type<tab>...``, the SQL of a Parse flattened onto its line. Automatic
+    preparation is off meanwhile, so every statement executed is parsed, its text on the wire."""
+    engine = services.db.engine
+    thresholds: dict[int, int | None] = {}
+
+    def trace(driver: Any, *_: Any) -> None:
+        thresholds[id(driver)] = driver.prepare_threshold
+        driver.prepare_threshold = None
+        driver.pgconn.trace(log.fileno())
+        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def untrace(driver: Any, *_: Any) -> None:
+        driver.pgconn.untrace()  # flushes the trace
+        driver.prepare_threshold = thresholds.pop(id(driver))
+
+    with tempfile.TemporaryFile("w+") as log:
+        sa.event.listen(engine, "checkout", trace)
+        sa.event.listen(engine, "checkin", untrace)
+        try:
+            action()
+        finally:
+            sa.event.remove(engine, "checkout", trace)
+            sa.event.remove(engine, "checkin", untrace)
+        log.seek(0)
+        messages = re.split(r"\n(?=[FB]\t)", log.read().strip())
+    return [m.replace("\n", " ") for m in messages if m.startswith("F\t")]
 
 
 def _fail_one(services: Services, at: dt.datetime, ref: str = "R1") -> None:
@@ -80,7 +118,14 @@ def test_nothing_due_sends_one_statement_and_opens_no_transaction(demo: Services
         finally:
             probe.set_trace_callback(None)
         assert len(traced) == 1
-        assert traced[0].startswith("SELECT (SELECT min(item.")
+        assert traced[0].startswith(_PROBE)
+    else:  # what libpq sends: the probe, executed once, and nothing else
+        sent = _sent_by_driver(demo, lambda: run_once(demo, NOW + dt.timedelta(hours=3)))
+        kinds = [m.split("\t")[2] for m in sent]
+        assert (kinds.count("Parse"), kinds.count("Execute")) == (1, 1), sent
+        assert set(kinds) <= _EXTENDED, sent  # no simple Query: no BEGIN, no COMMIT
+        (parsed,) = [m for m in sent if m.split("\t")[2] == "Parse"]
+        assert parsed.split("\t")[3].startswith(f' "" "{_PROBE}'), parsed
 
 
 def test_failures_are_checked_once_a_day_and_none_is_left_out(demo: Services) -> None:
