@@ -17,7 +17,7 @@ from engine.importer import ImportReport, import_files, json_schemas
 from engine.queries import list_items, show
 from engine.services import Services
 from engine.spec import reader as yamlio
-from tests.conftest import CONTACTS, NOW, PLAN, REVIEW, ROOT, publish_shipped
+from tests.conftest import CONTACTS, NOW, PLAN, REVIEW, ROOT
 
 GOOD_PLAN = """\
 review:
@@ -52,12 +52,6 @@ agencies:
       - {role: lead_officer, name: DCI, email: dci@police.example.org}
     ladder: [lead_officer]
 """
-
-
-@pytest.fixture
-def published(services: Services) -> Services:
-    publish_shipped(services)
-    return services
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

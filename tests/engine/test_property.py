@@ -23,22 +23,18 @@ from engine.errors import FireError
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
-from engine.importer import import_files
 from engine.services import Services
 from engine.spec import Requirement, WorkflowSpec
 from engine.store.tables import Item, Rag, Recommendation
 from tests.conftest import (
     AUDITOR,
     BM,
-    CONTACTS,
     NOW,
     OTHER_AGENCY,
     PANEL,
     PANEL_CHAIR,
-    PLAN,
     make_database,
     make_item,
-    publish_shipped,
 )
 
 ACTORS = [BM, PANEL, PANEL_CHAIR, AUDITOR, OTHER_AGENCY, "stranger@example.org"]
@@ -91,12 +87,8 @@ ROLE_ACTORS = {
 
 
 def _demo(kind: str, tmp_path: Path) -> Iterator[Services]:
-    for database in make_database(kind, tmp_path):
-        services = Services(db=database, data_dir=tmp_path / "data")
-        publish_shipped(services)
-        with database.write() as conn:
-            import_files(conn, [PLAN, CONTACTS], specs=services.specs, actor="test", now=NOW)
-        yield services
+    for database in make_database(kind, tmp_path, "demo"):  # published, plan imported
+        yield Services(db=database, data_dir=tmp_path / "data")
         # after every example of the property: the whole log, all items, still verifies
         with database.engine.connect() as conn:
             result = verify(conn)

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
+import tempfile
+from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+from psycopg import pq
 
 from engine import sweep
 from engine.services import Services
@@ -32,6 +37,40 @@ def _statements(services: Services) -> list[str]:
 
     sa.event.listen(services.db.engine, "before_cursor_execute", record)
     return seen
+
+
+_EXTENDED = {"Parse", "Bind", "Describe", "Execute", "Sync"}  # no Query: no BEGIN, no COMMIT
+_PROBE = "SELECT (SELECT min(item."
+
+
+def _sent_by_driver(services: Services, action: Callable[[], object]) -> list[str]:
+    """What libpq sends while ``action`` runs: one line per frontend protocol message,
+    ``F<tab>length<tab>type<tab>...``, the SQL of a Parse flattened onto its line. Automatic
+    preparation is off meanwhile, so every statement executed is parsed, its text on the wire."""
+    engine = services.db.engine
+    thresholds: dict[int, int | None] = {}
+
+    def trace(driver: Any, *_: Any) -> None:
+        thresholds[id(driver)] = driver.prepare_threshold
+        driver.prepare_threshold = None
+        driver.pgconn.trace(log.fileno())
+        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def untrace(driver: Any, *_: Any) -> None:
+        driver.pgconn.untrace()  # flushes the trace
+        driver.prepare_threshold = thresholds.pop(id(driver))
+
+    with tempfile.TemporaryFile("w+") as log:
+        sa.event.listen(engine, "checkout", trace)
+        sa.event.listen(engine, "checkin", untrace)
+        try:
+            action()
+        finally:
+            sa.event.remove(engine, "checkout", trace)
+            sa.event.remove(engine, "checkin", untrace)
+        log.seek(0)
+        messages = re.split(r"\n(?=[FB]\t)", log.read().strip())
+    return [m.replace("\n", " ") for m in messages if m.startswith("F\t")]
 
 
 def _fail_one(services: Services, at: dt.datetime, ref: str = "R1") -> None:
@@ -79,7 +118,14 @@ def test_nothing_due_sends_one_statement_and_opens_no_transaction(demo: Services
         finally:
             probe.set_trace_callback(None)
         assert len(traced) == 1
-        assert traced[0].startswith("SELECT (SELECT min(item.")
+        assert traced[0].startswith(_PROBE)
+    else:  # what libpq sends: the probe, executed once, and nothing else
+        sent = _sent_by_driver(demo, lambda: run_once(demo, NOW + dt.timedelta(hours=3)))
+        kinds = [m.split("\t")[2] for m in sent]
+        assert (kinds.count("Parse"), kinds.count("Execute")) == (1, 1), sent
+        assert set(kinds) <= _EXTENDED, sent  # no simple Query: no BEGIN, no COMMIT
+        (parsed,) = [m for m in sent if m.split("\t")[2] == "Parse"]
+        assert parsed.split("\t")[3].startswith(f' "" "{_PROBE}'), parsed
 
 
 def test_failures_are_checked_once_a_day_and_none_is_left_out(demo: Services) -> None:
@@ -160,6 +206,7 @@ def test_the_context_json_is_what_json_dumps_writes() -> None:
 
 def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
     if not demo.db.is_sqlite:
+        _the_pooled_probe_connections_close_with_the_engine(demo)
         return
     assert run_once(demo, NOW - dt.timedelta(hours=1)).items == 0
     probe = sweep._probe_connection(demo.db.engine)
@@ -167,3 +214,26 @@ def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         probe.execute("SELECT 1")
     assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+
+
+def _the_pooled_probe_connections_close_with_the_engine(demo: Services) -> None:
+    """PostgreSQL: the probe borrows a pooled connection and gives it back, so the engine's
+    dispose closes it; nothing is held outside the pool."""
+    engine = demo.db.engine
+    run_once(demo, NOW - dt.timedelta(hours=1))  # the day's failure check: a write too
+    borrowed: list[Any] = []
+    sa.event.listen(engine, "checkout", lambda driver, *_: borrowed.append(driver))
+    seen = _statements(demo)
+    assert run_once(demo, NOW - dt.timedelta(minutes=30)).items == 0
+    assert seen == []  # the probe alone, straight to the driver
+    assert len(borrowed) == 1  # one connection for the probe, from the pool
+    assert engine.pool.checkedout() == 0  # and back in it
+    probe = borrowed[0]
+    assert not probe.closed
+    engine.dispose()
+    assert probe.closed
+    with pytest.raises(psycopg.OperationalError, match="closed"):
+        probe.execute("SELECT 1")
+    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+    assert len(borrowed) > 1  # from the new pool
+    assert not any(d is probe for d in borrowed[1:])
