@@ -64,7 +64,7 @@ import psycopg
 import sqlalchemy as sa
 from common import ROOT, WORKFLOW
 
-from engine import deadlines, sweep
+from engine import deadlines, failures, outbox, probe, sweep
 from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.hashchain import GENESIS
@@ -638,8 +638,9 @@ class Phases:
     """Time the calls ``run_once`` makes, by patching the names it looks up at call time.
 
     Only the outermost patched call is timed, so nothing is counted twice (a statement run
-    inside ``_insert_new`` counts as ``_insert_new``). What is left of ``run_once``'s own time
-    (the transaction, its loop, building the report) is reported as the rest.
+    inside ``outbox.enqueue_new`` counts as ``outbox.enqueue_new``). What is left of
+    ``run_once``'s own time (the transaction, its loop, building the report) is reported as
+    the rest.
     """
 
     def __init__(self) -> None:
@@ -680,16 +681,16 @@ class Phases:
             (sa.engine.Connection, "execute", statement),
             (sa.engine.Connection, "exec_driver_sql", statement),
             (defining(sa.engine.Result, "all"), "all", "fetch the due rows (Result.all)"),
-            (sweep, "_probe", "the probe: anything due? failure check due? (autocommit)"),
+            (probe, "ask", "the probe: anything due? failure check due? (autocommit)"),
             (services.specs, "get", "per distinct plan: spec lookup"),
             (sweep, "item_key", "per item: item_key"),
             (deadlines, "plan", "per distinct plan: deadlines.plan"),
             (deadlines, "due_now", "per distinct plan: deadlines.due_now"),
             (deadlines, "next_after", "per distinct plan: deadlines.next_after"),
             (Directory, "resolve", "per distinct recipients: Directory.resolve"),
-            (sweep, "_insert_new", "insert outbox rows (ON CONFLICT DO NOTHING)"),
+            (outbox, "enqueue_new", "insert outbox rows (ON CONFLICT DO NOTHING)"),
             (sweep, "_set_next", "update next_attention_at"),
-            (sweep, "_summarise_failures", "daily failure check (sweep_state, outbox)"),
+            (failures, "summarise_failures", "daily failure check (sweep_state, outbox)"),
         ]
         saved = []
         for owner, name, label in targets:
@@ -698,7 +699,9 @@ class Phases:
             elif name in vars(owner):
                 original = vars(owner)[name]
             else:
-                continue  # engine.sweep no longer has it: nothing to time
+                raise AssertionError(
+                    f"{owner!r} has no {name!r}: point the hook at what does the work"
+                )
             saved.append((owner, name, original))
             setattr(owner, name, self.wrap(label, original))
         load = vars(Directory)["load"]

@@ -21,40 +21,33 @@ and ``next_attention_at`` go in with one ``executemany`` each on SQLite (under a
 page cache for the transaction) and with one statement over ``unnest`` of arrays on
 PostgreSQL; the driver's row count says how many outbox rows were new.
 
-Failed deliveries are summarised for the business manager once a day: the first sweep
-of each local day (kept in ``sweep_state``, so every process sees it) lists what failed
-since the previous check, and at least in the last 24 hours.
+Failed deliveries are summarised for the business manager once a day (``engine.failures``);
+the probe and its connections are ``engine.probe``; compiling a statement once per dialect
+is ``engine.store.compiled``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.compiler import SQLCompiler
 
-from engine import contacts, deadlines, outbox
+from engine import deadlines, failures, outbox, probe
 from engine.calendar import Calendar
 from engine.contacts import Directory, Recipient
 from engine.items import item_key
 from engine.services import Services
 from engine.spec import WorkflowSpec
-from engine.store.db import Database
-from engine.store.tables import Item, Recommendation, SweepState
+from engine.store.compiled import Compiled, reader, time_binder
+from engine.store.tables import Item, Recommendation
 
 _item = Item.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
-_state = SweepState.__table__  # type: ignore[attr-defined]
 
 DUE_ITEMS = (  # items needing attention by :now (the forecast passes its horizon)
     sa.select(
@@ -75,18 +68,6 @@ DUE_ITEMS = (  # items needing attention by :now (the forecast passes its horizo
 )
 _DUE_LIMITED = DUE_ITEMS.limit(sa.bindparam("limit", type_=sa.Integer))
 _DUE_LOCKED = _DUE_LIMITED.with_for_update(skip_locked=True, of=_item)
-# one row: is anything due, and is the day's failure check due (no sweep_state row yet, or
-# its next check has come)? Both are index lookups; nothing due costs this one statement.
-# (On PostgreSQL an EXISTS over "next_attention_at <= $1" gets a sequential scan once the
-# statement is prepared with a generic plan; min() is always the first index entry.)
-PROBE = sa.select(  # min() reads one end of the index, whatever plan a generic 'now' gets
-    (
-        sa.select(sa.func.min(_item.c.next_attention_at)).scalar_subquery() <= sa.bindparam("now")
-    ).label("items_due"),
-    sa.not_(sa.exists().where(_state.c.failures_next_check_at > sa.bindparam("now"))).label(
-        "failures_due"
-    ),
-)
 _SET_NEXT = (
     _item.update()
     .where(_item.c.id == sa.bindparam("b_id"), _item.c.version == sa.bindparam("b_version"))
@@ -96,10 +77,6 @@ _PG_SET_NEXT = (
     "UPDATE item SET next_attention_at = m.next_at "
     "FROM unnest(%b::integer[], %b::integer[], %b::timestamp[]) AS m(id, version, next_at) "
     "WHERE item.id = m.id AND item.version = m.version"
-)
-_STATE_ID = 1
-_READ_STATE = sa.select(_state.c.failures_checked_at, _state.c.failures_next_check_at).where(
-    _state.c.id == _STATE_ID
 )
 
 
@@ -117,75 +94,12 @@ class SweepReport:
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """A statement's SQL text and how to lay out its values for the driver."""
-
-    sql: str
-    order: tuple[str, ...] | None  # positional drivers: bind names in order
-    fixed: dict[str, Any]  # values SQLAlchemy supplies itself (e.g. SQLite's OFFSET 0)
-
-    @classmethod
-    def of(cls, statement: sa.ClauseElement, dialect: sa.Dialect) -> _Compiled:
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        fixed = {k: v for k, v in compiled.params.items() if v is not None}
-        return cls(compiled.string, order, fixed)
-
-    def params(self, values: dict[str, Any]) -> Any:
-        if self.order is None:
-            return {**self.fixed, **values} if self.fixed else values
-        return tuple(values[n] if n in values else self.fixed[n] for n in self.order)
-
-    def params_now(self, bound_now: Any) -> Any:
-        """The values of a statement whose only parameter is ``now`` (the probe)."""
-        if self.order is None:
-            return {"now": bound_now}
-        return (bound_now,) * len(self.order)
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _binder(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any]:
-    process = type_.dialect_impl(dialect).bind_processor(dialect)
-    return process or _identity
-
-
-def _sqlite_time(value: dt.datetime) -> str:
-    """What UTCDateTime binds on SQLite (naive UTC, SQLAlchemy's text), a few times faster."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the store; pass an aware 'now'")
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _time_binder(dialect: sa.Dialect) -> Callable[[Any], Any]:
-    """The driver's value of an aware datetime for a UTCDateTime column."""
-    process = _binder(_item.c.next_attention_at.type, dialect)
-    if dialect.name == "sqlite":
-        samples = [
-            dt.datetime(2011, 3, 27, 1, 30, 0, 5, tzinfo=ZoneInfo("Europe/London")),
-            dt.datetime(2026, 10, 25, 1, 59, 59, 999_999, tzinfo=dt.UTC),
-            dt.datetime(1999, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
-        ]
-        if all(_sqlite_time(t) == process(t) for t in samples):
-            return _sqlite_time  # None never reaches it: the sweep binds only real times
-    return process
-
-
-def _reader(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any]:
-    process = type_.dialect_impl(dialect).result_processor(dialect, None)
-    return process or _identity
-
-
-@dataclass(frozen=True)
 class _Sql:
     """Everything the sweep sends, for one dialect."""
 
-    probe: _Compiled
-    due: _Compiled  # in the write transaction (FOR UPDATE SKIP LOCKED on PostgreSQL)
-    set_next: _Compiled
+    probe: Compiled
+    due: Compiled  # in the write transaction (FOR UPDATE SKIP LOCKED on PostgreSQL)
+    set_next: Compiled
     arrays: bool  # PostgreSQL: write many rows in one statement over unnest(arrays)
     time: Callable[[Any], Any]  # aware datetime -> the driver's value for UTCDateTime
     date_of: Callable[[Any], Any]  # the driver's value of item.due -> date
@@ -201,13 +115,13 @@ def _sql_for(dialect: sa.Dialect) -> _Sql:
     if found is None:
         sqlite = dialect.name == "sqlite"
         found = _SQL[key] = _Sql(
-            probe=_Compiled.of(PROBE, dialect),
-            due=_Compiled.of(_DUE_LIMITED if sqlite else _DUE_LOCKED, dialect),
-            set_next=_Compiled.of(_SET_NEXT, dialect),
+            probe=Compiled.of(probe.PROBE, dialect),
+            due=Compiled.of(_DUE_LIMITED if sqlite else _DUE_LOCKED, dialect),
+            set_next=Compiled.of(_SET_NEXT, dialect),
             arrays=dialect.name == "postgresql",
-            time=_time_binder(dialect),
-            date_of=_reader(_item.c.due.type, dialect),
-            time_of=_reader(_item.c.entered_at.type, dialect),
+            time=time_binder(_item.c.next_attention_at.type, dialect),
+            date_of=reader(_item.c.due.type, dialect),
+            time_of=reader(_item.c.entered_at.type, dialect),
         )
         if sqlite:  # _set_next lays out its rows in this order
             assert found.set_next.order == ("b_next", "b_id", "b_version"), found.set_next.order
@@ -243,7 +157,7 @@ def run_once(
     sql = _sql_for(db.engine.dialect)
     bound_now = sql.time(now)
     report = SweepReport(now=now)
-    items_due, failures_due = _probe(db, sql, bound_now)
+    items_due, failures_due = probe.ask(db, sql.probe, bound_now)
     if dry_run:
         failures_due = False
     if not items_due and not failures_due:
@@ -251,7 +165,9 @@ def run_once(
     calendar = services.calendar
     with db.write() as conn:
         if failures_due:
-            report.queued += _summarise_failures(conn, db.is_sqlite, sql, now, calendar)
+            report.queued += failures.summarise_failures(
+                conn, db.is_sqlite, sql.time, now, calendar
+            )
         if not items_due:
             return report
         with _page_cache(conn, db.is_sqlite):
@@ -293,100 +209,6 @@ def _page_cache(conn: sa.Connection, is_sqlite: bool) -> Iterator[None]:
         yield
     finally:
         driver.execute(f"PRAGMA cache_size={int(previous)}")  # type: ignore[union-attr]
-
-
-def _probe(db: Database, sql: _Sql, bound_now: Any) -> tuple[bool, bool]:
-    """(items due, failure check due), from one statement sent outside any transaction."""
-    params = sql.probe.params_now(bound_now)
-    if db.is_sqlite:
-        driver = _probe_connection(db.engine)
-        try:  # autocommit; fetchall ends the statement, so no read transaction stays open
-            (row,) = driver.execute(sql.probe.sql, params).fetchall()
-        except BaseException:
-            _forget_probe_connection(db.engine)
-            raise
-        return bool(row[0]), bool(row[1])
-    pooled = db.engine.raw_connection()
-    try:  # autocommit: one round trip, no BEGIN and no ROLLBACK
-        conn = pooled.driver_connection
-        was = conn.autocommit  # type: ignore[union-attr]
-        conn.autocommit = True  # type: ignore[union-attr]
-        try:
-            found = conn.execute(sql.probe.sql, params).fetchone()  # type: ignore[union-attr]
-        finally:
-            conn.autocommit = was  # type: ignore[union-attr]
-    finally:
-        pooled.close()
-    assert found is not None
-    return bool(found[0]), bool(found[1])
-
-
-class _ProbeConnection(threading.local):
-    """This thread's SQLite connection for the probe: (engine generation, connection)."""
-
-    held: tuple[int, Any] | None = None
-
-
-@dataclass
-class _ProbeConnections:
-    """Per engine: each thread's probe connection, and every one opened, to close on dispose.
-
-    The nothing-due sweep is one ~10 µs SQLite query; taking a connection from the pool and
-    giving it back would cost as much again. So each thread keeps one autocommit connection
-    (opened through the engine, with its pragmas, and detached from the pool) for the probe.
-    ``Engine.dispose()`` closes them; the next probe opens a new one.
-    """
-
-    local: _ProbeConnection = field(default_factory=_ProbeConnection)
-    generation: int = 0
-    opened: list[Any] = field(default_factory=list)
-
-
-_PROBES: dict[int, _ProbeConnections] = {}  # by id(engine); an entry goes with its engine
-_PROBES_LOCK = threading.Lock()
-
-
-def _probe_connection(engine: sa.Engine) -> Any:
-    probes = _PROBES.get(id(engine))
-    if probes is None:
-        with _PROBES_LOCK:
-            probes = _PROBES.get(id(engine))
-            if probes is None:
-                probes = _PROBES[id(engine)] = _ProbeConnections()
-                weakref.finalize(engine, _PROBES.pop, id(engine), None)
-                sa.event.listen(engine, "engine_disposed", _close_probe_connections)
-    held = probes.local.held
-    if held is not None and held[0] == probes.generation:
-        return held[1]
-    pooled = engine.raw_connection()
-    driver = pooled.driver_connection
-    pooled.detach()  # ours now: the pool neither counts nor resets it
-    with _PROBES_LOCK:
-        probes.opened.append((pooled, driver))
-        probes.local.held = (probes.generation, driver)
-    return driver
-
-
-def _forget_probe_connection(engine: sa.Engine) -> None:
-    probes = _PROBES.get(id(engine))
-    if probes is not None and probes.local.held is not None:
-        driver = probes.local.held[1]
-        probes.local.held = None
-        with _PROBES_LOCK:
-            for opened in [o for o in probes.opened if o[1] is driver]:
-                probes.opened.remove(opened)
-                opened[0].close()
-
-
-def _close_probe_connections(engine: sa.Engine) -> None:
-    probes = _PROBES.get(id(engine))
-    if probes is None:
-        return
-    with _PROBES_LOCK:
-        probes.generation += 1
-        opened, probes.opened = probes.opened, []
-    for pooled, _driver in opened:
-        pooled.close()
 
 
 @dataclass(frozen=True)
@@ -560,70 +382,3 @@ def _set_next(conn: sa.Connection, sql: _Sql, moves: list[tuple[Any, Any, Any]])
             cursor.executemany(sql.set_next.sql, [(n, i, v) for i, v, n in moves])
     finally:
         cursor.close()
-
-
-# --- the daily failure summary -----------------------------------------------------------
-
-
-def _summarise_failures(
-    conn: sa.Connection, is_sqlite: bool, sql: _Sql, now: dt.datetime, calendar: Calendar
-) -> int:
-    """The day's first sweep: queue each business manager's summary; return rows queued.
-
-    Checked again under the write lock (SQLite's write transaction, PostgreSQL's row lock),
-    so of several sweepers only the first does the work; the dedupe key would stop a
-    second summary anyway.
-    """
-    query = _READ_STATE if is_sqlite else _READ_STATE.with_for_update()
-    state = conn.execute(query).first()
-    if state is not None and state.failures_next_check_at > now:
-        return 0
-    since = now - dt.timedelta(days=1)
-    if state is not None:
-        since = min(since, state.failures_checked_at)
-    summaries = _failure_summaries(conn, now, calendar, since)
-    # JSON as SQLAlchemy's JSON type writes it with the default serializer (json.dumps)
-    bind = {"context": json.dumps, "next_attempt_at": sql.time, "created_at": sql.time}
-    params = [
-        tuple(bind[c](r[c]) if c in bind else r[c] for c in outbox.COLUMNS) for r in summaries
-    ]
-    queued = outbox.enqueue_new(conn, params)
-    next_check = calendar.start_of_day(calendar.local(now).date() + dt.timedelta(days=1))
-    values = {"failures_checked_at": now, "failures_next_check_at": next_check}
-    upsert = (sqlite_insert if is_sqlite else pg_insert)(_state).values(id=_STATE_ID, **values)
-    conn.execute(upsert.on_conflict_do_update(index_elements=["id"], set_=values))
-    return queued
-
-
-def _failure_summaries(
-    conn: sa.Connection, now: dt.datetime, calendar: Calendar, since: dt.datetime
-) -> list[dict[str, Any]]:
-    """Tell each business manager which deliveries failed after ``since``."""
-    failed = outbox.failed_since(conn, since)
-    if not failed:
-        return []
-    managers = contacts.fallback_addresses(conn)
-    listed = [
-        {
-            "ref": (f.context.get("key") or "/").split("/", 1)[1],
-            "review_ref": (f.context.get("key") or "/").split("/", 1)[0],
-            "kind": f.kind,
-            "recipient": f.recipient,
-            "error": (f.last_error or "unknown")[:200],
-        }
-        for f in failed
-    ]
-    day = calendar.local(now).date().isoformat()
-    office = calendar.next_office_time(now)
-    return [
-        outbox.Notice(
-            dedupe_key=f"failures:{day}:{email}",
-            item_id=None,
-            kind=outbox.Kind.FAILURES,
-            template="failures",
-            recipient=email,
-            context={"count": len(listed), "failures": listed},
-            send_at=office,
-        ).row(now)
-        for email in managers
-    ]

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from psycopg import pq
 
 from engine import sweep
+from engine.probe import thread_connection
 from engine.services import Services
 from engine.store.tables import Outbox, SweepState
 from engine.sweep import run_once
@@ -110,7 +111,7 @@ def test_nothing_due_sends_one_statement_and_opens_no_transaction(demo: Services
         assert (report.items, report.queued, report.decided) == (0, 0, [])
     assert seen == []  # the probe goes straight to the driver: no BEGIN, no COMMIT, no SELECT
     if demo.db.is_sqlite:
-        probe = sweep._probe_connection(demo.db.engine)
+        probe = thread_connection(demo.db.engine)
         traced: list[str] = []
         probe.set_trace_callback(traced.append)
         try:
@@ -209,7 +210,7 @@ def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
         _the_pooled_probe_connections_close_with_the_engine(demo)
         return
     assert run_once(demo, NOW - dt.timedelta(hours=1)).items == 0
-    probe = sweep._probe_connection(demo.db.engine)
+    probe = thread_connection(demo.db.engine)
     demo.db.engine.dispose()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         probe.execute("SELECT 1")

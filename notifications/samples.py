@@ -1,0 +1,89 @@
+"""Sample contexts, one per kind of template: what validation renders once and previews show.
+
+Each gives exactly the variables its kind may use (``notifications.variables``), with
+plausible values from a real review, so a template that renders here renders for real.
+"""
+
+from __future__ import annotations
+
+_SAMPLE_ITEM: dict[str, object] = {
+    "recipient_name": "Designated Nurse Safeguarding Children",
+    "agency_name": "NHS South East Essex",
+    "board_name": "Southend LSCB",
+    "review_ref": "southend-iawg-scr-audit-2010",
+    "review_title": "Internal audit of serious case review follow-up",
+    "ref": "R1",
+    "title": "Revise the serious case review panel's terms of reference",
+    "due": "1 April 2011",
+    "days_overdue": -14,
+    "state_label": "Open, awaiting evidence",
+    "expected": "The revised terms of reference and the minutes of the meeting that agreed them",
+    "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
+    "reply_to": "signoff+southend-iawg-scr-audit-2010.r1@southend-lscb.example.org",
+    "sender_name": "LSCB Business Manager",
+}
+SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
+    "failures": {
+        "recipient_name": "LSCB Business Manager",
+        "board_name": "Southend LSCB",
+        "sender_name": "signoff",
+        "reply_to": "business.manager@southend-lscb.example.org",
+        "link": "https://signoff.example.org/admin/outbox",
+        "count": 1,
+        "failures": [
+            {
+                "ref": "R1",
+                "review_ref": "southend-iawg-scr-audit-2010",
+                "kind": "chase",
+                "recipient": "named.nurse@sept.example.org",
+                "error": "550 mailbox unavailable",
+            }
+        ],
+    },
+    "request": {**_SAMPLE_ITEM, "days_overdue": -28},
+    "receipt": {
+        **_SAMPLE_ITEM,
+        "state_label": "Evidence submitted, awaiting panel",
+        "received": ["minutes-2011-03.pdf", "a written statement"],
+    },
+    "reminder": {**_SAMPLE_ITEM, "days_overdue": -3},
+    "chase": {**_SAMPLE_ITEM, "days_overdue": 9},
+    "escalation": {
+        **_SAMPLE_ITEM,
+        "recipient_name": "Chief Executive",
+        "days_overdue": 21,
+        "step": 2,
+        "escalated_to_role": "Chief Executive",
+        "late_agency_name": "NHS South East Essex",
+    },
+    "digest": {
+        "recipient_name": "Case Review Panel Chair",
+        "board_name": "Southend LSCB",
+        "reply_to": "business.manager@southend-lscb.example.org",
+        "sender_name": "LSCB Business Manager",
+        "items": [
+            {
+                "ref": "R1",
+                "title": "Revise the serious case review panel's terms of reference",
+                "review_ref": "southend-iawg-scr-audit-2010",
+                "due": "1 April 2011",
+                "days_overdue": 9,
+                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
+            },
+            {
+                "ref": "R4",
+                "title": "Audit the use of the multi-agency referral form",
+                "review_ref": "southend-iawg-scr-audit-2010",
+                "due": "30 April 2011",
+                "days_overdue": -20,
+                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R4",
+            },
+        ],
+    },
+    "decision": {
+        **_SAMPLE_ITEM,
+        "days_overdue": 0,
+        "decision_label": "Evidence challenged by the panel",
+        "state_label": "Challenged by the panel",
+    },
+}
