@@ -55,11 +55,13 @@ def read_state_facts(source_text: str) -> dict[str, StateFacts] | None:
     that reading could differ from the checked spec's, so the caller builds the spec instead.
 
     The text passed every check when it was published, so only the YAML reading can differ:
-    engine.spec reads with YAML 1.1 booleans off, so a state called ``no`` or a
-    ``terminal: yes`` (which pydantic takes as true) reads differently here; any key or value
-    not of the plain type is refused for that reason. Building the spec instead costs about
-    220 ms at start-up (pydantic and the models: ``python -c 'import engine.spec'`` 250 ms
-    against 30 ms for ``pass``, median of 7), more than ``signoff list`` may spend.
+    engine.spec reads with YAML 1.1 booleans and dates off and lets pydantic convert, so a
+    state called ``no`` (False here) or a ``terminal: 1`` (true there) would read differently;
+    any key or value not of the plain type (str, bool, None) is refused for that reason.
+    (``terminal: yes`` agrees: a string pydantic makes true there, true here.) Building the
+    spec instead costs about 220 ms at start-up (pydantic and the models:
+    ``python -c 'import engine.spec'`` 250 ms against 30 ms for ``pass``, median of 7), more
+    than ``signoff list`` may spend.
 
     Guarantees: when not None, equal to ``facts_of`` of the spec the text loads as.
     """
