@@ -43,6 +43,22 @@ def settings() -> Settings:
     return _state.settings
 
 
+def database_url() -> str:
+    """The database URL: read straight from the environment when that is plain (see
+    ``app.environment``), so a read-only command need not load the settings.
+
+    Raises:
+        SettingsError: naming each bad ``SIGNOFF_*`` variable.
+    """
+    if _state.settings is None:
+        from app.environment import plain_database_url
+
+        url = plain_database_url()
+        if url is not None:
+            return url
+    return settings().database_url
+
+
 def services() -> Services:
     """The engine's services for these settings: the database, the data folder, the calendar."""
     from engine.services import Services

@@ -19,13 +19,12 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.environment import PREFIX, check_database_url
 from engine.calendar import Calendar
 from engine.errors import SettingsError
 from engine.uploads import UploadLimits
 from notifications.settings import MailSettings, SmtpTls
 from web.settings import WebSettings
-
-_PREFIX = "SIGNOFF_"
 
 
 def shipped_workflows() -> Path:
@@ -43,7 +42,7 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting signoff reads. Documented in README.md, "Settings"."""
 
-    model_config = SettingsConfigDict(env_prefix=_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
 
     database_url: str = Field(
         "sqlite:///signoff.db",
@@ -117,12 +116,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
-            raise ValueError(
-                "must start with sqlite:/// (a file) or postgresql:// "
-                f"(e.g. postgresql://signoff@127.0.0.1:5432/signoff); got {value.split(':')[0]!r}"
-            )
-        return value
+        return check_database_url(value)
 
     def upload_limits(self) -> UploadLimits:
         """What one answer may carry (SIGNOFF_MAX_UPLOAD_MB, SIGNOFF_MAX_UPLOAD_FILES)."""
@@ -212,5 +206,5 @@ def load_settings(**overrides: Any) -> Settings:
                 "bad settings (SIGNOFF_TIMEZONE, SIGNOFF_HOLIDAY_REGION, SIGNOFF_OFFICE_START, "
                 f"SIGNOFF_OFFICE_END):\n  {exc}"
             ) from None
-        lines = [f"{_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
+        lines = [f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("bad settings:\n  " + "\n  ".join(lines)) from None

@@ -41,8 +41,6 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays
-
 from engine.durations import Duration, Unit
 
 _MIDNIGHT = dt.time(0, 0)
@@ -56,6 +54,8 @@ _REGION_HELP = (
 @functools.lru_cache(maxsize=1)
 def _supported_regions() -> dict[str, tuple[str, ...]]:
     """Country code -> its subdivision codes, as the installed ``holidays`` knows them."""
+    import holidays  # here, not at the top: about 70 ms, paid only by a Calendar's users
+
     supported: dict[str, list[str]] = holidays.list_supported_countries(include_aliases=False)
     return {country: tuple(subdivs) for country, subdivs in supported.items()}
 
@@ -63,6 +63,8 @@ def _supported_regions() -> dict[str, tuple[str, ...]]:
 @functools.lru_cache(maxsize=1024)
 def _holiday_dates(country: str, subdiv: str | None, year: int) -> frozenset[dt.date]:
     """The bank holidays (observed days included) of one region in one year, cached."""
+    import holidays
+
     found = holidays.country_holidays(country, subdiv=subdiv, years=year)
     return frozenset(found.keys())
 

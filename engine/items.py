@@ -7,19 +7,21 @@ through ``engine.history``; every later change goes through ``engine.fire``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engine import deadlines, history
-from engine.calendar import Calendar
 from engine.errors import RecommendationNotFound
-from engine.hashchain import GENESIS
-from engine.spec import WorkflowSpec, suggest
-from engine.store.tables import Item, Recommendation
+from engine.store import core
 
-_item = Item.__table__  # type: ignore[attr-defined]
-_rec = Recommendation.__table__  # type: ignore[attr-defined]
+if TYPE_CHECKING:
+    from engine.calendar import Calendar
+    from engine.spec import WorkflowSpec
+
+# Core tables, and the writing and spec modules imported where used: ``signoff list`` reads
+# keys and titles from here and must not load SQLModel, pydantic or the holidays package.
+_item = core.item
+_rec = core.recommendation
 
 SELECT_ITEM = sa.select(
     _item.c.id,
@@ -42,7 +44,6 @@ SELECT_ITEM = sa.select(
     _rec.c.review_id,
     _rec.c.ref,
 ).join(_rec, _rec.c.id == _item.c.recommendation_id)
-SELECT_ITEM_BY_ID = SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
 """The columns ``fire`` and ``resolve_item`` read of an item, with its recommendation's."""
 SELECT_ITEM_BY_ID = SELECT_ITEM.where(_item.c.id == sa.bindparam("item_id"))
 
@@ -83,6 +84,8 @@ def resolve_item(conn: sa.Connection, key: int | str) -> Any:
     if len(rows) > 1:
         options = ", ".join(item_key(r.review_id, r.ref, r.agency_id) for r in rows)
         raise RecommendationNotFound(key, f"; several agencies answer it, name one: {options}")
+    from engine.spec import suggest
+
     refs = conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == review_id)).scalars().all()
     hint = suggest(ref, refs) if refs else f"; no review {review_id!r} has been imported"
     raise RecommendationNotFound(key, hint)
@@ -102,6 +105,9 @@ def create_item(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Insert a new item in the workflow's initial state, with its first event."""
+    from engine import deadlines, history
+    from engine.hashchain import GENESIS
+
     the_plan = deadlines.plan(
         spec.states[spec.initial], item_due=due, entered_at=now, entered_seq=1, calendar=calendar
     )

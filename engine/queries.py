@@ -7,34 +7,29 @@ ever added; ``format`` changes if one is ever removed or redefined.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from engine.items import item_key, resolve_item, title_of
-from engine.spec import WorkflowSpec
-from engine.store.tables import (
-    Event,
-    Evidence,
-    EvidenceRequest,
-    InboundMessage,
-    InboundStatus,
-    Item,
-    Recommendation,
-    Review,
-    WorkflowVersion,
-)
-from engine.versions import SpecCache
+from engine.store import core
+
+if TYPE_CHECKING:
+    from engine.spec import WorkflowSpec
+    from engine.versions import SpecCache
 
 FORMAT = 1
-_item = Item.__table__  # type: ignore[attr-defined]
-_rec = Recommendation.__table__  # type: ignore[attr-defined]
-_review = Review.__table__  # type: ignore[attr-defined]
-_event = Event.__table__  # type: ignore[attr-defined]
-_evidence = Evidence.__table__  # type: ignore[attr-defined]
-_wv = WorkflowVersion.__table__  # type: ignore[attr-defined]
-_req = EvidenceRequest.__table__  # type: ignore[attr-defined]
-_inbound = InboundMessage.__table__  # type: ignore[attr-defined]
+# Core tables: ``signoff list`` runs this module without loading SQLModel and pydantic
+_item = core.item
+_rec = core.recommendation
+_review = core.review
+_event = core.event
+_evidence = core.evidence
+_wv = core.workflow_version
+_req = core.evidence_request
+_inbound = core.inbound_message
+# engine.store.tables.InboundStatus.QUARANTINED, without loading the models for its value
+_QUARANTINED = "quarantined"
 
 
 def _multi(conn: sa.Connection, rec_ids: Sequence[int]) -> set[int]:
@@ -79,7 +74,7 @@ def list_items(
     multi = _multi(conn, [r.recommendation_id for r in rows])
     out = []
     for r in rows:
-        spec = specs.get(conn, r.workflow_version_id)
+        facts = specs.states(conn, r.workflow_version_id)[r.state]
         out.append(
             {
                 "key": item_key(
@@ -90,9 +85,9 @@ def list_items(
                 "agency": r.agency_id,
                 "title": title_of(r.text),
                 "state": r.state,
-                "state_label": spec.states[r.state].label,
-                "terminal": spec.is_terminal(r.state),
-                "outcome": _outcome(spec, r.state),
+                "state_label": facts.label,
+                "terminal": facts.terminal,
+                "outcome": facts.outcome,
                 "rag": r.rag,
                 "due": r.due.isoformat() if r.due else None,
                 "pending_due": r.pending_due.isoformat() if r.pending_due else None,
@@ -265,7 +260,7 @@ def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str,
     """Inbound messages that did not become evidence (newest first); ``include_all``: every one."""
     query = sa.select(_inbound).order_by(_inbound.c.id.desc())
     if not include_all:
-        query = query.where(_inbound.c.status == InboundStatus.QUARANTINED.value)
+        query = query.where(_inbound.c.status == _QUARANTINED)
     return [
         {
             "id": m.id,

@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from app.console import parse_date, parse_now, print_json, refusals, services, settings
+from app.console import (
+    database_url,
+    parse_date,
+    parse_now,
+    print_json,
+    refusals,
+    services,
+    settings,
+)
 
 
 class RagOption(StrEnum):
@@ -32,11 +40,15 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
 ) -> None:
     """List items with their state, RAG and due date."""
+    # only what a list reads: not services(), whose settings and calendar load
+    # pydantic-settings and the holidays package (see app.environment)
     from engine import queries
+    from engine.store.db import Database
+    from engine.versions import SpecCache
 
-    current = services()
-    with current.db.engine.connect() as conn:
-        items = queries.list_items(conn, current.specs, state=state, agency=agency, review=review)
+    db = Database(database_url())
+    with db.engine.connect() as conn:
+        items = queries.list_items(conn, SpecCache(), state=state, agency=agency, review=review)
     if as_json:
         print_json({"format": queries.FORMAT, "items": items})
         return

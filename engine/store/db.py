@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 def normalise_url(url: str) -> str:
@@ -66,6 +68,8 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session for ordinary reads and admin writes (caller commits)."""
+        from sqlmodel import Session  # here: Core readers (``signoff list``) never load the ORM
+
         with Session(self.engine) as session:
             yield session
 

@@ -1,5 +1,9 @@
 """SQLModel tables: the schema, and the types used for ordinary reads.
 
+The one definition of each table. ``engine.store.core`` is generated from it
+(``core_source``; a test fails if it drifts): the same tables as plain SQLAlchemy Core,
+for read paths that must start fast (``signoff list``) without SQLModel and pydantic.
+
 The hot path (``engine.fire.fire``) writes through SQLAlchemy Core statements on
 these same tables; everything else may use the ORM. Datetimes are stored as UTC and
 come back timezone-aware on every backend.
@@ -12,25 +16,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; pass an aware 'now'")
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.UTC)
+from engine.store.types import UTCDateTime
 
 
 class Rag(StrEnum):
@@ -281,3 +270,49 @@ class SweepState(SQLModel, table=True):
     id: int = Field(primary_key=True)
     failures_checked_at: dt.datetime = _ts()
     failures_next_check_at: dt.datetime = _ts()
+
+
+def _core_type(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "UTCDateTime()"
+    if isinstance(kind, AutoString | sa.String) and not isinstance(kind, sa.Text):
+        return f"sa.String({kind.length})" if kind.length else "sa.String()"
+    for name in ("Text", "JSON", "Integer", "Boolean", "Date"):
+        if type(kind) is getattr(sa, name):
+            return f"sa.{name}()"
+    raise TypeError(f"{column}: no Core rendering for {kind!r}; add one to _core_type")
+
+
+def core_source() -> str:
+    """The text of ``engine/store/core.py``: every table here as a Core ``sa.Table``.
+
+    Columns keep their names, types, primary keys and nullability; constraints, indexes and
+    foreign keys are left to these classes and the migrations (Core statements name their
+    joins). Regenerate with ``python -c "from engine.store.tables import core_source;
+    print(core_source(), end='')" > engine/store/core.py``.
+    """
+    out = [
+        '"""Generated from ``engine.store.tables`` by ``core_source()``: do not edit.',
+        "",
+        "The tables as plain SQLAlchemy Core, for statements that must not load SQLModel and",
+        "pydantic (``signoff list``). Constraints, indexes and foreign keys are left out: the",
+        "SQLModel classes and the migrations own the schema; this metadata is never created.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import sqlalchemy as sa",
+        "",
+        "from engine.store.types import UTCDateTime",
+        "",
+        "metadata = sa.MetaData()",
+    ]
+    for table in SQLModel.metadata.tables.values():
+        out += ["", f"{table.name} = sa.Table(", f'    "{table.name}",', "    metadata,"]
+        for c in table.columns:
+            flags = ", primary_key=True" if c.primary_key else ""
+            flags += "" if c.nullable else ", nullable=False"
+            out.append(f'    sa.Column("{c.name}", {_core_type(c)}{flags}),')
+        out.append(")")
+    return "\n".join(out) + "\n"
