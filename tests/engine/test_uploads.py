@@ -465,7 +465,11 @@ ENCRYPTED_MANIFEST = (
         ),
         ("bundle.rar", b"Rar!\x1a\x07\x01\x00" + bytes(30), "its content is a RAR archive"),
         ("bundle.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(30), "its content is a 7-Zip archive"),
-        ("notes.txt", gzip.compress(b"hello", mtime=0), "is not plain text: its content is a gzip archive"),
+        (
+            "notes.txt",
+            gzip.compress(b"hello", mtime=0),
+            "is not plain text: its content is a gzip archive",
+        ),
         ("bundle.tar", tar_bytes(), "its content is a tar archive. Unpack it"),
         # programs
         ("invoice.pdf", EXE, "is not a PDF: its content is a Windows program. Programs"),
