@@ -9,6 +9,7 @@ Southend example plan and contacts through ``import_files``, as ``signoff init``
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,3 +61,16 @@ def import_examples(
         now=now,
         calendar=calendar,
     )
+
+
+def raw_sqlite(path: Path) -> sqlite3.Connection:
+    """A sqlite3 connection set up as ``engine.store.db.make_engine`` sets up its own."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+    ):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn

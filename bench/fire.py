@@ -594,19 +594,6 @@ class RawFire:
             cur.fetchone()
 
 
-def raw_sqlite(path: Path) -> sqlite3.Connection:
-    """A sqlite3 connection set up as ``engine.store.db.make_engine`` sets up its own."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "busy_timeout=30000",
-    ):
-        conn.execute(f"PRAGMA {pragma}")
-    return conn
-
-
 # --- measuring -----------------------------------------------------------------------
 
 
@@ -885,7 +872,7 @@ def measure_sqlite(sizes: Sizes, tmp: Path, spec: WorkflowSpec) -> list[str]:
     ids = prepare(service_db, sizes.items(total))
     assert prepare(raw_db, sizes.items(total)) == ids
     raw_db.dispose()  # from here on the raw side reaches its file through sqlite3 alone
-    raw_conn = raw_sqlite(tmp / "raw.db")
+    raw_conn = common.raw_sqlite(tmp / "raw.db")
     pair = Pair(
         Services(db=service_db, data_dir=tmp / "data"),
         Workload(ids),

@@ -55,27 +55,18 @@ def build(dirpath: Path) -> tuple[str, str]:
     with db.write() as conn:
         common.import_examples(conn, NOW, specs=services.specs)
     step = dt.timedelta(hours=1)
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="Terms of reference revised")],
-        ),
-    )
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="challenge",
-            actor=PANEL,
-            now=NOW + step,
-            reason="No minutes attached.\nPlease send the minutes of the meeting that agreed it.",
-            meeting_date=NOW.date(),
-        ),
-    )
+    why = "No minutes attached.\nPlease send the minutes of the meeting that agreed it."
+    # the agency answers, the panel challenges: the page then shows a challenge to answer
+    for n, (trigger, actor, given) in enumerate(
+        [
+            ("submit_evidence", BM, {"evidence": [EvidenceInput(statement="ToR revised")]}),
+            ("challenge", PANEL, {"reason": why, "meeting_date": NOW.date()}),
+        ]
+    ):
+        fire(
+            services,
+            FireRequest(item=R1, trigger=trigger, actor=actor, now=NOW + n * step, **given),
+        )
     issued = evidence_requests.issue(services, R1, actor=BM, now=NOW + 2 * step)
     token = evidence_requests.mint_token(services, issued.public_id, None, NOW + 2 * step)
     db.dispose()

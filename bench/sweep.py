@@ -219,19 +219,6 @@ POSTGRES_DUE = (
 )
 
 
-def raw_sqlite(path: Path) -> sqlite3.Connection:
-    """A sqlite3 connection set up as ``engine.store.db.make_engine`` sets up its own."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "busy_timeout=30000",
-    ):
-        conn.execute(f"PRAGMA {pragma}")
-    return conn
-
-
 class Backend:
     """One database under test: the engine's Services and raw connections to the same data."""
 
@@ -276,7 +263,7 @@ class SqliteBackend(Backend):
         self.conn: sqlite3.Connection | None = None
 
     def connect(self) -> None:
-        self.conn = raw_sqlite(self.path)
+        self.conn = common.raw_sqlite(self.path)
 
     @property
     def raw(self) -> sqlite3.Connection:

@@ -261,16 +261,31 @@ def services(db: Database, tmp_path: Path) -> Services:
     return Services(db=db, data_dir=tmp_path / "data")
 
 
-def submit_r1(services: Services, statement: str = "done") -> Fired:
-    """The business manager submits a written statement as evidence on R1 at NOW."""
+def submit_r1(services: Services, statement: str = "done", now: dt.datetime = NOW) -> Fired:
+    """The business manager submits a written statement as evidence on R1 (at NOW)."""
     return fire(
         services,
         FireRequest(
             item=R1,
             trigger="submit_evidence",
             actor=BM,
-            now=NOW,
+            now=now,
             evidence=[EvidenceInput(statement=statement)],
+        ),
+    )
+
+
+def challenge_r1(services: Services, reason: str = "thin", now: dt.datetime = NOW) -> Fired:
+    """The panel challenges R1's evidence (at NOW, minuted the same day)."""
+    return fire(
+        services,
+        FireRequest(
+            item=R1,
+            trigger="challenge",
+            actor=PANEL,
+            now=now,
+            reason=reason,
+            meeting_date=now.date(),
         ),
     )
 

@@ -15,23 +15,9 @@ import unicodedata
 
 import filetype
 
+from engine.uploads import policy
 from engine.uploads.archives import zip_content
 from engine.uploads.office import ole_content
-from engine.uploads.policy import (
-    ARCHIVES,
-    IMAGES,
-    KINDS,
-    NO_PROGRAMS,
-    OLE_MAGIC,
-    PROGRAMS,
-    RESAVE,
-    SAVE_AS_PDF,
-    UNPACK,
-    BadContent,
-    Content,
-    UploadLimits,
-    is_windows_program,
-)
 
 _MAX_CONTROL_SHARE = 0.01  # "mostly printable": at most 1 character in 100 a control
 _HEADER = re.compile(r"[!-9;-~]+:")
@@ -45,38 +31,38 @@ _HTML_STARTS = (
 _HTML_ANYWHERE = ("<!doctype html", "<html", "<script", "<iframe")
 
 
-def sniff(data: bytes, limits: UploadLimits, depth: int) -> Content:
+def sniff(data: bytes, limits: policy.UploadLimits, depth: int) -> policy.Content:
     """What the bytes are: the kinds they may be accepted as, or what they are and the fix.
 
     Raises:
-        BadContent: an acceptable kind with a problem inside (macros, bombs, damage).
+        policy.BadContent: an acceptable kind with a problem inside (macros, bombs, damage).
     """
     if data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-1024:]:
-            raise BadContent(
+            raise policy.BadContent(
                 "is an incomplete PDF (it has no end marker), perhaps cut short while "
-                f"uploading. {RESAVE}"
+                f"uploading. {policy.RESAVE}"
             )
-        return Content.of("pdf")
-    for magic, kind in IMAGES:
+        return policy.Content.of("pdf")
+    for magic, kind in policy.IMAGES:
         if data.startswith(magic):
-            return Content.of(kind)
+            return policy.Content.of(kind)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return Content.of("webp")
-    if data.startswith(OLE_MAGIC):
+        return policy.Content.of("webp")
+    if data.startswith(policy.OLE_MAGIC):
         return ole_content(data)
     if data.startswith(b"PK\x03\x04"):
         return zip_content(data, limits, depth)
-    for magic, what in ARCHIVES:
+    for magic, what in policy.ARCHIVES:
         if data.startswith(magic):
-            return Content((), what, UNPACK)
+            return policy.Content((), what, policy.UNPACK)
     if len(data) > 262 and data[257:262] == b"ustar":
-        return Content((), "a tar archive", UNPACK)
-    if is_windows_program(data):
-        return Content((), "a Windows program", NO_PROGRAMS)
-    for magic, what in PROGRAMS:
+        return policy.Content((), "a tar archive", policy.UNPACK)
+    if policy.is_windows_program(data):
+        return policy.Content((), "a Windows program", policy.NO_PROGRAMS)
+    for magic, what in policy.PROGRAMS:
         if data.startswith(magic):
-            return Content((), what, NO_PROGRAMS)
+            return policy.Content((), what, policy.NO_PROGRAMS)
     return _text(data)
 
 
@@ -94,13 +80,15 @@ def _is_email(text: str) -> bool:
     return bool(names & _EMAIL_FIELDS)
 
 
-def _text(data: bytes) -> Content:
+def _text(data: bytes) -> policy.Content:
     """Plain text, CSV or an email message; anything else is named as best we can."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return _text_content(data.decode("utf-16"), "utf-16")
         except UnicodeDecodeError:
-            return Content((), "damaged UTF-16 text", "Save it as UTF-8 text and upload that.")
+            return policy.Content(
+                (), "damaged UTF-16 text", "Save it as UTF-8 text and upload that."
+            )
     if b"\x00" not in data:
         try:
             return _text_content(data.decode("utf-8-sig"), "utf-8")
@@ -108,39 +96,45 @@ def _text(data: bytes) -> Content:
             pass
     guessed = filetype.guess(data)
     if guessed is not None:
-        return Content((), f"a file of type .{guessed.extension}", SAVE_AS_PDF)
+        return policy.Content((), f"a file of type .{guessed.extension}", policy.SAVE_AS_PDF)
     if b"\x00" not in data and _printable(data.decode("cp1252", errors="replace")):
-        return Content(
+        return policy.Content(
             (),
             "text in an older encoding, not UTF-8",
             "Save it as UTF-8 (in Excel: 'CSV UTF-8') and upload that.",
         )
-    return Content((), "binary data we do not recognise", SAVE_AS_PDF)
+    return policy.Content((), "binary data we do not recognise", policy.SAVE_AS_PDF)
 
 
-def _text_content(text: str, charset: str) -> Content:
+def _text_content(text: str, charset: str) -> policy.Content:
     if not text.strip():
-        raise BadContent("has no text in it. Check you chose the right file and upload it again.")
+        raise policy.BadContent(
+            "has no text in it. Check you chose the right file and upload it again."
+        )
     if not _printable(text):
-        return Content((), "binary data we do not recognise", SAVE_AS_PDF)
+        return policy.Content((), "binary data we do not recognise", policy.SAVE_AS_PDF)
     head = text[:1024].lstrip().lower()
     if head.startswith("#!"):
-        return Content((), "a script (it starts with #!)", NO_PROGRAMS)
+        return policy.Content((), "a script (it starts with #!)", policy.NO_PROGRAMS)
     if head.startswith("<?php"):
-        return Content((), "a PHP script", NO_PROGRAMS)
+        return policy.Content((), "a PHP script", policy.NO_PROGRAMS)
     if _is_email(text):
-        return Content(("email", "text", "csv"), KINDS["email"].label, charset=charset)
+        return policy.Content(
+            ("email", "text", "csv"), policy.KINDS["email"].label, charset=charset
+        )
     if head.startswith("{\\rtf"):
-        return Content((), "a Rich Text (RTF) document", "Save it as .docx or PDF and upload that.")
+        return policy.Content(
+            (), "a Rich Text (RTF) document", "Save it as .docx or PDF and upload that."
+        )
     if any(re.match(re.escape(tag) + r"[\s>]", head) for tag in _HTML_STARTS):
-        return Content((), "an HTML page", SAVE_AS_PDF)
+        return policy.Content((), "an HTML page", policy.SAVE_AS_PDF)
     if "<svg" in head:
-        return Content((), "an SVG image", "Export it as PNG or PDF and upload that.")
+        return policy.Content((), "an SVG image", "Export it as PNG or PDF and upload that.")
     if any(tag in head for tag in _HTML_ANYWHERE):
-        return Content((), "an HTML page", SAVE_AS_PDF)
+        return policy.Content((), "an HTML page", policy.SAVE_AS_PDF)
     if head.startswith(("<?xml", "<!doctype")) or re.match(r"<[a-z_][\w.:-]*[\s>/]", head):
-        return Content((), "an XML file", "Save it as PDF or as plain text and upload that.")
-    return Content(("text", "csv"), KINDS["text"].label, charset=charset)
+        return policy.Content((), "an XML file", "Save it as PDF or as plain text and upload that.")
+    return policy.Content(("text", "csv"), policy.KINDS["text"].label, charset=charset)
 
 
 def _printable(text: str) -> bool:

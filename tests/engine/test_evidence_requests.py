@@ -19,7 +19,6 @@ from engine.errors import (
     RoleNotAllowed,
     UploadRefused,
 )
-from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.requests.answer import Upload, answer, answer_by_token
@@ -27,7 +26,7 @@ from engine.requests.tokens import token_hash
 from engine.services import Services
 from engine.store.tables import Evidence, EvidenceRequest, Item, Outbox, RequestToken
 from engine.uploads import UploadLimits
-from tests.conftest import BM, NOW, PANEL, R1, ROOT, make_item
+from tests.conftest import BM, NOW, PANEL, R1, ROOT, make_item, submit_r1
 
 LIMITS = UploadLimits()
 NURSE = "named.nurse@sept.example.org"  # sept's lead officer
@@ -120,16 +119,7 @@ def test_an_agency_contact_may_not_issue(demo: Services, sept_item: int) -> None
 
 
 def test_issue_refused_where_the_state_takes_no_evidence(demo: Services) -> None:
-    fire(
-        demo,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=NOW,
-            evidence=[EvidenceInput(statement="done")],
-        ),
-    )
+    submit_r1(demo)
     with pytest.raises(
         RequestRefused, match=r"evidence is requested only in \['challenged', 'open'"
     ):

@@ -5,26 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.services import Services
-from tests.conftest import NOW, PANEL, R1, submit_r1
+from tests.conftest import challenge_r1, submit_r1
 
 
 def _history(services: Services) -> int:
     submit_r1(services, "done")
-    done = fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="challenge",
-            actor=PANEL,
-            now=NOW,
-            reason="thin",
-            meeting_date=NOW.date(),
-        ),
-    )
-    return done.item_id
+    return challenge_r1(services).item_id
 
 
 def _tamper(services: Services, sql: str, **params: object) -> None:

@@ -11,16 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import (
-    BadInput,
-    ConcurrentUpdate,
-    GuardFailed,
-    MissingInput,
-    RoleNotAllowed,
-    SeparationOfDuties,
-    TransitionNotAllowed,
-    UnknownTrigger,
-)
+from engine import errors
 from engine.evidence import EvidenceInput
 from engine.fire import Fired, FireRequest, fire
 from engine.hashchain import verify
@@ -156,7 +147,7 @@ def test_evidence_is_versioned_never_overwritten(demo: Services) -> None:
 
 def test_transition_not_allowed_says_what_is(demo: Services) -> None:
     before = counts(demo)
-    with pytest.raises(TransitionNotAllowed) as info:
+    with pytest.raises(errors.TransitionNotAllowed) as info:
         go(demo, "sign_off", PANEL, reason="x", rag=Rag.GREEN, meeting_date=NOW.date())
     assert "cannot 'sign_off' from 'open'" in str(info.value)
     assert "submit_evidence" in info.value.allowed
@@ -165,27 +156,27 @@ def test_transition_not_allowed_says_what_is(demo: Services) -> None:
 
 
 def test_unknown_trigger_suggests_a_close_one(demo: Services) -> None:
-    with pytest.raises(UnknownTrigger, match="did you mean 'sign_off'"):
+    with pytest.raises(errors.UnknownTrigger, match="did you mean 'sign_off'"):
         go(demo, "sign_of", PANEL)
 
 
 def test_role_not_allowed_for_another_agency(demo: Services) -> None:
     before = counts(demo)
-    with pytest.raises(RoleNotAllowed) as info:
+    with pytest.raises(errors.RoleNotAllowed) as info:
         submit(demo, actor=OTHER_AGENCY)
     assert info.value.roles == ["agency"]
     assert counts(demo) == before
 
 
 def test_unknown_person_is_refused(demo: Services) -> None:
-    with pytest.raises(RoleNotAllowed):
+    with pytest.raises(errors.RoleNotAllowed):
         submit(demo, actor="stranger@example.org")
 
 
 def test_only_the_panel_sets_rag(demo: Services) -> None:
-    with pytest.raises(RoleNotAllowed):
+    with pytest.raises(errors.RoleNotAllowed):
         go(demo, "set_rag", BM, rag=Rag.RED, reason="late")
-    with pytest.raises(MissingInput, match="requires reason"):
+    with pytest.raises(errors.MissingInput, match="requires reason"):
         go(demo, "set_rag", PANEL, rag=Rag.RED)
     go(demo, "set_rag", PANEL, rag=Rag.RED, reason="No response in 3 months")
     view = item(demo)
@@ -195,37 +186,37 @@ def test_only_the_panel_sets_rag(demo: Services) -> None:
 
 def test_blank_reason_counts_as_missing(demo: Services) -> None:
     submit(demo)
-    with pytest.raises(MissingInput, match="requires reason") as caught:
+    with pytest.raises(errors.MissingInput, match="requires reason") as caught:
         go(demo, "challenge", PANEL, reason="   ", meeting_date=NOW.date())
     assert caught.value.requirement == "reason"
 
 
 def test_missing_evidence_names_the_requirement(demo: Services) -> None:
     """The engine names what is missing; each interface says how to give it (tests/test_cli.py)."""
-    with pytest.raises(MissingInput, match="'submit_evidence' requires evidence$") as caught:
+    with pytest.raises(errors.MissingInput, match="'submit_evidence' requires evidence$") as caught:
         go(demo, "submit_evidence", BM)
     assert caught.value.requirement == "evidence"
 
 
 def test_missing_meeting_date(demo: Services) -> None:
     submit(demo)
-    with pytest.raises(MissingInput, match="meeting date"):
+    with pytest.raises(errors.MissingInput, match="meeting date"):
         go(demo, "challenge", PANEL, reason="why")
 
 
 def test_input_the_transition_does_not_take_is_refused(demo: Services) -> None:
-    with pytest.raises(BadInput, match="does not take rag"):
+    with pytest.raises(errors.BadInput, match="does not take rag"):
         go(demo, "submit_evidence", BM, rag=Rag.GREEN, evidence=[EvidenceInput(statement="done")])
 
 
 def test_meeting_date_in_the_future_is_refused(demo: Services) -> None:
     submit(demo)
-    with pytest.raises(BadInput, match="in the future"):
+    with pytest.raises(errors.BadInput, match="in the future"):
         go(demo, "challenge", PANEL, reason="x", meeting_date=(NOW + 2 * DAY).date())
 
 
 def test_naive_now_is_refused(demo: Services) -> None:
-    with pytest.raises(BadInput, match="timezone"):
+    with pytest.raises(errors.BadInput, match="timezone"):
         submit(demo, now=NOW.replace(tzinfo=None))
 
 
@@ -253,7 +244,7 @@ agencies:
 def test_submitter_cannot_sign_off(demo: Services, tmp_path: Path) -> None:
     _import_contacts(demo, tmp_path, DUAL_ROLES)
     submit(demo, actor=DUAL)
-    with pytest.raises(SeparationOfDuties, match="someone else must 'sign_off'"):
+    with pytest.raises(errors.SeparationOfDuties, match="someone else must 'sign_off'"):
         go(demo, "sign_off", DUAL, reason="ok", rag=Rag.GREEN, meeting_date=NOW.date())
 
 
@@ -261,7 +252,7 @@ def test_panel_signatory_cannot_confirm_audit(demo: Services, tmp_path: Path) ->
     _import_contacts(demo, tmp_path, DUAL_ROLES)
     submit(demo)
     go(demo, "sign_off", DUAL, reason="ok", rag=Rag.GREEN, meeting_date=NOW.date())
-    with pytest.raises(SeparationOfDuties) as info:
+    with pytest.raises(errors.SeparationOfDuties) as info:
         go(demo, "confirm_audit", DUAL, evidence=[EvidenceInput(statement="audit")])
     assert info.value.earlier == "sign_off"
     go(demo, "confirm_audit", AUDITOR, evidence=[EvidenceInput(statement="audit")])
@@ -301,25 +292,25 @@ def test_refused_extension_leaves_due_date(demo: Services) -> None:
 
 
 def test_grant_without_request_fails_its_guard(demo: Services) -> None:
-    with pytest.raises(GuardFailed, match="extension_pending"):
+    with pytest.raises(errors.GuardFailed, match="extension_pending"):
         go(demo, "grant_extension", PANEL, reason="?")
 
 
 def test_second_request_while_one_is_pending_is_refused(demo: Services) -> None:
     go(demo, "request_extension", BM, reason="a", due_date=dt.date(2011, 5, 31))
-    with pytest.raises(GuardFailed, match="no_extension_pending"):
+    with pytest.raises(errors.GuardFailed, match="no_extension_pending"):
         go(demo, "request_extension", BM, reason="b", due_date=dt.date(2011, 6, 30))
 
 
 def test_extension_must_move_the_date_later(demo: Services) -> None:
-    with pytest.raises(BadInput, match="must be later than the current one, 2011-04-01"):
+    with pytest.raises(errors.BadInput, match="must be later than the current one, 2011-04-01"):
         go(demo, "request_extension", BM, reason="a", due_date=dt.date(2011, 3, 1))
 
 
 def test_requester_cannot_grant_own_extension(demo: Services, tmp_path: Path) -> None:
     _import_contacts(demo, tmp_path, DUAL_ROLES)
     go(demo, "request_extension", DUAL, reason="a", due_date=dt.date(2011, 5, 31))
-    with pytest.raises(SeparationOfDuties):
+    with pytest.raises(errors.SeparationOfDuties):
         go(demo, "grant_extension", DUAL, reason="mine")
 
 
@@ -335,7 +326,7 @@ def test_closure_without_assurance_is_not_implemented(demo: Services) -> None:
 
 def test_terminal_state_allows_nothing(demo: Services) -> None:
     go(demo, "close_without_assurance", PANEL, reason="No further assurance received")
-    with pytest.raises(TransitionNotAllowed) as info:
+    with pytest.raises(errors.TransitionNotAllowed) as info:
         submit(demo)
     assert info.value.allowed == []
 
@@ -362,7 +353,7 @@ def test_decision_enqueues_notification_in_same_transaction(demo: Services) -> N
 
 def test_stale_expected_version_is_a_conflict(demo: Services) -> None:
     submit(demo)
-    with pytest.raises(ConcurrentUpdate, match="reload it and try again"):
+    with pytest.raises(errors.ConcurrentUpdate, match="reload it and try again"):
         go(
             demo,
             "sign_off",

@@ -30,18 +30,14 @@ def test_upgrade_is_idempotent(db: Database) -> None:
     assert migrate.current(db) == migrate.head()
 
 
+def _review(imported_at: dt.datetime) -> Review:
+    return Review(id="r", title="t", board="b", kind="scrutiny", imported_at=imported_at)
+
+
 def test_times_come_back_aware_utc(db: Database) -> None:
     london = dt.timezone(dt.timedelta(hours=1))
     with db.session() as session:
-        session.add(
-            Review(
-                id="r",
-                title="t",
-                board="b",
-                kind="scrutiny",
-                imported_at=dt.datetime(2011, 4, 1, 10, 0, tzinfo=london),
-            )
-        )
+        session.add(_review(dt.datetime(2011, 4, 1, 10, 0, tzinfo=london)))
         session.commit()
         got = session.get(Review, "r")
         assert got is not None
@@ -51,15 +47,7 @@ def test_times_come_back_aware_utc(db: Database) -> None:
 
 def test_naive_time_is_refused(db: Database) -> None:
     with db.session() as session:
-        session.add(
-            Review(
-                id="r",
-                title="t",
-                board="b",
-                kind="scrutiny",
-                imported_at=dt.datetime(2011, 4, 1, 10, 0),
-            )
-        )
+        session.add(_review(dt.datetime(2011, 4, 1, 10, 0)))
         with pytest.raises(StatementError, match="naive datetime"):
             session.commit()
 

@@ -8,12 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.services import Services
 from engine.store.tables import Item, Outbox, Recommendation
 from engine.sweep import run_once
-from tests.conftest import BM, NOW, PANEL, R1
+from tests.conftest import BM, NOW, PANEL, R1, submit_r1
 
 
 def at(text: str) -> dt.datetime:
@@ -88,16 +87,7 @@ def test_urgent_escalation_is_not_held_for_office_hours(demo: Services) -> None:
 
 def test_moving_on_cancels_pending_chasing_and_stops_agency_chases(demo: Services) -> None:
     run_once(demo, at("2011-04-02T06:00+01:00"))  # chase 0 queued for office hours
-    fire(
-        demo,
-        FireRequest(
-            item=R1,
-            trigger="submit_evidence",
-            actor=BM,
-            now=at("2011-04-02T07:00+01:00"),
-            evidence=[EvidenceInput(statement="done")],
-        ),
-    )
+    submit_r1(demo, now=at("2011-04-02T07:00+01:00"))
     run_once(demo, at("2011-04-20T10:00+01:00"))
     rows = outbox(demo)
     assert rows[0][:3] == ("chase", BM, "cancelled")

@@ -12,7 +12,7 @@ from engine.queries import list_items, show
 from engine.services import Services
 from engine.spec import WorkflowSpec, load_spec
 from engine.versions import Published, publish
-from tests.conftest import BM, NOW, PANEL, R1, REVIEW, WORKFLOWS, submit_r1
+from tests.conftest import BM, NOW, PANEL, R1, REVIEW, WORKFLOWS, challenge_r1, submit_r1
 
 SHIPPED = (WORKFLOWS / "recommendation.yaml").read_text()
 RENAMED = SHIPPED.replace("challenged", "returned")
@@ -34,17 +34,7 @@ def _versions(services: Services) -> dict[str, int]:
 
 def _challenge_r1(services: Services) -> None:
     submit_r1(services, "x")
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="challenge",
-            actor=PANEL,
-            now=NOW,
-            reason="thin",
-            meeting_date=NOW.date(),
-        ),
-    )
+    challenge_r1(services)
 
 
 def test_same_content_publishes_nothing(demo: Services) -> None:

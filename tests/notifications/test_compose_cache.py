@@ -12,14 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine import requests as evidence_requests
-from engine.fire import FireRequest, fire
 from engine.outbox import claim
 from engine.services import Services
 from engine.store.tables import Outbox
 from engine.sweep import run_once
 from notifications.compose import Composer
 from notifications.templates import Rendered, Templates
-from tests.conftest import BM, NOW, PANEL, R1, REVIEW, submit_r1
+from tests.conftest import BM, NOW, R1, REVIEW, challenge_r1, submit_r1
 from tests.notifications.test_dispatcher import settings_for
 
 LATE = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # the plan's items are weeks overdue
@@ -79,20 +78,6 @@ def queue(services: Services, item: str, kind: str, recipient: str, **context: o
                 "created_at": NOW,
             },
         )
-
-
-def challenge_r1(services: Services) -> None:
-    fire(
-        services,
-        FireRequest(
-            item=R1,
-            trigger="challenge",
-            actor=PANEL,
-            now=NOW,
-            reason="thin",
-            meeting_date=NOW.date(),
-        ),
-    )
 
 
 def test_rows_with_the_same_context_render_once_and_keep_their_own_message_id(
