@@ -49,8 +49,9 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# the tests run on every core (pytest-xdist): each worker builds its own template databases
 unit: $(STAMP) $(ASSETS) browser
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses auto
 
 test: lint types unit
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 import sys
 from pathlib import Path
 
@@ -43,11 +45,25 @@ class Cli:
         return done
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    run = Cli(tmp_path)
+@pytest.fixture(scope="session")
+def _cli_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``signoff init`` and the example import, run once per session through the command line."""
+    folder = tmp_path_factory.mktemp("cli-template")
+    run = Cli(folder)
     run("init")
     run("import", str(PLAN), str(CONTACTS), "--now", "2011-01-10T09:00Z")
+    with closing(sqlite3.connect(run.db)) as conn:  # all in the main file before it is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return folder
+
+
+@pytest.fixture
+def cli(tmp_path: Path, _cli_template: Path) -> Cli:
+    """A database set up as ``init`` and ``import`` leave it: a copy of the session's."""
+    run = Cli(tmp_path)
+    shutil.copyfile(_cli_template / "cli.db", run.db)
+    if (_cli_template / "data").exists():
+        shutil.copytree(_cli_template / "data", tmp_path / "data")
     return run
 
 
