@@ -7,8 +7,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from contextlib import closing
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
