@@ -67,19 +67,24 @@ class _Body:
 
 
 _CACHED = 4096  # renderings a composer keeps; a full cache starts again
-_CACHEABLE = (str, int, type(None))  # not bool or float: True == 1 == 1.0, rendered apart
+_CACHEABLE = (str, int, bool, type(None))  # not float; bools are marked in the key (see below)
 
 
 def _context_key(name: str, ctx: dict[str, object]) -> tuple[object, ...] | None:
     """What a rendering of template ``name`` depends on, or None if it cannot be a key.
 
     Rendering is deterministic (a sandbox with no globals and no random filters), so two
-    contexts with the same scalar values give the same email.
+    contexts with the same scalar values give the same email. True == 1 but renders apart,
+    so the names holding a bool end the key.
     """
-    for value in ctx.values():
-        if type(value) not in _CACHEABLE:
+    flags = []
+    for key, value in ctx.items():
+        kind = type(value)
+        if kind not in _CACHEABLE:
             return None
-    return (name, *ctx.items())  # the same keys in another order only miss
+        if kind is bool:
+            flags.append(key)
+    return (name, *ctx.items(), *flags)  # the same keys in another order only miss
 
 
 def _cannot(row_id: int, exc: Exception) -> Outcome:
@@ -129,16 +134,19 @@ class Composer:
             self.services, (r.item_id for r in rows if r.item_id), (r.recipient for r in rows)
         )
 
-    def _contexts_for(self, facts: MailFacts) -> Contexts:
-        """The contexts of ``facts``: kept while the same facts are passed in."""
-        if self._contexts is None or self._contexts.facts is not facts:
-            self._contexts = Contexts(
+    def _contexts_for(self, facts: MailFacts, now: dt.datetime) -> Contexts:
+        """The contexts of ``facts`` on ``now``'s local day: kept while both stay the same."""
+        today = self.services.calendar.local(now).date()
+        known = self._contexts
+        if known is None or known.facts is not facts or known.today != today:
+            self._contexts = known = Contexts(
                 facts,
                 base_url=self.settings.base_url,
                 sender=self.sender,
                 sender_name=self.sender_name,
+                today=today,
             )
-        return self._contexts
+        return known
 
     def prepare(
         self, rows: Sequence[Any], now: dt.datetime, *, facts: MailFacts | None = None
@@ -148,7 +156,7 @@ class Composer:
         ``facts`` (from :meth:`facts`, for these rows or more) saves reading them again.
         Request rows mint their link token here (``engine.requests.mint_token``).
         """
-        contexts = self._contexts_for(self.facts(rows) if facts is None else facts)
+        contexts = self._contexts_for(self.facts(rows) if facts is None else facts, now)
         prepared: list[Prepared] = []
         failed: list[Outcome] = []
         digests: dict[str, list[Any]] = {}

@@ -19,7 +19,7 @@ EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
 )
-DIGEST_ITEM_KEYS = ("ref", "title", "review_ref", "due", "days_overdue", "link")
+DIGEST_ITEM_KEYS = ("ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link")
 
 
 def long_date(iso: str | None) -> str:
@@ -28,6 +28,13 @@ def long_date(iso: str | None) -> str:
         return "no date set"
     d = dt.date.fromisoformat(iso)
     return f"{d.day} {d:%B %Y}"
+
+
+def day_after(iso: str | None) -> str:
+    """The day after an ISO date, written out: the first day an item due then is overdue."""
+    if not iso:
+        return "no date set"
+    return long_date((dt.date.fromisoformat(iso) + dt.timedelta(days=1)).isoformat())
 
 
 def decision_labels(spec: WorkflowSpec) -> dict[str, str]:
@@ -42,13 +49,25 @@ class Contexts:
     the facts gets a new ``Contexts``, so it sees the item as it is then). Every method
     returns a new dict: callers may add to it.
 
+    ``today`` is the board's local date when the emails are sent: ``days_overdue`` counts
+    plain calendar days from the due date to it (negative before the due date, 0 on the
+    day). Without it, the count the row was queued with is used.
+
     Raises (every method):
         KeyError: the row's item is not in ``facts``, or its state is not in its workflow.
         ValueError: a date in the row's context is not an ISO date.
     """
 
-    def __init__(self, facts: MailFacts, *, base_url: str, sender: str, sender_name: str) -> None:
-        self.facts = facts
+    def __init__(
+        self,
+        facts: MailFacts,
+        *,
+        base_url: str,
+        sender: str,
+        sender_name: str,
+        today: dt.date | None = None,
+    ) -> None:
+        self.facts, self.today = facts, today
         self.base_url, self.sender, self.sender_name = base_url, sender, sender_name
         self._common: dict[tuple[object, ...], dict[str, object]] = {}
         self._labels: dict[int, tuple[WorkflowSpec, dict[str, str]]] = {}
@@ -66,6 +85,7 @@ class Contexts:
             ctx.get("due"),
             ctx.get("days_overdue", 0),
             ctx.get("to_state"),
+            bool(ctx.get("urgent")),
         )
         try:
             common = self._common.get(key)
@@ -78,6 +98,11 @@ class Contexts:
     def _build_common(self, row: Any) -> dict[str, object]:
         item: ItemFacts = self.facts.items[row.item_id]
         ctx = row.context
+        due = ctx.get("due") or (item.due.isoformat() if item.due else None)
+        if self.today is not None and due:
+            days = (self.today - dt.date.fromisoformat(due)).days
+        else:
+            days = int(ctx.get("days_overdue", 0))
         return {
             "recipient_name": self._recipient_name(row.recipient, item.agency_id),
             "agency_name": item.agency_name,
@@ -86,8 +111,10 @@ class Contexts:
             "review_title": item.review_title,
             "ref": item.ref,
             "title": item.title,
-            "due": long_date(ctx.get("due") or (item.due.isoformat() if item.due else None)),
-            "days_overdue": int(ctx.get("days_overdue", 0)),
+            "due": long_date(due),
+            "days_overdue": days,
+            "overdue_since": day_after(due),
+            "urgent": bool(ctx.get("urgent")),
             "state_label": item.spec.states[ctx.get("to_state", item.state)].label,
             "expected": EXPECTED,
             "link": f"{self.base_url}/items/{item.review_id}/{item.ref}",

@@ -39,7 +39,11 @@ Common to ``request``, ``reminder``, ``chase``, ``escalation``, ``decision`` and
 ``ref``             the recommendation's reference within the review ("R1")
 ``title``           the recommendation's short title
 ``due``             the due date, written out ("1 April 2011")
-``days_overdue``    int: days past the due date; 0 on the day, negative before it
+``days_overdue``    int: calendar days (the board's zone) from the due date to the day the email
+                    is sent; 0 on the day, negative before it
+``overdue_since``   the day after the due date, written out ("2 April 2011"): the first day
+                    the item is overdue
+``urgent``          bool: the workflow marks this step urgent (an escalation with ``urgent``)
 ``state_label``     the item's current state ("Open, awaiting evidence")
 ``expected``        what evidence is expected (a request: what that request asks for)
 ``link``            URL of the item (a request: its reply page link)
@@ -62,7 +66,9 @@ state the item moved to.
 
 ``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and ``sender_name``:
 ``items`` is a list of mappings with exactly the keys ``ref``, ``title``, ``review_ref``,
-``due``, ``days_overdue`` and ``link``.
+``due``, ``days_overdue``, ``overdue_since`` and ``link``.
+
+Subjects are cut to at most :data:`MAX_SUBJECT` characters at a word, ending with an ellipsis.
 
 Values used in the subject, and ``recipient_name``, ``sender_name`` and ``reply_to`` (which the
 dispatcher puts into headers), must not contain line breaks: :meth:`Templates.render` refuses them.
@@ -141,6 +147,7 @@ __all__ = [
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 SUBJECT_PREFIX = "Subject:"
+MAX_SUBJECT = 78  # longest subject sent, ellipsis included
 
 Part = TemplatePart
 
@@ -242,6 +249,22 @@ class _Piece:
     variables: frozenset[str]
 
 
+def shorten_subject(subject: str, limit: int = MAX_SUBJECT) -> str:
+    """``subject`` cut to at most ``limit`` characters at a word boundary.
+
+    A cut subject ends with an ellipsis after the last whole word that fits (and any
+    punctuation left dangling before the cut dropped); a single word longer than the limit
+    is the one case cut inside a word.
+    """
+    if len(subject) <= limit:
+        return subject
+    head = subject[:limit]  # room for the ellipsis: the cut drops at least the space
+    cut = head.rfind(" ")
+    if cut <= 0:
+        return subject[: limit - 1] + "…"
+    return head[:cut].rstrip(" ,;:-–—") + "…"
+
+
 @dataclass(frozen=True)
 class _Compiled:
     name: str
@@ -258,7 +281,7 @@ class _Compiled:
             raise TemplateError(
                 self.name, "text", f"the subject contains a line break: {subject_line!r}", 1
             )
-        subject = subject_line.removeprefix(SUBJECT_PREFIX).strip()
+        subject = shorten_subject(subject_line.removeprefix(SUBJECT_PREFIX).strip())
         if not subject:
             raise TemplateError(self.name, "text", "the subject is empty", 1)
         text = _run(self.name, self.body, values).lstrip("\r\n")

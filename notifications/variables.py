@@ -38,6 +38,8 @@ _COMMON = frozenset(
         "title",
         "due",
         "days_overdue",
+        "overdue_since",
+        "urgent",
         "state_label",
         "expected",
         "link",
@@ -45,7 +47,9 @@ _COMMON = frozenset(
         "sender_name",
     }
 )
-DIGEST_ITEM_KEYS = frozenset({"ref", "title", "review_ref", "due", "days_overdue", "link"})
+DIGEST_ITEM_KEYS = frozenset(
+    {"ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link"}
+)
 ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "request": _COMMON,
     "reminder": _COMMON,

@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import contacts, history
+from engine import contacts, deadlines, history
+from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.errors import Refusal, RequestRefused
 from engine.items import item_key, resolve_item
@@ -64,6 +65,7 @@ def issue(
         issued = issue_in(
             conn, spec, row, key, recipient=recipient, actor=actor, now=now,
             note=note, expires_in=expires_in, entered_seq=row.entered_seq,
+            calendar=services.calendar,
         )  # fmt: skip
         history.note(
             conn,
@@ -90,16 +92,19 @@ def issue_in(
     due: dt.date | None = None,
     note: str | None = None,
     expires_in: dt.timedelta = DEFAULT_EXPIRY,
+    calendar: Calendar | None = None,
 ) -> Issued:
     """Write the request and its email inside the caller's transaction (no history event).
 
     ``row`` is an item as ``engine.items`` reads it; ``state`` and ``due`` default to the
-    row's; fire() passes the ones it is moving to.
+    row's; fire() passes the ones it is moving to (the state then entered at ``now``). The
+    email asks for evidence by the state's own deadline (``engine.deadlines``, in
+    ``calendar``'s zone: the board's), or by ``due`` when the state has none of its own.
 
     Raises:
         RequestRefused: the state asks for no evidence (``NOT_ASKED_HERE``).
     """
-    state = state or row.state
+    given, state = state, state or row.state
     st = spec.states[state]
     if "request" not in st.templates or answer_transition(spec.model, state) is None:
         raise _not_asked_here(spec, key, state)
@@ -126,6 +131,8 @@ def issue_in(
     mail.queue_request(
         conn, st.templates["request"], item_id=row.id, request_id=request_id,
         public_id=public_id, issue_no=1, recipient=recipient, now=now,
+        due=_deadline(st, due or row.due, row.entered_at if given is None else now,
+                      entered_seq, calendar or Calendar()),
     )  # fmt: skip
     return Issued(
         public_id=public_id, item_key=key, recipient=recipient, expires_at=expires_at, issues=1
@@ -181,6 +188,18 @@ def reissue(
             expires_at=expires_at,
             issues=issues,
         )
+
+
+def _deadline(
+    st: Any, due: dt.date | None, entered_at: dt.datetime, entered_seq: int, calendar: Calendar
+) -> dt.date | None:
+    """The last local day of state ``st``'s deadline for an entry at ``entered_at``, or ``due``."""
+    plan = deadlines.plan(
+        st, item_due=due, entered_at=entered_at, entered_seq=entered_seq, calendar=calendar
+    )
+    if plan is None:
+        return due
+    return calendar.local(plan.due_at - dt.timedelta(microseconds=1)).date()
 
 
 def _not_asked_here(spec: WorkflowSpec, key: str, state: str) -> RequestRefused:

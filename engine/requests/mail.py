@@ -28,9 +28,16 @@ def queue_request(
     issue_no: int,
     recipient: str,
     now: dt.datetime,
+    due: dt.date | None = None,
 ) -> None:
-    """Issue ``issue_no`` of a request's email (one per issue: a redelivery adds nothing)."""
-    context = {"request": public_id, "request_id": request_id, "issue": issue_no}
+    """Issue ``issue_no`` of a request's email (one per issue: a redelivery adds nothing).
+
+    ``due`` is the date the email asks for the evidence by; without it the email says the
+    item's due date.
+    """
+    context: dict[str, Any] = {"request": public_id, "request_id": request_id, "issue": issue_no}
+    if due is not None:
+        context["due"] = due.isoformat()
     key = f"request:{public_id}:{issue_no}"
     _queue(conn, key, item_id, "request", template, recipient, context, now)
 

@@ -66,6 +66,8 @@ def test_the_common_context_says_only_what_the_facts_say() -> None:
         "title": "Define the process",
         "due": "1 April 2011",
         "days_overdue": 3,
+        "overdue_since": "2 April 2011",
+        "urgent": False,
         "state_label": SPEC.states["open"].label,
         "expected": EXPECTED,
         "link": "https://signoff.example.org/items/scr-2010/R1",

@@ -61,8 +61,7 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
     [message] = smtp.messages
     assert message["To"] == BM
     assert message["Subject"] == (
-        "R1 Define the LSCB process for monitoring the implementation of recommendations "
-        "emanating fr…: Submit evidence"
+        "Submit evidence: R1 Define the LSCB process for monitoring the implementation…"
     )
     assert message["Message-ID"].endswith("@southend-lscb.example.org>")
     assert message["From"] == "Southend LSCB <lscb@southend-lscb.example.org>"

@@ -27,8 +27,8 @@ from notifications.templates import (
 HTML = "<p>{{ ref }}</p>\n"
 REMINDER_ALLOWED = (
     "allowed: ['agency_name', 'board_name', 'days_overdue', 'due', 'expected', 'link', "
-    "'recipient_name', 'ref', 'reply_to', 'review_ref', 'review_title', 'sender_name', "
-    "'state_label', 'title']"
+    "'overdue_since', 'recipient_name', 'ref', 'reply_to', 'review_ref', 'review_title', "
+    "'sender_name', 'state_label', 'title', 'urgent']"
 )
 PRIVATE = "(names starting with '_' or containing '__' are private)"
 
@@ -112,8 +112,7 @@ def test_receipt_says_what_arrived_and_what_happens_next(templates: Templates) -
 def test_request_says_what_by_when_and_how(templates: Templates) -> None:
     r = templates.render("request", SAMPLE_CONTEXT["request"])
     assert r.subject == (
-        "Evidence needed by 1 April 2011: R1 Revise the serious case review panel's "
-        "terms of reference"
+        "Evidence needed by 1 April 2011: R1 Revise the serious case review panel's…"
     )
     assert "What we need\nThe revised terms of reference" in r.text
     assert "By 1 April 2011." in r.text
@@ -126,7 +125,7 @@ def test_request_says_what_by_when_and_how(templates: Templates) -> None:
         (-3, "is due in 3 days, on 1 April 2011."),
         (-1, "is due in 1 day, on 1 April 2011."),
         (0, "is due today, 1 April 2011."),
-        (2, "was due on 1 April 2011. It is 2 days overdue."),
+        (2, "was due on 1 April 2011. It has been overdue since 2 April 2011."),
     ],
 )
 def test_reminder_counts_the_days(templates: Templates, days_overdue: int, expected: str) -> None:
@@ -136,9 +135,9 @@ def test_reminder_counts_the_days(templates: Templates, days_overdue: int, expec
 
 def test_chase_and_escalation_say_how_late(templates: Templates) -> None:
     chase = templates.render("chase", SAMPLE_CONTEXT["chase"])
-    assert "It is now 9 days overdue." in chase.text
+    assert "It has been overdue since 2 April 2011." in chase.text
     escalation = templates.render("escalation", SAMPLE_CONTEXT["escalation"])
-    assert escalation.subject.startswith("Escalation step 2: NHS South East Essex is 21 days")
+    assert escalation.subject.startswith("Urgent: Escalation step 2: R1 overdue since 2 April 2011")
     assert escalation.text.startswith("Dear Chief Executive,")
     assert "This is step 2 of the board's escalation process." in escalation.text
 
@@ -146,7 +145,7 @@ def test_chase_and_escalation_say_how_late(templates: Templates) -> None:
 def test_digest_lists_every_item(templates: Templates) -> None:
     r = templates.render("digest", SAMPLE_CONTEXT["digest"])
     assert r.subject == "Southend LSCB: 2 items to look at"
-    assert "Due: 1 April 2011, 9 days overdue\n" in r.text
+    assert "Due: 1 April 2011, overdue since 2 April 2011\n" in r.text
     assert "Due: 30 April 2011\n" in r.text
     assert r.html.count("/items/southend-iawg-scr-audit-2010/R") == 2
     empty = templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": []})
@@ -156,7 +155,7 @@ def test_digest_lists_every_item(templates: Templates) -> None:
 
 def test_decision_points_to_the_reasons_instead_of_quoting_them(templates: Templates) -> None:
     r = templates.render("decision", SAMPLE_CONTEXT["decision"])
-    assert r.subject.endswith(": Evidence challenged by the panel")
+    assert r.subject.startswith("Evidence challenged by the panel: R1 ")
     assert "has moved to: Challenged by the panel." in r.text
     assert "read the reasons for this decision" in r.text
 
@@ -427,8 +426,8 @@ def test_unknown_digest_item_key_is_named_with_a_suggestion() -> None:
         validate("digest", text, "<p></p>")
     assert str(info.value) == (
         "template 'digest' (text) line 3: undefined variable: 'dict object' has no attribute "
-        "'ref_no'; did you mean 'ref'?; item keys: ['days_overdue', 'due', 'link', 'ref', "
-        "'review_ref', 'title'] (with the sample context)"
+        "'ref_no'; did you mean 'ref'?; item keys: ['days_overdue', 'due', 'link', "
+        "'overdue_since', 'ref', 'review_ref', 'title'] (with the sample context)"
     )
 
 
