@@ -294,7 +294,9 @@ def fire_in(
         directory = Directory(contacts, {})  # the one contacts read, for both below
         sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, directory)
         if asking is not None:
-            sent += _request_on_entry(conn, spec, asking, row, key, seq, values, req, directory)
+            sent += _request_on_entry(
+                conn, spec, asking, row, key, seq, values, req, directory, calendar
+            )
     return Fired(
         item_id=row.id,
         key=key,
@@ -417,6 +419,7 @@ def _request_on_entry(
     values: dict[str, Any],
     req: FireRequest,
     directory: Directory,
+    calendar: Calendar,
 ) -> int:
     """Ask the agency for evidence on entering a state whose workflow says so."""
     people = sorted(
@@ -435,6 +438,7 @@ def _request_on_entry(
         entered_seq=seq,
         state=values["state"],
         due=values.get("due", row.due),
+        calendar=calendar,
     )
     return 1
 
