@@ -1,7 +1,11 @@
 """The business manager's preview: who will be emailed what, and when, over the next days.
 
-Computed from the same deadline plans the sweep uses, for items whose next attention
-falls inside the window; nothing is written. Recipients are resolved from today's
+Exactly what sweeps run over the window would queue: the forecast over ``days`` from
+``now`` lists every reminder, chase and escalation a sweep at some moment ``t`` with
+``now <= t < now + days`` would decide (``deadlines.due_now`` at ``now``, then each new
+point of ``deadlines.points_between`` before the end), with the send time that sweep
+would give it, less every one whose dedupe key is already in the outbox (queued, sent,
+failed or cancelled alike). Nothing is written. Recipients are resolved from today's
 directory, so a contact change before the day shows up in the next forecast.
 """
 
@@ -10,42 +14,78 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
+
 from engine import deadlines
+from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.items import item_key
 from engine.services import Services
-from engine.sweep import DUE_ITEMS
+from engine.store.tables import Item, Outbox
+from engine.sweep import DUE_ITEMS, dedupe_key
+
+_item = Item.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+
+# items a sweep before ``end`` would read (``next_attention_at <= t`` for some ``t < end``)
+_IN_WINDOW = DUE_ITEMS.where(_item.c.next_attention_at < sa.bindparam("end"))
+_KNOWN_KEYS = sa.select(_outbox.c.dedupe_key).where(
+    _outbox.c.item_id.in_(
+        sa.select(_item.c.id).where(_item.c.next_attention_at < sa.bindparam("end"))
+    )
+)
+
+
+def decisions(
+    plan: deadlines.Plan, start: dt.datetime, end: dt.datetime, calendar: Calendar
+) -> list[tuple[deadlines.Due, dt.datetime]]:
+    """Each notification sweeps in ``[start, end)`` would decide, with the moment decided.
+
+    A sweep at ``start`` decides ``due_now``; after it, each point comes due at its own time.
+    """
+    out = [(d, start) for d in deadlines.due_now(plan, start, calendar)]
+    out += [(d, d.at) for d in deadlines.points_between(plan, start, end, calendar) if d.at < end]
+    return out
 
 
 def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, Any]]:
-    """Every reminder, chase and escalation due in ``(now, now + days]``, in time order."""
+    """Every reminder, chase and escalation sweeps in ``[now, now + days)`` would queue.
+
+    Sorted by send time; ``to`` and ``dedupe_keys`` are parallel (one outbox row each).
+    """
     end = now + dt.timedelta(days=days)
     calendar = services.calendar
     out: list[dict[str, Any]] = []
     with services.db.engine.connect() as conn:
-        rows = conn.execute(DUE_ITEMS, {"now": end}).all()
+        rows = conn.execute(_IN_WINDOW, {"now": end, "end": end}).all()
+        known = set(conn.execute(_KNOWN_KEYS, {"end": end}).scalars())
         directory = Directory.load(conn)
         for row in rows:
             spec = services.specs.get(conn, row.workflow_version_id)
             plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
             if plan is None:
                 continue
-            due_now = deadlines.due_now(plan, now, calendar)
-            for due in [*due_now, *deadlines.points_between(plan, now, end, calendar)]:
-                send_at = max(due.at, now)
-                if not due.urgent:
-                    send_at = calendar.next_office_time(send_at)
-                recipients = directory.resolve(spec, due.targets, row.agency_id, due.step)
+            for due, decided_at in decisions(plan, now, end, calendar):
+                send_at = decided_at if due.urgent else calendar.next_office_time(decided_at)
+                recipients = [
+                    (r, key)
+                    for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
+                    if (key := dedupe_key(due, plan, row.id, r.email)) not in known
+                ]
+                if not recipients:
+                    continue
                 out.append(
                     {
                         "at": send_at.isoformat(),
+                        "decided_at": decided_at.isoformat(),
                         "key": item_key(row.review_id, row.ref),
                         "agency": row.agency_id,
                         "kind": due.kind,
                         "step": due.step,
                         "template": due.template,
-                        "to": [r.email for r in recipients],
-                        "fallback": any(r.fallback for r in recipients),
+                        "to": [r.email for r, _ in recipients],
+                        "dedupe_keys": [k for _, k in recipients],
+                        "fallback": any(r.fallback for r, _ in recipients),
                     }
                 )
-    return sorted(out, key=lambda x: (x["at"], x["key"], x["kind"]))
+    return sorted(out, key=lambda x: (x["at"], x["key"], x["kind"], x["step"]))

@@ -312,6 +312,12 @@ def _decide(
     return decided, params, moves
 
 
+def dedupe_key(d: deadlines.Due, plan: deadlines.Plan, item_id: int, email: str) -> str:
+    """The outbox dedupe key of notification ``d`` of ``plan`` to ``email`` (as ``_slot``
+    builds it in two halves around the item id)."""
+    return f"{d.kind}:{item_id}:{plan.cycle}:{d.step}:{email}"
+
+
 def _slot(
     d: deadlines.Due,
     plan: deadlines.Plan,

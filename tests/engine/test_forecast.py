@@ -1,0 +1,118 @@
+"""The forecast over ``[T, T + days)`` is exactly what sweeps over that window queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine import outbox
+from engine.forecast import forecast
+from engine.services import Services
+from engine.store.tables import Item, Outbox
+from engine.sweep import run_once
+
+CHASING = ("reminder", "chase", "escalation")
+_o = Outbox.__table__  # type: ignore[attr-defined]
+_i = Item.__table__  # type: ignore[attr-defined]
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def queued(services: Services) -> set[tuple[str, str, str, dt.datetime]]:
+    query = sa.select(_o.c.dedupe_key, _o.c.kind, _o.c.recipient, _o.c.next_attempt_at).where(
+        _o.c.kind.in_(CHASING)
+    )
+    with services.db.engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(query)}  # type: ignore[misc]
+
+
+def rows_of(emails: list[dict[str, Any]]) -> list[tuple[str, str, str, dt.datetime]]:
+    return [
+        (key, e["kind"], to, at(e["at"]))
+        for e in emails
+        for to, key in zip(e["to"], e["dedupe_keys"], strict=True)
+    ]
+
+
+def next_attention(services: Services) -> dt.datetime | None:
+    with services.db.engine.connect() as conn:
+        found: dt.datetime | None = conn.execute(sa.func.min(_i.c.next_attention_at)).scalar()
+    return found
+
+
+def sweep_through(services: Services, start: dt.datetime, end: dt.datetime) -> int:
+    """Sweep at ``start`` and then at every moment an item next needs attention before
+    ``end``: the same as sweeping continuously, since nothing new falls due in between."""
+    sweeps = 0
+    t: dt.datetime | None = start
+    while t is not None and t < end:
+        run_once(services, t)
+        sweeps += 1
+        after = next_attention(services)
+        assert after is None or after > t
+        t = after
+    return sweeps
+
+
+def test_forecast_equals_sweeps_over_60_days(demo: Services) -> None:
+    start = at("2011-03-10T09:30+00:00")  # 22 days before R1's due date: reminders, chases,
+    end = start + dt.timedelta(days=60)  # escalations (and Easter) all fall in the window
+    before = queued(demo)
+    expected = rows_of(forecast(demo, start, 60))
+    assert len(expected) == len(set(expected))
+    assert {k for k, *_ in expected} & {k for k, *_ in before} == set()
+    assert sweep_through(demo, start, end) > 3
+    got = queued(demo) - before
+    assert got == set(expected)
+    assert {kind for _k, kind, *_ in got} == set(CHASING)
+    # and nothing more is left to forecast inside the window that was swept
+    assert forecast(demo, start, 60) == []
+
+
+def test_forecast_windows_add_up(demo: Services) -> None:
+    start = at("2011-03-10T09:30+00:00")
+    whole = rows_of(forecast(demo, start, 30))
+    first = rows_of(forecast(demo, start, 12))
+    sweep_through(demo, start, start + dt.timedelta(days=12))
+    assert queued(demo) >= set(first)
+    rest = rows_of(forecast(demo, start + dt.timedelta(days=12), 18))
+    assert sorted(first + rest) == sorted(whole)
+
+
+def test_the_window_includes_now_and_excludes_its_end(demo: Services) -> None:
+    # R1's reminder 14 days before 1 April is decided at 2011-03-19 00:00 (a Saturday)
+    # and sent when the office opens on Monday 21 March
+    reminder = at("2011-03-19T00:00+00:00")
+    r1 = [e for e in forecast(demo, reminder - dt.timedelta(days=1), 1) if "/R1" in e["key"]]
+    assert r1 == []
+    r1 = [e for e in forecast(demo, reminder, 1) if "/R1" in e["key"]]
+    assert [(e["kind"], e["at"], e["decided_at"]) for e in r1] == [
+        ("reminder", "2011-03-21T09:00:00+00:00", reminder.isoformat())
+    ]
+
+
+def test_what_was_queued_and_sent_is_not_forecast_again(demo: Services) -> None:
+    # 24 days overdue: a chase and escalations go out; the forecast no longer lists them
+    now = at("2011-04-25T10:00+01:00")
+    ahead = forecast(demo, now, 10)
+    assert {e["kind"] for e in ahead if e["decided_at"] == now.isoformat()} >= {
+        "chase",
+        "escalation",
+    }
+    report = run_once(demo, now)
+    assert report.queued >= 3
+    keys = {d["dedupe_key"] for d in report.decided}
+    assert keys == {
+        k for e in ahead if e["decided_at"] == now.isoformat() for k in e["dedupe_keys"]
+    }
+    rows = outbox.claim(demo, now + dt.timedelta(days=1), "test", 1000, dt.timedelta(minutes=5))
+    sent = [outbox.Outcome(row_id=r.id, result=outbox.Result.SENT) for r in rows]
+    outbox.settle(demo, rows, sent, "test", now + dt.timedelta(days=1))
+    after = forecast(demo, now, 10)
+    assert not keys & {k for e in after for k in e["dedupe_keys"]}
+    assert not [e for e in after if e["decided_at"] == now.isoformat()]
+    assert run_once(demo, now, dry_run=True).queued == 0
