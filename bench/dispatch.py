@@ -222,7 +222,7 @@ def prepare(tmp: Path, sink: Sink, n: int) -> Bench:
     bench = Bench(Services(db=db, data_dir=tmp / "data"), settings, Templates(), sink, rows)
     # the raw side's messages: the bytes the dispatcher would send, built once, untimed
     bench.fill()
-    claimed = claim(bench.services, NOW, OWNER, n, LEASE)
+    claimed = claim(bench.services.db, NOW, OWNER, n, LEASE)
     prepared, failed = Composer(bench.services, settings, bench.templates).prepare(claimed, NOW)
     if failed or len(prepared) != n:
         raise AssertionError(f"composing the example rows failed: {failed[:3]}")
@@ -313,7 +313,7 @@ def run_phases(bench: Bench, c: int) -> dict[str, float]:
     async def go() -> None:
         clock = time.perf_counter
         start = clock()
-        rows = claim(bench.services, NOW, OWNER, n, LEASE)
+        rows = claim(bench.services.db, NOW, OWNER, n, LEASE)
         took["claim"] = clock() - start
         start = clock()
         composer = Composer(bench.services, bench.settings, bench.templates)
@@ -335,7 +335,7 @@ def run_phases(bench: Bench, c: int) -> dict[str, float]:
                 )
                 for row_id in p.row_ids
             )
-        settle(bench.services, rows, outcomes, OWNER, NOW)
+        settle(bench.services.db, rows, outcomes, OWNER, NOW)
         took["settle"] = clock() - start
 
     gc.collect()

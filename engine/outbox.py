@@ -33,9 +33,9 @@ from sqlalchemy.exc import IntegrityError
 
 from engine import history
 from engine.errors import ChainMoved
-from engine.services import Services
 from engine.store.bulk import execute_many
 from engine.store.conflicts import is_race
+from engine.store.db import Database
 from engine.store.tables import DeliveryStatus, Outbox
 
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -217,17 +217,15 @@ class Outcome:
     retry_at: dt.datetime | None = None
 
 
-def claim(
-    services: Services, now: dt.datetime, owner: str, limit: int, lease: dt.timedelta
-) -> list[Any]:
+def claim(db: Database, now: dt.datetime, owner: str, limit: int, lease: dt.timedelta) -> list[Any]:
     """Claim up to ``limit`` rows for ``owner`` until ``now + lease``; return them."""
     claimable = sa.or_(
         sa.and_(_outbox.c.status == PENDING, _outbox.c.next_attempt_at <= now),
         sa.and_(_outbox.c.status == SENDING, _outbox.c.lease_until < now),
     )
     ids = sa.select(_outbox.c.id).where(claimable).order_by(_outbox.c.id).limit(limit)
-    with services.db.write() as conn:
-        if not services.db.is_sqlite:
+    with db.write() as conn:
+        if not db.is_sqlite:
             ids = ids.with_for_update(skip_locked=True)
         chosen = list(conn.execute(ids).scalars())
         if not chosen:
@@ -299,7 +297,7 @@ _ATTEMPTS = 5
 
 
 def settle(
-    services: Services,
+    db: Database,
     rows: Sequence[Any],
     outcomes: Sequence[Outcome],
     owner: str,
@@ -315,7 +313,7 @@ def settle(
     if not outcomes:
         return
     by_id = {r.id: r for r in rows}
-    with services.db.write() as conn:
+    with db.write() as conn:
         held: set[int] = set()
         ids = sorted({o.row_id for o in outcomes})
         for start in range(0, len(ids), _SETTLE_BATCH):
@@ -328,7 +326,7 @@ def settle(
                 )
                 .order_by(_outbox.c.id)
             )
-            if not services.db.is_sqlite:  # no other dispatcher may reclaim them meanwhile
+            if not db.is_sqlite:  # no other dispatcher may reclaim them meanwhile
                 mine = mine.with_for_update()
             held.update(conn.execute(mine).scalars())
         params: dict[Result, list[tuple[Any, ...]]] = {r: [] for r in Result}

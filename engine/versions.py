@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,8 @@ from engine.errors import ConcurrentUpdate, PublishRefused, SpecError, WorkflowN
 from engine.store import core
 
 if TYPE_CHECKING:
-    from engine.spec import WorkflowSpec
+    from engine.calendar import Calendar
+    from engine.spec import State, WorkflowSpec
 
 # Core tables, and engine.spec and engine.history imported where used: ``signoff list``
 # reads state labels through SpecCache.states and must not load SQLModel or pydantic.
@@ -199,12 +200,14 @@ def publish(
     migrate: bool = False,
     mapping: Mapping[str, str] | None = None,
     note: str | None = None,
+    calendar: Calendar | None = None,
 ) -> Published:
     """Store ``spec`` as the next version of its workflow (a no-op if unchanged).
 
     With ``migrate``, every open item on an older version moves to the new one; its
     state is kept when the new version has it, or mapped through ``mapping``. Each
-    move is an event in the item's history.
+    move is an event in the item's history, and each moved item is re-planned as ``fire``
+    re-plans it (under ``calendar``, the default calendar unless given).
 
     Raises:
         SpecError: ``mapping`` names a state the new version lacks.
@@ -246,16 +249,25 @@ def publish(
             )
             .returning(_wv.c.id)
         ).scalar_one()
-    for item_id, old_state in movers:
+    if movers and calendar is None:
+        from engine.calendar import Calendar
+
+        calendar = Calendar()
+    for item_id, old_state, was in movers:
+        new_state = mapping.get(old_state, old_state)
+        assert calendar is not None
         record_migration(
             conn,
             item_id=item_id,
             to_version_id=version_id,
             to_version=version,
             old_state=old_state,
-            new_state=mapping.get(old_state, old_state),
+            new_state=new_state,
             actor=actor,
             now=now,
+            was=was,
+            becomes=spec.states[new_state],
+            calendar=calendar,
         )
     return Published(
         name=spec.name,
@@ -268,7 +280,7 @@ def publish(
 
 def _items_to_move(
     conn: sa.Connection, spec: WorkflowSpec, mapping: Mapping[str, str]
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, State]]:
     rows = conn.execute(
         sa.select(
             _item.c.id,
@@ -287,12 +299,12 @@ def _items_to_move(
 
     movers, stranded = [], []
     unmapped: set[str] = set()
-    terminal_cache: dict[str, Collection[str]] = {}
+    old_specs: dict[str, WorkflowSpec] = {}
     for r in rows:
-        if r.source_text not in terminal_cache:
-            old = load_spec(r.source_text, f"{spec.name} (published)")
-            terminal_cache[r.source_text] = {n for n, s in old.states.items() if s.terminal}
-        if r.state in terminal_cache[r.source_text]:
+        if r.source_text not in old_specs:
+            old_specs[r.source_text] = load_spec(r.source_text, f"{spec.name} (published)")
+        was = old_specs[r.source_text].states[r.state]
+        if was.terminal:
             continue  # finished items keep the version they finished on
         target = mapping.get(r.state, r.state)
         if target not in spec.states:
@@ -302,7 +314,7 @@ def _items_to_move(
             )
             unmapped.add(r.state)
         else:
-            movers.append((r.id, r.state))
+            movers.append((r.id, r.state, was))
     if stranded:
         raise PublishRefused(
             spec.name, f"{len(stranded)} item(s) would be stranded", stranded, sorted(unmapped)
@@ -320,9 +332,18 @@ def record_migration(
     new_state: str,
     actor: str,
     now: dt.datetime,
+    was: State,
+    becomes: State,
+    calendar: Calendar,
 ) -> None:
-    """Move one item onto another workflow version, as an event in its history."""
-    from engine import history
+    """Move one item onto another workflow version, as an event in its history.
+
+    The item is re-planned as ``fire`` re-plans it: when its deadline plan under ``becomes``
+    (the new version's state) differs from the one under ``was`` (the old version's), its
+    ``next_attention_at`` follows the new plan and the reminders, chases and escalations
+    decided under the old one and not yet sent are cancelled.
+    """
+    from engine import deadlines, history, outbox
 
     row = conn.execute(
         sa.select(
@@ -332,6 +353,7 @@ def record_migration(
             _item.c.workflow_version_id,
             _item.c.entered_at,
             _item.c.entered_seq,
+            _item.c.due,
         ).where(_item.c.id == item_id)
     ).one()
     seq = row.seq + 1
@@ -348,6 +370,22 @@ def record_migration(
         data={"from_version_id": row.workflow_version_id, "to_version": to_version},
     )
     moved = old_state != new_state
+    entered_at = now if moved else row.entered_at
+    entered_seq = seq if moved else row.entered_seq
+    old_plan = deadlines.plan(
+        was,
+        item_due=row.due,
+        entered_at=row.entered_at,
+        entered_seq=row.entered_seq,
+        calendar=calendar,
+    )
+    new_plan = deadlines.plan(
+        becomes, item_due=row.due, entered_at=entered_at, entered_seq=entered_seq, calendar=calendar
+    )
+    replan = new_plan != old_plan
+    values: dict[str, Any] = {}
+    if replan:
+        values["next_attention_at"] = deadlines.attention(new_plan, now, calendar)
     done = conn.execute(
         _item.update()
         .where(_item.c.id == item_id, _item.c.version == row.version)
@@ -358,12 +396,15 @@ def record_migration(
             seq=seq,
             last_hash=digest,
             updated_at=now,
-            entered_at=now if moved else row.entered_at,
-            entered_seq=seq if moved else row.entered_seq,
+            entered_at=entered_at,
+            entered_seq=entered_seq,
+            **values,
         )
     )
     if done.rowcount != 1:
         raise ConcurrentUpdate(f"item {item_id}", "migrate_workflow")
+    if replan:  # what was decided under the old version's plan no longer applies
+        outbox.cancel_chasing(conn, item_id)
 
 
 def ensure_published(

@@ -248,7 +248,7 @@ class _Dispatch:
         return self.report
 
     async def _claim(self, limit: int) -> list[Any]:
-        rows = await asyncio.to_thread(claim, self.services, self.now, self.owner, limit, LEASE)
+        rows = await asyncio.to_thread(claim, self.services.db, self.now, self.owner, limit, LEASE)
         self.rows.update((r.id, r) for r in rows)
         self.report.claimed += len(rows)
         return rows
@@ -334,7 +334,9 @@ class _Dispatch:
             if self.unsettled and (finished or len(self.unsettled) >= SETTLE):
                 outcomes, self.unsettled = self.unsettled, []
                 rows = [self.rows[o.row_id] for o in outcomes]
-                await asyncio.to_thread(settle, self.services, rows, outcomes, self.owner, self.now)
+                await asyncio.to_thread(
+                    settle, self.services.db, rows, outcomes, self.owner, self.now
+                )
                 if self.unsettled:
                     self.settle_wanted.set()
             if finished and not self.unsettled:

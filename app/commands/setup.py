@@ -162,6 +162,7 @@ def workflow_publish(
             migrate=migrate_items,
             mapping=pairs,
             note=note,
+            calendar=current.calendar,
         )
     if done.created:
         typer.echo(f"published {done.name} version {done.version}")

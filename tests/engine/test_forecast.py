@@ -109,9 +109,9 @@ def test_what_was_queued_and_sent_is_not_forecast_again(demo: Services) -> None:
     assert keys == {
         k for e in ahead if e["decided_at"] == now.isoformat() for k in e["dedupe_keys"]
     }
-    rows = outbox.claim(demo, now + dt.timedelta(days=1), "test", 1000, dt.timedelta(minutes=5))
+    rows = outbox.claim(demo.db, now + dt.timedelta(days=1), "test", 1000, dt.timedelta(minutes=5))
     sent = [outbox.Outcome(row_id=r.id, result=outbox.Result.SENT) for r in rows]
-    outbox.settle(demo, rows, sent, "test", now + dt.timedelta(days=1))
+    outbox.settle(demo.db, rows, sent, "test", now + dt.timedelta(days=1))
     after = forecast(demo, now, 10)
     assert not keys & {k for e in after for k in e["dedupe_keys"]}
     assert not [e for e in after if e["decided_at"] == now.isoformat()]

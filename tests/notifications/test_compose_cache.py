@@ -38,7 +38,7 @@ class Counting(Templates):
 
 
 def claim_all(services: Services, now: dt.datetime) -> list[Any]:
-    return claim(services, now, "test", 10_000, LEASE)
+    return claim(services.db, now, "test", 10_000, LEASE)
 
 
 def composer(services: Services, templates: Templates) -> Composer:
