@@ -33,6 +33,7 @@ def serve(
     import threading
 
     from app import scheduler
+    from app.settings import Environment
     from engine.errors import SettingsError
     from engine.store import migrate
     from inbound import listener
@@ -47,6 +48,12 @@ def serve(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP verb
     current = settings()
+    if mail_catcher and current.environment is Environment.PRODUCTION:
+        raise SettingsError(
+            "--mail-catcher keeps every email on this machine instead of sending it; production "
+            "refuses it (SIGNOFF_ENVIRONMENT=production): drop --mail-catcher and set "
+            "SIGNOFF_SMTP_HOST to the board's mail server"
+        )
     running = services()
     if migrate.current(running.db) != migrate.head():
         raise SettingsError(

@@ -12,16 +12,18 @@ import datetime as dt
 import functools
 import os
 import secrets
+from email.utils import parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.environment import PREFIX, check_database_url
 from engine.calendar import Calendar
 from engine.errors import SettingsError
+from engine.evidence import make_private_dir
 from engine.uploads import UploadLimits
 from notifications.settings import MailSettings, SmtpTls
 from web.settings import WebSettings
@@ -32,6 +34,34 @@ def shipped_workflows() -> Path:
     import workflows
 
     return workflows.DIR
+
+
+_PLACEHOLDERS = ("changethis", "changeme", "secret", "password", "example", "signoff")
+_LOCAL_DOMAINS = ("localhost", "localdomain", "local", "invalid", "example", "test")
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why ``secret`` is trivially weak (one repeated character, a short repeated pattern,
+    few distinct characters, a placeholder word), or None."""
+    lowered = secret.lower()
+    if len(set(secret)) == 1:
+        return "is one repeated character"
+    for period in range(1, len(secret) // 4 + 1):
+        if secret == (secret[:period] * len(secret))[: len(secret)]:
+            return f"repeats the same {period} characters"
+    if len(set(secret)) < 10:
+        return f"uses only {len(set(secret))} different characters"
+    for word in _PLACEHOLDERS:
+        if word in lowered:
+            return f"contains the placeholder word {word!r}"
+    return None
+
+
+def local_domain(domain: str) -> bool:
+    """Whether mail for ``domain`` cannot reach anyone outside this machine."""
+    domain = domain.strip().strip(".").lower()
+    last = domain.rsplit(".", 1)[-1]
+    return not domain or "." not in domain or last in _LOCAL_DOMAINS or domain.startswith("[")
 
 
 class Environment(StrEnum):
@@ -118,6 +148,40 @@ class Settings(BaseSettings):
     def _url(cls, value: str) -> str:
         return check_database_url(value)
 
+    @model_validator(mode="after")
+    def _enforce_production_safety(self) -> Settings:
+        """In production, refuse the development defaults and anything that would leak the
+        board's mail or make its links and reply addresses forgeable or unreachable."""
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems: list[str] = []
+        if self.secret_key is not None:
+            why = weak_secret(self.secret_key.get_secret_value())
+            if why is not None:
+                problems.append(
+                    f"{PREFIX}SECRET_KEY {why}; production needs a random key, "
+                    "e.g. from `openssl rand -hex 32`"
+                )
+        if not self.base_url.startswith("https://"):
+            problems.append(
+                f"{PREFIX}BASE_URL is {self.base_url!r}; production links must use https://, "
+                "e.g. https://signoff.board.example.org"
+            )
+        if local_domain(self.reply_domain):
+            problems.append(
+                f"{PREFIX}REPLY_DOMAIN is {self.reply_domain!r}, which no outside mail reaches; "
+                "set the domain whose MX delivers to signoff, e.g. replies.board.example.org"
+            )
+        sender = parseaddr(self.mail_from)[1]
+        if local_domain(sender.rpartition("@")[2]):
+            problems.append(
+                f"{PREFIX}MAIL_FROM is {self.mail_from!r}, a local address; set the board's "
+                "own address, e.g. 'Board <board@board.example.org>'"
+            )
+        if problems:
+            raise ValueError("production refuses these settings:\n" + "\n".join(problems))
+        return self
+
     def upload_limits(self) -> UploadLimits:
         """What one answer may carry (SIGNOFF_MAX_UPLOAD_MB, SIGNOFF_MAX_UPLOAD_FILES)."""
         return UploadLimits(
@@ -152,7 +216,7 @@ class Settings(BaseSettings):
             )
         path = Path(self.data_dir) / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
@@ -206,5 +270,12 @@ def load_settings(**overrides: Any) -> Settings:
                 "bad settings (SIGNOFF_TIMEZONE, SIGNOFF_HOLIDAY_REGION, SIGNOFF_OFFICE_START, "
                 f"SIGNOFF_OFFICE_END):\n  {exc}"
             ) from None
-        lines = [f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()]
+        lines = [
+            f"{PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}"
+            if err["loc"]
+            else str(err["ctx"]["error"])
+            if "ctx" in err
+            else err["msg"]
+            for err in exc.errors()
+        ]
         raise SettingsError("bad settings:\n  " + "\n  ".join(lines)) from None

@@ -4,6 +4,9 @@ A file is copied to a temporary name, hashed on the way, then renamed to
 ``evidence/ab/abcdef…`` (its SHA-256). The same content stored twice is one file;
 a crash before the database commit leaves at most an unreferenced file, never a
 record without its file. Original names are kept only as cleaned metadata.
+
+Folders are made owner-only (0700) and files owner-only (0600), in every environment:
+evidence is about children and must not be readable by other accounts on the machine.
 """
 
 from __future__ import annotations
@@ -21,6 +24,22 @@ from engine.store.tables import Evidence
 from engine.uploads.names import clean_filename
 
 _CHUNK = 1 << 16
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private_dir(path: Path) -> Path:
+    """Make ``path`` and any missing parents owner-only folders (0700); an existing
+    ``path`` of ours is tightened to 0700. Returns ``path``."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made meanwhile by another process
+            pass
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o777 != PRIVATE_DIR:
+        path.chmod(PRIVATE_DIR)
+    return path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +67,7 @@ def store_file(data_dir: Path, source: Path) -> StoredFile:
     """
     if not source.is_file():
         raise EvidenceError(f"evidence file {str(source)!r} does not exist or is not a file")
-    root = data_dir / "evidence"
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_private_dir(data_dir / "evidence")
     digest, size = hashlib.sha256(), 0
     fd, tmp = tempfile.mkstemp(dir=root, prefix=".incoming-")
     try:
@@ -62,7 +80,7 @@ def store_file(data_dir: Path, source: Path) -> StoredFile:
             os.fsync(out.fileno())
         sha = digest.hexdigest()
         final = root / sha[:2] / sha
-        final.parent.mkdir(exist_ok=True)
+        make_private_dir(final.parent)
         os.replace(tmp, final)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -78,8 +96,7 @@ def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
     Raises:
         EvidenceError: the store cannot be written.
     """
-    root = data_dir / "evidence"
-    root.mkdir(parents=True, exist_ok=True)
+    root = make_private_dir(data_dir / "evidence")
     sha = hashlib.sha256(data).hexdigest()
     final = root / sha[:2] / sha
     if not final.exists():
@@ -89,7 +106,7 @@ def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-            final.parent.mkdir(exist_ok=True)
+            make_private_dir(final.parent)
             os.replace(tmp, final)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)

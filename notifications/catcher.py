@@ -1,18 +1,22 @@
 """A local mail catcher for development: `signoff serve --mail-catcher`.
 
 Accepts every message on a loopback port, writes it to ``FOLDER/NNNN.eml`` and logs who
-it was for and its subject, so a newcomer sees exactly what signoff sends.
+it was for and its subject, so a newcomer sees exactly what signoff sends. The folder is
+owner-only (0700) and each message owner-only (0600): caught mail is the board's mail.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from engine.evidence import PRIVATE_FILE, make_private_dir
 
 log = logging.getLogger("signoff.mail")
 
@@ -23,9 +27,16 @@ class _Keep:
         self.count = len(list(folder.glob("*.eml")))
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.count += 1
-        path = self.folder / f"{self.count:05d}.eml"
-        path.write_bytes(envelope.original_content)
+        while True:
+            self.count += 1
+            path = self.folder / f"{self.count:05d}.eml"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            except FileExistsError:  # never overwrite a message already caught
+                continue
+            break
+        with os.fdopen(fd, "wb") as out:
+            out.write(envelope.original_content)
         message = message_from_bytes(envelope.original_content, policy=default)
         log.info("mail to %s: %s (%s)", ", ".join(envelope.rcpt_tos), message["Subject"], path)
         return "250 OK"
@@ -33,7 +44,7 @@ class _Keep:
 
 def start(folder: Path, port: int, host: str = "127.0.0.1") -> Controller:
     """Start the catcher in a background thread; call ``.stop()`` on the result."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     controller = Controller(_Keep(folder), hostname=host, port=port)
     controller.start()
     return controller

@@ -42,6 +42,7 @@ SESSION_FOR = dt.timedelta(hours=8)
 SESSION_COOKIE = "signoff_staff"
 _LINK_SALT = "signoff-staff-link"
 _SESSION_SALT = "signoff-staff-session"
+_LARGEST_ID = 2**31 - 1  # the evidence table's id is a 32-bit INTEGER on PostgreSQL
 
 
 def _board_roles_and_held(services: Services, email: str) -> tuple[set[str], set[str]]:
@@ -161,15 +162,27 @@ def router(ctx: Context) -> APIRouter:
         return ctx.page(request, "staff_home.html", email=email, quarantine=held)
 
     @routes.get("/staff/evidence/{evidence_id}")
-    def download(request: Request, evidence_id: int) -> Response:
+    def download(request: Request, evidence_id: str) -> Response:
         signed_in(request)
+        number = _evidence_number(evidence_id)
+        if number is None:
+            raise LinkDead()
         with ctx.services.db.engine.connect() as conn:
-            found = file_on_record(conn, ctx.services.data_dir, evidence_id)
+            found = file_on_record(conn, ctx.services.data_dir, number)
         if found is None:
             raise LinkDead()
         return _attachment(found.path, found.filename, found.content_type)
 
     return routes
+
+
+def _evidence_number(text: str) -> int | None:
+    """The evidence id in a URL, or None when it is not one any row could have: not plain
+    ASCII digits, zero, or too large for the database's integer."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    number = int(text)
+    return number if 0 < number <= _LARGEST_ID else None
 
 
 def _attachment(path: Path, filename: str, content_type: str | None) -> FileResponse:

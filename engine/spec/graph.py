@@ -14,22 +14,31 @@ from engine.spec.model import Outcome, WorkflowFile, expand_sources
 from engine.spec.reader import PathPart
 from engine.spec.report import Reporter, suggest
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# fullmatch, not match with "$": "$" also matches before a trailing newline ("sign_off\n")
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_SNAKE = "must be snake_case (lower-case letters, digits, '_')"
+
+
+def _is_name(text: str) -> bool:
+    """Whether ``text`` is a plain slug: a lower-case letter, then letters, digits or '_',
+    and nothing after (no trailing newline or space)."""
+    return _NAME.fullmatch(text) is not None
 
 
 def check_names(m: WorkflowFile, r: Reporter) -> None:
-    """The workflow, its states, roles and triggers are snake_case."""
-    if not _NAME.match(m.name):
-        r.add(("name",), f"{m.name!r} must be snake_case (lower-case letters, digits, '_')")
+    """Every name the file declares (the workflow's, its contact roles, roles, states and
+    triggers) is a plain snake_case slug."""
+    if not _is_name(m.name):
+        r.add(("name",), f"{m.name!r} {_SNAKE}")
+    for i, contact_role in enumerate(m.contact_roles):
+        if not _is_name(contact_role):
+            r.add(("contact_roles", i), f"{contact_role!r} {_SNAKE}")
     for section, names in (("states", m.states), ("roles", m.roles)):
         for name in names:
-            if not _NAME.match(name):
-                r.add(
-                    (section, name),
-                    f"{name!r} must be snake_case (lower-case letters, digits, '_')",
-                )
+            if not _is_name(name):
+                r.add((section, name), f"{name!r} {_SNAKE}")
     for i, t in enumerate(m.transitions):
-        if not _NAME.match(t.trigger):
+        if not _is_name(t.trigger):
             r.add(("transitions", i, "trigger"), f"{t.trigger!r} must be snake_case")
 
 

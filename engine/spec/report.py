@@ -21,10 +21,14 @@ def suggest(value: str, allowed: Iterable[str]) -> str:
 
 
 def format_path(path: Sequence[PathPart]) -> str:
-    """``('states', 'open', 'templates', 0)`` -> ``'states.open.templates[0]'``."""
+    """``('states', 'open', 'templates', 0)`` -> ``'states.open.templates[0]'``; a part that
+    is not printable is quoted: ``('states', 'open\\n')`` -> ``"states['open\\n']"``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int) or not part.isprintable():
+            out += f"[{part!r}]"  # a name with a newline or a control character, quoted
+        else:
+            out += f".{part}" if out else part
     return out
 
 

@@ -2,11 +2,14 @@
 
 SQLite runs in WAL mode with foreign keys on. Write transactions on SQLite start
 with ``BEGIN IMMEDIATE`` so two writers queue for the lock instead of failing on
-upgrade; reads run in autocommit mode and never block writers.
+upgrade; reads run in autocommit mode and never block writers. A new SQLite file is
+created owner-only (0600) before SQLite opens it; SQLite gives its -wal and -shm files the
+database file's mode.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -25,10 +28,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _create_private_file(url: str) -> None:
+    """Create the SQLite file of ``url`` empty and owner-only if it does not exist yet (an
+    in-memory database, a URI filename or a missing folder is left to SQLite)."""
+    name = sa.engine.make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    try:
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError, NotADirectoryError):
+        pass
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An Engine for ``url`` with signoff's connection settings."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        _create_private_file(url)
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

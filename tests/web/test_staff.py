@@ -58,6 +58,39 @@ def test_staff_downloads_evidence_as_an_attachment(
     assert "sandbox" in response.headers["content-security-policy"]
 
 
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        "9" * 20,  # too large for any database integer
+        str(2**63),
+        str(2**31),  # too large for PostgreSQL's INTEGER
+        "-1",
+        "0",
+        "abc",
+        "1.5",
+        "%EF%BC%91",  # a fullwidth digit one
+        "+1",
+        " 1",
+    ],
+)
+def test_a_malformed_evidence_id_is_the_same_404_as_an_unknown_one(
+    client: TestClient,
+    demo: Services,
+    settings: WebSettings,
+    sept: Asked,
+    clock: Clock,
+    malformed: str,
+) -> None:
+    evidence_id = evidence_file(client, demo, sept)
+    sign_in(client, issue_staff_link(demo, settings, BM, clock.now))
+    unknown = client.get(f"/staff/evidence/{evidence_id + 1000}")
+    assert unknown.status_code == 404
+    response = client.get(f"/staff/evidence/{malformed}")
+    assert response.status_code == 404
+    assert response.text == unknown.text
+    assert client.get(f"/staff/evidence/{evidence_id}").status_code == 200
+
+
 def test_session_cookie_is_httponly_lax_and_scoped(
     client: TestClient, demo: Services, settings: WebSettings, clock: Clock
 ) -> None:
