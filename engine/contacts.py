@@ -15,7 +15,8 @@ roles (held only by the board's own contacts: business manager, panel, chair) re
 board. The board's agencies are those with a business manager (``FALLBACK_ROLE``). Who may
 *act* is a separate question (``engine.fire``): scope ``any`` still lets any holder act.
 
-Absent contacts are replaced by their deputy; contacts whose address bounces are skipped. When
+Absent contacts are replaced by their deputy, who also holds their roles for that agency
+while they are absent (``held_by``); contacts whose address bounces are skipped. When
 nobody is left, the board's business manager receives it instead, so nothing is silently
 dropped.
 """
@@ -120,6 +121,32 @@ class Directory:
         return list(out.values())
 
 
+def held_by(email: Any) -> sa.ColumnElement[bool]:
+    """Contact rows whose roles ``email`` holds: its own, and an absent contact's it deputises.
+
+    A deputy stands in for an absent contact: receives their mail and may answer and act as
+    that contact's role for that agency while they are absent. ``email``: a value or bind.
+    """
+    return sa.or_(
+        _contact.c.email == email,
+        sa.and_(_contact.c.absent.is_(True), _contact.c.deputy_email == email),
+    )
+
+
+def acting_as(contacts: Iterable[Any], email: str) -> list[Any]:
+    """Of ``contacts`` (rows of ``CONTACT_COLUMNS``), those whose roles ``email`` holds.
+
+    The same rule as ``held_by``, over rows already read.
+    """
+    return [c for c in contacts if c.email == email or (c.absent and c.deputy_email == email)]
+
+
+def answers_for(conn: sa.Connection, email: str, agency: str) -> bool:
+    """Whether ``email`` is a contact of ``agency``, or the deputy of an absent one."""
+    query = sa.select(_contact.c.id).where(held_by(email), _contact.c.agency_id == agency)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def mark_failing(conn: sa.Connection, email: str) -> int:
     """Mark an address failing (mail to it bounced): the directory skips it from now on.
 
@@ -153,8 +180,8 @@ def published_board_roles(conn: sa.Connection, specs: SpecCache) -> set[str]:
 
 
 def roles_of(conn: sa.Connection, email: str) -> set[str]:
-    """Every contact role the address holds, in any agency."""
-    query = sa.select(_contact.c.role).where(_contact.c.email == email.strip().lower())
+    """Every contact role the address holds, in any agency (as itself or as a deputy)."""
+    query = sa.select(_contact.c.role).where(held_by(email.strip().lower()))
     return set(conn.execute(query).scalars())
 
 
