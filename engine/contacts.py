@@ -4,12 +4,21 @@ The only module that reads or writes contact rows for the engine's decisions.
 
 Who receives a notification: roles resolved against the agency directory.
 
-A target is a workflow role (scope-aware: ``own_agency`` roles only reach the item's
-agency; the first of its contact roles that anyone holds wins), a contact role of the
-item's agency, or ``ladder`` (in an escalation step, the next rung of the agency's own
-ladder). Absent contacts are replaced by their deputy; contacts whose address bounces
-are skipped. When nobody is left, the board's business manager receives it instead,
-so nothing is silently dropped.
+A target is a workflow role (the first of its contact roles that anyone holds wins), a
+contact role of the item's agency, or ``ladder`` (in an escalation step, the next rung of
+the agency's own ladder). Mail goes to the people responsible for the item: an
+``own_agency`` role reaches only the item's agency, and so does an *agency* contact role
+(one held by a contact of an agency other than the board's, e.g. ``internal_auditor``)
+even when its workflow role has scope ``any``: an audit reminder about one agency's item
+goes to that agency's auditor, never to every auditor in the partnership. Board staff
+roles (held only by the board's own contacts: business manager, panel, chair) reach the
+board. The board's agencies are those with a business manager (``FALLBACK_ROLE``). Who may
+*act* is a separate question (``engine.fire``): scope ``any`` still lets any holder act.
+
+Absent contacts are replaced by their deputy, who also holds their roles for that agency
+while they are absent (``held_by``); contacts whose address bounces are skipped. When
+nobody is left, the board's business manager receives it instead, so nothing is silently
+dropped.
 """
 
 from __future__ import annotations
@@ -51,6 +60,10 @@ class Directory:
 
     def __init__(self, contacts: Sequence[Any], ladders: dict[str, list[str]]) -> None:
         self._ladders = ladders
+        # the board's agencies hold the business manager; a role any other agency's contact
+        # holds is an agency role, and reaches only the item's agency (no board: none is)
+        board = {c.agency_id for c in contacts if c.role == FALLBACK_ROLE}
+        self._agency_roles = {c.role for c in contacts if board and c.agency_id not in board}
         # addresses by (role, agency) and by (role, None) for any agency, built once: a sweep
         # asks thousands of times
         index: dict[tuple[str, str | None], set[str]] = {}
@@ -75,10 +88,12 @@ class Directory:
         return self._index.get((role, agency), [])
 
     def workflow_role(self, spec: WorkflowSpec, name: str, agency: str) -> list[str]:
+        """The addresses responsible for workflow role ``name`` on an item of ``agency``."""
         role = spec.model.roles[name]
-        scope = None if role.scope is Scope.ANY else agency
+        board_wide = role.scope is Scope.ANY
         for contact_role in role.contact_roles:
-            found = self._emails(contact_role, scope)
+            mine = not board_wide or contact_role in self._agency_roles
+            found = self._emails(contact_role, agency if mine else None)
             if found:
                 return found
         return []
@@ -104,6 +119,32 @@ class Directory:
             for email in emails:
                 out.setdefault(email, Recipient(email=email, via=target, fallback=fallback))
         return list(out.values())
+
+
+def held_by(email: Any) -> sa.ColumnElement[bool]:
+    """Contact rows whose roles ``email`` holds: its own, and an absent contact's it deputises.
+
+    A deputy stands in for an absent contact: receives their mail and may answer and act as
+    that contact's role for that agency while they are absent. ``email``: a value or bind.
+    """
+    return sa.or_(
+        _contact.c.email == email,
+        sa.and_(_contact.c.absent.is_(True), _contact.c.deputy_email == email),
+    )
+
+
+def acting_as(contacts: Iterable[Any], email: str) -> list[Any]:
+    """Of ``contacts`` (rows of ``CONTACT_COLUMNS``), those whose roles ``email`` holds.
+
+    The same rule as ``held_by``, over rows already read.
+    """
+    return [c for c in contacts if c.email == email or (c.absent and c.deputy_email == email)]
+
+
+def answers_for(conn: sa.Connection, email: str, agency: str) -> bool:
+    """Whether ``email`` is a contact of ``agency``, or the deputy of an absent one."""
+    query = sa.select(_contact.c.id).where(held_by(email), _contact.c.agency_id == agency)
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def mark_failing(conn: sa.Connection, email: str) -> int:
@@ -139,8 +180,8 @@ def published_board_roles(conn: sa.Connection, specs: SpecCache) -> set[str]:
 
 
 def roles_of(conn: sa.Connection, email: str) -> set[str]:
-    """Every contact role the address holds, in any agency."""
-    query = sa.select(_contact.c.role).where(_contact.c.email == email.strip().lower())
+    """Every contact role the address holds, in any agency (as itself or as a deputy)."""
+    query = sa.select(_contact.c.role).where(held_by(email.strip().lower()))
     return set(conn.execute(query).scalars())
 
 

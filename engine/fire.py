@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import deadlines, history, outbox
 from engine.calendar import Calendar
-from engine.contacts import CONTACT_COLUMNS, Directory
+from engine.contacts import CONTACT_COLUMNS, FALLBACK_ROLE, Directory, acting_as, held_by
 from engine.errors import (
     BadInput,
     ConcurrentUpdate,
@@ -52,9 +52,12 @@ _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _contact = Contact.__table__  # type: ignore[attr-defined]
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
 
+# the actor's rows (their own, and an absent contact's they deputise for) and every holder
+# of the roles to be notified, with the business managers (they tell the Directory which
+# agencies are the board's)
 _SELECT_CONTACTS = sa.select(*CONTACT_COLUMNS).where(
     sa.or_(
-        _contact.c.email == sa.bindparam("email"),
+        held_by(sa.bindparam("email")),
         _contact.c.role.in_(sa.bindparam("roles", expanding=True)),
     )
 )
@@ -173,7 +176,9 @@ def fire_in(
     asking = _asks_on_entry(spec, transition)
     if asking is not None:  # the agency contacts who may answer the request made on entry
         wanted.update(asking.roles)
-    notify_roles = sorted({cr for r in wanted for cr in spec.model.roles[r].contact_roles})
+    notify_roles = sorted(
+        {FALLBACK_ROLE, *(cr for r in wanted for cr in spec.model.roles[r].contact_roles)}
+    )
     contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
     _authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
@@ -324,7 +329,7 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
 def _authorise(
     spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
-    held = [c for c in contacts if c.email == actor]
+    held = acting_as(contacts, actor)
     for name in t.roles:
         role = spec.model.roles[name]
         for r in held:

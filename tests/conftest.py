@@ -368,3 +368,21 @@ def _no_thread_left_behind() -> Iterator[None]:
         t.join(timeout=5)
     still = [t.name for t in left if t.is_alive()]
     assert not still, f"threads left running: {still}"
+
+
+DEPUTY = "cover.nurse@sept.example.org"  # not a contact of any agency
+
+
+def sept_lead_officer(services: Services, tmp_path: Path, *, absent: bool) -> None:
+    """Re-import SEPT's contacts with its lead officer absent (deputy: DEPUTY) or back."""
+    path = tmp_path / f"sept_absent_{absent}.yaml".lower()
+    path.write_text(
+        "agencies:\n  sept:\n    contacts:\n"
+        "      - {role: lead_officer, name: Named Nurse, email: named.nurse@sept.example.org,"
+        f" absent: {str(absent).lower()}, deputy: {DEPUTY}}}\n"
+        "      - {role: safeguarding_lead, name: Director of Nursing,"
+        " email: director.nursing@sept.example.org}\n"
+        "    ladder: [lead_officer, safeguarding_lead]\n"
+    )
+    with services.db.write() as conn:
+        import_files(conn, [path], specs=services.specs, actor="test", now=NOW)

@@ -34,7 +34,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from engine.errors import Refusal, RequestRefused, UploadRefused
+from engine.errors import (
+    ConcurrentUpdate,
+    FireError,
+    Refusal,
+    RequestRefused,
+    UploadRefused,
+)
 from engine.requests import RequestView, received, view_by_token
 from engine.requests.answer import Upload, answer_by_token
 from engine.uploads import UploadLimits
@@ -71,6 +77,24 @@ _REFUSED: dict[Refusal, str] = {
     Refusal.NOT_ANSWERER: _CANNOT,
     Refusal.FAILING: _CANNOT,
 }
+# What the page says when the workflow refuses the answer (a FireError): never a 500.
+_CHANGED = (
+    "The recommendation changed while you were answering: nothing was sent. Open the link "
+    "again to see where it stands. " + _NEW_LINK
+)
+_NOT_YOURS = (
+    "This request cannot be answered from this link: the safeguarding board's records do "
+    "not show you answering for this agency now. " + _NEW_LINK
+)
+
+
+def _fire_refusal(exc: FireError) -> str:
+    """The page's words for a transition the workflow refused (RoleNotAllowed and the rest)."""
+    if isinstance(exc, ConcurrentUpdate):
+        return _CHANGED
+    if isinstance(exc, PermissionError):
+        return _NOT_YOURS
+    return _CANNOT
 
 
 def router(ctx: Context) -> APIRouter:
@@ -216,6 +240,9 @@ def router(ctx: Context) -> APIRouter:
             return form_page(request, view, status=422, statement=statement, errors=errors)
         except RequestRefused as exc:
             errors = {"statement": _REFUSED[exc.reason]}
+            return form_page(request, view, status=422, statement=statement, errors=errors)
+        except FireError as exc:  # the workflow refused: worded here, never a 500
+            errors = {"statement": _fire_refusal(exc)}
             return form_page(request, view, status=422, statement=statement, errors=errors)
         if fired is None:  # answered or withdrawn since the page was opened
             raise LinkDead()

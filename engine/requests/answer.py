@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine import contacts
 from engine.errors import Refusal, RequestRefused
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
 from engine.fire import Fired, FireRequest, fire_in
@@ -22,10 +23,7 @@ from engine.items import item_key
 from engine.requests import mail, records, tokens
 from engine.services import Services
 from engine.spec import answer_transition
-from engine.store.tables import Contact
 from engine.uploads import UploadLimits, check_files
-
-_contact = Contact.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,11 +40,13 @@ class ReplyTarget:
 
     request_id: int
     agency_id: str
-    sender_known: bool  # the sender is a contact of the request's agency
+    sender_known: bool  # the sender is a contact of the request's agency (or a deputy of one)
 
 
 def reply_target(services: Services, public_id: str, sender: str) -> ReplyTarget | None:
-    """The request ``public_id`` and whether ``sender`` is one of its agency's contacts.
+    """The request ``public_id`` and whether ``sender`` may answer for its agency.
+
+    A contact of the agency may, and so may the deputy of one marked absent.
 
     None when there is no such request.
     """
@@ -54,14 +54,8 @@ def reply_target(services: Services, public_id: str, sender: str) -> ReplyTarget
         req = records.find(conn, public_id)
         if req is None:
             return None
-        known = conn.execute(
-            sa.select(_contact.c.id).where(
-                _contact.c.email == sender, _contact.c.agency_id == req.agency_id
-            )
-        ).first()
-    return ReplyTarget(
-        request_id=int(req.id), agency_id=str(req.agency_id), sender_known=known is not None
-    )
+        known = contacts.answers_for(conn, sender, str(req.agency_id))
+    return ReplyTarget(request_id=int(req.id), agency_id=str(req.agency_id), sender_known=known)
 
 
 def answer_by_token(

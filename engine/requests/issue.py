@@ -245,8 +245,10 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
     email = to.strip().lower()
     contact_roles = {cr for r in transition.roles for cr in spec.model.roles[r].contact_roles}
     held = conn.execute(
-        sa.select(_contact.c.failing).where(
-            _contact.c.email == email,
+        sa.select(
+            _contact.c.email, _contact.c.failing, _contact.c.absent, _contact.c.deputy_email
+        ).where(
+            contacts.held_by(email),
             _contact.c.agency_id == row.agency_id,
             _contact.c.role.in_(sorted(contact_roles)),
         )
@@ -258,6 +260,8 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
             f"contacts who may: {', '.join(may) or 'none (add one to the contacts file)'}",
             key,
         )
+    if any(h.email != email for h in held):  # the deputy of an absent contact: ask them
+        return email
     if all(h.failing for h in held):
         raise RequestRefused(
             Refusal.FAILING,
@@ -265,4 +269,6 @@ def _recipient(conn: sa.Connection, spec: WorkflowSpec, row: Any, key: str, to: 
             f"file, or choose another: {', '.join(may) or 'none'}",
             key,
         )
-    return email
+    # a contact who is away is asked through their deputy, as the directory would
+    away = sorted(h.deputy_email for h in held if h.absent and h.deputy_email and not h.failing)
+    return away[0] if away else email

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine import contacts
 from engine.services import Services
 from engine.spec import load_spec_file
-from tests.conftest import AUDITOR, BM, OTHER_AGENCY, PANEL, WORKFLOWS
+from tests.conftest import (
+    AUDITOR,
+    BM,
+    DEPUTY,
+    OTHER_AGENCY,
+    PANEL,
+    WORKFLOWS,
+    sept_lead_officer,
+)
 
 
 def test_board_roles_are_the_contact_roles_of_roles_scoped_to_any_agency() -> None:
@@ -41,3 +51,17 @@ def test_roles_of_an_address_ignore_case_and_spaces(demo: Services) -> None:
 def test_fallback_addresses_are_the_business_managers(demo: Services) -> None:
     with demo.db.engine.connect() as conn:
         assert contacts.fallback_addresses(conn) == [BM]
+
+
+def test_a_deputy_holds_an_absent_contacts_roles_only_while_they_are_absent(
+    demo: Services, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=True)
+    with demo.db.engine.connect() as conn:
+        assert contacts.roles_of(conn, DEPUTY) == {"lead_officer"}
+        assert contacts.answers_for(conn, DEPUTY, "sept")
+        assert not contacts.answers_for(conn, DEPUTY, "nhs-south-east-essex")
+    sept_lead_officer(demo, tmp_path, absent=False)
+    with demo.db.engine.connect() as conn:
+        assert contacts.roles_of(conn, DEPUTY) == set()
+        assert not contacts.answers_for(conn, DEPUTY, "sept")

@@ -26,7 +26,17 @@ from engine.requests.tokens import token_hash
 from engine.services import Services
 from engine.store.tables import Evidence, EvidenceRequest, Item, Outbox, RequestToken
 from engine.uploads import UploadLimits
-from tests.conftest import BM, NOW, PANEL, R1, ROOT, make_item, submit_r1
+from tests.conftest import (
+    BM,
+    DEPUTY,
+    NOW,
+    PANEL,
+    R1,
+    ROOT,
+    make_item,
+    sept_lead_officer,
+    submit_r1,
+)
 
 LIMITS = UploadLimits()
 NURSE = "named.nurse@sept.example.org"  # sept's lead officer
@@ -403,3 +413,15 @@ def test_issuing_builds_on_nothing_that_fires() -> None:
     assert "engine.requests.tokens" in seen
     assert "engine.fire" not in seen
     assert "engine.requests.answer" not in seen
+
+
+def test_issue_to_an_absent_contact_or_their_deputy_asks_the_deputy(
+    demo: Services, sept_item: int, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=True)
+    for to in (NURSE, DEPUTY.upper()):
+        issued = er.issue(demo, "southend-iawg-scr-audit-2010/T1", actor=BM, now=NOW, to=to)
+        assert issued.recipient == DEPUTY
+    sept_lead_officer(demo, tmp_path, absent=False)
+    with pytest.raises(RequestRefused, match="is not a contact of sept who may answer"):
+        _ask(demo, to=DEPUTY)

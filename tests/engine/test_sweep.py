@@ -8,11 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
+from engine.forecast import forecast
 from engine.services import Services
-from engine.store.tables import Item, Outbox, Recommendation
+from engine.store.tables import Item, Outbox, Rag, Recommendation
 from engine.sweep import run_once
-from tests.conftest import BM, NOW, PANEL, R1, submit_r1
+from tests.conftest import BM, NOW, OTHER_AGENCY, PANEL, PANEL_CHAIR, R1, make_item, submit_r1
 
 
 def at(text: str) -> dt.datetime:
@@ -150,3 +152,53 @@ def test_two_concurrent_sweepers_queue_exactly_what_one_would(demo: Services) ->
     with demo.db.engine.connect() as conn:
         keys = conn.execute(sa.text("SELECT dedupe_key FROM outbox")).scalars().all()
     assert len(keys) == len(set(keys)) > 0
+
+
+SEPT_AUDITOR = "internal.audit@sept.example.org"
+
+
+def _awaiting_audit(services: Services, agency: str, lead: str) -> None:
+    """Item A1 of ``agency``, evidence from ``lead`` signed off by the panel at NOW."""
+    item_id = make_item(services, ref="A1", due=dt.date(2011, 6, 1), agency=agency)
+    for trigger, actor, extra in (
+        ("submit_evidence", lead, {"evidence": [EvidenceInput(statement="done")]}),
+        ("sign_off", PANEL, {"reason": "ok", "rag": Rag.GREEN, "meeting_date": NOW.date()}),
+    ):
+        fire(services, FireRequest(item=item_id, trigger=trigger, actor=actor, now=NOW, **extra))
+
+
+def test_audit_reminder_reaches_only_the_items_agencys_auditor(demo: Services) -> None:
+    # the auditor role has scope any, and seven agencies have an internal auditor: the
+    # reminder about a SEPT item goes to SEPT's auditor alone
+    _awaiting_audit(demo, "sept", OTHER_AGENCY)
+    # signed off 2011-01-10: audit due 2011-04-10, reminded 14 days before (Monday 28 March)
+    week = forecast(demo, at("2011-03-20T10:00+00:00"), 10)
+    [planned] = [p for p in week if p["key"].endswith("/A1")]
+    assert (planned["kind"], planned["to"], planned["fallback"]) == (
+        "reminder",
+        [SEPT_AUDITOR],
+        False,
+    )
+    run_once(demo, at("2011-03-28T10:00+01:00"))
+    assert [(k, r) for k, r, _s, _t in outbox(demo, "A1")] == [("reminder", SEPT_AUDITOR)]
+
+
+def test_board_staff_roles_still_reach_the_board(demo: Services) -> None:
+    # the panel (scope any, held only by the board's contacts) hears of a SEPT item's request
+    item_id = make_item(demo, ref="A1", due=dt.date(2011, 6, 1), agency="sept")
+    fired = fire(
+        demo,
+        FireRequest(
+            item=item_id,
+            trigger="request_extension",
+            actor=OTHER_AGENCY,
+            now=NOW,
+            reason="busy",
+            due_date=dt.date(2011, 7, 1),
+        ),
+    )
+    assert fired.notifications == 2
+    o = Outbox.__table__  # type: ignore[attr-defined]
+    with demo.db.engine.connect() as conn:
+        sent = conn.execute(sa.select(o.c.recipient).where(o.c.item_id == item_id)).scalars()
+        assert sorted(sent) == [PANEL_CHAIR, PANEL]

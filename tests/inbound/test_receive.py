@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -40,7 +41,7 @@ from inbound import listener
 from inbound.receive import Mailbox, receive
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
-from tests.conftest import BM, NOW, PANEL, make_item
+from tests.conftest import BM, DEPUTY, NOW, PANEL, make_item, sept_lead_officer
 from tests.smtpd import SmtpServer, free_port
 
 KEY = b"k" * 32
@@ -505,3 +506,30 @@ def test_no_reply_address_reaches_another_request_or_agency(demo: Services) -> N
         ).all()
     assert sorted(s for _, s in placed) == ["answer for T1", "answer for T2", "answer for T3"]
     assert n == 3 * 3 * 3 - 5  # T1 and T2 share a sender, so each accepts two sender choices
+
+
+def test_a_deputy_answers_for_an_absent_lead_officer(
+    demo: Services, inbox: Listener, item: int, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=True)
+    asked = er.issue(demo, T1, actor=BM, now=NOW)
+    assert asked.recipient == DEPUTY
+    inbox.send(reply(asked.public_id, sender=f"Cover Nurse <{DEPUTY}>"))
+    [row] = inbound_rows(demo)
+    assert (row.status, row.sender) == ("accepted", DEPUTY), row.reason
+    with demo.db.engine.connect() as conn:
+        evidence = conn.execute(sa.select(Evidence)).all()
+        event = conn.execute(sa.select(Event).order_by(Event.id.desc())).first()  # type: ignore[union-attr]
+        state = conn.execute(sa.select(Item.state).where(Item.id == item)).scalar_one()
+    assert state == "evidence_submitted"
+    assert [(e.channel, e.submitted_by) for e in evidence] == [("email", DEPUTY)]
+    assert event is not None
+    assert (event.trigger, event.actor) == ("submit_evidence", DEPUTY)
+
+
+def test_a_deputy_of_a_contact_who_is_back_is_quarantined(
+    demo: Services, inbox: Listener, item: int, public_id: str, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=False)
+    inbox.send(reply(public_id, sender=DEPUTY))
+    quarantined(demo, item, "is not a contact of sept")

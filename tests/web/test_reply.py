@@ -7,6 +7,7 @@ import html
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +15,17 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from engine.errors import Refusal, RequestRefused
+from engine.errors import (
+    ConcurrentUpdate,
+    FireError,
+    GuardFailed,
+    Refusal,
+    RequestRefused,
+    RoleNotAllowed,
+    SeparationOfDuties,
+)
 from engine.services import Services
+from tests.conftest import DEPUTY, sept_lead_officer
 from tests.web.conftest import PDF, SEPT, Asked, Clock, ask, item_state, row_counts
 from web import reply
 
@@ -454,3 +464,70 @@ def test_cached_page_gets_a_fresh_nonce_and_csrf_token(client: TestClient, sept:
     assert found is not None
     assert found.group(1) != first
     assert "@@" not in second.text
+
+
+def _acts(services: Services, item_id: int) -> list[tuple[str, str]]:
+    with services.db.engine.connect() as conn:
+        query = sa.text("SELECT trigger, actor FROM event WHERE item_id = :i ORDER BY seq")
+        return [tuple(r) for r in conn.execute(query, {"i": item_id})]  # type: ignore[misc]
+
+
+def test_a_deputy_answers_for_an_absent_lead_officer(
+    client: TestClient, demo: Services, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=True)
+    asked = ask(demo, "T2", "sept")  # the request goes to the deputy
+    csrf = land(client, asked)
+    sent = post(client, asked, csrf, statement="Covering for the named nurse", files=[pdf()])
+    assert sent.status_code == 303, sent.text
+    assert item_state(demo, asked.item_id) == ("evidence_submitted", 2)
+    with demo.db.engine.connect() as conn:
+        query = sa.text("SELECT DISTINCT channel, submitted_by FROM evidence WHERE item_id = :i")
+        by = conn.execute(query, {"i": asked.item_id}).all()
+    assert [tuple(r) for r in by] == [("web", DEPUTY)]
+    assert _acts(demo, asked.item_id)[-1] == ("submit_evidence", DEPUTY)
+
+
+def test_a_deputy_whose_contact_is_back_gets_a_page_not_a_500(
+    client: TestClient, demo: Services, tmp_path: Path
+) -> None:
+    sept_lead_officer(demo, tmp_path, absent=True)
+    asked = ask(demo, "T2", "sept")
+    csrf = land(client, asked)
+    sept_lead_officer(demo, tmp_path, absent=False)  # back before the deputy answered
+    response = post(client, asked, csrf, statement="Covering")
+    assert response.status_code == 422
+    assert "There is a problem" in response.text
+    assert "not show you answering for this agency" in response.text
+    assert "RoleNotAllowed" not in response.text
+    assert_untouched(demo, asked)
+
+
+@pytest.mark.parametrize(
+    ("refusal", "words"),
+    [
+        (RoleNotAllowed("X/T1", "submit_evidence", "a@b.example", ["agency"]), "not show you"),
+        (SeparationOfDuties("X/T1", "submit_evidence", "a@b.example", "x"), "not show you"),
+        (ConcurrentUpdate("X/T1", "submit_evidence"), "changed while you were answering"),
+        (GuardFailed("X/T1", "submit_evidence", "g", "needs g"), "cannot be answered"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else "",
+)
+def test_every_workflow_refusal_is_a_page(
+    client: TestClient,
+    demo: Services,
+    sept: Asked,
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: FireError,
+    words: str,
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise refusal
+
+    csrf = land(client, sept)
+    monkeypatch.setattr(reply, "answer_by_token", refuse)
+    response = post(client, sept, csrf, statement="see attached")
+    assert response.status_code == 422
+    assert words in response.text
+    assert "X/T1" not in response.text
+    assert_untouched(demo, sept)
