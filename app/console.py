@@ -80,7 +80,11 @@ def known_templates() -> frozenset[str]:
 
 
 def parse_now(value: str | None) -> dt.datetime:
-    """``--now``: an ISO date-time with a timezone, or the clock when not given."""
+    """``--now``: an ISO date-time, or the clock when not given.
+
+    A time without a zone is local wall-clock time in ``SIGNOFF_TIMEZONE``; in the hour the
+    clocks go back it is the first of the two, and a time the clocks skip is refused.
+    """
     if value is None:
         return dt.datetime.now(dt.UTC)
     try:
@@ -90,9 +94,17 @@ def parse_now(value: str | None) -> dt.datetime:
             f"{value!r} is not an ISO date-time, e.g. 2011-04-01T09:00+01:00", param_hint="--now"
         ) from None
     if parsed.tzinfo is None:
-        raise typer.BadParameter(
-            "give a timezone, e.g. 2011-04-01T09:00+01:00 or ...Z", param_hint="--now"
-        )
+        from zoneinfo import ZoneInfo
+
+        zone_name = settings().timezone
+        local = parsed.replace(tzinfo=ZoneInfo(zone_name))
+        if local.astimezone(dt.UTC).astimezone(local.tzinfo).replace(tzinfo=None) != parsed:
+            raise typer.BadParameter(
+                f"{value} does not happen in {zone_name} (the clocks go forward then); "
+                "give another time, or one with its offset, e.g. 2011-03-27T02:30+01:00",
+                param_hint="--now",
+            )
+        return local
     return parsed
 
 

@@ -411,12 +411,21 @@ def ensure_published(
     conn: sa.Connection, spec: WorkflowSpec, *, actor: str, now: dt.datetime
 ) -> int:
     """The version id for exactly this spec content, publishing it if new."""
+    return ensure_version(conn, spec, actor=actor, now=now).version_id
+
+
+def ensure_version(
+    conn: sa.Connection, spec: WorkflowSpec, *, actor: str, now: dt.datetime
+) -> Published:
+    """The version with exactly this spec content (``created`` when it is published now)."""
     row = conn.execute(
-        sa.select(_wv.c.id)
+        sa.select(_wv.c.id, _wv.c.version)
         .where(_wv.c.name == spec.name, _wv.c.sha256 == spec.sha256)
         .order_by(_wv.c.version.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if row is not None:
-        return int(row)
-    return publish(conn, spec, actor=actor, now=now).version_id
+        return Published(
+            name=spec.name, version=row.version, version_id=row.id, created=False, migrated=0
+        )
+    return publish(conn, spec, actor=actor, now=now)

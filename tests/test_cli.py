@@ -68,7 +68,10 @@ def cli(tmp_path: Path, _cli_template: Path) -> Cli:
 
 
 def test_init_is_safe_to_repeat(cli: Cli) -> None:
-    assert f"database ready at revision {migrate.head()}" in cli("init").stdout
+    again = cli("init").stdout
+    assert f"database ready at revision {migrate.head()}" in again
+    assert "recommendation version 1 is already this content" in again
+    assert "published" not in again  # issue 9: it said "published as #2" when nothing was
 
 
 def test_list_json_is_stable(cli: Cli) -> None:
@@ -167,6 +170,27 @@ def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
     err = run("list", code=1, SIGNOFF_DATABASE_URL="mysql://x").stderr
     assert "SIGNOFF_DATABASE_URL" in err
     assert "must start with sqlite:///" in err
+
+
+@pytest.mark.parametrize(
+    ("local", "with_offset"),
+    [
+        pytest.param("2011-03-21T10:00", "2011-03-21T10:00Z", id="winter"),
+        pytest.param("2011-06-01T10:00", "2011-06-01T10:00+01:00", id="summer"),
+        pytest.param("2011-10-30T01:30", "2011-10-30T01:30+01:00", id="autumn_back_first"),
+    ],
+)
+def test_now_without_a_zone_is_local_time(cli: Cli, local: str, with_offset: str) -> None:
+    """Issue 9: a time without a zone is read in SIGNOFF_TIMEZONE (Europe/London here)."""
+    read = cli("sweep", "--now", local, "--dry-run", "--json").stdout
+    assert json.loads(read) == json.loads(
+        cli("sweep", "--now", with_offset, "--dry-run", "--json").stdout
+    )
+
+
+def test_now_in_the_skipped_hour_is_refused(cli: Cli) -> None:
+    err = cli("sweep", "--now", "2011-03-27T01:30", "--dry-run", code=2).stderr
+    assert "2011-03-27T01:30 does not happen in Europe/London" in err
 
 
 def test_bad_now_is_a_usage_error(cli: Cli) -> None:
@@ -297,8 +321,8 @@ def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path)
         [SIGNOFF, "init"], capture_output=True, text=True, cwd=empty, env=env, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert "workflow recommendation: published as #" in done.stdout
-    assert "workflow imr_action: published as #" in done.stdout
+    assert "published recommendation version 1" in done.stdout
+    assert "published imr_action version 1" in done.stdout
     assert (empty / "signoff.db").exists()
 
 

@@ -23,15 +23,18 @@ def init(
 ) -> None:
     """Create or upgrade the database and publish the shipped workflows (safe to repeat)."""
     from engine.store import migrate
-    from engine.versions import ensure_published
+    from engine.versions import ensure_version
 
     current = services()
     migrate.upgrade(current.db)
     specs = _load_dir(settings().workflows())
     with current.db.write() as conn:
         for spec in specs:
-            version_id = ensure_published(conn, spec, actor=actor, now=parse_now(None))
-            typer.echo(f"workflow {spec.name}: published as #{version_id}")
+            done = ensure_version(conn, spec, actor=actor, now=parse_now(None))
+            if done.created:
+                typer.echo(f"published {done.name} version {done.version}")
+            else:
+                typer.echo(f"{done.name} version {done.version} is already this content")
     typer.echo(f"database ready at revision {migrate.current(current.db)}")
 
 
