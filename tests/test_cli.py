@@ -139,6 +139,37 @@ def test_fire_show_and_verify(cli: Cli, tmp_path: Path) -> None:
     assert "panel_signed_off" in cli("list", "--state", "panel_signed_off").stdout
 
 
+def test_show_prints_the_text_the_action_whole_statements_and_the_meeting(cli: Cli) -> None:
+    """Issue 9: show cut statements at 60 characters and left out text, action and meeting."""
+    statement = "Revised terms of reference agreed by the board; " * 4
+    cli("fire", R1, "submit_evidence", "--actor", BM, "--statement", statement, "--now", NOW_ISO)
+    cli(
+        "fire",
+        R1,
+        "sign_off",
+        "--actor",
+        PANEL,
+        "--reason",
+        "Seen",
+        "--rag",
+        "green",
+        "--meeting-date",
+        "2011-01-10",
+        "--now",
+        NOW_ISO,
+    )
+    view = json.loads(cli("show", R1, "--json").stdout)
+    shown = cli("show", R1).stdout
+    flat = " ".join(shown.split())  # wrapping aside
+    assert " ".join(view["text"].split()) in flat
+    assert " ".join(view["agreed_action"].split()) in flat
+    assert " ".join(statement.split()) in flat
+    assert (
+        "sign_off (evidence_submitted -> panel_signed_off) RAG GREEN; panel meeting 2011-01-10"
+        in shown
+    )
+
+
 def test_refused_fire_exits_1_with_the_reason(cli: Cli) -> None:
     err = cli("fire", R1, "sign_off", "--actor", PANEL, "--reason", "x", code=1).stderr
     assert "cannot 'sign_off' from 'open'; allowed here:" in err

@@ -84,6 +84,13 @@ def show(
         f"priority {view['priority'] or '-'}; lead {view['lead'] or '-'}; "
         f"due {', '.join(view['due_dates']) or '-'}"
     )
+    for label, field in (
+        ("recommendation", "text"),
+        ("risk if not actioned", "risk_if_not_actioned"),
+        ("agreed action", "agreed_action"),
+    ):
+        if view[field]:
+            typer.echo(f"{label}:\n{_indented(view[field])}")
     roll = view["rollup"]
     if roll["of"] > 1:
         typer.echo(f"roll-up: {roll['label']} ({roll['open']} of {roll['of']} agencies open)")
@@ -104,11 +111,15 @@ def show(
         )
         typer.echo(f"  can do now: {', '.join(item['allowed']) or 'nothing (finished)'}")
         for ev in item["evidence"]:
-            what = ev["filename"] or (ev["statement"] or "")[:60]
+            what = ev["filename"] or "statement"
             typer.echo(f"  evidence #{ev['id']}: {what} (sha256 {ev['sha256'][:12]}…)")
+            if ev["statement"]:
+                typer.echo(_indented(ev["statement"], "      "))
         for h in item["history"]:
             moved = f"{h['from'] or ''} -> {h['to']}" if h["from"] != h["to"] else h["to"]
             extra = f" RAG {h['rag'].upper()}" if h["rag"] else ""
+            if (h["data"] or {}).get("meeting_date"):
+                extra += f"; panel meeting {h['data']['meeting_date']}"
             typer.echo(
                 f"  {h['seq']:>3} {h['at'][:16]} {h['actor']}: {h['trigger']} ({moved})"
                 f"{extra}" + (f" — {h['reason']}" if h["reason"] else "")
@@ -261,3 +272,13 @@ def quarantine_(
             f"#{m['id']} {m['received_at'][:16]} {m['status']:<11} from {m['sender'] or '-'} "
             f"to {m['recipient']}: {m['reason'] or ''}"
         )
+
+
+def _indented(text: str, prefix: str = "  ") -> str:
+    """``text`` in full, wrapped to 100 columns, each paragraph kept, behind ``prefix``."""
+    import textwrap
+
+    return "\n".join(
+        textwrap.fill(line, 100, initial_indent=prefix, subsequent_indent=prefix) if line else ""
+        for line in text.strip().splitlines()
+    )
