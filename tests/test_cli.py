@@ -97,6 +97,25 @@ def test_list_json_is_stable(cli: Cli) -> None:
     }
 
 
+def _sign_off_r1(cli: Cli, reason: str, meeting: str, now: str) -> None:
+    """The panel signs R1 off, green, at a meeting."""
+    cli(
+        "fire",
+        R1,
+        "sign_off",
+        "--actor",
+        PANEL,
+        "--reason",
+        reason,
+        "--rag",
+        "green",
+        "--meeting-date",
+        meeting,
+        "--now",
+        now,
+    )
+
+
 def test_fire_show_and_verify(cli: Cli, tmp_path: Path) -> None:
     evidence = tmp_path / "tor.txt"
     evidence.write_text("Revised terms of reference")
@@ -112,21 +131,7 @@ def test_fire_show_and_verify(cli: Cli, tmp_path: Path) -> None:
         "2011-02-01T10:00+00:00",
     ).stdout
     assert "submit_evidence (open -> evidence_submitted)" in out
-    cli(
-        "fire",
-        R1,
-        "sign_off",
-        "--actor",
-        PANEL,
-        "--reason",
-        "Good",
-        "--rag",
-        "green",
-        "--meeting-date",
-        "2011-02-01",
-        "--now",
-        "2011-02-02T10:00Z",
-    )
+    _sign_off_r1(cli, "Good", "2011-02-01", "2011-02-02T10:00Z")
     view = json.loads(cli("show", R1, "--json").stdout)
     assert view["items"][0]["state"] == "panel_signed_off"
     assert [h["trigger"] for h in view["items"][0]["history"]] == [
@@ -143,21 +148,7 @@ def test_show_prints_the_text_the_action_whole_statements_and_the_meeting(cli: C
     """Issue 9: show cut statements at 60 characters and left out text, action and meeting."""
     statement = "Revised terms of reference agreed by the board; " * 4
     cli("fire", R1, "submit_evidence", "--actor", BM, "--statement", statement, "--now", NOW_ISO)
-    cli(
-        "fire",
-        R1,
-        "sign_off",
-        "--actor",
-        PANEL,
-        "--reason",
-        "Seen",
-        "--rag",
-        "green",
-        "--meeting-date",
-        "2011-01-10",
-        "--now",
-        NOW_ISO,
-    )
+    _sign_off_r1(cli, "Seen", "2011-01-10", NOW_ISO)
     view = json.loads(cli("show", R1, "--json").stdout)
     shown = cli("show", R1).stdout
     flat = " ".join(shown.split())  # wrapping aside
