@@ -27,6 +27,7 @@ from email import policy
 from email.errors import HeaderParseError, MessageError
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 
 from engine.errors import Unreadable
 
@@ -38,6 +39,7 @@ HEADER_ERRORS = (
     HeaderParseError, MessageError, ValueError, LookupError, IndexError, TypeError, AttributeError
 )  # fmt: skip
 _CHUNK = 4096
+_POLICY: EmailPolicy[EmailMessage] = policy.default
 _MAX_PARTS = 1000
 _MAX_PART_FIELDS = 1000  # header fields in one part (real mail has a few dozen to hundreds)
 _MAX_FIELDS = 10 * _MAX_PART_FIELDS  # in the whole message
@@ -108,7 +110,8 @@ class _Budget:
         self.parts = 0
         self.fields = 0
 
-    def part(self, policy: policy.EmailPolicy = policy.default) -> EmailMessage:
+    # the parser calls its factory with policy=...: the parameter keeps that name
+    def part(self, policy: EmailPolicy[EmailMessage] = _POLICY) -> EmailMessage:
         self.parts += 1
         if self.parts > _MAX_PARTS:
             raise Unreadable(f"more than {_MAX_PARTS} MIME parts")
@@ -118,12 +121,14 @@ class _Budget:
 class _CountedPart(EmailMessage):
     """A part that counts its header fields against its parse's budget."""
 
-    def __init__(self, budget: _Budget, policy: policy.EmailPolicy) -> None:
+    def __init__(self, budget: _Budget, policy: EmailPolicy[EmailMessage]) -> None:
         super().__init__(policy)
         self._budget = budget
+        self._fields = 0
 
     def set_raw(self, name: str, value: str) -> None:  # what the parser stores fields with
-        if len(self._headers) >= _MAX_PART_FIELDS:
+        self._fields += 1
+        if self._fields > _MAX_PART_FIELDS:
             raise Unreadable(f"more than {_MAX_PART_FIELDS} header fields in one part")
         self._budget.fields += 1
         if self._budget.fields > _MAX_FIELDS:

@@ -454,7 +454,7 @@ def test_hostile_mime_is_refused_in_bounded_time(case: str) -> None:
     started = time.perf_counter()
     with pytest.raises(Unreadable) as info:
         parse_message(raw)
-    assert time.perf_counter() - started < 2.0, case
+    assert time.perf_counter() - started < 5.0, case  # well under a second unloaded
     assert "more than" in info.value.reason or "deeper than" in info.value.reason
 
 
