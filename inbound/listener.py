@@ -11,13 +11,16 @@ server itself (``SIZE`` in EHLO, ``552``). Each client address may start
 counted in memory over a moving window, per process.
 
 Each message is handed to ``inbound.receive`` in a worker thread; the listener reads
-the clock here, at the edge, and passes it in.
+the clock here, at the edge, and passes it in. A fault of signoff's own (the database
+unreachable) is logged and answered ``451``, so the sending server tries again later
+rather than bouncing the reply, and the sender learns nothing of the fault.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +32,8 @@ from limits.strategies import MovingWindowRateLimiter
 from engine.inbox import local_address
 from engine.services import Services
 from inbound.receive import Mailbox, receive
+
+log = logging.getLogger("signoff.inbound")
 
 
 class _Throttle:
@@ -114,6 +119,10 @@ class ReplyHandler:
                 "of the email signoff sent (its Reply-To)"
             )
         return None
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("inbound SMTP: %s", type(error).__name__, exc_info=error)
+        return "451 4.3.0 a local problem; try again later"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         raw = envelope.original_content or b""

@@ -24,6 +24,7 @@ from engine import requests as er
 from engine.forecast import forecast
 from engine.replykeys import bounce_address, reply_address
 from engine.services import Services
+from engine.store.db import Database
 from engine.store.tables import Contact, Evidence, InboundMessage, Outbox
 from engine.sweep import run_once
 from engine.uploads import UploadLimits
@@ -272,6 +273,24 @@ def test_known_addresses_are_taken(
     with inbox.client() as client:
         client.mail("")
         assert [client.rcpt(a)[0] for a in known] == [250] * len(known)
+
+
+def test_a_local_fault_is_a_temporary_failure_that_says_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database is unreachable (here: no tables): 451, so the reply is sent again later,
+    not bounced by a 500 that names signoff's internals."""
+    broken = Services(db=Database(f"sqlite:///{tmp_path / 'empty.db'}"), data_dir=tmp_path)
+    server = Listener(broken)
+    try:
+        with server.client() as client:
+            client.mail("a@outside.example")
+            code, text = client.rcpt(reply_address(KEY, "abcdefghijklmnop", DOMAIN))
+    finally:
+        server.controller.stop()
+        broken.db.dispose()
+    assert (code, text) == (451, b"4.3.0 a local problem; try again later")
+    assert "OperationalError" in caplog.text
 
 
 def test_at_most_ten_recipients_a_message(demo: Services, inbox: Listener) -> None:
