@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from app.settings import load_settings
 from engine import requests as er
 from engine.forecast import forecast
+from engine.inbox import local_address
 from engine.replykeys import bounce_address, reply_address
 from engine.services import Services
 from engine.store.db import Database
@@ -30,7 +31,7 @@ from engine.sweep import run_once
 from engine.uploads import UploadLimits
 from inbound import listener
 from inbound.parse import Unreadable, parse_message
-from inbound.receive import KEEP_BODY_BYTES, Mailbox
+from inbound.receive import KEEP_BODY_BYTES, Mailbox, receive
 from notifications.compose import message_id
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
@@ -291,6 +292,25 @@ def test_a_local_fault_is_a_temporary_failure_that_says_nothing(
         broken.db.dispose()
     assert (code, text) == (451, b"4.3.0 a local problem; try again later")
     assert "OperationalError" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        f"reply+abcdefghijklmnop.\u00e9\u00e9\u00e9@{DOMAIN}",  # compare_digest refuses non-ASCII
+        f"bounces+\u0667.aaaa@{DOMAIN}",  # an Arabic-Indic seven is a digit to isdigit()
+        f"bounces+007.aaaa@{DOMAIN}",
+        f"bounces+-1.aaaa@{DOMAIN}",
+        f"bounces+{10**30}.aaaa@{DOMAIN}",
+    ],
+)
+def test_odd_local_parts_are_no_address(demo: Services, address: str) -> None:
+    assert local_address(demo, address, key=KEY, domain=DOMAIN) is None
+    got = receive(
+        demo, Mailbox(key=KEY, domain=DOMAIN), b"Subject: x\r\nFrom: a@b.example\r\n\r\nx",
+        rcpt_tos=[address], envelope_from="", now=NOW,
+    )  # fmt: skip
+    assert got.status == "quarantined"
 
 
 def test_at_most_ten_recipients_a_message(demo: Services, inbox: Listener) -> None:
