@@ -440,11 +440,12 @@ def _write_plan(
                 imported_at=now,
             )
         )
-    present: dict[str, str | None] = dict(
-        conn.execute(
+    present: dict[str, str | None] = {
+        row.ref: row.email_summary
+        for row in conn.execute(
             sa.select(_rec.c.ref, _rec.c.email_summary).where(_rec.c.review_id == r.id)
-        ).tuples()
-    )
+        )
+    }
     for rec in plan.recommendations:
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
