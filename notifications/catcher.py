@@ -2,8 +2,9 @@
 
 Accepts every message on a loopback port, writes it to ``FOLDER/NNNN.eml`` and logs who
 it was for, its kind and its file, so a newcomer sees what signoff sends. The subject is
-never logged: it names the review and recommendation, and logs travel further than mail. The folder is
-owner-only (0700) and each message owner-only (0600): caught mail is the board's mail.
+never logged: it names the review and recommendation, and logs travel further than mail.
+The folder is owner-only (0700) and each message owner-only (0600): caught mail is the
+board's mail.
 """
 
 from __future__ import annotations

@@ -29,8 +29,7 @@ EXPECTED_BY_OWED = {
         "more is needed."
     ),
     Owed.CONFIRMATION: (
-        "Confirmation that the agreed action has been implemented: for example an audit "
-        "report."
+        "Confirmation that the agreed action has been implemented: for example an audit report."
     ),
 }
 DIGEST_ITEM_KEYS = ("ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link")

@@ -76,7 +76,9 @@ CASE_DETAIL = (
 def write_plan(tmp_path: Path, summary: str, email_name: str | None = None) -> Path:
     text = PLAN.replace("SUMMARY", summary)
     if email_name:
-        text = text.replace("  board: Sutton LSCB", f"  email_name: {email_name}\n  board: Sutton LSCB")
+        text = text.replace(
+            "  board: Sutton LSCB", f"  email_name: {email_name}\n  board: Sutton LSCB"
+        )
     path = tmp_path / f"plan-{len(list(tmp_path.glob('plan-*')))}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -127,7 +129,7 @@ def test_an_email_field_with_a_line_break_is_refused(sutton: tuple[Cli, Path, Pa
     err = run("import", str(plan), str(contacts), code=1).stderr
     assert "recommendations[1] (R2).email_summary" in err
     assert "must be a single line" in err
-    assert "0 new item" not in run("list").stdout and "R2" not in run("list").stdout
+    assert "R2" not in run("list").stdout  # nothing was written
 
 
 def emails(smtp: SmtpServer) -> list[tuple[EmailMessage, str]]:

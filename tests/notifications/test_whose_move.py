@@ -187,9 +187,10 @@ def test_the_catcher_logs_the_kind_never_the_subject(
     port = free_port()
     controller = catcher.start(tmp_path / "mail", port)
     try:
-        with caplog.at_level(logging.INFO, logger="signoff.mail"), smtplib.SMTP(
-            "127.0.0.1", port
-        ) as client:
+        with (
+            caplog.at_level(logging.INFO, logger="signoff.mail"),
+            smtplib.SMTP("127.0.0.1", port) as client,
+        ):
             client.send_message(request, "bounces@localhost", [BM])
     finally:
         controller.stop()
