@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.mail_facts import ItemFacts, MailFacts
-from engine.spec import Owed, WorkflowSpec, move_in
+from engine.spec import Move, Owed, WorkflowSpec, move_in
 
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
@@ -85,6 +85,7 @@ class Contexts:
         self.base_url, self.sender, self.sender_name = base_url, sender, sender_name
         self._common: dict[tuple[object, ...], dict[str, object]] = {}
         self._labels: dict[int, tuple[WorkflowSpec, dict[str, str]]] = {}
+        self._moves: dict[tuple[int, str], tuple[WorkflowSpec, Move | None]] = {}
 
     def _recipient_name(self, email: str, agency_id: str | None = None) -> str:
         person = self.facts.person(email, agency_id)
@@ -119,7 +120,7 @@ class Contexts:
         item: ItemFacts = self.facts.items[row.item_id]
         ctx = row.context
         state = ctx.get("state") or ctx.get("to_state") or item.state
-        move = move_in(item.spec.model, state)
+        move = self._move(item.spec, state)
         if move is None:
             owed, owed_by = "", ""
         elif move.own_agency:
@@ -173,6 +174,13 @@ class Contexts:
         elif row.kind == "receipt":
             ctx["received"] = list(row.context.get("received", ()))
         return ctx
+
+    def _move(self, spec: WorkflowSpec, state: str) -> Move | None:
+        """Whose move it is in ``state`` of ``spec``, worked out once per spec and state."""
+        known = self._moves.get((id(spec), state))
+        if known is None or known[0] is not spec:
+            known = self._moves[(id(spec), state)] = (spec, move_in(spec.model, state))
+        return known[1]
 
     def _decision_labels(self, spec: WorkflowSpec) -> dict[str, str]:
         known = self._labels.get(id(spec))
