@@ -146,7 +146,8 @@ class Composer:
                 facts,
                 base_url=self.settings.base_url,
                 sender=self.sender,
-                sender_name=self.signature,
+                sender_name=self.sender_name,
+                signature=self.signature,
                 today=today,
             )
         return known

@@ -67,6 +67,9 @@ class Contexts:
     plain calendar days from the due date to it (negative before the due date, 0 on the
     day). Without it, the count the row was queued with is used.
 
+    Emails are signed by the business manager the facts name; without one, by ``signature``
+    (default: ``sender_name``, the From name).
+
     Raises (every method):
         KeyError: the row's item is not in ``facts``, or its state is not in its workflow.
         ValueError: a date in the row's context is not an ISO date.
@@ -79,10 +82,12 @@ class Contexts:
         base_url: str,
         sender: str,
         sender_name: str,
+        signature: str | None = None,
         today: dt.date | None = None,
     ) -> None:
         self.facts, self.today = facts, today
         self.base_url, self.sender, self.sender_name = base_url, sender, sender_name
+        self.signature = signature or sender_name
         self._common: dict[tuple[object, ...], dict[str, object]] = {}
         self._labels: dict[int, tuple[WorkflowSpec, dict[str, str]]] = {}
         self._moves: dict[tuple[int, str], tuple[WorkflowSpec, Move | None]] = {}
@@ -100,6 +105,7 @@ class Contexts:
             ctx.get("due"),
             ctx.get("days_overdue", 0),
             ctx.get("to_state"),
+            ctx.get("state"),  # whose move it is follows the state the row was queued in
             bool(ctx.get("urgent")),
         )
         try:
@@ -114,7 +120,7 @@ class Contexts:
         """Who signs (the business manager in the directory, else the sender) and their role."""
         if self.facts.signer:
             return self.facts.signer, SIGNER_ROLE
-        return self.sender_name, ""
+        return self.signature, ""
 
     def _build_common(self, row: Any) -> dict[str, object]:
         item: ItemFacts = self.facts.items[row.item_id]

@@ -113,3 +113,32 @@ def test_digest_and_failures_contexts() -> None:
     failures = c.failures(row("failures", count=1, failures=["x"]))
     assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/admin/outbox")
     assert failures["recipient_name"] == "Ann"
+
+
+def test_the_business_manager_signs_and_without_one_the_given_signature() -> None:
+    signed = MailFacts(items=FACTS.items, people=FACTS.people, signer="Sam Jones")
+    ctx = Contexts(
+        signed, base_url="https://x.example.org", sender="s@x.org", sender_name="signoff"
+    )
+    common = ctx.common(row("chase", days_overdue=3))
+    assert (common["sender_name"], common["sender_role"]) == ("Sam Jones", "Business manager")
+    unsigned = Contexts(
+        FACTS,
+        base_url="https://x.example.org",
+        sender="s@x.org",
+        sender_name="signoff",
+        signature="The business manager",
+    )
+    common = unsigned.common(row("chase", days_overdue=3))
+    assert (common["sender_name"], common["sender_role"]) == ("The business manager", "")
+
+
+def test_whose_move_follows_the_state_the_row_was_queued_in() -> None:
+    c = contexts()
+    panel = c.common(row("reminder", state="evidence_submitted", days_overdue=-3))
+    assert (panel["owed"], panel["owed_by"]) == ("decision", "Case review panel")
+    assert "decision on the evidence" in str(panel["expected"])
+    audit = c.common(row("reminder", state="panel_signed_off", days_overdue=-3))
+    assert (audit["owed"], audit["owed_by"]) == ("confirmation", "Internal audit")
+    done = c.single(row("decision", to_state="closed", trigger="close"))
+    assert (done["owed"], done["owed_by"]) == ("", "")
