@@ -130,6 +130,10 @@ def test_an_email_field_with_a_line_break_is_refused(sutton: tuple[Cli, Path, Pa
     assert "recommendations[1] (R2).email_summary" in err
     assert "must be a single line" in err
     assert "R2" not in run("list").stdout  # nothing was written
+    long = write_plan(run.db.parent, "Referral audit", email_name="x" * 61)
+    err = run("import", str(long), str(contacts), code=1).stderr
+    assert "review.email_name" in err
+    assert "at most 60 characters" in err
 
 
 def emails(smtp: SmtpServer) -> list[tuple[EmailMessage, str]]:
