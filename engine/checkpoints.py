@@ -193,10 +193,10 @@ def _walk(conn: sa.Connection, key: bytes) -> _Walk:
     heads: dict[int, tuple[str, int]] = {}
     sealed: dict[int, tuple[int, str, int]] = {}
     problems: list[Problem] = []
-    stream = conn.execution_options(yield_per=5000).execute(
-        sa.select(_head.c.checkpoint, _head.c.item_id, _head.c.seq, _head.c.hash).order_by(
-            _head.c.checkpoint, _head.c.item_id
-        )
+    stream = conn.execute(  # the statement streams, not the connection: more follow
+        sa.select(_head.c.checkpoint, _head.c.item_id, _head.c.seq, _head.c.hash)
+        .order_by(_head.c.checkpoint, _head.c.item_id)
+        .execution_options(yield_per=5000)
     )
     current, h, count = None, hashlib.sha256(), 0
     with stream as rows:
@@ -480,10 +480,11 @@ def _extends(conn: sa.Connection, moved: Sequence[tuple[int, int, str]], walk: _
         lowest = min(s[0] for s in since.values())
         state = {i: (s[0], s[1]) for i, s in since.items()}  # item -> (seq, hash) reached
         broken: dict[int, str] = {}
-        stream = conn.execution_options(yield_per=5000).execute(
+        stream = conn.execute(
             sa.select(*cols)
             .where(_event.c.item_id.in_(list(want)), _event.c.seq > lowest)
             .order_by(_event.c.item_id, _event.c.seq)
+            .execution_options(yield_per=5000)
         )
         with stream as rows:
             for row in rows:

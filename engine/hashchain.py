@@ -114,8 +114,9 @@ def verify(conn: sa.Connection) -> Verification:
             "its newest events were removed or replaced",
         )
 
-    stream = conn.execution_options(yield_per=2000).execute(
-        sa.select(ev).order_by(ev.c.item_id, ev.c.seq)
+    # on the statement: Connection.execution_options would change the caller's connection
+    stream = conn.execute(
+        sa.select(ev).order_by(ev.c.item_id, ev.c.seq).execution_options(yield_per=2000)
     )
     current: int | None = None
     prev, expected = GENESIS, 1
