@@ -257,9 +257,13 @@ def _walk(conn: sa.Connection, key: bytes) -> _Walk:
             problems.append(
                 Problem(
                     checkpoint=n,
-                    message=f"checkpoint #{n} (taken {_when(seal.taken_at)}) signed "
-                    f"{seal.heads} item heads and {count} are there now, not the ones it "
-                    "signed: its heads were changed",
+                    message=f"checkpoint #{n} (taken {_when(seal.taken_at)}): "
+                    + (
+                        f"its {count} item heads are not the ones it signed"
+                        if count == seal.heads
+                        else f"it signed {seal.heads} item heads and {count} are there now"
+                    )
+                    + ": its heads were changed",
                 )
             )
         else:

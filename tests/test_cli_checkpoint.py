@@ -210,7 +210,7 @@ def test_changed_heads_of_a_checkpoint_are_found(board: Board) -> None:
     )
     err = board("verify-log", code=1).stderr
     assert "BROKEN: checkpoint #1 (taken " in err
-    assert "signed 9 item heads and 9 are there now, not the ones it signed" in err
+    assert "its 9 item heads are not the ones it signed: its heads were changed" in err
 
 
 def test_checkpoints_deleted_from_the_database_are_found_in_the_file(board: Board) -> None:
@@ -255,3 +255,12 @@ def test_a_malformed_line_in_the_file_is_named(board: Board) -> None:
         out.write('{"number": 2}\n')
     err = board("verify-log", code=1).stderr
     assert f"BROKEN: {log}: line 2 is not a checkpoint record" in err
+
+
+def test_an_altered_line_in_the_file_is_named(board: Board) -> None:
+    _challenge_r1(board)
+    board("checkpoint")
+    log = board.data / checkpoints.LOG_NAME
+    log.write_text(log.read_text().replace('"events": 11', '"events": 12'))
+    err = board("verify-log", code=1).stderr
+    assert f"BROKEN: {log}: line 1 (checkpoint #1) has a signature that does not verify" in err
