@@ -475,8 +475,10 @@ def check(conn: sa.Connection, key: bytes, *, log_file: Path | None = None) -> C
 def _extends(conn: sa.Connection, moved: Sequence[tuple[int, int, str]], walk: _Walk) -> list[str]:
     """Where the events written since the last checkpoint do not chain from the heads it
     sealed to the items' heads now (only those events are read)."""
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     cols = [c for c in _event.c if c.name not in ("id",)]
+    # items grouped by where their unsealed events start, so each query reads few old ones
+    moved = sorted(moved, key=lambda m: (walk.sealed.get(m[0], (0,))[0], m[0]))
     for start in range(0, len(moved), _BATCH):
         part = moved[start : start + _BATCH]
         want = {item_id: (seq, head) for item_id, seq, head in part}
@@ -509,8 +511,8 @@ def _extends(conn: sa.Connection, moved: Sequence[tuple[int, int, str]], walk: _
                 broken[i] = f"its head (event {seq}) is not where its events lead" + (
                     f" from checkpoint #{since[i][2]}" if since[i][2] else ""
                 )
-        problems += [f"item {i}: {why}" for i, why in sorted(broken.items())]
-    return problems
+        problems += broken.items()
+    return [f"item {i}: {why}" for i, why in sorted(problems)]
 
 
 def _take_in(conn: sa.Connection, key: bytes, *, now: dt.datetime, actor: str) -> Seal:
