@@ -185,7 +185,7 @@ def measure(name: str, db: Database, data_dir: Path, items: int, events: int, ro
     print(f"  {'hashchain.verify (baseline)':<44}{spread(base)}")
     for key, label, values, ratio in rows:
         verdict = "ok" if ratio <= LIMITS[key] else "OVER"
-        print(f"  {label:<44}{spread(values)}  {ratio:5.2f}x (limit {LIMITS[key]}x) {verdict}")
+        print(f"  {label:<48}{spread(values)}  {ratio:5.2f}x (limit {LIMITS[key]}x) {verdict}")
 
 
 @contextmanager
