@@ -182,7 +182,7 @@ def measure(name: str, db: Database, data_dir: Path, items: int, events: int, ro
             med(now_log) / med(now_base),
         ),
     ]
-    print(f"  {'hashchain.verify (baseline)':<44}{spread(base)}")
+    print(f"  {'hashchain.verify (baseline)':<48}{spread(base)}")
     for key, label, values, ratio in rows:
         verdict = "ok" if ratio <= LIMITS[key] else "OVER"
         print(f"  {label:<48}{spread(values)}  {ratio:5.2f}x (limit {LIMITS[key]}x) {verdict}")
