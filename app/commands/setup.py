@@ -151,11 +151,11 @@ def checkpoint(
     current = services()
     taken = take(current, settings().key(), now=parse_now(now), actor=actor)
     seal = taken.seal
+    at = seal.taken_at.astimezone(dt.UTC)
     typer.echo(
-        f"checkpoint #{seal.number} taken at {seal.taken_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} "
-        f"UTC: "
-        f"{seal.events} events on {seal.items} items ({seal.heads} item(s) moved since the "
-        f"last checkpoint), signed with key id {seal.key_id}"
+        f"checkpoint #{seal.number} taken at {at:%Y-%m-%d %H:%M} UTC: {seal.events} events on "
+        f"{seal.items} items ({seal.heads} item(s) moved since the last checkpoint), signed "
+        f"with key id {seal.key_id}"
     )
     if taken.log_error:
         typer.echo(f"warning: not appended to the checkpoint file: {taken.log_error}", err=True)
