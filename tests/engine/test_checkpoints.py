@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +14,7 @@ from app import scheduler
 from engine.checkpoints import Seal, check, log_path, take, take_if_due
 from engine.errors import CheckpointRefused
 from engine.services import Services
+from engine.store.db import Database
 from notifications.templates import Templates
 from tests.conftest import NOW, challenge_r1, submit_r1
 from tests.notifications.test_dispatcher import settings_for
@@ -99,3 +103,43 @@ def test_removed_newest_events_are_refused_and_found(demo: Services) -> None:
 def test_a_record_that_is_not_a_seal_is_refused(record: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         Seal.from_record(record)  # type: ignore[arg-type]
+
+
+@pytest.mark.postgres
+def test_two_checkpoints_at_once_one_is_refused(pg: Database, tmp_path: Path) -> None:
+    """On PostgreSQL two schedulers may race: the loser is refused and writes nothing."""
+    services = Services(db=pg, data_dir=tmp_path / "data")
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        try:
+            take(services, KEY, now=NOW, actor="second")
+            outcome.append(None)
+        except CheckpointRefused as exc:
+            outcome.append(exc)
+
+    with pg.write() as conn:  # the first, not yet committed
+        conn.execute(
+            sa.text("INSERT INTO checkpoint VALUES (1, :at, 'first', '', 0, 0, 0, :d, :k, :s)"),
+            {"at": NOW.replace(tzinfo=None), "d": "0" * 64, "k": "0" * 16, "s": "0" * 64},
+        )
+        racer = threading.Thread(target=second)
+        racer.start()
+        with pg.engine.connect() as watch:  # until the second waits on the first's row lock
+            deadline = time.monotonic() + 30
+            while (
+                time.monotonic() < deadline
+                and not watch.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO checkpoint %'"
+                    )
+                ).scalar_one()
+            ):
+                time.sleep(0.05)
+    racer.join(timeout=30)
+    (refused,) = outcome
+    assert isinstance(refused, CheckpointRefused)
+    assert "another checkpoint was taken at the same moment" in str(refused)
+    assert _numbers(services) == [1]
+    assert not log_path(services.data_dir).exists()
