@@ -98,9 +98,13 @@ def serve(
         Templates(),
         sweep_every=sweep_every,
         dispatch_every=dispatch_every,
+        checkpoint_key=current.key(),
     )
     jobs.start()
-    typer.echo("signoff is running: sweep and dispatch on a timer; Ctrl-C stops it")
+    typer.echo(
+        "signoff is running: sweep and dispatch on a timer, a signed checkpoint of the "
+        "history daily; Ctrl-C stops it"
+    )
     try:
         while not stop.wait(0.5):
             pass
