@@ -1,7 +1,7 @@
 """Signed checkpoints of the history: checkpoint and checkpoint_head.
 
-Revision ID: 0007_i9_checkpoint
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_i9_checkpoint"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
