@@ -17,6 +17,7 @@ import filetype
 
 from engine.uploads import policy
 from engine.uploads.archives import zip_content
+from engine.uploads.images import check_image
 from engine.uploads.office import ole_content
 from engine.uploads.pdf import check_pdf
 
@@ -48,8 +49,10 @@ def sniff(data: bytes, limits: policy.UploadLimits, depth: int) -> policy.Conten
         return policy.Content.of("pdf")
     for magic, kind in policy.IMAGES:
         if data.startswith(magic):
+            check_image(kind, data)
             return policy.Content.of(kind)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        check_image("webp", data)
         return policy.Content.of("webp")
     if data.startswith(policy.OLE_MAGIC):
         return ole_content(data)
