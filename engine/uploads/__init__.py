@@ -50,10 +50,12 @@ import email
 import email.policy
 
 from engine import errors
-from engine.uploads import names, policy, sniffing
+from engine.uploads import formulas, names, policy, sniffing
 from engine.uploads.policy import UploadLimits
 
 __all__ = ["Accepted", "UploadLimits", "check_file", "check_files"]
+
+_BODY_TYPES = frozenset(["text/plain", "text/html"])  # an email's own text, shown as text
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -122,6 +124,12 @@ def _check(name: str, data: bytes, limits: UploadLimits, *, depth: int) -> Accep
     kind = _agree(name, ext, content)
     if kind == "email":
         _check_attachments(name, data, limits, depth)
+    if kind == "csv":
+        text = data.decode("utf-16" if content.charset == "utf-16" else "utf-8-sig")
+        try:
+            formulas.check_csv(text)
+        except policy.BadContent as exc:
+            raise errors.UploadRefused(name, exc.reason) from None
     content_type = policy.KINDS[kind].content_type
     if content.charset and kind in ("text", "csv"):
         content_type += f"; charset={content.charset}"
@@ -152,14 +160,22 @@ def _agree(name: str, ext: str | None, content: policy.Content) -> str:
 
 
 def _check_attachments(name: str, data: bytes, limits: UploadLimits, depth: int) -> None:
-    """Every attachment in an email, forwarded emails included, must be acceptable itself."""
+    """Every part of an email but its text, forwarded emails included, must be acceptable.
+
+    Inline parts too: a mail program shows or opens them as it does attachments.
+    """
     message = email.message_from_bytes(data, policy=email.policy.default)
-    for part in message.walk():
-        if part.is_multipart() or not (
-            part.get_filename() or part.get_content_disposition() == "attachment"
+    for number, part in enumerate(message.walk()):
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if (
+            not filename
+            and part.get_content_disposition() != "attachment"
+            and part.get_content_type() in _BODY_TYPES
         ):
             continue
-        inner_name = part.get_filename() or "attachment"
+        inner_name = filename or f"inline part {number}"
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
