@@ -57,17 +57,12 @@ def _decode(kind: str, data: bytes, label: str, again: str) -> None:
             with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[kind]]) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
-                    raise BadContent(
-                        f"is {width} × {height} pixels, more than the "
-                        f"{MAX_PIXELS // 1_000_000} million we accept (huge images are a way "
-                        "to make computers run out of memory). Make it smaller and upload it "
-                        "again."
-                    )
+                    raise _too_many_pixels(f"{width} × {height} pixels")
                 image.verify()
             with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[kind]]) as image:
                 image.load()
-    except BadContent:
-        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels("larger") from None
     except (
         OSError,  # UnidentifiedImageError, truncated or broken data
         SyntaxError,  # Pillow's word for a broken PNG or GIF
@@ -75,13 +70,19 @@ def _decode(kind: str, data: bytes, label: str, again: str) -> None:
         EOFError,
         IndexError,
         struct.error,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
     ):
         raise BadContent(
             f"is not a genuine {label.split(' ', 1)[1]}: it cannot be read as one, perhaps "
             f"because it is damaged or is another kind of file. {again}"
         ) from None
+
+
+def _too_many_pixels(size: str) -> BadContent:
+    return BadContent(
+        f"is {size}, more than the {MAX_PIXELS // 1_000_000} million pixels we accept (huge "
+        "images are a way to make computers run out of memory). Make it smaller and upload "
+        "it again."
+    )
 
 
 def _png_end(data: bytes) -> int | None:

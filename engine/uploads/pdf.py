@@ -35,6 +35,7 @@ import zlib
 import pikepdf
 import pikepdf.settings
 
+from engine.uploads.payloads import hidden_markup
 from engine.uploads.policy import MB, RESAVE, BadContent
 
 MAX_STRUCTURE = 64 * MB  # object and cross-reference streams, inflated, in all
@@ -76,6 +77,12 @@ def check_pdf(data: bytes) -> None:
         BadContent: active content, a polyglot, protected, damaged, or an internal
             structure that would unpack beyond ``MAX_STRUCTURE``.
     """
+    markup = hidden_markup(data)
+    if markup is not None:
+        raise BadContent(
+            f"is also a web page (it contains {markup}), a trick to run scripts in a browser. "
+            f"{PRINT}"
+        )
     names, structure = _scan(data)
     if b"/Encrypt" in names:
         raise _protected()
