@@ -87,9 +87,7 @@ def test_every_hostile_file_is_refused_over_http_and_nothing_stored(
     assert stored_files(demo.data_dir) == []
 
 
-def test_ordinary_files_of_the_same_kinds_are_stored_over_http(
-    demo: Services, server: str
-) -> None:
+def test_ordinary_files_of_the_same_kinds_are_stored_over_http(demo: Services, server: str) -> None:
     asked = ask(demo, "T1", "sept")
     with httpx.Client(base_url=server, follow_redirects=False, timeout=30) as http:
         response = send(http, asked, BENIGN, "the register and minutes")
