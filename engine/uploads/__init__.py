@@ -27,11 +27,25 @@ zips that would unpack beyond ``max_unpacked_bytes``, with a part compressed mor
 paths, or an archive or program inside (embedded Office documents are checked one level
 deep).
 
+Anything that could act on whoever opens the file is refused too:
+
+- PDF (:mod:`~engine.uploads.pdf`): JavaScript, automatic, launch and other-file actions,
+  attached files, rich media, XFA, script or ``\\\\host`` links; a PDF that is also a web
+  page; a protected PDF;
+- images (:mod:`~engine.uploads.images`): not decoding as the kind claimed, too many
+  pixels, anything after the image's end, web-page markup inside;
+- Office: ActiveX, OLE objects (and OLE packages in legacy files), a part name used twice
+  (a second ``[Content_Types].xml``), relationships that fetch from outside the file;
+- CSV (:mod:`~engine.uploads.formulas`): cells a spreadsheet would run as formulas;
+- email: every part but its text, inline parts included, by these same rules.
+
 The extension must agree with the content (``report.pdf`` holding a PNG is refused and
 told to rename it ``.png``); a name without an extension is given the detected one.
-Names with folder paths, control or bidirectional-override characters, Windows device
-names (CON, NUL.txt…), no name at all or more than 200 characters are refused; accepted
-names are cleaned with :func:`engine.uploads.names.clean_filename`.
+Names are checked as Windows shows them (NFKC, format characters such as zero-width space
+removed, trailing dots and spaces dropped): folder paths, control or bidirectional-override
+characters, a colon (alternate data streams), Windows device names (CON, NUL.txt…), no
+name at all or more than 200 characters are refused; accepted names are cleaned with
+:func:`engine.uploads.names.clean_filename`.
 
 One module a concept:
 
@@ -39,6 +53,9 @@ One module a concept:
 - :mod:`~engine.uploads.sniffing`: what kind the bytes are, text detection;
 - :mod:`~engine.uploads.office`: OOXML, OpenDocument and legacy OLE (with olefile);
 - :mod:`~engine.uploads.archives`: zip structure, zip bombs, streaming inflate;
+- :mod:`~engine.uploads.pdf`, :mod:`~engine.uploads.images`, :mod:`~engine.uploads.formulas`:
+  active content in PDFs, images and CSV; :mod:`~engine.uploads.payloads`: web pages
+  hidden in binary files;
 - :mod:`~engine.uploads.policy`: the kinds, limits and advice the others judge by.
 """
 

@@ -164,8 +164,9 @@ def _check_part(
         )
     if head.startswith(OLE_MAGIC) and not lower.endswith("vbaproject.bin"):  # macros: later
         raise BadContent(
-            f"has an embedded object (OLE) inside it ({info.filename!r}), which can run a program when it is "
-            "opened. Remove it from the document, or save the document as PDF, and upload that."
+            f"has an embedded object (OLE) inside it ({info.filename!r}), which can run a "
+            "program when it is opened. Remove it from the document, or save the document as "
+            "PDF, and upload that."
         )
     if is_windows_program(head) or any(head.startswith(m) for m, _ in PROGRAMS):
         raise BadContent(

@@ -88,7 +88,7 @@ def _too_many_pixels(size: str) -> BadContent:
 def _png_end(data: bytes) -> int | None:
     at = 8
     while at + 12 <= len(data):
-        (length,) = struct.unpack_from(">I", data, at)
+        length: int = struct.unpack_from(">I", data, at)[0]
         kind = data[at + 4 : at + 8]
         at += 12 + length
         if kind == b"IEND":
@@ -137,7 +137,7 @@ def _jpeg_end(data: bytes) -> int | None:
             continue
         if at + 4 > len(data):
             return None
-        (length,) = struct.unpack_from(">H", data, at + 2)
+        length = struct.unpack_from(">H", data, at + 2)[0]
         at += 2 + length
         if marker == 0xDA:  # start of scan: entropy-coded data runs to the next real marker
             while True:
@@ -153,7 +153,7 @@ def _jpeg_end(data: bytes) -> int | None:
 
 
 def _webp_end(data: bytes) -> int | None:
-    (size,) = struct.unpack_from("<I", data, 4)
+    size: int = struct.unpack_from("<I", data, 4)[0]
     return 8 + size + (size & 1)
 
 

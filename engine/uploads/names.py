@@ -76,8 +76,7 @@ def check_name(name: str) -> str:
     if ":" in seen:
         raise UploadRefused(
             name,
-            "has a colon (:) in its name, which Windows uses to hide data in a file. "
-            f"{rename}",
+            f"has a colon (:) in its name, which Windows uses to hide data in a file. {rename}",
         )
     stem = seen.split(".", 1)[0].strip(" ").upper()
     if stem in _RESERVED:

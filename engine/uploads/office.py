@@ -134,9 +134,7 @@ def _read_part(archive: zipfile.ZipFile, name: str) -> str:
     with archive.open(name) as part:
         data = part.read(_MAX_XML + 1)
     if len(data) > _MAX_XML:
-        raise BadContent(
-            f"has a part ({name!r}) too large for what it should hold. {SAVE_AS_PDF}"
-        )
+        raise BadContent(f"has a part ({name!r}) too large for what it should hold. {SAVE_AS_PDF}")
     return data.decode("utf-8", "replace")
 
 

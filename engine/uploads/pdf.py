@@ -62,6 +62,7 @@ _ACTIVE: dict[bytes, str] = {
     b"/XFA": "is an XFA form, which can run scripts ({name})",
 }
 _ACTIVE_NAMES = {name.decode(): reason for name, reason in _ACTIVE.items()}
+_CONTAINERS = (pikepdf.Array, pikepdf.Dictionary, pikepdf.Stream)
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
 _REMOTE_FILES = ("\\\\", "//", "file:", "smb:")
 _DELIMS = rb"\x00\t\n\x0c\r /\[\]()<>{}%"
@@ -214,12 +215,13 @@ def _check_object(top: pikepdf.Object) -> None:
     while pending:
         obj = pending.pop()
         if isinstance(obj, pikepdf.Array):
-            pending.extend(v for v in obj if _container(v))
+            pending.extend(v for v in obj if _is_direct_container(v))
             continue
-        if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+        if isinstance(obj, pikepdf.Stream):
+            obj = obj.stream_dict
+        elif not isinstance(obj, pikepdf.Dictionary):
             continue
-        for key in obj.keys():  # noqa: SIM118 -- a Stream's dictionary is read with keys()
-            value = obj.get(key)
+        for key, value in obj.items():
             _refuse(key)
             if isinstance(value, pikepdf.Name):
                 _refuse(str(value))
@@ -231,14 +233,13 @@ def _check_object(top: pikepdf.Object) -> None:
                     )
             elif key in ("/URI", "/F") and isinstance(value, pikepdf.String):
                 _check_address(str(value))
-            if _container(value):
+            if _is_direct_container(value):
                 pending.append(value)
 
 
-def _container(value: object) -> bool:
+def _is_direct_container(value: object) -> bool:
     """A direct array or dictionary (indirect ones are walked as objects of their own)."""
-    containers = pikepdf.Array | pikepdf.Dictionary | pikepdf.Stream
-    return isinstance(value, containers) and not value.is_indirect
+    return isinstance(value, _CONTAINERS) and not value.is_indirect
 
 
 def _check_address(address: str) -> None:
