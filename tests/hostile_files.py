@@ -146,6 +146,17 @@ def pdfs() -> list[Hostile]:
             "packed in a way we do not accept",
         ),
         case("encrypted", _encrypted_pdf(), "is protected"),
+        # cost: qpdf alone parsed 6 million values from 23 MB in 100 s and 1.8 GB
+        case(
+            "huge_array",
+            pdf(b"/X 4 0 R", objects=[b"[" + b"<<>>" * 300_000 + b"]"]),
+            "far more parts than a document needs",
+        ),  # fmt: skip
+        case(
+            "token_flood",
+            pdf(b"/X 4 0 R", objects=[b"[" + b"1 " * 3_100_000 + b"]"]),
+            "far more parts than a document needs",
+        ),  # fmt: skip
     ]
 
 

@@ -39,6 +39,12 @@ from engine.uploads.payloads import hidden_markup
 from engine.uploads.policy import MB, RESAVE, BadContent
 
 MAX_STRUCTURE = 64 * MB  # object and cross-reference streams, inflated, in all
+# Random bytes (compressed images) count one "token" in 23: 1.1 million in 25 MB; a
+# 3,000-page PDF has 0.1 million objects and values to walk
+MAX_TOKENS = 3_000_000
+MAX_VALUES = 300_000
+_MAX_CONTAINER = 250_000  # items in one array or dictionary, for qpdf
+_SEPARATORS = b" \n\r\t\x0c\x00/(<[{"
 _CHUNK = 1 << 16
 _MAX_FILTERS = 4
 
@@ -121,6 +127,7 @@ def _scan(data: bytes) -> tuple[set[bytes], bytes]:
             larger than ``MAX_STRUCTURE`` in all.
     """
     names = _names(data)
+    tokens = _tokens(data)
     if b"/ObjStm" not in names and b"/XRef" not in names:
         return names, b""
     inflated: list[bytes] = []
@@ -147,7 +154,28 @@ def _scan(data: bytes) -> tuple[set[bytes], bytes]:
         text = _inflate(data, body, budget)
         budget -= len(text)
         inflated.append(text)
-    return names, b"\n".join(inflated)
+    structure = b"\n".join(inflated)
+    _tokens(structure, tokens)
+    return names, structure
+
+
+def _tokens(data: bytes, before: int = 0) -> int:
+    """Separators in ``data`` and ``before``: more than qpdf could make values of.
+
+    Raises:
+        BadContent: more than MAX_TOKENS.
+    """
+    tokens = before + len(data) - len(data.translate(None, _SEPARATORS))
+    if tokens > MAX_TOKENS:
+        raise _too_complex()
+    return tokens
+
+
+def _too_complex() -> BadContent:
+    return BadContent(
+        "is built of far more parts than a document needs, too many for us to check. "
+        f"{PRINT.replace(', which leaves these out,', ',')}"
+    )
 
 
 def _streams(data: bytes) -> collections.abc.Iterator[tuple[int, int]]:
@@ -192,28 +220,38 @@ def _qpdf_limits() -> None:
         png_max_memory=MAX_STRUCTURE,
         tiff_max_memory=MAX_STRUCTURE,
         max_stream_filters=_MAX_FILTERS,
+        parser_max_container_size=_MAX_CONTAINER,
     )
 
 
 def _walk(data: bytes) -> None:
     """Pass 2: every object as qpdf reads it, and the direct objects inside each."""
     _qpdf_limits()
+    limits_hit = pikepdf.settings.qpdf_limit_errors()
     try:
         with pikepdf.open(io.BytesIO(data), suppress_warnings=True) as pdf:
             if pdf.is_encrypted:
                 raise _protected()
+            budget = MAX_VALUES
             for obj in pdf.objects:
-                _check_object(obj)
+                budget = _check_object(obj, budget)
     except pikepdf.PasswordError:
         raise _protected() from None
     except (pikepdf.PdfError, RuntimeError, ValueError, TypeError, OverflowError):
         raise BadContent(f"seems damaged: it cannot be opened as a PDF. {RESAVE}") from None
+    if pikepdf.settings.qpdf_limit_errors() != limits_hit:
+        # qpdf left out what was over a limit (a huge array): unchecked, so refused
+        raise _too_complex()
 
 
-def _check_object(top: pikepdf.Object) -> None:
+def _check_object(top: pikepdf.Object, budget: int) -> int:
+    """Check one object and the direct ones inside it; what is left of ``budget`` (values)."""
     pending = [top]
     while pending:
         obj = pending.pop()
+        budget -= 1 + (len(obj) if isinstance(obj, pikepdf.Array) else 0)
+        if budget < 0:
+            raise _too_complex()
         if isinstance(obj, pikepdf.Array):
             pending.extend(v for v in obj if _is_direct_container(v))
             continue
@@ -235,6 +273,8 @@ def _check_object(top: pikepdf.Object) -> None:
                 _check_address(str(value))
             if _is_direct_container(value):
                 pending.append(value)
+        budget -= len(obj)
+    return budget
 
 
 def _is_direct_container(value: object) -> bool:
