@@ -67,7 +67,7 @@ import email
 import email.policy
 
 from engine import errors
-from engine.uploads import formulas, names, policy, sniffing
+from engine.uploads import names, policy
 from engine.uploads.policy import UploadLimits
 
 __all__ = ["Accepted", "UploadLimits", "check_file", "check_files"]
@@ -121,6 +121,10 @@ def check_files(
 
 
 def _check(name: str, data: bytes, limits: UploadLimits, *, depth: int) -> Accepted:
+    # qpdf and Pillow take a quarter of a second to import: only when a file is checked, so
+    # commands that merely read the upload settings start fast
+    from engine.uploads import formulas, sniffing
+
     cleaned = names.check_name(name)
     if not data:
         raise errors.UploadRefused(
