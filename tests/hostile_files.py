@@ -257,6 +257,22 @@ def _second_content_types() -> bytes:
     return out.getvalue()
 
 
+def _first_content_types() -> bytes:
+    """A .docx whose first ``[Content_Types].xml`` declares macros; zipfile reads the last."""
+    import warnings
+    import zipfile
+
+    out = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: the point
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("[Content_Types].xml", _macro_types())
+            with zipfile.ZipFile(io.BytesIO(ooxml("docx"))) as good:
+                for info in good.infolist():
+                    archive.writestr(info.filename, good.read(info))
+    return out.getvalue()
+
+
 def office() -> list[Hostile]:
     def case(id: str, ext: str, data: bytes, says: str) -> Hostile:
         return Hostile("office", id, f"{id}.{ext}", data, says)
@@ -264,6 +280,7 @@ def office() -> list[Hostile]:
     doc_rels = "word/_rels/document.xml.rels"
     return [
         case("second_content_types", "docx", _second_content_types(), "two parts with the same"),
+        case("first_content_types", "docx", _first_content_types(), "two parts with the same"),
         case(
             "same_name_other_case",
             "docx",
@@ -445,6 +462,7 @@ def names() -> list[Hostile]:
         case("com0", "com0.txt", reserved),
         case("alternate_stream", "report.txt:evil.exe", "colon"),
         case("stream_type", "report.txt::$DATA", "colon"),
+        case("stream_to_text", "minutes.txt:hidden.txt", "colon"),
         case("fullwidth_colon", "report.txt\uff1aevil.exe", "colon"),
         case("fullwidth_slash", "..\uff0f..\uff0fetc.txt", "folder path"),
         case("zero_width_drive", "C\u200b:\\evil.txt", "folder path"),
