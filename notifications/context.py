@@ -19,7 +19,17 @@ EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
 )
-DIGEST_ITEM_KEYS = ("ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link")
+DIGEST_ITEM_KEYS = (
+    "ref",
+    "title",
+    "review_ref",
+    "agency_name",
+    "due",
+    "days_overdue",
+    "overdue_since",
+    "urgent",
+    "link",
+)
 
 
 def long_date(iso: str | None) -> str:
@@ -146,15 +156,18 @@ class Contexts:
             known = self._labels[id(spec)] = (spec, decision_labels(spec))
         return known[1]
 
-    def digest(self, recipient: str, rows: Sequence[Any]) -> dict[str, object]:
-        """The context of one digest of ``rows`` (reminders and chases) to ``recipient``."""
+    def digest(self, recipient: str, rows: Sequence[Any], kind: str) -> dict[str, object]:
+        """The context of one digest of ``rows`` (one each item; reminders, chases or
+        escalations, as ``kind`` says) to ``recipient``."""
         items = []
         for row in rows:
             c = self.common(row)
             items.append({k: c[k] for k in DIGEST_ITEM_KEYS})
         first = self.facts.items[rows[0].item_id]
         return {
+            "kind": kind,
             "items": items,
+            "urgent": any(i["urgent"] for i in items),
             "recipient_name": self._recipient_name(recipient, first.agency_id),
             "board_name": first.board,
             "reply_to": self.sender,
@@ -166,6 +179,7 @@ class Contexts:
         return {
             "count": row.context["count"],
             "failures": row.context["failures"],
+            "unreachable": row.context.get("unreachable", []),
             "recipient_name": self._recipient_name(row.recipient),
             "board_name": self.sender_name,
             "sender_name": "signoff",

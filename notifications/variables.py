@@ -48,18 +48,39 @@ _COMMON = frozenset(
     }
 )
 DIGEST_ITEM_KEYS = frozenset(
-    {"ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link"}
+    {
+        "ref",
+        "title",
+        "review_ref",
+        "agency_name",
+        "due",
+        "days_overdue",
+        "overdue_since",
+        "urgent",
+        "link",
+    }
 )
 ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "request": _COMMON,
     "reminder": _COMMON,
     "chase": _COMMON,
     "escalation": _COMMON | {"step", "escalated_to_role", "late_agency_name"},
-    "digest": frozenset({"items", "recipient_name", "board_name", "reply_to", "sender_name"}),
+    "digest": frozenset(
+        {"kind", "items", "urgent", "recipient_name", "board_name", "reply_to", "sender_name"}
+    ),
     "decision": _COMMON | {"decision_label"},
     "receipt": _COMMON | {"received"},
     "failures": frozenset(
-        {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
+        {
+            "count",
+            "failures",
+            "unreachable",
+            "recipient_name",
+            "board_name",
+            "sender_name",
+            "reply_to",
+            "link",
+        }
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.
