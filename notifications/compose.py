@@ -198,7 +198,11 @@ class Composer:
                 continue
             group = [r for same in items for r in same]
             try:
-                ctx = contexts.digest(recipient, [_highest(same) for same in items], kind)
+                listed = sorted(
+                    (_highest(same) for same in items),
+                    key=lambda r: (r.context.get("due") or "", r.context.get("key") or ""),
+                )
+                ctx = contexts.digest(recipient, listed, kind)
                 rendered = self.templates.render("digest", ctx)
                 prepared.append(self._message(group, recipient, rendered, now))
             except (TemplateError, KeyError, ValueError) as exc:
