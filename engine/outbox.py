@@ -234,12 +234,13 @@ _UNREACHABLE = (
 
 
 def unreachable_since(conn: sa.Connection, since: dt.datetime | None = None) -> list[Any]:
-    """Notifications recorded as having nobody reachable (after ``since``), oldest first.
+    """Notifications recorded as having nobody reachable (at or after ``since``), oldest first.
 
-    Each row: ``recipient`` (``nobody:ROLE``), ``item_id``, ``context`` (with the item's
-    ``key``), ``failed_at``.
+    At, too: the sweep records them after the day's summary in the same sweep, so those of
+    the sweep that last summarised carry its time. Each row: ``recipient`` (``nobody:ROLE``),
+    ``item_id``, ``context`` (with the item's ``key``), ``failed_at``.
     """
-    query = _UNREACHABLE if since is None else _UNREACHABLE.where(_outbox.c.failed_at > since)
+    query = _UNREACHABLE if since is None else _UNREACHABLE.where(_outbox.c.failed_at >= since)
     return list(conn.execute(query).all())
 
 

@@ -293,11 +293,11 @@ def _decide(
                 slot_key = (memo, number, agency)
                 found = slots.get(slot_key)
                 if found is None:
-                    spec = specs[wv_id]
-                    who = directory.resolve(spec, d.targets, agency, d.step)
+                    item_spec = specs[wv_id]
+                    who = directory.resolve(item_spec, d.targets, agency, d.step)
                     found = slots[slot_key] = (
                         [_slot(d, plan, r, state, day, send, times[send]) for r in who],
-                        directory.unreachable(spec, d.targets, agency, d.step),
+                        directory.unreachable(item_spec, d.targets, agency, d.step),
                     )
                 for role in found[1]:
                     unreachable.append(
@@ -313,9 +313,9 @@ def _decide(
                 for slot in found[0]:
                     if slot.context["digest"]:
                         digested.append((len(params), slot.kind, slot.email, slot.send))
-                    dedupe_key = slot.pre + str(item_id) + slot.post
+                    row_key = slot.pre + str(item_id) + slot.post
                     values = (
-                        dedupe_key,
+                        row_key,
                         item_id,
                         slot.kind,
                         slot.template,
@@ -329,7 +329,7 @@ def _decide(
                     params.append(values)
                     decided.append(
                         {
-                            "dedupe_key": dedupe_key,
+                            "dedupe_key": row_key,
                             "item_id": item_id,
                             "kind": slot.kind,
                             "template": slot.template,
