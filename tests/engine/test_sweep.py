@@ -201,3 +201,13 @@ def test_board_staff_roles_still_reach_the_board(demo: Services) -> None:
     with demo.db.engine.connect() as conn:
         sent = conn.execute(sa.select(o.c.recipient).where(o.c.item_id == item_id)).scalars()
         assert sorted(sent) == [PANEL_CHAIR, PANEL]
+
+
+def test_no_day_count_is_written_before_it_is_known(demo: Services) -> None:
+    """Issue 9: the sweep wrote ``days_overdue: 0`` into a reminder's context 11 days before
+    the due date; the count depends on the day the email goes, so the composer makes it."""
+    report = run_once(demo, at("2011-03-21T10:00+00:00"))  # R1 due on 1 April
+    [r1] = [d for d in report.decided if d["context"]["key"].endswith("/R1")]
+    assert r1["kind"] == "reminder"
+    assert "days_overdue" not in r1["context"]
+    assert r1["context"]["due"] == "2011-04-01"

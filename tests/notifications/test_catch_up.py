@@ -15,7 +15,7 @@ from engine.importer import import_files
 from engine.services import Services
 from engine.store.tables import Event, Outbox
 from engine.sweep import run_once
-from tests.conftest import CONTACTS
+from tests.conftest import CONTACTS, without_digests
 from tests.notifications.test_dispatcher import go
 from tests.smtpd import SmtpServer
 
@@ -146,3 +146,62 @@ def test_a_later_step_still_goes_after_the_catch_up(
     escalations = [m for m in new if m["X-Signoff-Kind"] == "escalation"]
     assert "C1" in [r for m in escalations for r in refs_in(m)]
     assert max(per_recipient_and_kind(new).values()) == 1
+
+
+def test_small_batches_still_send_one_digest_per_recipient_and_kind(
+    published: Services, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    """A claim that takes one row of a digest takes the rest of it, past its limit."""
+    imported(published, tmp_path)
+    run_once(published, OFFICE)
+    dispatches = 0
+    while go(published, smtp.port, OFFICE, batch=3).claimed:
+        dispatches += 1
+    assert dispatches > 1
+    counts = per_recipient_and_kind(smtp.messages)
+    assert max(counts.values()) == 1, counts
+    assert len(smtp.messages) == 10
+
+
+def test_a_digest_that_must_wait_retries_as_one_message(
+    published: Services, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    imported(published, tmp_path)
+    run_once(published, OFFICE)
+    smtp.recorder.script = ["421 try again later"]  # the first message: a digest
+    go(published, smtp.port, OFFICE, batch=1000)
+    with published.db.engine.connect() as conn:
+        waiting = conn.execute(
+            sa.select(_outbox.c.recipient, _outbox.c.kind, _outbox.c.next_attempt_at).where(
+                _outbox.c.status == "pending"
+            )
+        ).all()
+    assert len(waiting) > 1  # every item of that digest
+    assert len({(r.recipient, r.kind, r.next_attempt_at) for r in waiting}) == 1
+    retry = max(r.next_attempt_at for r in waiting)
+    go(published, smtp.port, retry, batch=1000)
+    assert max(per_recipient_and_kind(smtp.messages).values()) == 1
+    assert len(smtp.messages) == 10
+
+
+def test_steps_reached_before_the_first_was_sent_merge_into_one_email(
+    demo: Services, smtp: SmtpServer
+) -> None:
+    """R3 (due 1 January) reaches step 1 on 9 January and step 2 on 23 January; with the
+    dispatcher down between, the chair gets one email about R3, at step 2."""
+    without_digests(demo)  # merging is not a digest's doing: it holds for single emails too
+    run_once(demo, dt.datetime(2011, 1, 10, 10, tzinfo=dt.UTC))
+    later = dt.datetime(2011, 1, 24, 10, tzinfo=dt.UTC)
+    run_once(demo, later)
+    go(demo, smtp.port, later, batch=1000)
+    to_chair = [m for m in smtp.messages if m["To"] == CHAIR]
+    assert len(to_chair) == 1
+    assert "step 2" in str(to_chair[0]["Subject"]).lower()
+    with demo.db.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(_outbox.c.status, _outbox.c.message_id).where(
+                _outbox.c.recipient == CHAIR, _outbox.c.kind == "escalation"
+            )
+        ).all()
+    assert len(rows) == 2  # each step recorded, sent once, by the same message
+    assert {(r.status, r.message_id) for r in rows} == {("sent", to_chair[0]["Message-ID"])}
