@@ -67,10 +67,10 @@ nobody was reachable for, the business manager's fallback included), ``recipient
 ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
 
 ``digest`` (one email listing a recipient's items of one kind) has ``kind`` (``reminder``,
-``chase`` or ``escalation``), ``urgent`` (any item is), ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and
-``sender_name``: ``items`` is a list of mappings with exactly the keys ``ref``, ``title``,
-``review_ref``, ``agency_name``, ``due``, ``days_overdue``, ``overdue_since``, ``urgent`` and
-``link``.
+``chase`` or ``escalation``), ``urgent`` (any item is), ``items``, ``recipient_name``,
+``board_name``, ``reply_to`` and ``sender_name``: ``items`` is a list of mappings with exactly
+the keys ``ref``, ``title``, ``review_ref``, ``agency_name``, ``due``, ``days_overdue``,
+``overdue_since``, ``urgent`` and ``link``.
 
 Subjects are cut to at most :data:`MAX_SUBJECT` characters at a word, ending with an ellipsis.
 

@@ -62,8 +62,7 @@ def test_nobody_reachable_is_recorded_once_and_forecast(demo: Services) -> None:
     with demo.db.engine.connect() as conn:
         found = failures.nobody_reachable(conn)
     assert {"role": "agency", "items": ["southend-iawg-scr-audit-2010 N1"]} in [
-        {"role": f["role"], "items": [i for i in f["items"] if i.endswith(" N1")]}
-        for f in found
+        {"role": f["role"], "items": [i for i in f["items"] if i.endswith(" N1")]} for f in found
     ]
 
 
