@@ -239,6 +239,7 @@ class _Slot:
     tail: str  # the JSON of ``context`` after the "key" member, closing brace included
     send: dt.datetime
     bound_send: Any
+    digest: bool  # goes into its recipient's digest of its kind
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ def _decide(
                         }
                     )
                 for slot in found[0]:
-                    if slot.context["digest"]:
+                    if slot.digest:
                         digested.append((len(params), slot.kind, slot.email, slot.send))
                     row_key = slot.pre + str(item_id) + slot.post
                     values = (
@@ -404,6 +405,7 @@ def _slot(
         tail=tail,
         send=send,
         bound_send=bound_send,
+        digest=d.kind in plan.digest,
     )
 
 
