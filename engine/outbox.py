@@ -291,33 +291,36 @@ def claim(db: Database, now: dt.datetime, owner: str, limit: int, lease: dt.time
         sa.and_(_outbox.c.status == PENDING, _outbox.c.next_attempt_at <= now),
         sa.and_(_outbox.c.status == SENDING, _outbox.c.lease_until < now),
     )
-    first = (
-        sa.select(_outbox.c.id, _outbox.c.kind, _outbox.c.recipient, _outbox.c.context)
-        .where(claimable)
-        .order_by(_outbox.c.id)
-        .limit(limit)
-    )
+    ids = sa.select(_outbox.c.id).where(claimable).order_by(_outbox.c.id).limit(limit)
     with db.write() as conn:
         if not db.is_sqlite:
-            first = first.with_for_update(skip_locked=True)
-        found = conn.execute(first).all()
-        if not found:
+            ids = ids.with_for_update(skip_locked=True)
+        chosen = list(conn.execute(ids).scalars())
+        if not chosen:
             return []
-        chosen = [r.id for r in found]
-        digests = {(r.kind, r.recipient) for r in found if (r.context or {}).get("digest")}
-        if digests:
-            chosen = sorted(set(chosen) | set(_digest_mates(conn, db, claimable, digests)))
-        conn.execute(
-            _outbox.update()
-            .where(_outbox.c.id.in_(chosen))
-            .values(
-                status=SENDING,
-                lease_owner=owner,
-                lease_until=now + lease,
-                attempts=_outbox.c.attempts + 1,
-            )
+        rows = _take(conn, chosen, owner, now + lease)
+        digests = {(r.kind, r.recipient) for r in rows if (r.context or {}).get("digest")}
+        if digests:  # the rest of each digest, claimable but past the limit
+            taken = set(chosen)
+            mates = [i for i in _digest_mates(conn, db, claimable, digests) if i not in taken]
+            if mates:
+                rows = sorted([*rows, *_take(conn, mates, owner, now + lease)], key=lambda r: r.id)
+        return rows
+
+
+def _take(conn: sa.Connection, ids: list[int], owner: str, until: dt.datetime) -> list[Any]:
+    """Mark rows ``ids`` as being sent by ``owner`` until ``until``; return them."""
+    conn.execute(
+        _outbox.update()
+        .where(_outbox.c.id.in_(ids))
+        .values(
+            status=SENDING,
+            lease_owner=owner,
+            lease_until=until,
+            attempts=_outbox.c.attempts + 1,
         )
-        return list(conn.execute(_CLAIMED.where(_outbox.c.id.in_(chosen))).all())
+    )
+    return list(conn.execute(_CLAIMED.where(_outbox.c.id.in_(ids))).all())
 
 
 def _digest_mates(
