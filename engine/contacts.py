@@ -71,7 +71,6 @@ class Directory:
         # asks thousands of times
         index: dict[tuple[str, str | None], set[str]] = {}
         failing = {c.email for c in contacts if c.failing}
-        self._board = board
         self._reachable_board: set[str] = set()
         for c in contacts:
             if c.failing:
