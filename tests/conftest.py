@@ -338,6 +338,9 @@ def without_digests(services: Services, now: dt.datetime = NOW) -> None:
     text = (WORKFLOWS / "recommendation.yaml").read_text()
     plain = "".join(line for line in text.splitlines(True) if "digest:" not in line)
     with services.db.write() as conn:
+        latest = services.specs.get(conn, require_latest(conn, "recommendation"))
+        if not any(s.deadline and s.deadline.digest for s in latest.states.values()):
+            return  # already without
         publish(conn, load_spec(plain, "no_digests.yaml"), actor="test", now=now, migrate=True)
 
 

@@ -30,6 +30,7 @@ from engine.spec.model import (
     WorkflowFile,
     answer_transition,
 )
+from engine.spec.moves import Move, Owed, move_in
 from engine.spec.report import suggest
 from engine.spec.rules import EFFECTS, GUARDS
 
@@ -38,12 +39,14 @@ __all__ = [
     "EFFECTS",
     "GUARDS",
     "LADDER",
+    "Move",
     "TEMPLATE_KINDS",
     "Clock",
     "Deadline",
     "EscalationStep",
     "Notify",
     "Outcome",
+    "Owed",
     "Requirement",
     "Role",
     "Scope",
@@ -56,5 +59,6 @@ __all__ = [
     "json_schema",
     "load_spec",
     "load_spec_file",
+    "move_in",
     "suggest",
 ]
