@@ -8,8 +8,11 @@ a recipient's rows of that kind are one message listing every item (the ``digest
 template), or the item's own email when there is only one. Every row is settled with
 the message that carried it. The facts come from
 ``engine.mail_facts`` at send time, the template context from ``notifications.context``
-and the bytes from ``notifications.mime``. Every message has a stable Message-ID derived
-from its dedupe key(s), so a resend after a crash is recognisable.
+and the bytes from ``notifications.mime``. Every message has a stable Message-ID, an HMAC
+of its dedupe key(s) under the board's secret key, so a resend after a crash is
+recognisable and nobody without the key can predict one; and an envelope sender of its
+own (``engine.replykeys.bounce_address`` of its first outbox row), so a bounce can prove
+which message, to whom, it answers.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -21,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
@@ -29,7 +33,7 @@ from typing import Any
 from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import CHASING, Outcome, Result
-from engine.replykeys import reply_address
+from engine.replykeys import bounce_address, reply_address
 from engine.requests import mint_token
 from engine.services import Services
 from notifications import mime
@@ -43,17 +47,21 @@ class Prepared:
     """One message ready to send, and the outbox rows it settles."""
 
     row_ids: tuple[int, ...]
-    sender: str
+    sender: str  # the envelope sender (MAIL FROM): this message's bounce address
     recipient: str
     message: bytes
     message_id: str
     template_version: str
 
 
-def message_id(keys: Sequence[str], domain: str) -> str:
-    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time."""
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:40]
-    return f"<{digest}@{domain}>"
+def message_id(key: bytes, keys: Sequence[str], domain: str) -> str:
+    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time.
+
+    An HMAC under the board's secret ``key``: dedupe keys are built from public facts (the
+    item, the state entry, the rule), so a plain hash of them could be predicted.
+    """
+    mac = hmac.new(key, b"message-id:" + "\n".join(sorted(keys)).encode(), hashlib.sha256)
+    return f"<{mac.hexdigest()[:40]}@{domain}>"
 
 
 _CHASING = frozenset(k.value for k in CHASING)
@@ -116,9 +124,9 @@ class Composer:
         # that is the product's own (the default), which no board signs as
         self.signature = name if name and name.lower() != "signoff" else "The business manager"
         self.domain = address.rpartition("@")[2] or "localhost"
-        # the envelope sender: bounces come back to the reply listener, which marks the
-        # address failing (the From: and Reply-To: stay the board's)
-        self.envelope = f"bounces@{settings.reply_domain}"
+        # each message's envelope sender is its own bounce address (see _message): bounces
+        # come back to the reply listener, which marks the address failing only when the
+        # address verifies (the From: and Reply-To: stay the board's)
         self._dates: dict[dt.datetime, str] = {}
         # what many rows of one dispatch share: a rendering with its encoded parts, keyed
         # by everything it uses (see _render), and the contexts of the last facts read
@@ -298,7 +306,7 @@ class Composer:
             to = mime.header("To", recipient)
             if len(self._to) < _CACHED:
                 self._to[recipient] = to
-        mid = message_id([r.dedupe_key for r in rows], self.domain)
+        mid = message_id(self._reply_key, [r.dedupe_key for r in rows], self.domain)
         headers = (
             self._from_header,
             to,
@@ -311,7 +319,7 @@ class Composer:
         )
         return Prepared(
             row_ids=tuple(r.id for r in rows),
-            sender=self.envelope,
+            sender=bounce_address(self._reply_key, rows[0].id, self.settings.reply_domain),
             recipient=recipient,
             message=mime.alternative(headers, body.text, body.html, mime.boundary_of(mid)),
             message_id=mid,

@@ -14,6 +14,7 @@ from app.settings import load_settings
 from engine.hashchain import verify
 from engine.outbox import Result
 from engine.queries import show
+from engine.replykeys import bounce_address
 from engine.services import Services
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
@@ -25,8 +26,12 @@ from tests.smtpd import SmtpServer, free_port
 TEMPLATES = Templates()
 
 
+SECRET = "dispatcher-tests-secret-key-0123456789"
+
+
 def settings_for(port: int) -> MailSettings:
     return load_settings(
+        secret_key=SECRET,
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_timeout=5,
@@ -66,7 +71,10 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
     assert message["Message-ID"].endswith("@southend-lscb.example.org>")
     assert message["From"] == "Southend LSCB <lscb@southend-lscb.example.org>"
     # bounces go to the reply listener (SIGNOFF_REPLY_DOMAIN), which marks the address failing
-    assert smtp.recorder.envelope_senders == ["bounces@localhost"]
+    # only from a bounce to this email's own envelope sender (its outbox row, signed)
+    with demo.db.engine.connect() as conn:
+        [row_id] = conn.execute(sa.text("SELECT id FROM outbox")).scalars()
+    assert smtp.recorder.envelope_senders == [bounce_address(SECRET.encode(), row_id, "localhost")]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1" in text
