@@ -75,6 +75,7 @@ def serve(
             key=current.key(),
             domain=current.reply_domain,
             limits=current.upload_limits(),
+            authserv_id=current.inbound_authserv_id,
         ),
         current.inbound_smtp_host,
         current.inbound_smtp_port,

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from engine import outbox
 from engine.fire import Fired
 from engine.requests.answer import Upload, answer
 from engine.services import Services
@@ -23,6 +25,7 @@ from engine.uploads import UploadLimits
 
 __all__ = [
     "Arrival",
+    "Unusable",
     "InboundStatus",
     "Seen",
     "Sent",
@@ -31,6 +34,7 @@ __all__ = [
     "record_answer",
     "seen",
     "sent_message",
+    "auto_answer",
 ]
 
 _inbound = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -49,6 +53,35 @@ class Arrival:
     size: int
     sender: str | None = None
     subject: str | None = None
+
+
+class Unusable(StrEnum):
+    """Why a reply could not be used, as its automatic answer says (fixed words, no case text)."""
+
+    NOT_ALLOWED = "not_allowed"  # the sender may not answer for the item
+    CLOSED = "closed"  # the address was answered, the item moved on, or it expired
+    EMPTY = "empty"  # no text and no attachments
+    FILE_REFUSED = "file_refused"  # an attachment failed its content check
+
+
+def auto_answer(
+    services: Services, to: str, reason: Unusable, address: str, now: dt.datetime
+) -> outbox.Notice:
+    """The automatic answer to ``to`` about a reply to ``address``: one a sender a local day.
+
+    Its dedupe key names the address and the board's local day, so a second one that day is
+    never queued (``engine.outbox.enqueue_once``). It carries no item: nothing of the case.
+    """
+    day = services.calendar.local(now).date().isoformat()
+    return outbox.Notice(
+        dedupe_key=f"auto-answer:{to}:{day}",
+        item_id=None,
+        kind=outbox.Kind.AUTO_ANSWER,
+        template="auto_answer",
+        recipient=to,
+        context={"reason": reason.value, "address": address},
+        send_at=now,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,15 +153,18 @@ def record(
     status: InboundStatus,
     reason: str,
     request_id: int | None = None,
+    answer: outbox.Notice | None = None,
 ) -> Seen | None:
-    """Record a message in a transaction of its own.
+    """Record a message in a transaction of its own, with its automatic ``answer`` if any.
 
     Returns None when it was recorded now, or the earlier record when the same message
-    was recorded first (delivered twice at once).
+    was recorded first (delivered twice at once: then no second answer is queued).
     """
     try:
         with services.db.write() as conn:
             insert(conn, arrival, key=key, status=status, reason=reason, request_id=request_id)
+            if answer is not None:
+                outbox.enqueue_once(conn, answer, arrival.received_at)
     except IntegrityError:
         found = seen(services, key)
         if found is None:

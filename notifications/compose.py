@@ -4,7 +4,10 @@ Each row becomes one message, except reminders and chases whose rule asks for a 
 those are grouped into one message per recipient. The facts come from
 ``engine.mail_facts`` at send time, the template context from ``notifications.context``
 and the bytes from ``notifications.mime``. Every message has a stable Message-ID derived
-from its dedupe key(s), so a resend after a crash is recognisable.
+from its dedupe key(s), so a resend after a crash is recognisable. Every email that
+invites a reply has a Reply-To of its own (``engine.requests.replies``): a request's, one
+bound to the item and recipient, or a digest's bound to its recipient; the addresses of a
+batch are found or made in one transaction.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -26,6 +29,7 @@ from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import Outcome, Result
 from engine.replykeys import reply_address
 from engine.requests import asked, mint_token
+from engine.requests.replies import addresses
 from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
@@ -51,6 +55,11 @@ def message_id(keys: Sequence[str], domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+REPLY_KINDS = ("reminder", "chase", "escalation", "decision", "receipt")
+"""Kinds whose email invites a reply about its item: each carries an address bound to its
+item and recipient (a request carries its own request's; a digest one bound to its recipient)."""
+
+
 def is_digest(row: Any) -> bool:
     """Whether ``row`` goes into its recipient's digest rather than a message of its own."""
     return bool(row.context.get("digest")) and row.kind in ("reminder", "chase")
@@ -66,6 +75,8 @@ class _Body:
     html: bytes
 
 
+_AUTO_GENERATED = "Auto-Submitted: auto-generated\r\n"
+_AUTO_REPLIED = "Auto-Submitted: auto-replied\r\n"  # RFC 3834: an answer to a message
 _CACHED = 4096  # renderings a composer keeps; a full cache starts again
 _CACHEABLE = (str, int, bool, type(None))  # not float; bools are marked in the key (see below)
 
@@ -157,6 +168,7 @@ class Composer:
         Request rows mint their link token here (``engine.requests.mint_token``).
         """
         contexts = self._contexts_for(self.facts(rows) if facts is None else facts, now)
+        replies = self._reply_addresses(rows, now)
         prepared: list[Prepared] = []
         failed: list[Outcome] = []
         digests: dict[str, list[Any]] = {}
@@ -168,25 +180,56 @@ class Composer:
                 if row.kind == "failures":
                     rendered = self.templates.render("failures", contexts.failures(row))
                     prepared.append(self._message([row], row.recipient, rendered, now))
+                elif row.kind == "auto_answer":
+                    rendered = self.templates.render(row.template, contexts.auto_answer(row))
+                    prepared.append(self._message([row], row.recipient, rendered, now))
                 else:
-                    prepared.append(self._single(row, contexts, now))
+                    reply_to = replies.get((row.item_id, row.recipient))
+                    prepared.append(self._single(row, contexts, now, reply_to))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.append(_cannot(row.id, exc))
         for recipient, group in digests.items():
             try:
-                rendered = self.templates.render("digest", contexts.digest(recipient, group))
-                prepared.append(self._message(group, recipient, rendered, now))
+                ctx = contexts.digest(recipient, group)
+                reply_to = replies.get((None, recipient))
+                if reply_to:
+                    ctx["reply_to"] = reply_to
+                rendered = self.templates.render("digest", ctx)
+                prepared.append(self._message(group, recipient, rendered, now, reply_to=reply_to))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.extend(_cannot(r.id, exc) for r in group)
         return prepared, failed
 
-    def _single(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
+    def _reply_addresses(
+        self, rows: Sequence[Any], now: dt.datetime
+    ) -> dict[tuple[int | None, str], str]:
+        """The reply address of every row's email that invites a reply (not requests': each
+        has its own), by (item, recipient); (None, recipient) for a digest. One transaction."""
+        wanted = [
+            (None if is_digest(r) else r.item_id, r.recipient)
+            for r in rows
+            if r.item_id and (is_digest(r) or r.kind in REPLY_KINDS)
+        ]
+        if not wanted:
+            return {}
+        domain = self.settings.reply_domain
+        return {
+            pair: reply_address(self._reply_key, public_id, domain)
+            for pair, public_id in addresses(self.services, wanted, now).items()
+        }
+
+    def _single(
+        self, row: Any, contexts: Contexts, now: dt.datetime, reply_to: str | None = None
+    ) -> Prepared:
         ctx = contexts.single(row)
         if row.kind == "request":  # its link token is its own: never rendered from a cache
             reply_to = self._request(row, ctx, now)
             rendered = self.templates.render(row.template, ctx)
             return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
-        return self._message([row], row.recipient, None, now, body=self._render(row.template, ctx))
+        if reply_to:
+            ctx["reply_to"] = reply_to
+        body = self._render(row.template, ctx)
+        return self._message([row], row.recipient, None, now, reply_to=reply_to, body=body)
 
     def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
         """Mint the link's token (it exists only in this email) and the reply address.
@@ -259,7 +302,7 @@ class Composer:
             self._date(now),
             mime.header("Message-ID", mid),
             mime.header("Reply-To", reply_to) if reply_to else self._reply_to_header,
-            "Auto-Submitted: auto-generated\r\n",
+            _AUTO_REPLIED if rows[0].kind == "auto_answer" else _AUTO_GENERATED,
             mime.header("X-Signoff-Kind", rows[0].kind),
         )
         return Prepared(

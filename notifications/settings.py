@@ -22,7 +22,8 @@ class MailSettings:
     """Outgoing mail: where it goes, who it is from, and what its links and reply addresses are.
 
     ``reply_key`` returns the board's secret; it is called only when a message needs a
-    reply address (evidence requests), so sending reminders never needs the key.
+    reply address (every email that invites a reply), so a dispatch of failure summaries
+    alone never reads the key.
     """
 
     smtp_host: str = "127.0.0.1"

@@ -25,6 +25,7 @@ KINDS = (
     "decision",
     "failures",
     "receipt",
+    "auto_answer",
 )
 
 _COMMON = frozenset(
@@ -60,6 +61,9 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "receipt": _COMMON | {"received"},
     "failures": frozenset(
         {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
+    ),
+    "auto_answer": frozenset(
+        {"address", "reason", "advice", "board_name", "sender_name", "reply_to"}
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.
