@@ -186,10 +186,10 @@ class Contexts:
 
     def auto_answer(self, row: Any) -> dict[str, object]:
         """The context of an automatic answer to a reply that could not be used."""
-        reason, advice = AUTO_ANSWERS[row.context["reason"]]
+        why, advice = AUTO_ANSWERS[row.context["reason"]]
         return {
-            "address": row.context["address"],
-            "reason": reason,
+            "written_to": row.context["address"],
+            "why": why,
             "advice": advice,
             "board_name": self.sender_name,
             "sender_name": self.sender_name,

@@ -43,8 +43,8 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
         ],
     },
     "auto_answer": {
-        "address": "reply+k5qdhcwzk3aqgs6y.mxz3b6f2wq@replies.southend-lscb.example.org",
-        "reason": "it had no text and no attachments",
+        "written_to": "reply+k5qdhcwzk3aqgs6y.mxz3b6f2wq@replies.southend-lscb.example.org",
+        "why": "it had no text and no attachments",
         "advice": "Reply again with your evidence written in the email or attached to it.",
         "board_name": "Southend LSCB",
         "sender_name": "LSCB Business Manager",

@@ -65,7 +65,7 @@ state the item moved to.
 ``recipient_name``, ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
 
 ``auto_answer`` (the one short answer to a reply that could not be used; it names no item)
-has ``address`` (the reply address written to), ``reason`` (why, in fixed words: never the
+has ``written_to`` (the reply address written to), ``why`` (in fixed words: never the
 case's text), ``advice`` (what to do), ``board_name``, ``sender_name`` and ``reply_to``.
 
 ``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and ``sender_name``:

@@ -63,7 +63,7 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
         {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
     ),
     "auto_answer": frozenset(
-        {"address", "reason", "advice", "board_name", "sender_name", "reply_to"}
+        {"written_to", "why", "advice", "board_name", "sender_name", "reply_to"}
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.
