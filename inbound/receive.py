@@ -189,7 +189,9 @@ def _answer(
         found = digest_target(services, target, sender, f"{parsed.subject}\n{parsed.text}", now)
         if isinstance(found, list):
             names = "names no item" if not found else f"names {len(found)} items"
-            return hold(f"held for staff to assign: a reply to a digest that {names}", target.request_id)
+            return hold(
+                f"held for staff to assign: a reply to a digest that {names}", target.request_id
+            )
         target = found
     try:
         done = inbox.record_answer(

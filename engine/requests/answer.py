@@ -257,7 +257,11 @@ def _follow_up_in(
         at=now,
         actor=actor,
         trigger="evidence_added",
-        data={"request_id": int(row.id), "channel": channel, "evidence": evidence_record(ids, stored)},
+        data={
+            "request_id": int(row.id),
+            "channel": channel,
+            "evidence": evidence_record(ids, stored),
+        },
     )
     head = conn.execute(
         sa.select(_item.c.seq, _item.c.version).where(_item.c.id == row.item_id)

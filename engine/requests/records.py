@@ -74,9 +74,9 @@ def find(conn: sa.Connection, public_id: str) -> Any:
     email's about an item, a digest's.
     """
     return conn.execute(
-        sa.select(
-            _req.c.id, _req.c.agency_id, _req.c.kind, _req.c.item_id, _req.c.recipient
-        ).where(_req.c.public_id == public_id)
+        sa.select(_req.c.id, _req.c.agency_id, _req.c.kind, _req.c.item_id, _req.c.recipient).where(
+            _req.c.public_id == public_id
+        )
     ).one_or_none()
 
 

@@ -251,16 +251,19 @@ def test_a_sender_who_may_not_answer_gets_one_automatic_answer_a_day(
     assert [r.status for r in inbound(demo)] == ["quarantined"] * 3
     assert state_and_evidence(demo, item) == ("open", 0)
     [queued] = auto_answers(demo)
-    assert queued.item_id is None and queued.recipient == OUTSIDER
+    assert queued.item_id is None
+    assert queued.recipient == OUTSIDER
     before = len(smtp.recorder.messages)
     dispatch(demo, mail, Templates(), NOW, owner="test")
     [auto] = smtp.recorder.messages[before:]
     assert auto["To"] == OUTSIDER
     assert auto["Auto-Submitted"] == "auto-replied"
     text = text_of(auto)
-    assert "could not use it" in text and address in text
+    assert "could not use it" in text
+    assert address in text
     for case_detail in ("T1", "test item", "register"):  # no ref, no text, no file name
-        assert case_detail not in text and case_detail not in str(auto["Subject"])
+        assert case_detail not in text
+        assert case_detail not in str(auto["Subject"])
 
 
 def test_each_kind_of_unusable_reply_says_why(
@@ -296,7 +299,8 @@ def test_an_expired_reply_address_is_answered(
     inbox.controller = listener.start(demo, inbox.mailbox, "127.0.0.1", inbox.port, lambda: late)
     send(inbox, answer(str(reminder["Reply-To"])), NURSE)
     [row] = inbound(demo)
-    assert row.status == "quarantined" and "expired" in (row.reason or "")
+    assert row.status == "quarantined"
+    assert "expired" in (row.reason or "")
     assert [a.context["reason"] for a in auto_answers(demo)] == ["closed"]
     assert state_and_evidence(demo, item) == ("open", 0)
 
@@ -377,8 +381,16 @@ def test_the_chief_executive_is_not_the_addressee_even_without_authentication_re
         ([f"{AUTHSERV}; dmarc=pass header.from=evil.example"], "misaligned"),
         ([f"{AUTHSERV}; ;;; ==="], "unreadable"),
     ],
-    ids=["none", "fail", "dmarc-none", "no-dmarc", "foreign-authserv", "forged-below",
-         "other-domain", "garbage"],  # fmt: skip
+    ids=[
+        "none",
+        "fail",
+        "dmarc-none",
+        "no-dmarc",
+        "foreign-authserv",
+        "forged-below",
+        "other-domain",
+        "garbage",
+    ],  # fmt: skip
 )
 def test_the_addressee_without_a_dmarc_pass_is_held(
     demo: Services, inbox: Listener, reminded: tuple[int, EmailMessage],
@@ -398,8 +410,10 @@ def test_the_addressee_with_a_dmarc_pass_is_believed(
 ) -> None:
     item, reminder = reminded
     with_authserv(inbox, demo, AUTHSERV)
-    results = [f"{AUTHSERV.upper()}; spf=pass smtp.mailfrom=sept.example.org; "
-               "dkim=pass header.d=sept.example.org; dmarc=pass header.from=sept.example.org"]  # fmt: skip
+    results = [
+        f"{AUTHSERV.upper()}; spf=pass smtp.mailfrom=sept.example.org; "
+        "dkim=pass header.d=sept.example.org; dmarc=pass header.from=sept.example.org"
+    ]
     send(inbox, _spoof(str(reminder["Reply-To"]), sender=NURSE, results=results), NURSE)
     assert [r.status for r in inbound(demo)] == ["accepted"]
     assert state_and_evidence(demo, item)[0] == "evidence_submitted"
@@ -411,7 +425,8 @@ def test_a_colleague_replying_to_the_reminder_is_held(
     item, reminder = reminded
     send(inbox, answer(str(reminder["Reply-To"]), sender=DIRECTOR), DIRECTOR)
     [row] = inbound(demo)
-    assert row.status == "held" and "not the person this address was sent to" in (row.reason or "")
+    assert row.status == "held"
+    assert "not the person this address was sent to" in (row.reason or "")
     assert state_and_evidence(demo, item) == ("open", 0)
     assert auto_answers(demo) == []
 
@@ -433,9 +448,13 @@ def digested(
             conn,
             [
                 outbox.Notice(
-                    dedupe_key=f"test-digest:{ref}", item_id=item, kind=outbox.Kind.REMINDER,
-                    template="reminder", recipient=NURSE,
-                    context={"digest": True, "due": "2011-01-20"}, send_at=NOW,
+                    dedupe_key=f"test-digest:{ref}",
+                    item_id=item,
+                    kind=outbox.Kind.REMINDER,
+                    template="reminder",
+                    recipient=NURSE,
+                    context={"digest": True, "due": "2011-01-20"},
+                    send_at=NOW,
                 )  # fmt: skip
                 for ref, item in items.items()
             ],
@@ -485,9 +504,8 @@ def test_a_digest_reply_naming_no_single_item_is_held_for_staff_to_assign(
     items, digest = digested
     send(inbox, answer(str(digest["Reply-To"]), body), NURSE)
     [row] = inbound(demo)
-    assert row.status == "held" and f"held for staff to assign: a reply to a digest that {why}" in (
-        row.reason or ""
-    )
+    assert row.status == "held"
+    assert f"held for staff to assign: a reply to a digest that {why}" in (row.reason or "")
     assert all(state_and_evidence(demo, i) == ("open", 0) for i in items.values())
 
 
