@@ -244,7 +244,7 @@ def test_templates_command_refuses_an_ssti_payload(tmp_path: Path) -> None:
     run = Cli(tmp_path)
     err = run("templates", "--directory", str(folder), code=1).stderr
     assert "template 'chase' (text) line 29: access to '__class__' is not allowed" in err
-    assert "ok (chase, decision, digest" in run("templates").stdout
+    assert "ok (auto_answer, chase, decision, digest" in run("templates").stdout
 
 
 def test_request_reissue_show_and_quarantine(cli: Cli) -> None:
