@@ -16,7 +16,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import outbox
+from engine import contacts, history, outbox
+from engine.errors import NotHeld, StaffNotAllowed
 from engine.fire import Fired
 from engine.requests.answer import Upload, answer
 from engine.services import Services
@@ -35,6 +36,9 @@ __all__ = [
     "seen",
     "sent_message",
     "auto_answer",
+    "Held",
+    "held",
+    "confirm_answer",
 ]
 
 _inbound = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -228,3 +232,105 @@ def sent_message(conn: sa.Connection, message_id: str) -> Sent | None:
     if row is None:
         return None
     return Sent(item_id=row.item_id, recipient=row.recipient, kind=row.kind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held:
+    """A received message held for a member of staff, as confirming it reads it."""
+
+    id: int
+    recipient: str
+    sender: str | None
+    envelope_from: str | None
+    raw_sha256: str
+
+
+_HELD_COLUMNS = (
+    _inbound.c.id,
+    _inbound.c.status,
+    _inbound.c.reason,
+    _inbound.c.recipient,
+    _inbound.c.sender,
+    _inbound.c.envelope_from,
+    _inbound.c.raw_sha256,
+)
+
+
+def held(services: Services, message_id: int) -> Held:
+    """The held message ``message_id``.
+
+    Raises:
+        NotHeld: there is no such message, or it is not held.
+    """
+    with services.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(*_HELD_COLUMNS).where(_inbound.c.id == message_id)
+        ).one_or_none()
+    if row is None or row.status != InboundStatus.HELD:
+        raise NotHeld(message_id, row.status if row else None)
+    return Held(
+        id=row.id, recipient=row.recipient, sender=row.sender,
+        envelope_from=row.envelope_from, raw_sha256=row.raw_sha256,
+    )  # fmt: skip
+
+
+def confirm_answer(
+    services: Services,
+    message_id: int,
+    *,
+    staff: str,
+    public_id: str,
+    sender: str,
+    statement: str,
+    uploads: Sequence[Upload],
+    limits: UploadLimits,
+    now: dt.datetime,
+) -> Fired:
+    """A member of staff confirms a held reply: it answers ``public_id`` as ``sender``.
+
+    One transaction: the answer (as ``engine.requests.answer.answer`` takes it), a
+    ``reply_confirmed`` event by ``staff`` naming the message, its From: and its envelope
+    sender, and the message recorded as accepted.
+
+    Raises:
+        StaffNotAllowed: ``staff`` holds no board role. NotHeld: the message is not held
+        (or was confirmed meanwhile). Everything ``answer`` raises; nothing is then written.
+    """
+    staff = staff.strip().lower()
+    with services.db.write() as conn:
+        board = contacts.published_board_roles(conn, services.specs)
+        if not board & contacts.roles_of(conn, staff):
+            raise StaffNotAllowed(staff, sorted(board))
+        query = sa.select(*_HELD_COLUMNS).where(_inbound.c.id == message_id)
+        if not services.db.is_sqlite:
+            query = query.with_for_update()
+        row = conn.execute(query).one_or_none()
+        if row is None or row.status != InboundStatus.HELD:
+            raise NotHeld(message_id, row.status if row else None)
+        fired = answer(
+            services, public_id, actor=sender, statement=statement, uploads=uploads, now=now,
+            limits=limits, channel="email", conn=conn,
+        )  # fmt: skip
+        history.note(
+            conn,
+            item_id=fired.item_id,
+            at=now,
+            actor=staff,
+            trigger="reply_confirmed",
+            data={
+                "inbound_message": message_id,
+                "from": sender,
+                "envelope_from": row.envelope_from,
+                "evidence": list(fired.evidence_ids),
+            },
+        )
+        conn.execute(
+            _inbound.update()
+            .where(_inbound.c.id == message_id)
+            .values(
+                status=InboundStatus.ACCEPTED.value,
+                reason=f"confirmed by {staff}; was {row.reason or 'held'}"[:2000],
+                evidence_ids=list(fired.evidence_ids),
+            )
+        )
+    return fired

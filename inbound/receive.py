@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from engine import history, inbox
 from engine.contacts import mark_failing
 from engine.errors import (
+    NotHeld,
     Refusal,
     RequestRefused,
     RoleNotAllowed,
@@ -42,11 +43,11 @@ from engine.errors import (
     Unreadable,
     UploadRefused,
 )
-from engine.evidence import store_bytes
+from engine.evidence import read_stored, store_bytes
 from engine.inbox import Arrival, InboundStatus, Seen, Unusable
 from engine.outbox import Notice
 from engine.replykeys import parse_reply_address
-from engine.requests.answer import Upload, digest_target, reply_target
+from engine.requests.answer import Upload, assign_digest, digest_target, reply_target
 from engine.requests.replies import Standing
 from engine.services import Services
 from engine.store.tables import RequestKind
@@ -210,6 +211,50 @@ def _answer(
     )
     return Received(
         status=InboundStatus.ACCEPTED, request=target.public_id, evidence_ids=done.evidence_ids
+    )
+
+
+def confirm(
+    services: Services,
+    mailbox: Mailbox,
+    message_id: int,
+    *,
+    staff: str,
+    now: dt.datetime,
+    item: str | None = None,
+) -> Received:
+    """A member of staff confirms a held reply: it is then answered as its From: sender.
+
+    For a reply to a digest, ``item`` (``REVIEW/REF``) names the item it is for. The message
+    is read again from the evidence store, as it arrived.
+
+    Raises:
+        NotHeld; StaffNotAllowed; EvidenceError (the kept message cannot be read); Unreadable;
+        RequestRefused (``NO_ITEM``: a digest reply needs ``item``; and as an answer is
+        refused); UploadRefused and the workflow's refusals. Nothing is then written.
+    """
+    held = inbox.held(services, message_id)
+    parsed = parse_message(
+        read_stored(services.data_dir, held.raw_sha256), max_bytes=mailbox.max_message_bytes
+    )
+    public_id = parse_reply_address(mailbox.key, held.recipient, mailbox.domain)
+    target = reply_target(services, public_id, parsed.sender or "") if public_id else None
+    if target is None or not parsed.sender:
+        raise NotHeld(message_id, "not a reply to a known address")
+    public_id = target.public_id
+    if target.kind is RequestKind.DIGEST:
+        if item is None:
+            raise RequestRefused(
+                Refusal.NO_ITEM, f"message #{message_id} is a reply to a digest: name its item"
+            )
+        public_id = assign_digest(services, target.public_id, item, now)
+    uploads = [Upload(filename=a.filename or "attachment", data=a.data) for a in parsed.attachments]
+    fired = inbox.confirm_answer(
+        services, message_id, staff=staff, public_id=public_id, sender=parsed.sender,
+        statement=parsed.text, uploads=uploads, limits=mailbox.limits, now=now,
+    )  # fmt: skip
+    return Received(
+        status=InboundStatus.ACCEPTED, request=public_id, evidence_ids=fired.evidence_ids
     )
 
 

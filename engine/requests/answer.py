@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine import contacts, history
-from engine.errors import Refusal, RequestRefused
+from engine.errors import Refusal, RequestNotFound, RequestRefused
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
 from engine.fire import Fired, FireRequest, evidence_record, fire_in, insert_evidence
-from engine.items import item_key
+from engine.items import item_key, resolve_item
 from engine.requests import mail, records, replies, tokens
 from engine.requests.replies import Standing
 from engine.services import Services
@@ -89,6 +89,31 @@ def digest_target(
     ]
     found = reply_target(services, public_id, sender)
     return found if found is not None else named
+
+
+def assign_digest(services: Services, public_id: str, item: str, now: dt.datetime) -> str:
+    """The reply address, bound to the digest's recipient, of ``item`` (a staff's choice).
+
+    Raises:
+        RequestNotFound; RecommendationNotFound; RequestRefused (``NO_ITEM``): ``public_id``
+        is not a digest's address, or the item is not one its recipient answers for.
+    """
+    with services.db.engine.connect() as conn:
+        digest = records.find(conn, public_id)
+        if digest is None:
+            raise RequestNotFound(public_id)
+        row = resolve_item(conn, item)
+        key = item_key(row.review_id, row.ref, None)
+        if digest.kind != RequestKind.DIGEST:
+            raise RequestRefused(Refusal.NO_ITEM, f"{public_id} is not a digest's address", key)
+        if row.agency_id not in contacts.agencies_of(conn, digest.recipient):
+            raise RequestRefused(
+                Refusal.NO_ITEM,
+                f"{key} belongs to {row.agency_id}, which {digest.recipient} does not answer for",
+                key,
+            )
+    pair = (int(row.id), str(digest.recipient))
+    return replies.addresses(services, [pair], now)[pair]
 
 
 def answer_by_token(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from app.settings import load_settings
 from engine import outbox
 from engine import requests as er
+from engine.errors import NotHeld, RequestRefused, StaffNotAllowed
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import parse_reply_address
@@ -25,7 +26,7 @@ from engine.store.tables import Event, Evidence, EvidenceRequest, InboundMessage
 from engine.sweep import run_once
 from engine.uploads import UploadLimits
 from inbound import listener
-from inbound.receive import Mailbox
+from inbound.receive import Mailbox, confirm
 from notifications.dispatcher import dispatch
 from notifications.settings import MailSettings
 from notifications.templates import Templates
@@ -535,3 +536,66 @@ def test_reply_addresses_are_reused_within_a_state_entry(
             sa.select(EvidenceRequest.kind).where(EvidenceRequest.item_id == item)
         ).scalars()
         assert list(kinds) == ["reply"]
+
+
+# -- a member of staff confirms what was held ------------------------------------------------
+
+
+def test_staff_confirm_a_held_reply_and_it_becomes_the_senders_answer(
+    demo: Services, inbox: Listener, reminded: tuple[int, EmailMessage]
+) -> None:
+    item, reminder = reminded
+    send(inbox, answer(str(reminder["Reply-To"]), sender=DIRECTOR), DIRECTOR)
+    [row] = inbound(demo)
+    with pytest.raises(StaffNotAllowed):
+        confirm(demo, inbox.mailbox, row.id, staff=NURSE, now=NOW)
+    assert state_and_evidence(demo, item) == ("open", 0)
+    done = confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)
+    assert done.status == "accepted" and len(done.evidence_ids) == 2
+    assert state_and_evidence(demo, item) == ("evidence_submitted", 2)
+    with demo.db.engine.connect() as conn:
+        events = conn.execute(
+            sa.select(Event.actor, Event.trigger, Event.data)
+            .where(Event.item_id == item)
+            .order_by(Event.seq)
+        ).all()[-2:]
+        assert verify(conn).ok
+    assert [(e.actor, e.trigger) for e in events] == [
+        (DIRECTOR, "submit_evidence"),
+        (BM, "reply_confirmed"),
+    ]
+    assert events[1].data["envelope_from"] == DIRECTOR
+    [after] = inbound(demo)
+    assert after.status == "accepted" and (after.reason or "").startswith(f"confirmed by {BM}")
+    with pytest.raises(NotHeld):
+        confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)
+
+
+def test_staff_name_the_item_of_a_held_digest_reply(
+    demo: Services, inbox: Listener, digested: tuple[dict[str, int], EmailMessage]
+) -> None:
+    items, digest = digested
+    other = make_item(demo, ref="T9", due=dt.date(2011, 1, 20), agency="nhs-south-east-essex")
+    assert other
+    send(inbox, answer(str(digest["Reply-To"]), "Evidence attached."), NURSE)
+    [row] = inbound(demo)
+    with pytest.raises(RequestRefused, match="name its item"):
+        confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)
+    with pytest.raises(RequestRefused, match="does not answer for"):
+        confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW,
+                item="southend-iawg-scr-audit-2010/T9")  # fmt: skip
+    assert all(state_and_evidence(demo, i) == ("open", 0) for i in items.values())
+    confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW, item=T1)
+    assert state_and_evidence(demo, items["T1"]) == ("evidence_submitted", 2)
+    assert state_and_evidence(demo, items["T2"]) == ("open", 0)
+
+
+def test_only_held_messages_can_be_confirmed(
+    demo: Services, inbox: Listener, reminded: tuple[int, EmailMessage]
+) -> None:
+    _, reminder = reminded
+    send(inbox, answer(str(reminder["Reply-To"]), sender=OUTSIDER), OUTSIDER)  # refused
+    [row] = inbound(demo)
+    for message_id in (row.id, 999_999):
+        with pytest.raises(NotHeld):
+            confirm(demo, inbox.mailbox, message_id, staff=BM, now=NOW)
