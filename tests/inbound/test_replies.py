@@ -551,7 +551,8 @@ def test_staff_confirm_a_held_reply_and_it_becomes_the_senders_answer(
         confirm(demo, inbox.mailbox, row.id, staff=NURSE, now=NOW)
     assert state_and_evidence(demo, item) == ("open", 0)
     done = confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)
-    assert done.status == "accepted" and len(done.evidence_ids) == 2
+    assert done.status == "accepted"
+    assert len(done.evidence_ids) == 2
     assert state_and_evidence(demo, item) == ("evidence_submitted", 2)
     with demo.db.engine.connect() as conn:
         events = conn.execute(
@@ -566,7 +567,8 @@ def test_staff_confirm_a_held_reply_and_it_becomes_the_senders_answer(
     ]
     assert events[1].data["envelope_from"] == DIRECTOR
     [after] = inbound(demo)
-    assert after.status == "accepted" and (after.reason or "").startswith(f"confirmed by {BM}")
+    assert after.status == "accepted"
+    assert (after.reason or "").startswith(f"confirmed by {BM}")
     with pytest.raises(NotHeld):
         confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)
 
