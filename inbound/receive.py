@@ -6,21 +6,32 @@ recipient, or a digest's bound to its recipient. A reply to one becomes evidence
 sender is the address's addressee (or their deputy) answering for the item's agency, it has
 something in it, and the item takes evidence (it fires the answering transition as the
 sender) or is still in the state entry evidence was just sent into (a follow-up: added to
-the item, which does not move); the message is recorded in the same transaction, so a
-redelivered Message-ID adds nothing. A reply to a digest is matched to the one item whose
-ref it names.
+the item, which does not move); the message is recorded in the same transaction, so the
+same reply delivered again to the same address adds nothing, and junk that borrows a
+genuine reply's Message-ID is recorded on its own (``engine.inbox.delivery_key``). A reply
+to a digest is matched to the one item whose ref it names.
 
-Held for a member of staff (``InboundStatus.HELD``, with the From: and the envelope sender):
-a reply from a contact of the agency who is not the addressee, one that does not pass DMARC
-at our own receiving server (``Mailbox.authserv_id``: only its Authentication-Results field
-is trusted), and a digest reply naming no item or several. Refused (quarantined) with one
-short automatic answer saying why (at most one an address a day, to the envelope sender,
-never to list mail, bounces or auto-replies, through the outbox): a sender who may not
-answer for the item, an answered or expired address, an empty reply, a refused file.
-Everything is recorded with its reason and shown to the admin (``signoff quarantine``).
-Bounces of signoff's own mail mark the address failing (the ladder then moves on to the
-next contact); automatic replies are recorded and otherwise ignored. The raw message is
-kept, by its SHA-256, in the evidence store.
+Held for a member of staff (``InboundStatus.HELD``, kept whole, with the From: and the
+envelope sender; ``confirm`` takes it once they have checked): a reply from a contact of
+the agency who is not the addressee, one that does not pass DMARC at our own receiving
+server (``Mailbox.authserv_id``: only its Authentication-Results field is trusted), and a
+digest reply naming no item or several. Refused (quarantined) with one short automatic
+answer saying why (at most one an address a day, to the envelope sender, never to list
+mail, bounces or auto-replies, through the outbox): a sender who may not answer for the
+item, an answered or expired address, an empty reply, a refused file. Everything is
+recorded with its reason and shown to the admin (``signoff quarantine``).
+
+A bounce counts only when it proves it answers an email signoff sent: it comes from the
+null sender (``MAIL FROM:<>``) to that email's own envelope sender
+(``bounces+<outbox id>.<tag>@<reply domain>``, whose tag verifies), and whatever it
+names (the failed recipient, the Message-ID) agrees with that email. Only then is the
+recipient marked failing (the ladder moves on to the next contact). A delivery report
+that proves nothing is recorded and changes nothing, whatever Message-IDs it names.
+Automatic replies are recorded and otherwise ignored.
+
+The raw message is kept, by its SHA-256, in the evidence store: whole when it became
+evidence; otherwise only its header and the first ``KEEP_BODY_BYTES`` of its body, and
+the record says so.
 """
 
 from __future__ import annotations
@@ -29,11 +40,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine import history, inbox
-from engine.contacts import mark_failing
+from engine import inbox
 from engine.errors import (
     NotHeld,
     Refusal,
@@ -44,9 +54,9 @@ from engine.errors import (
     UploadRefused,
 )
 from engine.evidence import read_stored, store_bytes
-from engine.inbox import Arrival, InboundStatus, Seen, Unusable
+from engine.inbox import Arrival, InboundStatus, Seen, Unusable, delivery_key
 from engine.outbox import Notice
-from engine.replykeys import parse_reply_address
+from engine.replykeys import parse_bounce_address, parse_reply_address
 from engine.requests.answer import Upload, assign_digest, digest_target, reply_target
 from engine.requests.replies import Standing
 from engine.services import Services
@@ -55,6 +65,10 @@ from engine.uploads import UploadLimits
 from inbound.parse import Parsed, dmarc_result, parse_message
 
 log = logging.getLogger("signoff.inbound")
+
+KEEP_HEADER_BYTES = 256 * 1024  # of a message not taken as evidence: its header, up to this
+KEEP_BODY_BYTES = 64 * 1024  # ... and this much of what follows
+_NULL_SENDERS = ("", "<>")  # MAIL FROM:<>, as aiosmtpd hands it on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,12 +82,22 @@ class Received:
 
 @dataclass(frozen=True, kw_only=True)
 class Mailbox:
-    """Where replies arrive and what they may carry."""
+    """Where replies arrive, what they may carry, and how much one client may send.
+
+    ``addresses`` are the local parts at ``domain`` taken besides reply and bounce
+    addresses: ``postmaster`` (RFC 5321 requires it) and ``bounces``, the envelope sender
+    of mail sent before each email had its own. ``messages_per_minute`` and
+    ``refusals_per_minute`` are per client address (``inbound.listener``).
+    """
 
     key: bytes
     domain: str
     limits: UploadLimits = field(default_factory=UploadLimits)
-    max_message_bytes: int = 60 * 1024 * 1024
+    max_message_bytes: int = 35 * 1024 * 1024  # a 25 MiB file, base64-encoded, and a reply
+    addresses: frozenset[str] = frozenset({"postmaster", "bounces"})
+    max_recipients: int = 10
+    messages_per_minute: int = 30
+    refusals_per_minute: int = 10
     # the authserv-id of our own receiving server's Authentication-Results field; None: no
     # field is trusted (replies are then believed from their From: alone)
     authserv_id: str | None = None
@@ -90,12 +114,9 @@ def receive(
 ) -> Received:
     """Record one message and act on it; never raises for anything the sender did."""
     sha = hashlib.sha256(raw).hexdigest()
-    if raw:
-        store_bytes(services.data_dir, raw, "message.eml")
-    recipient = next(
-        (r for r in rcpt_tos if parse_reply_address(mailbox.key, r, mailbox.domain)),
-        rcpt_tos[0] if rcpt_tos else "",
-    )
+    reply_to = _first(rcpt_tos, lambda r: parse_reply_address(mailbox.key, r, mailbox.domain))
+    bounce_to = _first(rcpt_tos, lambda r: parse_bounce_address(mailbox.key, r, mailbox.domain))
+    recipient = (reply_to or bounce_to or (rcpt_tos[0] if rcpt_tos else "")).strip().lower()
     arrival = Arrival(
         received_at=now,
         envelope_from=(envelope_from or "")[:320] or None,
@@ -103,33 +124,89 @@ def receive(
         raw_sha256=sha,
         size=len(raw),
     )
+    key = delivery_key(recipient, message_id=None, raw_sha256=sha)
+    seen = inbox.seen(services, key)
+    if seen is not None:  # these very bytes, to this address, again
+        return _duplicate(seen)
+    kept = _Kept(services, raw)
     try:
         parsed = parse_message(raw, max_bytes=mailbox.max_message_bytes)
     except Unreadable as exc:
-        return _record(services, arrival, f"sha256:{sha}", InboundStatus.QUARANTINED, str(exc))
-    key = (parsed.message_id or f"sha256:{sha}")[:400]
+        return kept.record(arrival, key, InboundStatus.QUARANTINED, str(exc))
     arrival = dataclasses.replace(
         arrival, sender=(parsed.sender or "")[:320] or None, subject=parsed.subject[:1000]
     )
-    seen = inbox.seen(services, key)
-    if seen is not None:
-        return _duplicate(seen)
-    if parsed.bounce is not None:
-        return _bounce(services, arrival, key, parsed, now)
+    if parsed.bounce is not None or (bounce_to is not None and not parsed.auto_reply):
+        null_sender = envelope_from is not None and envelope_from.strip() in _NULL_SENDERS
+        return _bounce(services, mailbox, kept, arrival, key, parsed, bounce_to, null_sender, now)
     if parsed.auto_reply:
-        return _record(services, arrival, key, InboundStatus.AUTO_REPLY, "automatic reply")
+        return kept.record(arrival, key, InboundStatus.AUTO_REPLY, "automatic reply")
     public_id = parse_reply_address(mailbox.key, recipient, mailbox.domain)
     if public_id is None:
-        return _record(
-            services, arrival, key, InboundStatus.QUARANTINED,
+        return kept.record(
+            arrival, key, InboundStatus.QUARANTINED,
             f"{recipient or 'no recipient'} is not a valid reply address for any request",
         )  # fmt: skip
-    return _answer(services, mailbox, arrival, key, public_id, parsed, now)
+    return _answer(services, mailbox, kept, arrival, key, public_id, parsed, now)
+
+
+def _first(rcpt_tos: Sequence[str], parse: Callable[[str], object]) -> str | None:
+    """The first of ``rcpt_tos`` that ``parse`` reads (returns other than None)."""
+    return next((r for r in rcpt_tos if parse(r) is not None), None)
+
+
+class _Kept:
+    """The raw message in the evidence store: whole, or cut, once it is known which."""
+
+    def __init__(self, services: Services, raw: bytes) -> None:
+        self.services, self.raw = services, raw
+
+    def whole(self, arrival: Arrival) -> Arrival:
+        if self.raw:
+            store_bytes(self.services.data_dir, self.raw, "message.eml")
+        return arrival
+
+    def cut(self, arrival: Arrival) -> tuple[Arrival, str]:
+        """Keep the header and the start of the body; the arrival, and what the record
+        says of the cut ("" when nothing was cut)."""
+        raw = self.raw
+        if not raw:
+            return arrival, ""
+        ends = [i + n for i, n in ((raw.find(b"\r\n\r\n"), 4), (raw.find(b"\n\n"), 2)) if i >= 0]
+        head = min([*ends, KEEP_HEADER_BYTES])
+        kept = raw[: head + KEEP_BODY_BYTES]
+        stored = store_bytes(self.services.data_dir, kept, "message.eml")
+        arrival = dataclasses.replace(arrival, raw_sha256=stored.sha256)
+        if len(kept) == len(raw):
+            return arrival, ""
+        return arrival, (
+            f" (kept the first {len(kept):,} of {len(raw):,} bytes: the header and the start "
+            "of the body; the rest was discarded)"
+        )
+
+    def record(
+        self,
+        arrival: Arrival,
+        key: str,
+        status: InboundStatus,
+        reason: str,
+        request: str | None = None,
+        request_id: int | None = None,
+        answer: Notice | None = None,
+    ) -> Received:
+        if status is InboundStatus.HELD:  # staff may take it: kept whole
+            arrival, note = self.whole(arrival), ""
+        else:
+            arrival, note = self.cut(arrival)
+        return _record(
+            self.services, arrival, key, status, reason + note, request, request_id, answer
+        )
 
 
 def _answer(
     services: Services,
     mailbox: Mailbox,
+    kept: _Kept,
     arrival: Arrival,
     key: str,
     public_id: str,
@@ -145,15 +222,14 @@ def _answer(
         notice = None
         if why is not None and answer_to is not None:
             notice = inbox.auto_answer(services, answer_to, why, arrival.recipient, now)
-        return _record(
-            services, arrival, key, InboundStatus.QUARANTINED, reason, public_id, request_id,
-            answer=notice,
-        )  # fmt: skip
+        return kept.record(
+            arrival, key, InboundStatus.QUARANTINED, reason, public_id, request_id, notice
+        )
 
     def hold(reason: str, request_id: int) -> Received:
         both = f"From: {sender or '(none)'}, envelope sender: {arrival.envelope_from or '(none)'}"
-        return _record(
-            services, arrival, key, InboundStatus.HELD, f"{reason} ({both})", public_id, request_id
+        return kept.record(
+            arrival, key, InboundStatus.HELD, f"{reason} ({both})", public_id, request_id
         )
 
     target = reply_target(services, public_id, sender)
@@ -194,9 +270,17 @@ def _answer(
                 f"held for staff to assign: a reply to a digest that {names}", target.request_id
             )
         target = found
+    # an accepted reply is known by its address and Message-ID: a retrying server's copy
+    # (other Received: lines, the same Message-ID) is the same delivery
+    accepted_key = delivery_key(
+        arrival.recipient, message_id=parsed.message_id, raw_sha256=arrival.raw_sha256
+    )
+    seen = inbox.seen(services, accepted_key)
+    if seen is not None:
+        return _duplicate(seen)
     try:
         done = inbox.record_answer(
-            services, arrival, key=key, request_id=target.request_id,
+            services, kept.whole(arrival), key=accepted_key, request_id=target.request_id,
             public_id=target.public_id, sender=sender, statement=parsed.text, uploads=uploads,
             limits=mailbox.limits, now=now,
         )  # fmt: skip
@@ -286,40 +370,48 @@ def _answer_address(mailbox: Mailbox, arrival: Arrival, parsed: Parsed) -> str |
 
 
 def _bounce(
-    services: Services, arrival: Arrival, key: str, parsed: Parsed, now: dt.datetime
+    services: Services,
+    mailbox: Mailbox,
+    kept: _Kept,
+    arrival: Arrival,
+    key: str,
+    parsed: Parsed,
+    bounce_to: str | None,
+    null_sender: bool,
+    now: dt.datetime,
 ) -> Received:
-    bounce = parsed.bounce
-    assert bounce is not None
-    with services.db.write() as conn:
-        sent = None
-        if bounce.original_message_id:
-            sent = inbox.sent_message(conn, bounce.original_message_id)
-        if sent is None:
-            reason = "a bounce of a message signoff did not send (or no longer knows)"
-            inbox.insert(conn, arrival, key=key, status=InboundStatus.QUARANTINED, reason=reason)
-            return Received(status=InboundStatus.QUARANTINED, reason=reason)
-        failed = set(bounce.failed_recipients) or {sent.recipient}
-        failed &= {sent.recipient}  # a bounce may only mark the address the message went to
-        if bounce.permanent and failed:
-            mark_failing(conn, sent.recipient)
-        if sent.item_id is not None:
-            history.note(
-                conn,
-                item_id=sent.item_id,
-                at=now,
-                actor="system:mail",
-                trigger="notification_bounced",
-                data={
-                    "recipient": sent.recipient,
-                    "kind": sent.kind,
-                    "status": bounce.status,
-                    "permanent": bounce.permanent,
-                },
-            )
-        what = "marked failing" if bounce.permanent and failed else "temporary, nothing changed"
-        reason = f"{sent.recipient}: {what}"
-        inbox.insert(conn, arrival, key=key, status=InboundStatus.BOUNCE, reason=reason)
-        return Received(status=InboundStatus.BOUNCE, reason=reason)
+    """A delivery report, or anything sent to a bounce address; see the module docstring."""
+
+    def unproven(why: str) -> Received:
+        reason = f"a delivery report that {why}: nothing changed"
+        return kept.record(arrival, key, InboundStatus.QUARANTINED, reason)
+
+    report = parsed.bounce
+    outbox_id = parse_bounce_address(mailbox.key, bounce_to, mailbox.domain) if bounce_to else None
+    if outbox_id is None:
+        return unproven(
+            f"did not come back to the bounce address of an email signoff sent "
+            f"(it came to {arrival.recipient or 'no recipient'})"
+        )
+    if not null_sender:
+        return unproven(
+            f"came from {arrival.envelope_from or 'an unknown envelope sender'}, "
+            "not the null sender (MAIL FROM:<>) real bounces come from"
+        )
+    if report is None:
+        return unproven("signoff cannot read as one (no failed recipient or status found)")
+    arrival, note = kept.cut(arrival)
+    done = inbox.record_bounce(
+        services, arrival, key=key, outbox_id=outbox_id,
+        failed_recipients=report.failed_recipients, original_message_id=report.original_message_id,
+        status=report.status, permanent=report.permanent, note=note, now=now,
+    )  # fmt: skip
+    if isinstance(done, Seen):  # the same bytes, delivered twice at once
+        return _duplicate(done)
+    status, reason = done
+    if status is InboundStatus.QUARANTINED:
+        log.warning("inbound message quarantined: %s", reason)
+    return Received(status=status, reason=reason)
 
 
 def _duplicate(seen: Seen) -> Received:

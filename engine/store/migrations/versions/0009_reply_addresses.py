@@ -1,7 +1,7 @@
 """Every email that invites a reply carries a reply address: evidence_request rows of a kind.
 
-Revision ID: 0007_i9_replies
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_i9_replies"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
