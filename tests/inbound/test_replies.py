@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.settings import load_settings
+from engine import inbox as received
 from engine import outbox
 from engine import requests as er
 from engine.errors import NotHeld, RequestRefused, StaffNotAllowed
@@ -601,3 +602,24 @@ def test_only_held_messages_can_be_confirmed(
     for message_id in (row.id, 999_999):
         with pytest.raises(NotHeld):
             confirm(demo, inbox.mailbox, message_id, staff=BM, now=NOW)
+
+
+def test_every_kind_of_reply_address_is_taken_at_rcpt_to(
+    demo: Services, smtp: SmtpServer, mail: MailSettings,
+    reminded: tuple[int, EmailMessage],
+) -> None:  # fmt: skip
+    """The listener's one test of an address (``engine.inbox.local_address``) knows them all."""
+    _, reminder = reminded
+    with demo.db.write() as conn:
+        outbox.enqueue(conn, [outbox.Notice(
+            dedupe_key="test-digest:x", item_id=reminded[0], kind=outbox.Kind.CHASE,
+            template="chase", recipient=DIRECTOR, context={"digest": True}, send_at=NOW,
+        )], NOW)  # fmt: skip
+    dispatch(demo, mail, Templates(), NOW, owner="test")
+    [digest] = [m for m in smtp.recorder.messages if m["To"] == DIRECTOR]
+    for address in (str(reminder["Reply-To"]), str(digest["Reply-To"])):
+        found = received.local_address(demo, address, key=KEY, domain=DOMAIN)
+        assert found is not None, address
+        assert found.kind == received.AddressKind.REPLY
+    forged = str(digest["Reply-To"]).replace("reply+", "reply+a", 1)
+    assert received.local_address(demo, forged, key=KEY, domain=DOMAIN) is None
