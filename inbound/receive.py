@@ -257,6 +257,12 @@ def _answer(
             "held for staff to confirm: the sender is not the person this address was sent to",
             target.request_id,
         )
+    if target.standing is Standing.NOT_AGENCY:
+        return hold(
+            "held for staff to read: the person this address was sent to does not answer for "
+            f"{target.agency_id}, so it is not evidence",
+            target.request_id,
+        )
     uploads = [Upload(filename=a.filename or "attachment", data=a.data) for a in parsed.attachments]
     if not parsed.text.strip() and not uploads:
         return quarantine(

@@ -11,8 +11,9 @@ reminders shares one.
 
 Who may answer through an address (``standing``): its addressee, or the deputy standing in
 for them, when they answer for the item's agency. A colleague at the agency is held for a
-member of staff to confirm; anyone else is refused. A reply to a digest names its item by
-its ref (``named_items``).
+member of staff to confirm, and so is the addressee of a reminder about a decision or an
+audit (the panel, an auditor), who answers for no agency; anyone else is refused. A reply
+to a digest names its item by its ref (``named_items``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Standing(StrEnum):
 
     ADDRESSEE = "addressee"  # the address's recipient, or their deputy, answering for the item
     COLLEAGUE = "colleague"  # a contact who is not the addressee: staff confirm
+    NOT_AGENCY = "not_agency"  # the addressee, but not for the agency (the panel): staff read it
     OUTSIDER = "outsider"  # may not answer for the item at all
 
 
@@ -126,9 +128,10 @@ def standing(conn: sa.Connection, row: Any, sender: str) -> Standing:
     sender = sender.strip().lower()
     if not sender:
         return Standing.OUTSIDER
+    addressee = sender == row.recipient or contacts.deputises(conn, sender, row.recipient)
     if row.agency_id is not None and not contacts.answers_for(conn, sender, row.agency_id):
-        return Standing.OUTSIDER
-    if sender == row.recipient or contacts.deputises(conn, sender, row.recipient):
+        return Standing.NOT_AGENCY if addressee else Standing.OUTSIDER
+    if addressee:
         return Standing.ADDRESSEE
     if row.agency_id is None and not contacts.agencies_of(conn, sender):
         return Standing.OUTSIDER

@@ -324,6 +324,7 @@ def test_no_automatic_answer_to_machines_lists_or_ourselves(
     headers: dict[str, str], envelope: str,
 ) -> None:  # fmt: skip
     _, reminder = reminded
+    headers = dict(headers)  # the parameter is shared by the sqlite and postgres runs
     subject = headers.pop("Subject", "RE: your email")
     msg = answer(str(reminder["Reply-To"]), "", pdf=False, headers=headers, subject=subject)
     send(inbox, msg, envelope)
@@ -623,3 +624,23 @@ def test_every_kind_of_reply_address_is_taken_at_rcpt_to(
         assert found.kind == received.AddressKind.REPLY
     forged = str(digest["Reply-To"]).replace("reply+", "reply+a", 1)
     assert received.local_address(demo, forged, key=KEY, domain=DOMAIN) is None
+
+
+def test_the_panel_replying_to_its_reminder_is_held_for_staff_to_read(
+    demo: Services, smtp: SmtpServer, mail: MailSettings, inbox: Listener
+) -> None:
+    """The addressee who answers for no agency (the panel) is neither evidence nor refused."""
+    item = make_item(demo, ref="T1", due=dt.date(2011, 1, 20), agency="sept")
+    with demo.db.write() as conn:
+        outbox.enqueue(conn, [outbox.Notice(
+            dedupe_key="test-panel-reminder", item_id=item, kind=outbox.Kind.REMINDER,
+            template="reminder", recipient=PANEL, context={"due": "2011-01-20"}, send_at=NOW,
+        )], NOW)  # fmt: skip
+    dispatch(demo, mail, Templates(), NOW, owner="test")
+    reminder = sent(smtp, "reminder", PANEL)
+    send(inbox, answer(str(reminder["Reply-To"]), "On the agenda for March.", sender=PANEL), PANEL)
+    [row] = inbound(demo)
+    assert row.status == "held"
+    assert "does not answer for sept, so it is not evidence" in (row.reason or "")
+    assert state_and_evidence(demo, item) == ("open", 0)
+    assert auto_answers(demo) == []
