@@ -154,6 +154,7 @@ _REQUEST_ADVICE = {
     "not_answerer": "; give one of them with --to EMAIL, or leave --to out",
     "failing": " (--to EMAIL)",
     "not_issuer": "; give --actor EMAIL of someone who holds one",
+    "no_item": " with --item REVIEW/REF",
 }
 
 

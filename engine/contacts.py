@@ -179,6 +179,20 @@ def answers_for(conn: sa.Connection, email: str, agency: str) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
+def deputises(conn: sa.Connection, deputy: str, email: str) -> bool:
+    """Whether ``deputy`` stands in for ``email`` (a contact marked absent with that deputy)."""
+    query = sa.select(_contact.c.id).where(
+        _contact.c.email == email, _contact.c.absent.is_(True), _contact.c.deputy_email == deputy
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def agencies_of(conn: sa.Connection, email: str) -> set[str]:
+    """The agencies ``email`` answers for: as a contact, or as the deputy of an absent one."""
+    query = sa.select(_contact.c.agency_id).where(held_by(email)).distinct()
+    return set(conn.execute(query).scalars())
+
+
 def mark_failing(conn: sa.Connection, email: str) -> int:
     """Mark an address failing (mail to it bounced): the directory skips it from now on.
 

@@ -12,7 +12,8 @@
     │   ├── RecommendationNotFound
     │   ├── ContactNotFound
     │   ├── WorkflowNotFound
-    │   └── RequestNotFound           no evidence request with that public id
+    │   ├── RequestNotFound           no evidence request with that public id
+    │   └── NotHeld                   no received message held for staff with that id
     ├── FireError                     a transition was refused; nothing was written
     │   ├── UnknownTrigger (LookupError)
     │   ├── TransitionNotAllowed
@@ -218,6 +219,15 @@ class RequestNotFound(NotFound):
         self.public_id = public_id
 
 
+class NotHeld(NotFound):
+    """No received message with that id is held for a member of staff to confirm."""
+
+    def __init__(self, message_id: int, status: str | None) -> None:
+        what = f"is {status}" if status else "does not exist"
+        super().__init__(f"received message #{message_id} {what}, not held for staff")
+        self.message_id, self.status = message_id, status
+
+
 class BadInput(FireError, ValueError):
     """A value given to a transition is wrong or not accepted by it."""
 
@@ -252,6 +262,7 @@ class Refusal(StrEnum):
     NOBODY_TO_ASK = "nobody_to_ask"  # the agency has no contact who may answer
     NOT_ANSWERER = "not_answerer"  # the address named may not answer for the item
     FAILING = "failing"  # the address named bounces
+    NO_ITEM = "no_item"  # a reply to a digest: staff must name the item it is for
 
 
 class RequestRefused(SignoffError, ValueError):

@@ -121,6 +121,20 @@ def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
     )
 
 
+def read_stored(data_dir: Path, sha256: str) -> bytes:
+    """The bytes kept in the evidence store under ``sha256`` (a received message, a file).
+
+    Raises:
+        EvidenceError: nothing is kept under that hash, or it cannot be read.
+    """
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise EvidenceError(f"not a SHA-256: {sha256[:80]!r}")
+    try:
+        return (data_dir / "evidence" / sha256[:2] / sha256).read_bytes()
+    except OSError as exc:
+        raise EvidenceError(f"cannot read stored file {sha256}: {exc.strerror}") from None
+
+
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
 
 

@@ -53,6 +53,7 @@ class Kind(StrEnum):
     DECISION = "decision"  # a transition's notice
     RECEIPT = "receipt"  # to whoever answered a request
     FAILURES = "failures"  # the business manager's daily list of undelivered mail
+    AUTO_ANSWER = "auto_answer"  # why a reply could not be used (at most one a sender a day)
 
 
 CHASING = (Kind.REMINDER, Kind.CHASE, Kind.ESCALATION)  # cancelled when the item moves on
@@ -134,6 +135,17 @@ _PG_INSERT_NEW = (
     "ON CONFLICT (dedupe_key) DO NOTHING"
 )
 _SQLITE_INSERT_NEW: dict[sa.Dialect, str] = {}
+
+
+def enqueue_once(conn: sa.Connection, notice: Notice, now: dt.datetime) -> bool:
+    """Queue ``notice`` unless its dedupe key is already queued; whether it was queued.
+
+    For notices whose key states a limit (``auto-answer:<address>:<day>``: one a day): a
+    second one inside the limit is silently not queued, and the caller's transaction goes on.
+    """
+    statement = _INSERT_NEW["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    row = notice.row(now)
+    return bool(conn.execute(statement, {c: row[c] for c in COLUMNS}).rowcount)
 
 
 def enqueue_new(conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> int:

@@ -29,7 +29,8 @@ _wv = core.workflow_version
 _req = core.evidence_request
 _inbound = core.inbound_message
 # engine.store.tables.InboundStatus.QUARANTINED, without loading the models for its value
-_QUARANTINED = "quarantined"
+_QUARANTINED = ("quarantined", "held")  # ... and HELD: a member of staff decides
+_REQUEST = "request"  # engine.store.tables.RequestKind.REQUEST
 
 
 def _multi(conn: sa.Connection, rec_ids: Sequence[int]) -> set[int]:
@@ -235,7 +236,12 @@ def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _requests(conn: sa.Connection, item_id: int, entered_seq: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(_req).where(_req.c.item_id == item_id).order_by(_req.c.id))
+    # the requests the board made, not the reply addresses of other emails (RequestKind)
+    rows = conn.execute(
+        sa.select(_req)
+        .where(_req.c.item_id == item_id, _req.c.kind == _REQUEST)
+        .order_by(_req.c.id)
+    )
     return [
         {
             "id": r.id,
@@ -257,10 +263,10 @@ def _requests(conn: sa.Connection, item_id: int, entered_seq: int) -> list[dict[
 
 
 def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str, Any]]:
-    """Inbound messages that did not become evidence (newest first); ``include_all``: every one."""
+    """Inbound messages refused or held for staff (newest first); ``include_all``: every one."""
     query = sa.select(_inbound).order_by(_inbound.c.id.desc())
     if not include_all:
-        query = query.where(_inbound.c.status == _QUARANTINED)
+        query = query.where(_inbound.c.status.in_(_QUARANTINED))
     return [
         {
             "id": m.id,

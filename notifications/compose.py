@@ -12,7 +12,10 @@ and the bytes from ``notifications.mime``. Every message has a stable Message-ID
 of its dedupe key(s) under the board's secret key, so a resend after a crash is
 recognisable and nobody without the key can predict one; and an envelope sender of its
 own (``engine.replykeys.bounce_address`` of its first outbox row), so a bounce can prove
-which message, to whom, it answers.
+which message, to whom, it answers. Every email that invites a
+reply has a Reply-To of its own (``engine.requests.replies``): a request's, one bound to
+the item and recipient, or a digest's bound to its recipient; the addresses of a batch are
+found or made in one transaction.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -35,6 +38,7 @@ from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import CHASING, Outcome, Result
 from engine.replykeys import bounce_address, reply_address
 from engine.requests import mint_token
+from engine.requests.replies import addresses
 from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
@@ -65,6 +69,9 @@ def message_id(key: bytes, keys: Sequence[str], domain: str) -> str:
 
 
 _CHASING = frozenset(k.value for k in CHASING)
+REPLY_KINDS = ("reminder", "chase", "escalation", "decision", "receipt")
+"""Kinds whose email invites a reply about its item: each carries an address bound to its
+item and recipient (a request carries its own request's; a digest one bound to its recipient)."""
 
 
 def is_digest(row: Any) -> bool:
@@ -87,6 +94,8 @@ class _Body:
     html: bytes
 
 
+_AUTO_GENERATED = "Auto-Submitted: auto-generated\r\n"
+_AUTO_REPLIED = "Auto-Submitted: auto-replied\r\n"  # RFC 3834: an answer to a message
 _CACHED = 4096  # renderings a composer keeps; a full cache starts again
 _CACHEABLE = (str, int, bool, type(None))  # not float; bools are marked in the key (see below)
 
@@ -186,28 +195,44 @@ class Composer:
         failed: list[Outcome] = []
         # chasing rows by recipient, kind and item (same item: one message), in row order
         chasing: dict[tuple[str, str, int], list[Any]] = {}
+        singles: list[Any] = []
         for row in rows:
             if row.kind in _CHASING and row.item_id:
                 chasing.setdefault((row.recipient, row.kind, row.item_id), []).append(row)
-                continue
-            try:
-                if row.kind == "failures":
-                    rendered = self.templates.render("failures", contexts.failures(row))
-                    prepared.append(self._message([row], row.recipient, rendered, now))
-                else:
-                    prepared.append(self._single(row, contexts, now))
-            except (TemplateError, KeyError, ValueError) as exc:
-                failed.append(_cannot(row.id, exc))
+            else:
+                singles.append(row)
+        merged: list[list[Any]] = []
         digests: dict[tuple[str, str], list[list[Any]]] = {}
         for (recipient, kind, _item), same in chasing.items():
             if any(is_digest(r) for r in same):
                 digests.setdefault((recipient, kind), []).append(same)
             else:
-                self._merged(same, contexts, now, prepared, failed)
+                merged.append(same)
+        for key in [k for k, items in digests.items() if len(items) == 1]:
+            merged.extend(digests.pop(key))  # one item: the item's own email
+        replies = self._reply_addresses(
+            [(r.item_id, r.recipient) for r in singles if r.item_id and r.kind in REPLY_KINDS]
+            + [(same[0].item_id, same[0].recipient) for same in merged]
+            + [(None, recipient) for recipient, _kind in digests],
+            now,
+        )
+        for row in singles:
+            try:
+                if row.kind == "failures":
+                    rendered = self.templates.render("failures", contexts.failures(row))
+                    prepared.append(self._message([row], row.recipient, rendered, now))
+                elif row.kind == "auto_answer":
+                    rendered = self.templates.render(row.template, contexts.auto_answer(row))
+                    prepared.append(self._message([row], row.recipient, rendered, now))
+                else:
+                    reply_to = replies.get((row.item_id, row.recipient))
+                    prepared.append(self._single(row, contexts, now, reply_to))
+            except (TemplateError, KeyError, ValueError) as exc:
+                failed.append(_cannot(row.id, exc))
+        for same in merged:
+            reply_to = replies.get((same[0].item_id, same[0].recipient))
+            self._merged(same, contexts, now, prepared, failed, reply_to)
         for (recipient, kind), items in digests.items():
-            if len(items) == 1:
-                self._merged(items[0], contexts, now, prepared, failed)
-                continue
             group = [r for same in items for r in same]
             try:
                 listed = sorted(
@@ -215,8 +240,11 @@ class Composer:
                     key=lambda r: (r.context.get("due") or "", r.context.get("key") or ""),
                 )
                 ctx = contexts.digest(recipient, listed, kind)
+                reply_to = replies.get((None, recipient))
+                if reply_to:
+                    ctx["reply_to"] = reply_to
                 rendered = self.templates.render("digest", ctx)
-                prepared.append(self._message(group, recipient, rendered, now))
+                prepared.append(self._message(group, recipient, rendered, now, reply_to=reply_to))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.extend(_cannot(r.id, exc) for r in group)
         return prepared, failed
@@ -228,22 +256,47 @@ class Composer:
         now: dt.datetime,
         prepared: list[Prepared],
         failed: list[Outcome],
+        reply_to: str | None = None,
     ) -> None:
         """One message for rows of one kind about one item to one person: the highest step's."""
         top = _highest(same)
         try:
-            body = self._render(top.template, contexts.single(top))
-            prepared.append(self._message(same, top.recipient, None, now, body=body))
+            ctx = contexts.single(top)
+            if reply_to:
+                ctx["reply_to"] = reply_to
+            body = self._render(top.template, ctx)
+            prepared.append(
+                self._message(same, top.recipient, None, now, reply_to=reply_to, body=body)
+            )
         except (TemplateError, KeyError, ValueError) as exc:
             failed.extend(_cannot(r.id, exc) for r in same)
 
-    def _single(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
+    def _reply_addresses(
+        self, wanted: Sequence[tuple[int | None, str]], now: dt.datetime
+    ) -> dict[tuple[int | None, str], str]:
+        """The reply address of each email that invites a reply (not requests': each has its
+        own), by (item, recipient); (None, recipient) for a digest. One transaction."""
+        wanted = list(dict.fromkeys(wanted))
+        if not wanted:
+            return {}
+        domain = self.settings.reply_domain
+        return {
+            pair: reply_address(self._reply_key, public_id, domain)
+            for pair, public_id in addresses(self.services, wanted, now).items()
+        }
+
+    def _single(
+        self, row: Any, contexts: Contexts, now: dt.datetime, reply_to: str | None = None
+    ) -> Prepared:
         ctx = contexts.single(row)
         if row.kind == "request":  # its link token is its own: never rendered from a cache
             reply_to = self._request(row, ctx, now)
             rendered = self.templates.render(row.template, ctx)
             return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
-        return self._message([row], row.recipient, None, now, body=self._render(row.template, ctx))
+        if reply_to:
+            ctx["reply_to"] = reply_to
+        body = self._render(row.template, ctx)
+        return self._message([row], row.recipient, None, now, reply_to=reply_to, body=body)
 
     def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
         """Mint the link's token (it exists only in this email) and the reply address.
@@ -314,7 +367,7 @@ class Composer:
             self._date(now),
             mime.header("Message-ID", mid),
             mime.header("Reply-To", reply_to) if reply_to else self._reply_to_header,
-            "Auto-Submitted: auto-generated\r\n",
+            _AUTO_REPLIED if rows[0].kind == "auto_answer" else _AUTO_GENERATED,
             mime.header("X-Signoff-Kind", rows[0].kind),
         )
         return Prepared(

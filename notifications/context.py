@@ -21,6 +21,29 @@ EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
 )
+# what an automatic answer says, by engine.inbox.Unusable: (why, what to do); fixed words only
+AUTO_ANSWERS = {
+    "not_allowed": (
+        "this address does not take evidence for this recommendation from you",
+        "Ask the person the email was sent to (or their deputy) to reply, or ask the board to "
+        "add you to its contacts for your agency.",
+    ),
+    "closed": (
+        "it can no longer be used: the recommendation has moved on since that email, or the "
+        "address has expired",
+        "Use the link in the latest email we sent you about it, or ask the board for a new one.",
+    ),
+    "empty": (
+        "it had no text and no attachments",
+        "Reply again with your evidence written in the email or attached to it.",
+    ),
+    "file_refused": (
+        "an attached file could not be accepted: its type or content is not allowed, or it is "
+        "too large",
+        "Send it again as a PDF, or upload it through the link in the email we sent you. "
+        "Nothing from your email was kept on the recommendation.",
+    ),
+}
 # what is expected when the state does not say (``expects``), by what is owed
 EXPECTED_BY_OWED = {
     Owed.EVIDENCE: EXPECTED,
@@ -222,6 +245,18 @@ class Contexts:
             "reply_to": self.sender,
             "sender_name": sender_name,
             "sender_role": sender_role,
+        }
+
+    def auto_answer(self, row: Any) -> dict[str, object]:
+        """The context of an automatic answer to a reply that could not be used."""
+        why, advice = AUTO_ANSWERS[row.context["reason"]]
+        return {
+            "written_to": row.context["address"],
+            "why": why,
+            "advice": advice,
+            "board_name": self.sender_name,
+            "sender_name": self.sender_name,
+            "reply_to": self.sender,
         }
 
     def failures(self, row: Any) -> dict[str, object]:

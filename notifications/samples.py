@@ -48,6 +48,14 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
             {"role": "agency", "items": ["southend-iawg-scr-audit-2010 R3"]},
         ],
     },
+    "auto_answer": {
+        "written_to": "reply+k5qdhcwzk3aqgs6y.mxz3b6f2wq@replies.southend-lscb.example.org",
+        "why": "it had no text and no attachments",
+        "advice": "Reply again with your evidence written in the email or attached to it.",
+        "board_name": "Southend LSCB",
+        "sender_name": "LSCB Business Manager",
+        "reply_to": "business.manager@southend-lscb.example.org",
+    },
     "request": {**_SAMPLE_ITEM, "days_overdue": -28},
     "receipt": {
         **_SAMPLE_ITEM,

@@ -74,6 +74,10 @@ state the item moved to.
 nobody was reachable for, the business manager's fallback included), ``recipient_name``,
 ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
 
+``auto_answer`` (the one short answer to a reply that could not be used; it names no item)
+has ``written_to`` (the reply address written to), ``why`` (in fixed words: never the
+case's text), ``advice`` (what to do), ``board_name``, ``sender_name`` and ``reply_to``.
+
 ``digest`` (one email listing a recipient's items of one kind) has ``kind`` (``reminder``,
 ``chase`` or ``escalation``), ``urgent`` (any item is), ``items``, ``recipient_name``,
 ``board_name``, ``reply_to``, ``sender_name`` and ``sender_role``: ``items`` is a list of

@@ -30,6 +30,7 @@ KINDS = (
     "decision",
     "failures",
     "receipt",
+    "auto_answer",
 )
 
 _COMMON = frozenset(
@@ -98,6 +99,9 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
             "reply_to",
             "link",
         }
+    ),
+    "auto_answer": frozenset(
+        {"written_to", "why", "advice", "board_name", "sender_name", "reply_to"}
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.

@@ -125,8 +125,9 @@ evidence_request = sa.Table(
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
     sa.Column("public_id", sa.String(32), nullable=False),
-    sa.Column("item_id", sa.Integer(), nullable=False),
-    sa.Column("agency_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("item_id", sa.Integer()),
+    sa.Column("agency_id", sa.String(100)),
     sa.Column("recipient", sa.String(320), nullable=False),
     sa.Column("asked", sa.Text(), nullable=False),
     sa.Column("due", sa.Date()),
@@ -139,6 +140,7 @@ evidence_request = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("closed_at", UTCDateTime()),
     sa.Column("closed_reason", sa.String(200)),
+    sa.Column("followup_seq", sa.Integer()),
 )
 
 request_token = sa.Table(

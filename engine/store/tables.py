@@ -156,15 +156,31 @@ class RequestStatus(StrEnum):
     REVOKED = "revoked"  # the item moved on, or the board withdrew it
 
 
+class RequestKind(StrEnum):
+    """What a reply address (an evidence_request row) was made for."""
+
+    REQUEST = "request"  # the board asked for evidence: a link and a reply address
+    REPLY = "reply"  # the reply address of another email about one item to one person
+    DIGEST = "digest"  # the reply address of a person's digest: no item until a reply names one
+
+
 class EvidenceRequest(SQLModel, table=True):
-    """A request to one agency contact for evidence on one item, answered by link or reply."""
+    """A request to one agency contact for evidence on one item, answered by link or reply.
+
+    Every reply address is one of these rows (``kind``): a request's, or the address another
+    email about an item (``reply``) or a person's digest (``digest``, no item) carries.
+    """
 
     __tablename__ = "evidence_request"
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(unique=True, max_length=32)  # in reply addresses; not a secret
-    item_id: int = Field(foreign_key="item.id", index=True)
-    agency_id: str = Field(foreign_key="agency.id", max_length=100)
-    recipient: str = Field(max_length=320)
+    kind: RequestKind = Field(
+        default=RequestKind.REQUEST,
+        sa_column=Column(sa.String(10), nullable=False, server_default="request"),
+    )
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    agency_id: str | None = Field(default=None, foreign_key="agency.id", max_length=100)
+    recipient: str = Field(max_length=320, index=True)
     asked: str = Field(sa_column=Column(sa.Text, nullable=False))
     due: dt.date | None = None
     state: str = Field(max_length=100)  # the item's state when asked
@@ -178,6 +194,8 @@ class EvidenceRequest(SQLModel, table=True):
     )
     closed_at: dt.datetime | None = _ts(nullable=True)
     closed_reason: str | None = Field(default=None, max_length=200)
+    # the item's state entry an answer made: replies are follow-ups while the item stays there
+    followup_seq: int | None = None
 
 
 class RequestToken(SQLModel, table=True):
@@ -196,6 +214,7 @@ class RequestToken(SQLModel, table=True):
 class InboundStatus(StrEnum):
     ACCEPTED = "accepted"  # became evidence on an item
     QUARANTINED = "quarantined"  # could not be matched: the admin decides
+    HELD = "held"  # matched, but a member of staff must confirm who sent it (or assign it)
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     DISMISSED = "dismissed"  # the admin looked and set it aside

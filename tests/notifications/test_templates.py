@@ -87,7 +87,9 @@ def test_shipped_template_renders_its_sample(templates: Templates, name: str) ->
 
 
 # a receipt has no link: the request's link is spent once it is answered
-@pytest.mark.parametrize("name", [k for k in KINDS if k not in ("digest", "failures", "receipt")])
+@pytest.mark.parametrize(
+    "name", [k for k in KINDS if k not in ("digest", "failures", "receipt", "auto_answer")]
+)
 def test_single_item_emails_carry_the_link_and_the_reference(
     templates: Templates, name: str
 ) -> None:
@@ -569,8 +571,8 @@ def test_unknown_template_name_suggests_one(templates: Templates) -> None:
         templates.render("escalaton", {})
     assert str(info.value) == (
         "template 'escalaton' (name): no template 'escalaton'; did you mean 'escalation'?; "
-        "templates: ['chase', 'decision', 'digest', 'escalation', 'failures', 'receipt', "
-        "'reminder', 'request']"
+        "templates: ['auto_answer', 'chase', 'decision', 'digest', 'escalation', 'failures', "
+        "'receipt', 'reminder', 'request']"
     )
 
 
