@@ -208,11 +208,10 @@ class Composer:
                 digests.setdefault((recipient, kind), []).append(same)
             else:
                 merged.append(same)
-        for key in [k for k, items in digests.items() if len(items) == 1]:
-            merged.extend(digests.pop(key))  # one item: the item's own email
+        alone = [items[0] for items in digests.values() if len(items) == 1]
         replies = self._reply_addresses(
             [(r.item_id, r.recipient) for r in singles if r.item_id and r.kind in REPLY_KINDS]
-            + [(same[0].item_id, same[0].recipient) for same in merged]
+            + [(same[0].item_id, same[0].recipient) for same in merged + alone]
             + [(None, recipient) for recipient, _kind in digests],
             now,
         )
@@ -233,6 +232,11 @@ class Composer:
             reply_to = replies.get((same[0].item_id, same[0].recipient))
             self._merged(same, contexts, now, prepared, failed, reply_to)
         for (recipient, kind), items in digests.items():
+            if len(items) == 1:  # one item: the item's own email
+                same = items[0]
+                reply_to = replies.get((same[0].item_id, recipient))
+                self._merged(same, contexts, now, prepared, failed, reply_to)
+                continue
             group = [r for same in items for r in same]
             try:
                 listed = sorted(
