@@ -53,6 +53,7 @@ class Kind(StrEnum):
     DECISION = "decision"  # a transition's notice
     RECEIPT = "receipt"  # to whoever answered a request
     FAILURES = "failures"  # the business manager's daily list of undelivered mail
+    SIGN_IN = "sign_in"  # a sign-in link someone asked for (engine.signin)
 
 
 CHASING = (Kind.REMINDER, Kind.CHASE, Kind.ESCALATION)  # cancelled when the item moves on

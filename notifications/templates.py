@@ -64,6 +64,9 @@ state the item moved to.
 ``failures`` (mappings with ``ref``, ``review_ref``, ``kind``, ``recipient`` and ``error``),
 ``recipient_name``, ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
 
+``sign_in`` (a sign-in link someone asked for on ``/sign-in``) has ``link`` (used once, within
+``minutes``), ``minutes``, ``recipient_name``, ``board_name``, ``sender_name`` and ``reply_to``.
+
 ``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and ``sender_name``:
 ``items`` is a list of mappings with exactly the keys ``ref``, ``title``, ``review_ref``,
 ``due``, ``days_overdue``, ``overdue_since`` and ``link``.

@@ -25,6 +25,7 @@ KINDS = (
     "decision",
     "failures",
     "receipt",
+    "sign_in",
 )
 
 _COMMON = frozenset(
@@ -60,6 +61,9 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "receipt": _COMMON | {"received"},
     "failures": frozenset(
         {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
+    ),
+    "sign_in": frozenset(
+        {"link", "minutes", "recipient_name", "board_name", "sender_name", "reply_to"}
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.

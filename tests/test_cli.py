@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -327,11 +329,18 @@ def test_fire_without_evidence_says_how_to_give_it(cli: Cli) -> None:
     )
 
 
-def test_staff_link_only_for_board_roles(cli: Cli) -> None:
-    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example")
-    assert link.stdout.startswith("https://board.example/staff/sign-in/")
-    refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
-    assert "named.nurse@sept.example.org" in refused.stderr
+def test_staff_link_prints_a_stored_single_use_link(cli: Cli) -> None:
+    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example").stdout.strip()
+    assert re.fullmatch(r"https://board\.example/sign-in/[A-Za-z0-9_-]{43}", link)
+    token = link.rsplit("/", 1)[1]
+    with closing(sqlite3.connect(cli.db)) as conn:
+        stored = conn.execute("SELECT email, token_hash FROM sign_in_link").fetchall()
+    assert stored == [(PANEL, hashlib.sha256(token.encode()).hexdigest())]  # never the token
+
+
+def test_staff_link_refuses_an_address_the_directory_does_not_know(cli: Cli) -> None:
+    refused = cli("staff-link", "stranger@elsewhere.example", code=1)
+    assert "stranger@elsewhere.example is not in the directory" in refused.stderr
 
 
 def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path) -> None:

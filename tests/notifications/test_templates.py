@@ -86,8 +86,11 @@ def test_shipped_template_renders_its_sample(templates: Templates, name: str) ->
     assert re.fullmatch(r"[0-9a-f]{12}", r.template_version)
 
 
-# a receipt has no link: the request's link is spent once it is answered
-@pytest.mark.parametrize("name", [k for k in KINDS if k not in ("digest", "failures", "receipt")])
+# a receipt has no link: the request's link is spent once it is answered; a sign-in email is
+# about no item
+@pytest.mark.parametrize(
+    "name", [k for k in KINDS if k not in ("digest", "failures", "receipt", "sign_in")]
+)
 def test_single_item_emails_carry_the_link_and_the_reference(
     templates: Templates, name: str
 ) -> None:
@@ -563,7 +566,7 @@ def test_unknown_template_name_suggests_one(templates: Templates) -> None:
     assert str(info.value) == (
         "template 'escalaton' (name): no template 'escalaton'; did you mean 'escalation'?; "
         "templates: ['chase', 'decision', 'digest', 'escalation', 'failures', 'receipt', "
-        "'reminder', 'request']"
+        "'reminder', 'request', 'sign_in']"
     )
 
 
