@@ -18,8 +18,8 @@ from engine.permissions import TABLE, Permission, Person, Role, Scope
 from engine.requests import issue
 from engine.services import Services
 from engine.spec.loader import load_spec_file
-from engine.versions import publish
 from engine.store.tables import Rag
+from engine.versions import publish
 from tests.conftest import AUDITOR, BM, NOW, PANEL, REVIEW, ROOT, make_item
 
 SEPT_AUDITOR = "internal.audit@sept.example.org"
