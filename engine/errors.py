@@ -30,7 +30,8 @@
     │   └── UploadRefused             a file was refused by its name or content
     ├── RequestRefused (ValueError)   a request cannot be issued, reissued or answered (``reason``)
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
-    └── Unreadable (ValueError)       received bytes are not a parseable email message
+    ├── Unreadable (ValueError)       received bytes are not a parseable email message
+    └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -303,6 +304,17 @@ class UnknownPerson(NotFound):
             "(signoff import FILE) first"
         )
         self.email = email
+
+
+class ActorRefused(SignoffError, PermissionError):
+    """The roles table (``engine.permissions``) does not give ``actor`` ``permission``."""
+
+    def __init__(self, actor: str, permission: str, roles: Sequence[str]) -> None:
+        super().__init__(
+            f"{actor} may not {permission.replace('_', ' ')}: the roles table gives that to "
+            f"{', '.join(roles)} only"
+        )
+        self.actor, self.permission, self.roles = actor, permission, list(roles)
 
 
 class AssetsMissing(SettingsError):

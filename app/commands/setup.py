@@ -59,10 +59,12 @@ def import_(
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
 ) -> None:
     """Import action plans and contacts; all files or nothing."""
+    from engine import permissions
     from engine.importer import import_files
 
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         report = import_files(
             conn,
             files,
@@ -132,7 +134,9 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
 @refusals
 def workflow_publish(
     file: Annotated[Path, typer.Argument()],
-    actor: Annotated[str, typer.Option(help="who publishes (recorded)")],
+    actor: Annotated[
+        str, typer.Option(help="who publishes (recorded): a business manager, or system:…")
+    ],
     migrate_items: Annotated[
         bool, typer.Option("--migrate", help="move open items onto it")
     ] = False,
@@ -143,6 +147,7 @@ def workflow_publish(
     now: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Publish a new immutable version of a workflow."""
+    from engine import permissions
     from engine.spec import load_spec_file
     from engine.versions import publish
 
@@ -157,6 +162,7 @@ def workflow_publish(
     spec = load_spec_file(file, known_templates())
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         done = publish(
             conn,
             spec,
