@@ -25,6 +25,7 @@ from engine.errors import (
     ConcurrentUpdate,
     GuardFailed,
     MissingInput,
+    NotPermitted,
     RoleNotAllowed,
     SeparationOfDuties,
     TransitionNotAllowed,
@@ -32,6 +33,7 @@ from engine.errors import (
 )
 from engine.evidence import EvidenceInput, store_file
 from engine.items import item_key, resolve_item
+from engine.permissions import Permission, Person
 from engine.requests.issue import issue_in
 from engine.services import Services
 from engine.spec import (
@@ -131,7 +133,7 @@ def fire(services: Services, request: FireRequest) -> Fired:
     outbox rows are all written or none is.
 
     Raises:
-        RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, RoleNotAllowed,
+        RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, NotPermitted, RoleNotAllowed,
         SeparationOfDuties, MissingInput, BadInput, GuardFailed, ConcurrentUpdate,
         EvidenceError.
     """
@@ -358,13 +360,18 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
 def _authorise(
     spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
+    """The workflow's roles for this transition, then the roles table (``engine.permissions``):
+    whose items the person may act on at all, whatever roles a workflow gives them."""
     held = acting_as(contacts, actor)
-    for name in t.roles:
-        role = spec.model.roles[name]
-        for r in held:
-            if r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency):
-                return
-    raise RoleNotAllowed(key, t.trigger, actor, t.roles)
+    if not any(
+        r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency)
+        for role in (spec.model.roles[name] for name in t.roles)
+        for r in held
+    ):
+        raise RoleNotAllowed(key, t.trigger, actor, t.roles)
+    board = frozenset(c.agency_id for c in contacts if c.role == FALLBACK_ROLE)
+    if not Person.from_contacts(actor, held, board).may(Permission.ACT_ON_ITEMS, agency):
+        raise NotPermitted(key, t.trigger, actor, agency)
 
 
 def _check_inputs(

@@ -20,9 +20,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import contacts, history, outbox
+from engine import history, outbox, permissions
 from engine.contacts import mark_failing
-from engine.errors import NotHeld, StaffNotAllowed
+from engine.errors import NotHeld
 from engine.fire import Fired
 from engine.replykeys import parse_bounce_address, parse_reply_address
 from engine.requests import records
@@ -431,14 +431,12 @@ def confirm_answer(
     sender, and the message recorded as accepted.
 
     Raises:
-        StaffNotAllowed: ``staff`` holds no board role. NotHeld: the message is not held
-        (or was confirmed meanwhile). Everything ``answer`` raises; nothing is then written.
+        ActorRefused: the roles table does not let ``staff`` manage the quarantine.
+        NotHeld: the message is not held (or was confirmed meanwhile). Everything ``answer`` raises; nothing is then written.
     """
     staff = staff.strip().lower()
     with services.db.write() as conn:
-        board = contacts.published_board_roles(conn, services.specs)
-        if not board & contacts.roles_of(conn, staff):
-            raise StaffNotAllowed(staff, sorted(board))
+        permissions.require(conn, staff, permissions.Permission.MANAGE_QUARANTINE)
         query = sa.select(*_HELD_COLUMNS).where(_inbound.c.id == message_id)
         if not services.db.is_sqlite:
             query = query.with_for_update()

@@ -54,6 +54,7 @@ class Kind(StrEnum):
     RECEIPT = "receipt"  # to whoever answered a request
     FAILURES = "failures"  # the business manager's daily list of undelivered mail
     AUTO_ANSWER = "auto_answer"  # why a reply could not be used (at most one a sender a day)
+    SIGN_IN = "sign_in"  # a sign-in link someone asked for (engine.signin)
 
 
 CHASING = (Kind.REMINDER, Kind.CHASE, Kind.ESCALATION)  # cancelled when the item moves on

@@ -187,6 +187,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
                 "content_type": e.content_type,
                 "channel": e.channel,
                 "request_id": e.request_id,
+                "public_id": e.public_id,
             }
             for e in evidence
         ],
@@ -284,3 +285,9 @@ def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str,
         }
         for m in conn.execute(query)
     ]
+
+
+def agency_names(conn: sa.Connection) -> dict[str, str]:
+    """Every agency's name, by id."""
+    agency = core.agency
+    return {r.id: r.name for r in conn.execute(sa.select(agency.c.id, agency.c.name))}

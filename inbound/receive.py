@@ -319,7 +319,7 @@ def confirm(
     is read again from the evidence store, as it arrived.
 
     Raises:
-        NotHeld; StaffNotAllowed; EvidenceError (the kept message cannot be read); Unreadable;
+        NotHeld; ActorRefused; EvidenceError (the kept message cannot be read); Unreadable;
         RequestRefused (``NO_ITEM``: a digest reply needs ``item``; and as an answer is
         refused); UploadRefused and the workflow's refusals. Nothing is then written.
     """

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
+from engine import signin
 from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import CHASING, Outcome, Result
@@ -220,6 +221,8 @@ class Composer:
                 if row.kind == "failures":
                     rendered = self.templates.render("failures", contexts.failures(row))
                     prepared.append(self._message([row], row.recipient, rendered, now))
+                elif row.kind == "sign_in":
+                    prepared.append(self._sign_in(row, contexts, now))
                 elif row.kind == "auto_answer":
                     rendered = self.templates.render(row.template, contexts.auto_answer(row))
                     prepared.append(self._message([row], row.recipient, rendered, now))
@@ -301,6 +304,20 @@ class Composer:
             ctx["reply_to"] = reply_to
         body = self._render(row.template, ctx)
         return self._message([row], row.recipient, None, now, reply_to=reply_to, body=body)
+
+    def _sign_in(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
+        """A sign-in email: its link's token is minted here and exists only in this email.
+
+        Raises:
+            ValueError: the link was used or ran out before it was sent.
+        """
+        token = signin.mint_token(self.services, row.context["sign_in"], now)
+        if token is None:
+            raise ValueError("the sign-in link was used or expired before it was sent")
+        link = f"{self.settings.base_url}/sign-in/{token}"
+        minutes = int(signin.LINK_FOR.total_seconds() // 60)
+        rendered = self.templates.render(row.template, contexts.sign_in(row, link, minutes))
+        return self._message([row], row.recipient, rendered, now)
 
     def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
         """Mint the link's token (it exists only in this email) and the reply address.

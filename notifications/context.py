@@ -271,3 +271,14 @@ class Contexts:
             "reply_to": self.sender,
             "link": f"{self.base_url}/admin/outbox",
         }
+
+    def sign_in(self, row: Any, link: str, minutes: int) -> dict[str, object]:
+        """The context of a sign-in email: the link (minted for it alone) and no item."""
+        return {
+            "link": link,
+            "minutes": minutes,
+            "recipient_name": self._recipient_name(row.recipient),
+            "board_name": self.sender_name,
+            "sender_name": self.sender_name,
+            "reply_to": self.sender,
+        }

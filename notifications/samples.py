@@ -28,6 +28,14 @@ _SAMPLE_ITEM: dict[str, object] = {
     "sender_role": "Business manager",
 }
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
+    "sign_in": {
+        "recipient_name": "Case Review Panel Member",
+        "board_name": "Southend LSCB",
+        "sender_name": "LSCB Business Manager",
+        "reply_to": "business.manager@southend-lscb.example.org",
+        "link": "https://signoff.example.org/sign-in/3q2-7wEXAMPLEx9c0Tt1a2b3c4d5e6f7g8h9i0jKLMNOP",
+        "minutes": 15,
+    },
     "failures": {
         "recipient_name": "LSCB Business Manager",
         "board_name": "Southend LSCB",

@@ -77,6 +77,8 @@ nobody was reachable for, the business manager's fallback included), ``recipient
 ``auto_answer`` (the one short answer to a reply that could not be used; it names no item)
 has ``written_to`` (the reply address written to), ``why`` (in fixed words: never the
 case's text), ``advice`` (what to do), ``board_name``, ``sender_name`` and ``reply_to``.
+``sign_in`` (a sign-in link someone asked for on ``/sign-in``) has ``link`` (used once, within
+``minutes``), ``minutes``, ``recipient_name``, ``board_name``, ``sender_name`` and ``reply_to``.
 
 ``digest`` (one email listing a recipient's items of one kind) has ``kind`` (``reminder``,
 ``chase`` or ``escalation``), ``urgent`` (any item is), ``items``, ``recipient_name``,

@@ -31,6 +31,7 @@ KINDS = (
     "failures",
     "receipt",
     "auto_answer",
+    "sign_in",
 )
 
 _COMMON = frozenset(
@@ -102,6 +103,9 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     ),
     "auto_answer": frozenset(
         {"written_to", "why", "advice", "board_name", "sender_name", "reply_to"}
+    ),
+    "sign_in": frozenset(
+        {"link", "minutes", "recipient_name", "board_name", "sender_name", "reply_to"}
     ),
 }
 # The dispatcher puts these into headers (To, From, Reply-To): one line each, always.

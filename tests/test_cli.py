@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -334,11 +336,31 @@ def test_fire_without_evidence_says_how_to_give_it(cli: Cli) -> None:
     )
 
 
-def test_staff_link_only_for_board_roles(cli: Cli) -> None:
-    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example")
-    assert link.stdout.startswith("https://board.example/staff/sign-in/")
-    refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
-    assert "named.nurse@sept.example.org" in refused.stderr
+def test_staff_link_prints_a_stored_single_use_link(cli: Cli) -> None:
+    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example").stdout.strip()
+    assert re.fullmatch(r"https://board\.example/sign-in/[A-Za-z0-9_-]{43}", link)
+    token = link.rsplit("/", 1)[1]
+    with closing(sqlite3.connect(cli.db)) as conn:
+        stored = conn.execute("SELECT email, token_hash FROM sign_in_link").fetchall()
+    assert stored == [(PANEL, hashlib.sha256(token.encode()).hexdigest())]  # never the token
+
+
+def test_a_named_actor_needs_the_tables_permission_to_import_or_publish(cli: Cli) -> None:
+    refused = cli("import", str(CONTACTS), "--actor", PANEL, code=1)
+    assert refused.stderr.strip() == (
+        f"error: {PANEL} may not administer: the roles table gives that to business_manager "
+        "only; give --actor EMAIL of someone who holds one"
+    )
+    workflow = ROOT / "workflows" / "recommendation.yaml"
+    refused = cli("workflow", "publish", str(workflow), "--actor", PANEL, code=1)
+    assert "may not administer" in refused.stderr
+    assert "already this content" in cli("workflow", "publish", str(workflow), "--actor", BM).stdout
+    assert "imported" in cli("import", str(CONTACTS), "--actor", BM).stdout
+
+
+def test_staff_link_refuses_an_address_the_directory_does_not_know(cli: Cli) -> None:
+    refused = cli("staff-link", "stranger@elsewhere.example", code=1)
+    assert "stranger@elsewhere.example is not in the directory" in refused.stderr
 
 
 def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path) -> None:

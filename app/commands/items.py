@@ -238,14 +238,14 @@ def reissue_(
 
 @refusals
 def staff_link_(
-    email: Annotated[str, typer.Argument(help="a contact holding one of the board's roles")],
+    email: Annotated[str, typer.Argument(help="a contact in the directory")],
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
-    """Print a 15-minute sign-in link for board staff (evidence downloads)."""
-    from web.staff import issue_staff_link
+    """Print a 15-minute, single-use sign-in link (for first set-up, before email works)."""
+    from engine import signin
 
-    link = issue_staff_link(services(), settings().web(), email.strip().lower(), parse_now(now))
-    typer.echo(link)
+    token = signin.issue_link(services(), email, parse_now(now))
+    typer.echo(f"{settings().web().base_url}/sign-in/{token}")
 
 
 @refusals

@@ -118,6 +118,7 @@ evidence = sa.Table(
     sa.Column("content_type", sa.String(100)),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("request_id", sa.Integer()),
+    sa.Column("public_id", sa.String(32), nullable=False),
 )
 
 evidence_request = sa.Table(
@@ -211,6 +212,35 @@ outbox = sa.Table(
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_until", UTCDateTime()),
     sa.Column("failed_at", UTCDateTime()),
+)
+
+sign_in_link = sa.Table(
+    "sign_in_link",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("token_hash", sa.String(64)),
+    sa.Column("next_path", sa.String(500)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime()),
+)
+
+staff_session = sa.Table(
+    "staff_session",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False),
+    sa.Column("id_hash", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("how", sa.String(20), nullable=False),
+    sa.Column("roles_digest", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime()),
+    sa.Column("ended_reason", sa.String(100)),
 )
 
 sweep_state = sa.Table(

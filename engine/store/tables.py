@@ -11,7 +11,9 @@ come back timezone-aware on every backend.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +22,11 @@ from sqlmodel import Column, Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from engine.store.types import UTCDateTime
+
+
+def new_public_id() -> str:
+    """A public id for a row named in URLs: 80 random bits, lower-case base32."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
 
 
 class Rag(StrEnum):
@@ -148,6 +155,10 @@ class Evidence(SQLModel, table=True):
     content_type: str | None = Field(default=None, max_length=100)
     channel: str = Field(default="staff", max_length=20)  # staff, web or email
     request_id: int | None = Field(default=None, foreign_key="evidence_request.id", index=True)
+    # what URLs name it by: random, so a download link cannot be guessed from another
+    public_id: str = Field(
+        sa_column=Column(sa.String(32), nullable=False, unique=True, default=new_public_id)
+    )
 
 
 class RequestStatus(StrEnum):
@@ -282,6 +293,41 @@ class Outbox(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: dt.datetime | None = _ts(nullable=True)
     failed_at: dt.datetime | None = _ts(nullable=True)
+
+
+class SignInLink(SQLModel, table=True):
+    """A sign-in link asked for (``/sign-in``) or printed (``signoff staff-link``).
+
+    Only the SHA-256 of its token is kept; an emailed link's token is minted when the email
+    is composed, so the raw token exists only in that email.
+    """
+
+    __tablename__ = "sign_in_link"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # in the outbox row; not a secret
+    email: str = Field(max_length=320)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    next_path: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = _ts(nullable=True)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in person's session; only the SHA-256 of its id (the cookie) is kept."""
+
+    __tablename__ = "staff_session"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # names it on /sessions; not a secret
+    id_hash: str = Field(unique=True, max_length=64)
+    email: str = Field(index=True, max_length=320)
+    how: str = Field(max_length=20)  # link (later: oidc)
+    roles_digest: str = Field(max_length=64)  # the roles held at sign-in: a change ends it
+    started_at: dt.datetime = _ts()
+    last_seen_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    ended_at: dt.datetime | None = _ts(nullable=True, index=True)
+    ended_reason: str | None = Field(default=None, max_length=100)
 
 
 class SweepState(SQLModel, table=True):

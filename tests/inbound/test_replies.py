@@ -18,7 +18,7 @@ from app.settings import load_settings
 from engine import inbox as received
 from engine import outbox
 from engine import requests as er
-from engine.errors import NotHeld, RequestRefused, StaffNotAllowed
+from engine.errors import ActorRefused, NotHeld, RequestRefused
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
 from engine.replykeys import parse_reply_address
@@ -549,7 +549,7 @@ def test_staff_confirm_a_held_reply_and_it_becomes_the_senders_answer(
     item, reminder = reminded
     send(inbox, answer(str(reminder["Reply-To"]), sender=DIRECTOR), DIRECTOR)
     [row] = inbound(demo)
-    with pytest.raises(StaffNotAllowed):
+    with pytest.raises(ActorRefused):
         confirm(demo, inbox.mailbox, row.id, staff=NURSE, now=NOW)
     assert state_and_evidence(demo, item) == ("open", 0)
     done = confirm(demo, inbox.mailbox, row.id, staff=BM, now=NOW)

@@ -86,9 +86,11 @@ def test_shipped_template_renders_its_sample(templates: Templates, name: str) ->
     assert re.fullmatch(r"[0-9a-f]{12}", r.template_version)
 
 
-# a receipt has no link: the request's link is spent once it is answered
+# a receipt has no link: the request's link is spent once it is answered; a sign-in email is
+# about no item, nor is an automatic answer
 @pytest.mark.parametrize(
-    "name", [k for k in KINDS if k not in ("digest", "failures", "receipt", "auto_answer")]
+    "name",
+    [k for k in KINDS if k not in ("digest", "failures", "receipt", "auto_answer", "sign_in")],
 )
 def test_single_item_emails_carry_the_link_and_the_reference(
     templates: Templates, name: str
@@ -572,7 +574,7 @@ def test_unknown_template_name_suggests_one(templates: Templates) -> None:
     assert str(info.value) == (
         "template 'escalaton' (name): no template 'escalaton'; did you mean 'escalation'?; "
         "templates: ['auto_answer', 'chase', 'decision', 'digest', 'escalation', 'failures', "
-        "'receipt', 'reminder', 'request']"
+        "'receipt', 'reminder', 'request', 'sign_in']"
     )
 
 
