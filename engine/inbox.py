@@ -432,7 +432,8 @@ def confirm_answer(
 
     Raises:
         ActorRefused: the roles table does not let ``staff`` manage the quarantine.
-        NotHeld: the message is not held (or was confirmed meanwhile). Everything ``answer`` raises; nothing is then written.
+        NotHeld: the message is not held (or was confirmed meanwhile).
+        Everything ``answer`` raises; nothing is then written.
     """
     staff = staff.strip().lower()
     with services.db.write() as conn:
