@@ -57,23 +57,42 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
     actor: Annotated[str, typer.Option(help="recorded as who imported")] = "system:import",
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
 ) -> None:
     """Import action plans and contacts; all files or nothing."""
+    from engine import queries
+    from engine.errors import ImportErrors
     from engine.importer import import_files
 
     current = services()
-    with current.db.write() as conn:
-        report = import_files(
-            conn,
-            files,
-            specs=current.specs,
-            actor=actor,
-            now=parse_now(now),
-            dry_run=dry_run,
-            calendar=current.calendar,
+    try:
+        with current.db.write() as conn:
+            report = import_files(
+                conn,
+                files,
+                specs=current.specs,
+                actor=actor,
+                now=parse_now(now),
+                dry_run=dry_run,
+                calendar=current.calendar,
+            )
+            if dry_run:
+                conn.rollback()
+    except ImportErrors as exc:
+        if not as_json:
+            raise
+        print_json(
+            {
+                "format": queries.FORMAT,
+                "ok": False,
+                "dry_run": dry_run,
+                "findings": [f.as_json() for f in exc.findings],
+            }
         )
-        if dry_run:
-            conn.rollback()
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"format": queries.FORMAT, "ok": True, **report.as_json()})
+        return
     for line in report.lines():
         typer.echo(line)
 

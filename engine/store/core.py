@@ -60,6 +60,7 @@ review = sa.Table(
     sa.Column("date", sa.Date()),
     sa.Column("note", sa.Text()),
     sa.Column("imported_at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.JSON(), nullable=False),
 )
 
 recommendation = sa.Table(
@@ -74,6 +75,7 @@ recommendation = sa.Table(
     sa.Column("priority", sa.String(1)),
     sa.Column("agreed_action", sa.Text()),
     sa.Column("due_dates", sa.JSON(), nullable=False),
+    sa.Column("start_dates", sa.JSON(), nullable=False),
     sa.Column("themes", sa.JSON(), nullable=False),
     sa.Column("note", sa.Text()),
     sa.Column("source", sa.JSON(), nullable=False),

@@ -86,6 +86,7 @@ class Review(SQLModel, table=True):
     date: dt.date | None = None
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
     imported_at: dt.datetime = _ts()
+    source: dict[str, Any] = _json({})  # sections of the file kept, not used (by name)
 
 
 class Recommendation(SQLModel, table=True):
@@ -101,6 +102,7 @@ class Recommendation(SQLModel, table=True):
     priority: str | None = Field(default=None, max_length=1)
     agreed_action: str | None = Field(default=None, sa_column=Column(sa.Text))
     due_dates: list[str] = _json([])
+    start_dates: list[str] = _json([])  # when the work starts: shown, never chased
     themes: list[str] = _json([])
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
     source: dict[str, Any] = _json({})
