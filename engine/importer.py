@@ -715,5 +715,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     ):
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        if model is ActionPlan:  # other sections are kept as source context, not refused
+            schema["additionalProperties"] = True
         out[name] = schema
     return out

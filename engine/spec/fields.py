@@ -33,8 +33,11 @@ class OutOfBounds(ValueError):
     """A value outside its bounds; its message follows the value ("9999-12-31 is outside...")."""
 
 
+_CONTROLS = {"\r": "CARRIAGE RETURN", "\n": "LINE FEED", "\t": "TAB", "\x85": "NEXT LINE"}
+
+
 def _named(char: str) -> str:
-    name = unicodedata.name(char, "a control character")
+    name = _CONTROLS.get(char) or unicodedata.name(char, "a control character")
     return f"U+{ord(char):04X} ({name})"
 
 
