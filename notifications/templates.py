@@ -109,8 +109,12 @@ from notifications.sandbox import (
     MAX_LOOP_DEPTH,
     MAX_SIZE,
     TEXT,
+    RenderLimit,
     Sandbox,
     check_nodes,
+    check_source,
+    instrument,
+    render,
 )
 from notifications.variables import (
     ALLOWED_VARIABLES,
@@ -323,6 +327,7 @@ def _compile(name: str, text_source: str, html_source: str) -> _Compiled:
 
 
 def _piece(name: str, kind: str, s: _Source) -> _Piece:
+    check_source(name, s.part, s.env, s.source)
     try:
         ast = s.env.parse(s.source)
     except TemplateSyntaxError as e:
@@ -340,7 +345,7 @@ def _piece(name: str, kind: str, s: _Source) -> _Piece:
             _first_line(ast, var),
         )
     try:
-        template = s.env.from_string(ast)
+        template = s.env.from_string(instrument(ast))
     except TemplateSyntaxError as e:
         raise TemplateError(name, s.part, f"syntax error: {e.message}", e.lineno) from None
     return _Piece(s.part, template, variables)
@@ -353,7 +358,11 @@ def _first_line(ast: nodes.Template, var: str) -> int:
 
 def _run(name: str, piece: _Piece, values: Mapping[str, object]) -> str:
     try:
-        return piece.template.render(values)
+        return render(piece.template, values)
+    except RenderLimit as e:
+        raise TemplateError(
+            name, piece.part, f"stopped: {e}", e.line or _template_line(e)
+        ) from e
     except UndefinedError as e:
         raise TemplateError(name, piece.part, undefined_message(name, e), _template_line(e)) from e
     except SecurityError as e:
