@@ -202,9 +202,7 @@ class _File:
     def data(self) -> Any:
         return self.doc.data if self.doc else None
 
-    def add(
-        self, loc: Sequence[Any], message: str, severity: Severity = Severity.ERROR
-    ) -> None:
+    def add(self, loc: Sequence[Any], message: str, severity: Severity = Severity.ERROR) -> None:
         """Record a finding at ``loc`` (a path into the data), located by line, row and field."""
         if len(self.findings) == MAX_FINDINGS:
             self.findings.append(
@@ -279,9 +277,7 @@ def _read(path: Path) -> _File:
         return f
     except yamlio.YamlProblem as exc:
         f.findings.append(
-            Finding(
-                file=str(path), line=exc.line, field=_path_text(exc.path), message=exc.problem
-            )
+            Finding(file=str(path), line=exc.line, field=_path_text(exc.path), message=exc.problem)
         )
         return f
     data = f.data
@@ -416,7 +412,9 @@ def import_files(
 
 def _is_contacts(f: _File) -> bool:
     data = f.data
-    return isinstance(data, dict) and "review" not in data and isinstance(data.get("agencies"), dict)
+    return (
+        isinstance(data, dict) and "review" not in data and isinstance(data.get("agencies"), dict)
+    )
 
 
 def _agencies_made_by(f: _File) -> set[str]:
@@ -426,9 +424,11 @@ def _agencies_made_by(f: _File) -> set[str]:
         return set()
     if "review" in data:
         rows = data.get("agencies")
-        return {
-            a["id"] for a in rows or [] if isinstance(a, dict) and isinstance(a.get("id"), str)
-        } if isinstance(rows, list) else set()
+        return (
+            {a["id"] for a in rows or [] if isinstance(a, dict) and isinstance(a.get("id"), str)}
+            if isinstance(rows, list)
+            else set()
+        )
     entries = data.get("agencies")
     if not isinstance(entries, dict):
         return set()

@@ -262,9 +262,7 @@ def check_source(name: str, part: Literal["text", "html"], env: Sandbox, source:
             if kind in ("block_end", "variable_end"):
                 tags += _tag_nesting(tag_words)
                 if tags > MAX_NESTING:
-                    raise TemplateError(
-                        name, part, f"tags nest more than {MAX_NESTING} deep", line
-                    )
+                    raise TemplateError(name, part, f"tags nest more than {MAX_NESTING} deep", line)
                 continue
             if kind in ("data", "whitespace", "raw_begin", "raw_end", "comment"):
                 continue

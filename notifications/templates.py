@@ -360,9 +360,7 @@ def _run(name: str, piece: _Piece, values: Mapping[str, object]) -> str:
     try:
         return render(piece.template, values)
     except RenderLimit as e:
-        raise TemplateError(
-            name, piece.part, f"stopped: {e}", e.line or _template_line(e)
-        ) from e
+        raise TemplateError(name, piece.part, f"stopped: {e}", e.line or _template_line(e)) from e
     except UndefinedError as e:
         raise TemplateError(name, piece.part, undefined_message(name, e), _template_line(e)) from e
     except SecurityError as e:

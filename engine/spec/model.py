@@ -114,7 +114,9 @@ class State(_Model):
         default_factory=dict
     )
     expects: Text | None = Field(
-        None, max_length=1000, description="what an evidence request made in this state asks for, in plain words"
+        None,
+        max_length=1000,
+        description="what an evidence request made in this state asks for, in plain words",
     )
     request_on_entry: bool = Field(
         False, description="entering this state sends the agency an evidence request"

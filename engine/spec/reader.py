@@ -63,13 +63,10 @@ class _Loader(yaml.SafeLoader):
             )
         self._count += 1
         if self._count > self.limits.max_values:
-            raise YamlProblem(
-                f"more than {self.limits.max_values:,} values; split the file", line
-            )
+            raise YamlProblem(f"more than {self.limits.max_values:,} values; split the file", line)
         if self._depth >= self.limits.max_depth:
             raise YamlProblem(
-                f"values nest more than {self.limits.max_depth} deep; "
-                "this format never needs that",
+                f"values nest more than {self.limits.max_depth} deep; this format never needs that",
                 line,
             )
         if isinstance(event, yaml.ScalarEvent) and len(event.value) > self.limits.max_scalar:
