@@ -306,7 +306,7 @@ def _set_aside_sections(f: _File, data: dict[Any, Any]) -> dict[Any, Any]:
     """The plan without the top-level sections this importer does not use yet (an annual
     report's ``performance_indicators``): those are kept as the review's source context and
     noted; a name close to a section we use is taken for a misspelling and refused."""
-    known = [n for n in ActionPlan.model_fields]
+    known = list(ActionPlan.model_fields)
     used = {}
     for key, value in data.items():
         name = str(key)
@@ -487,9 +487,11 @@ def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None
         owner = r.get("agency")
         if isinstance(owner, list) and not owner:
             f.add(["recommendations", i, "agency"], "name at least one agency")
-        owners = [(None, owner)] if isinstance(owner, str) else list(enumerate(owner))
-        if not isinstance(owner, str | list):
-            owners = []
+        owners: list[tuple[int | None, Any]] = []
+        if isinstance(owner, str):
+            owners = [(None, owner)]
+        elif isinstance(owner, list):
+            owners = list(enumerate(owner))
         for j, name in owners:
             if isinstance(name, str) and name not in agencies:
                 loc: list[Any] = ["recommendations", i, "agency"] + ([] if j is None else [j])
@@ -520,8 +522,9 @@ def _check_contacts(f: _File, agencies: set[str]) -> None:
             )
         contacts = entry.get("contacts")
         contacts = contacts if isinstance(contacts, list) else []
-        roles = {c.get("role") for c in contacts if isinstance(c, dict)}
-        roles = {r for r in roles if isinstance(r, str)}
+        roles: set[str] = {
+            c["role"] for c in contacts if isinstance(c, dict) and isinstance(c.get("role"), str)
+        }
         ladder = entry.get("ladder")
         for j, role in enumerate(ladder if isinstance(ladder, list) else []):
             if isinstance(role, str) and role not in roles:

@@ -108,6 +108,7 @@ from notifications.sandbox import (
     HTML,
     MAX_LOOP_DEPTH,
     MAX_SIZE,
+    MAX_SOURCE,
     TEXT,
     RenderLimit,
     Sandbox,
@@ -203,8 +204,8 @@ class Templates:
     ) -> None:
         sources: dict[str, tuple[str, str]] = {
             name: (
-                (directory / f"{name}.txt.j2").read_text(encoding="utf-8"),
-                (directory / f"{name}.html.j2").read_text(encoding="utf-8"),
+                _read_source(directory / f"{name}.txt.j2", name, "text"),
+                _read_source(directory / f"{name}.html.j2", name, "html"),
             )
             for name in sorted(available(directory))
         }
@@ -232,6 +233,15 @@ class Templates:
                 f"no template {name!r}{suggest(name, self._compiled)}; "
                 f"templates: {sorted(self._compiled)}",
             ) from None
+
+
+def _read_source(path: Path, name: str, part: Literal["text", "html"]) -> str:
+    """A template file's text, reading no more than the longest source allowed (in UTF-8)."""
+    with path.open("rb") as f:
+        data = f.read(MAX_SOURCE * 4 + 1)
+    if len(data) > MAX_SOURCE * 4:
+        raise TemplateError(name, part, f"longer than {MAX_SOURCE:,} characters")
+    return data.decode("utf-8")
 
 
 # -- compiling and checking ------------------------------------------------------------------

@@ -239,7 +239,8 @@ HEADER_BOUND = {
 def test_control_characters_in_plans_are_refused(cli: Cli, tmp_path: Path, case: str) -> None:
     text, where, named = HEADER_BOUND[case]
     err = cli("import", _file(tmp_path, text), code=1).stderr
-    assert where in err and named in err, err
+    assert where in err, err
+    assert named in err, err
     assert "write it on one line" in err or "remove the control character" in err
 
 

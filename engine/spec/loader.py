@@ -31,7 +31,6 @@ from engine.spec.model import WorkflowFile
 from engine.spec.references import check_references
 from engine.spec.report import Reporter, format_path, suggest
 
-
 # A workflow file is a few KB; these bounds are far above any real one.
 LIMITS = reader.Limits(max_bytes=reader.MIB, max_values=20_000, max_scalar=20_000)
 

@@ -52,8 +52,8 @@ class _Loader(yaml.SafeLoader):
     _depth = 0
     _count = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise YamlProblem(
@@ -77,7 +77,7 @@ class _Loader(yaml.SafeLoader):
             )
         self._depth += 1
         try:
-            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[misc]
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
         if isinstance(node, yaml.MappingNode):
