@@ -291,3 +291,23 @@ def test_a_dry_run_reports_what_a_real_import_does(cli: Cli, tmp_path: Path) -> 
 
 def test_the_shipped_example_still_imports(cli: Cli) -> None:
     assert "9 new item(s)" in cli("import", str(PLAN), "--dry-run").stdout
+
+
+def test_an_unbelievable_proposed_due_date_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """The same bound as import: a due date of 9999-12-31 would crash deadline planning."""
+    cli("import", _file(tmp_path, PLAN_TEXT), _file(tmp_path, CONTACTS_TEXT, "c.yaml"))
+    err = cli(
+        "fire",
+        "baby-t-scr-2024/1",
+        "request_extension",
+        "--actor",
+        "hos@council.example.org",
+        "--due-date",
+        "9999-12-31",
+        "--reason",
+        "more time",
+        "--now",
+        NOW,
+        code=1,
+    ).stderr
+    assert "the proposed due date 9999-12-31 is outside 1990-2100; check the year" in err

@@ -191,9 +191,7 @@ HOSTILE_TEMPLATES: dict[str, tuple[str, str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_TEMPLATES))
-def test_hostile_template_is_refused_naming_template_and_line(
-    tmp_path: Path, case: str
-) -> None:
+def test_hostile_template_is_refused_naming_template_and_line(tmp_path: Path, case: str) -> None:
     payload, expected = HOSTILE_TEMPLATES[case]
     folder = tmp_path / "templates"
     folder.mkdir()
@@ -202,6 +200,6 @@ def test_hostile_template_is_refused_naming_template_and_line(
     with (folder / "chase.txt.j2").open("a") as f:
         f.write(payload + "\n")
     err = Cli(tmp_path)("templates", "--directory", str(folder), code=1).stderr
-    where = "template 'chase' (text)" if case == "file_40_mib" else "template 'chase' (text) line 29"
+    where = "template 'chase' (text)" + ("" if case == "file_40_mib" else " line 29")
     _refused(err, expected)
     assert where in err, err
