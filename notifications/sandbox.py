@@ -127,7 +127,8 @@ def _join(eval_ctx: EvalContext, value: Iterable[Any], d: str = "", attribute: A
     parts = len(items) if attribute is not None else sum(len(str(i)) for i in items)
     if parts + len(str(d)) * max(len(items) - 1, 0) > MAX_SIZE:
         raise SecurityError(f"'join' would build a value longer than {MAX_SIZE:,}")
-    return str(_bounded(sync_do_join(eval_ctx, items, d, attribute), "'join'"))
+    joined: str = _bounded(sync_do_join(eval_ctx, items, d, attribute), "'join'")
+    return joined  # a Markup stays Markup: autoescaping must not escape it twice
 
 
 @pass_eval_context
@@ -138,7 +139,8 @@ def _replace(eval_ctx: EvalContext, s: str, old: str, new: str, count: int | Non
         hits = min(hits, count)
     if len(text) + hits * (len(new_text) - len(old_text)) > MAX_SIZE:
         raise SecurityError(f"'replace' would build a value longer than {MAX_SIZE:,}")
-    return str(do_replace(eval_ctx, s, old, new, count))
+    replaced: str = do_replace(eval_ctx, s, old, new, count)
+    return replaced  # a Markup stays Markup
 
 
 class _LoopSteps:
@@ -184,7 +186,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
         self.filters.update({"join": _join, "replace": _replace, _LOOP_STEP: _LoopSteps})
 
     def bounded_concat(self, value: str) -> str:
-        return str(_bounded(value, "'~'"))
+        joined: str = _bounded(value, "'~'")
+        return joined  # a Markup stays Markup
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _check_time()
