@@ -107,3 +107,14 @@ def test_a_dry_run_runs_the_writes_and_leaves_nothing(published: Services, tmp_p
         assert conn.execute(sa.select(sa.func.count()).select_from(core.agency)).scalar_one() == 0
     real = _import(published, *paths)
     assert (dry.added, dry.agencies, dry.contacts) == (real.added, real.agencies, real.contacts)
+
+
+def test_a_file_full_of_problems_lists_a_bounded_number(
+    published: Services, tmp_path: Path
+) -> None:
+    rows = "".join(f"- {{ref: 'x{i}', agency: nobody, text: t, due: [soon]}}\n" for i in range(300))
+    with pytest.raises(ImportErrors) as info:
+        _import(published, _write(tmp_path, "p.yaml", GOOD_PLAN + rows))
+    findings = info.value.findings
+    assert len(findings) == 201
+    assert any("more than 200 problems; fix these and check again" in f.message for f in findings)
