@@ -1,8 +1,17 @@
 """Importing action plans and agency contacts from YAML (the shapes in config/examples/).
 
-Every file is checked completely before anything is written; a file with any bad
-row writes nothing, and the error names each row, field, line and what to write
-instead. Several files import in one transaction: all of them or none.
+Every file is read within the reader's bounds (``engine.spec.reader``) and checked
+completely before anything is written: the shape of each row (the models below, with the
+bounded values of ``engine.spec.fields``) and the checks across rows and files (refs,
+agencies, workflows) all run, and what they find is one list of ``Finding``s (file, line,
+row, field, message, severity). Any error stops the import and writes nothing
+(``ImportErrors`` carries every finding); warnings and notes are returned in the report.
+Several files import in one transaction: all of them or none. A dry run runs the writes
+in a savepoint and rolls it back, so it fails wherever the import would.
+
+An action plan's top-level sections that this importer does not use yet (an annual
+report's ``performance_indicators``) are kept as the review's source context and noted.
+A contacts file creates an agency it names with a ``name``.
 
 Recommendations already present (same review and ref) are left unchanged, so an
 import can be repeated safely; contacts and ladders of an agency are replaced by the
