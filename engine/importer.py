@@ -322,7 +322,7 @@ def _set_aside_sections(f: _File, data: dict[Any, Any]) -> dict[Any, Any]:
         if name in known:
             used[key] = value
             continue
-        close = suggest(name, known)
+        close = suggest(name[:100], known)
         if close:
             f.add([key], f"unknown section{close}")
         else:
