@@ -17,6 +17,7 @@ from typing import Any
 class Severity(StrEnum):
     ERROR = "error"  # the import is refused
     WARNING = "warning"  # imported, but someone should look
+    INFO = "info"  # imported; worth a look (e.g. personal data in text that stays behind links)
     NOTE = "note"  # imported; said for the record (e.g. a section kept but not used)
 
 

@@ -29,15 +29,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
+from engine import privacy
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
 from engine.findings import Finding, Severity
 from engine.items import create_item
 from engine.spec import reader as yamlio
 from engine.spec import suggest
-from engine.spec.fields import Date, Name, OutOfBounds, Ref, Text, Title
+from engine.spec.fields import Date, Name, OutOfBounds, Ref, Text, Title, single_line
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from engine.versions import SpecCache, require_latest
 
@@ -74,6 +75,18 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _one_line(value: str | None) -> str | None:
+    """An email field: one line of text without control characters, or nothing."""
+    if value is None:
+        return None
+    if _LINE_BREAK.search(value):
+        raise ValueError("must be a single line (it goes into email subjects)")
+    return single_line(value).strip() or None
+
+
 Slug = Annotated[str, Field(pattern=_SLUG, max_length=100)]
 Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 
@@ -81,11 +94,19 @@ Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 class ReviewIn(_In):
     id: Slug = Field(description="slug, e.g. southend-iawg-scr-audit-2010")
     title: Title = Field(min_length=1)
+    email_name: str | None = Field(
+        None,
+        max_length=60,
+        description="the review's name in emails, marked safe for email (no names of children "
+        "or families); emails use the id when it is not given, never the title",
+    )
     board: Name = Field(min_length=1)
     kind: ReviewKind
     source_document: Title | None = None
     date: Date | None = None
     note: Text | None = None
+
+    _email_name = field_validator("email_name")(_one_line)
 
 
 class AgencyIn(_In):
@@ -105,6 +126,12 @@ class RecommendationIn(_In):
     lead: Name | None = None
     priority: Literal["H", "M", "L"] | None = None
     agreed_action: Text | None = None
+    email_summary: str | None = Field(
+        None,
+        max_length=120,
+        description="a short summary marked safe for email (no names, dates of birth, "
+        "addresses); emails carry only this and the ref, never the text or agreed action",
+    )
     due: list[Date] | None = Field(
         None, max_length=20, description="dates in source order; the earliest is chased"
     )
@@ -122,6 +149,8 @@ class RecommendationIn(_In):
     themes: list[Name] = Field(default_factory=list, max_length=50)
     note: Text | None = None
     workflow: Name | None = Field(None, description="overrides the plan's workflow for this item")
+
+    _email_summary = field_validator("email_summary")(_one_line)
 
 
 class ActionPlan(_In):
@@ -172,6 +201,7 @@ class ImportReport:
     contacts: int = 0
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    email_fields_set: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -182,6 +212,8 @@ class ImportReport:
         ]
         if self.unchanged:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
+        if self.email_fields_set:
+            out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
         out.extend(f"{f.severity.value}: {f.file}: {f}" for f in self.findings)
         return out
 
@@ -193,6 +225,13 @@ class ImportReport:
             "contacts": self.contacts,
             "added": self.added,
             "unchanged": self.unchanged,
+            "email_fields_set": self.email_fields_set,
+            # likely personal data (engine.privacy): warnings and information
+            "warnings": [
+                f.as_json()
+                for f in self.findings
+                if f.severity in (Severity.WARNING, Severity.INFO)
+            ],
             "findings": [f.as_json() for f in self.findings],
         }
 
@@ -403,6 +442,8 @@ def import_files(
             _check_contacts(f, known)
         elif f.doc is not None and isinstance(f.data, dict):
             _check_plan(f, known, workflows)
+        if isinstance(f.content, ActionPlan) and f.doc is not None:
+            f.findings.extend(personal_data(f.path, f.doc, f.content))
     findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
     if any(f.failed for f in files):
         raise ImportErrors(findings)
@@ -516,6 +557,49 @@ def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None
                 f.add(["recommendations", i, "workflow"], problem)
 
 
+def personal_data(path: Path, doc: yamlio.Document, plan: ActionPlan) -> list[Finding]:
+    """Likely personal data in ``plan``: warnings for what goes into emails (the review's
+    email name, each email summary), information for the review's title."""
+    review = plan.review
+    fields = [
+        privacy.Field(
+            row="review",
+            field="email_name",
+            text=review.email_name,
+            in_email=True,
+            line=doc.line_of(["review", "email_name"]),
+        ),
+        privacy.Field(
+            row="review",
+            field="title",
+            text=review.title,
+            in_email=False,
+            line=doc.line_of(["review", "title"]),
+        ),
+    ]
+    fields += [
+        privacy.Field(
+            row=f"recommendations[{i}] ({r.ref})",
+            field="email_summary",
+            text=r.email_summary,
+            in_email=True,
+            line=doc.line_of(["recommendations", i, "email_summary"]),
+        )
+        for i, r in enumerate(plan.recommendations)
+    ]
+    return [
+        Finding(
+            file=str(path),
+            line=f.line,
+            row=f.row,
+            field=f.field,
+            message=f.message,
+            severity=Severity(f.severity.value),
+        )
+        for f in privacy.check(fields)
+    ]
+
+
 def _check_contacts(f: _File, agencies: set[str]) -> None:
     entries = f.data.get("agencies")
     for agency_id, entry in entries.items():
@@ -624,7 +708,10 @@ def _write_plan(
     calendar: Calendar,
 ) -> None:
     r = plan.review
-    exists = conn.execute(sa.select(_review.c.id).where(_review.c.id == r.id)).scalar_one_or_none()
+    existing = conn.execute(
+        sa.select(_review.c.id, _review.c.email_name).where(_review.c.id == r.id)
+    ).one_or_none()
+    exists = existing is not None
     report.reviews.append(r.id)
     existing_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for a in plan.agencies:
@@ -634,11 +721,15 @@ def _write_plan(
             conn.execute(_agency.update().where(_agency.c.id == a.id).values(**values))
         else:
             conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
+    if existing is not None and r.email_name not in (None, existing.email_name):
+        report.email_fields_set.append(r.id)
+        conn.execute(_review.update().where(_review.c.id == r.id).values(email_name=r.email_name))
     if not exists:
         conn.execute(
             _review.insert().values(
                 id=r.id,
                 title=r.title,
+                email_name=r.email_name,
                 board=r.board,
                 kind=r.kind,
                 source_document=r.source_document,
@@ -648,10 +739,22 @@ def _write_plan(
                 source={"file": path.name, "kept_not_used": kept} if kept else {},
             )
         )
-    present = set(conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == r.id)).scalars())
+    present: dict[str, str | None] = {
+        row.ref: row.email_summary
+        for row in conn.execute(
+            sa.select(_rec.c.ref, _rec.c.email_summary).where(_rec.c.review_id == r.id)
+        )
+    }
     for rec in plan.recommendations:
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
+            if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
+                report.email_fields_set.append(f"{r.id}/{rec.ref}")
+                conn.execute(
+                    _rec.update()
+                    .where(_rec.c.review_id == r.id, _rec.c.ref == rec.ref)
+                    .values(email_summary=rec.email_summary)
+                )
             continue
         report.added.append(f"{r.id}/{rec.ref}")
         rec_id = conn.execute(
@@ -664,6 +767,7 @@ def _write_plan(
                 lead=rec.lead,
                 priority=rec.priority,
                 agreed_action=rec.agreed_action,
+                email_summary=rec.email_summary,
                 due_dates=[d.isoformat() for d in rec.due or []],
                 start_dates=[d.isoformat() for d in rec.starts or []],
                 themes=rec.themes,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from engine.spec.compiled import WorkflowSpec
 from engine.spec.loader import json_schema, load_spec, load_spec_file
 from engine.spec.model import (
+    DEADLINE_KINDS,
     LADDER,
     TEMPLATE_KINDS,
     Clock,
@@ -30,19 +31,23 @@ from engine.spec.model import (
     WorkflowFile,
     answer_transition,
 )
+from engine.spec.moves import Move, Owed, move_in
 from engine.spec.report import suggest
 from engine.spec.rules import EFFECTS, GUARDS
 
 __all__ = [
+    "DEADLINE_KINDS",
     "EFFECTS",
     "GUARDS",
     "LADDER",
+    "Move",
     "TEMPLATE_KINDS",
     "Clock",
     "Deadline",
     "EscalationStep",
     "Notify",
     "Outcome",
+    "Owed",
     "Requirement",
     "Role",
     "Scope",
@@ -55,5 +60,6 @@ __all__ = [
     "json_schema",
     "load_spec",
     "load_spec_file",
+    "move_in",
     "suggest",
 ]

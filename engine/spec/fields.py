@@ -51,6 +51,15 @@ def _one_line(value: str) -> str:
     return value
 
 
+def single_line(value: str) -> str:
+    """``value`` if it is one line without control characters.
+
+    Raises:
+        OutOfBounds: naming the first character refused and where it is.
+    """
+    return _one_line(value)
+
+
 def _plain_text(value: str) -> str:
     bad = _NOT_IN_TEXT.search(value)
     if bad:

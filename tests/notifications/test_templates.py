@@ -27,8 +27,8 @@ from notifications.templates import (
 HTML = "<p>{{ ref }}</p>\n"
 REMINDER_ALLOWED = (
     "allowed: ['agency_name', 'board_name', 'days_overdue', 'due', 'expected', 'link', "
-    "'overdue_since', 'recipient_name', 'ref', 'reply_to', 'review_ref', 'review_title', "
-    "'sender_name', 'state_label', 'title', 'urgent']"
+    "'overdue_since', 'owed', 'owed_by', 'recipient_name', 'ref', 'reply_to', 'review_name', "
+    "'review_ref', 'sender_name', 'sender_role', 'state_label', 'summary', 'urgent']"
 )
 PRIVATE = "(names starting with '_' or containing '__' are private)"
 
@@ -103,7 +103,7 @@ def test_receipt_says_what_arrived_and_what_happens_next(templates: Templates) -
     r = templates.render("receipt", SAMPLE_CONTEXT["receipt"])
     assert r.subject.startswith("Evidence received: R1")
     for part in (r.text, r.html):
-        assert "minutes-2011-03.pdf" in part
+        assert "1 file" in part
         assert "a written statement" in part
         assert "The panel will review the evidence" in part
         assert "Evidence submitted, awaiting panel" in part
@@ -111,9 +111,7 @@ def test_receipt_says_what_arrived_and_what_happens_next(templates: Templates) -
 
 def test_request_says_what_by_when_and_how(templates: Templates) -> None:
     r = templates.render("request", SAMPLE_CONTEXT["request"])
-    assert r.subject == (
-        "Evidence needed by 1 April 2011: R1 Revise the serious case review panel's…"
-    )
+    assert r.subject == "Evidence needed by 1 April 2011: R1 Panel terms of reference"
     assert "What we need\nThe revised terms of reference" in r.text
     assert "By 1 April 2011." in r.text
     assert "reply to this email and attach your evidence" in r.text
@@ -144,12 +142,20 @@ def test_chase_and_escalation_say_how_late(templates: Templates) -> None:
 
 def test_digest_lists_every_item(templates: Templates) -> None:
     r = templates.render("digest", SAMPLE_CONTEXT["digest"])
-    assert r.subject == "Southend LSCB: 2 items to look at"
+    assert r.subject == "Urgent: Southend LSCB: 2 overdue items escalated to you"
     assert "Due: 1 April 2011, overdue since 2 April 2011\n" in r.text
-    assert "Due: 30 April 2011\n" in r.text
+    assert "R4: Referral form audit (urgent)\n" in r.text
+    assert "These items are overdue and have been escalated to you." in r.text
     assert r.html.count("/items/southend-iawg-scr-audit-2010/R") == 2
-    empty = templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": []})
-    assert empty.subject == "Southend LSCB: 0 items to look at"
+    sample = SAMPLE_CONTEXT["digest"]["items"]
+    items = [{**i, "days_overdue": -3, "urgent": False} for i in sample]  # type: ignore[attr-defined]
+    soon = templates.render(
+        "digest", {**SAMPLE_CONTEXT["digest"], "kind": "reminder", "urgent": False, "items": items}
+    )
+    assert soon.subject == "Southend LSCB: 2 items due soon"
+    assert "Due: in 3 days, on 30 April 2011\n" in soon.text
+    empty = templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": [], "urgent": False})
+    assert empty.subject == "Southend LSCB: 0 overdue items escalated to you"
     assert "Nothing needs your attention" in empty.text
 
 
@@ -162,7 +168,7 @@ def test_decision_points_to_the_reasons_instead_of_quoting_them(templates: Templ
 
 def test_html_escapes_context_and_text_does_not(templates: Templates) -> None:
     title = "<script>alert('x')</script> & co"
-    r = templates.render("request", {**SAMPLE_CONTEXT["request"], "title": title})
+    r = templates.render("request", {**SAMPLE_CONTEXT["request"], "summary": title})
     assert "<script>" not in r.html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in r.html
     assert title in r.text
@@ -276,7 +282,7 @@ HOSTILE_TEXT = [
         id="string-bomb",
     ),
     pytest.param(
-        "Subject: x\n{{ title.upper() }}\n",
+        "Subject: x\n{{ summary.upper() }}\n",
         "line 2: calling functions or methods is not allowed",
         id="method-call",
     ),
@@ -311,12 +317,12 @@ HOSTILE_TEXT = [
         id="block",
     ),
     pytest.param(
-        "Subject: x\n{{ title[ref] }}\n",
+        "Subject: x\n{{ summary[ref] }}\n",
         "line 2: only literal subscripts are allowed, such as items[0] or item['ref']",
         id="dynamic-subscript",
     ),
     pytest.param(
-        "Subject: x\n{{ title|format(ref) }}\n",
+        "Subject: x\n{{ summary|format(ref) }}\n",
         "line 2: the 'format' filter is not allowed",
         id="format-filter",
     ),
@@ -388,7 +394,7 @@ def test_validate_refuses_hostile_text(text: str, message: str) -> None:
 HOSTILE_HTML = [
     pytest.param("<p>{{ ref|safe }}</p>", "line 1: the 'safe' filter is not allowed", id="safe"),
     pytest.param(
-        "<p>\n{% autoescape false %}{{ title }}{% endautoescape %}</p>",
+        "<p>\n{% autoescape false %}{{ summary }}{% endautoescape %}</p>",
         "line 2: the 'autoescape' tag is not allowed: templates stand alone",
         id="autoescape-off",
     ),
@@ -426,8 +432,9 @@ def test_unknown_digest_item_key_is_named_with_a_suggestion() -> None:
         validate("digest", text, "<p></p>")
     assert str(info.value) == (
         "template 'digest' (text) line 3: undefined variable: 'dict object' has no attribute "
-        "'ref_no'; did you mean 'ref'?; item keys: ['days_overdue', 'due', 'link', "
-        "'overdue_since', 'ref', 'review_ref', 'title'] (with the sample context)"
+        "'ref_no'; did you mean 'ref'?; item keys: ['agency_name', 'days_overdue', 'due', "
+        "'link', 'overdue_since', 'ref', 'review_ref', 'summary', 'urgent'] (with the sample "
+        "context)"
     )
 
 
@@ -468,7 +475,7 @@ def test_template_error_is_a_signoff_value_error() -> None:
 # -- rendering: context checks ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["title", "ref", "due"])
+@pytest.mark.parametrize("key", ["summary", "ref", "due"])
 def test_line_break_in_a_subject_value_is_refused(templates: Templates, key: str) -> None:
     context = {**SAMPLE_CONTEXT["request"], key: "R1\r\nBcc: everyone@example.org"}
     with pytest.raises(TemplateError) as info:
@@ -495,14 +502,14 @@ def test_line_break_in_a_body_only_value_is_fine(templates: Templates) -> None:
 
 def test_unicode_line_separators_count_as_line_breaks(templates: Templates) -> None:
     with pytest.raises(TemplateError, match="contains a line break"):
-        templates.render("request", {**SAMPLE_CONTEXT["request"], "title": "a\u2028b"})
+        templates.render("request", {**SAMPLE_CONTEXT["request"], "summary": "a\u2028b"})
 
 
 def test_line_break_in_a_digest_item_used_in_the_subject_is_refused() -> None:
     overridden = Templates(
-        overrides={"digest": ("Subject: first: {{ items[0].title }}\n", "<p></p>")}
+        overrides={"digest": ("Subject: first: {{ items[0].summary }}\n", "<p></p>")}
     )
-    items = [{**item, "title": "x\nBcc: a@example.org"} for item in SAMPLE_ITEMS]
+    items = [{**item, "summary": "x\nBcc: a@example.org"} for item in SAMPLE_ITEMS]
     with pytest.raises(TemplateError, match="'items' contains a line break"):
         overridden.render("digest", {**SAMPLE_CONTEXT["digest"], "items": items})
 
@@ -523,7 +530,7 @@ def test_strict_undefined_inside_items(templates: Templates) -> None:
         templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": items})
     assert info.value.part == "text"
     assert str(info.value) == (
-        "template 'digest' (text) line 12: undefined variable: 'dict object' has no attribute "
+        "template 'digest' (text) line 20: undefined variable: 'dict object' has no attribute "
         "'due': an item in 'items' has no 'due'"
     )
 
@@ -586,7 +593,7 @@ def test_template_version_follows_the_sources(templates: Templates) -> None:
 def test_overrides_take_precedence_and_add_variants(templates: Templates) -> None:
     overrides = {
         "chase": ("Subject: Still waiting for {{ ref }}\n\nHello.\n", "<p>Hello.</p>\n"),
-        "chase_panel": ("Subject: Panel: {{ ref }}\n", "<p>{{ title }}</p>\n"),
+        "chase_panel": ("Subject: Panel: {{ ref }}\n", "<p>{{ summary }}</p>\n"),
     }
     custom = Templates(overrides=overrides)
     assert custom.names == templates.names | {"chase_panel"}
@@ -617,7 +624,7 @@ def test_crlf_sources_are_accepted() -> None:
 
 def test_templates_from_another_directory(tmp_path: Path) -> None:
     (tmp_path / "request.txt.j2").write_text("Subject: Please: {{ ref }}\n", encoding="utf-8")
-    (tmp_path / "request.html.j2").write_text("<p>{{ title }}</p>", encoding="utf-8")
+    (tmp_path / "request.html.j2").write_text("<p>{{ summary }}</p>", encoding="utf-8")
     (tmp_path / "chase.txt.j2").write_text("Subject: half a template\n", encoding="utf-8")
     assert available(tmp_path) == frozenset({"request"})
     custom = Templates(tmp_path)
@@ -626,8 +633,21 @@ def test_templates_from_another_directory(tmp_path: Path) -> None:
 
 
 def test_failure_summary_lists_each_failed_delivery(templates: Templates) -> None:
-    r = templates.render("failures", SAMPLE_CONTEXT["failures"])
+    r = templates.render("failures", {**SAMPLE_CONTEXT["failures"], "unreachable": []})
     assert r.subject == "1 email from signoff could not be delivered"
     for part in (r.text, r.html):
         assert "named.nurse@sept.example.org" in part
         assert "550 mailbox unavailable" in part
+
+
+def test_failure_summary_names_each_role_nobody_is_reachable_for(templates: Templates) -> None:
+    context = {**SAMPLE_CONTEXT["failures"], "count": 0, "failures": []}
+    r = templates.render("failures", context)
+    assert r.subject == "Nobody reachable for 1 role"
+    for part in (r.text, r.html):
+        assert "agency: southend-iawg-scr-audit-2010 R3" in part
+        assert "could not deliver" not in part
+    both = templates.render("failures", SAMPLE_CONTEXT["failures"])
+    assert both.subject == (
+        "1 email from signoff could not be delivered; nobody reachable for 1 role"
+    )

@@ -1,7 +1,7 @@
 """Start dates on recommendations; a review's source context (sections kept, not used).
 
 Revision ID: 0007_i9_files
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_i9_files"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
