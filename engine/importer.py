@@ -395,8 +395,8 @@ def _explain(err: Any) -> str:
         return f"{_short(value)} must be snake_case (lower-case letters, digits and '_')"
     if kind == "string_too_long":
         return (
-            f"{len(value):,} characters, more than the {ctx['max_length']:,} allowed; "
-            "shorten it (the full text can stay in the source document)"
+            f"{len(value):,} characters, at most {ctx['max_length']:,} characters are "
+            "allowed; shorten it (the full text can stay in the source document)"
         )
     if kind == "too_long":
         return (

@@ -271,8 +271,9 @@ def test_long_values_and_many_rows_are_refused_with_short_messages(
     rows = "".join(f"- {{ref: 'x{i}', agency: council, text: t}}\n" for i in range(5_001))
     long_err = cli("import", _file(tmp_path, long_text), code=1).stderr
     rows_err = cli("import", _file(tmp_path, PLAN_TEXT + rows, "rows.yaml"), code=1).stderr
-    assert "recommendations[0] (1).text: 25,000 characters, more than the 20,000 allowed" in (
-        long_err
+    assert (
+        "recommendations[0] (1).text: 25,000 characters, at most 20,000 characters are allowed"
+        in (long_err)
     )
     assert "recommendations: 5,003 entries, more than the 5,000 allowed" in rows_err
     assert len(long_err) + len(rows_err) < 2_000  # the bad values are not echoed back whole
