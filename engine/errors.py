@@ -7,7 +7,7 @@
     │   └── AssetsMissing             the GOV.UK Frontend files are not installed
     ├── SpecError                     a workflow file is invalid (load or publish, never on fire)
     │   └── SpecErrors                several SpecErrors found in one file, reported together
-    ├── ImportErrors (ValueError)     an import file has bad rows; nothing was written
+    ├── ImportErrors (ValueError)     import files have bad rows (``findings``); nothing written
     ├── NotFound (LookupError)
     │   ├── RecommendationNotFound
     │   ├── ContactNotFound
@@ -47,6 +47,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from engine.findings import Finding, Severity
+
 
 class SignoffError(Exception):
     """Base class for everything signoff raises on purpose."""
@@ -79,11 +81,18 @@ class SpecErrors(SpecError):
 
 
 class ImportErrors(SignoffError, ValueError):
-    """An import file has problems; nothing was written. ``problems`` lists each one."""
+    """Import files have problems; nothing was written.
 
-    def __init__(self, file: str, problems: Sequence[str]) -> None:
-        self.file, self.problems = file, list(problems)
-        super().__init__("\n".join(f"{file}: {p}" for p in self.problems))
+    ``findings`` holds everything the checks found, in file and line order (warnings and
+    notes too); ``problems`` the text of each error, ``file`` the first file with one.
+    """
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        errors = [f for f in self.findings if f.severity is Severity.ERROR]
+        self.file = errors[0].file if errors else ""
+        self.problems = [str(f) for f in errors]
+        super().__init__("\n".join(f"{f.file}: {f}" for f in errors))
 
 
 class NotFound(SignoffError, LookupError):

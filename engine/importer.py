@@ -1,8 +1,17 @@
 """Importing action plans and agency contacts from YAML (the shapes in config/examples/).
 
-Every file is checked completely before anything is written; a file with any bad
-row writes nothing, and the error names each row, field, line and what to write
-instead. Several files import in one transaction: all of them or none.
+Every file is read within the reader's bounds (``engine.spec.reader``) and checked
+completely before anything is written: the shape of each row (the models below, with the
+bounded values of ``engine.spec.fields``) and the checks across rows and files (refs,
+agencies, workflows) all run, and what they find is one list of ``Finding``s (file, line,
+row, field, message, severity). Any error stops the import and writes nothing
+(``ImportErrors`` carries every finding); warnings and notes are returned in the report.
+Several files import in one transaction: all of them or none. A dry run runs the writes
+in a savepoint and rolls it back, so it fails wherever the import would.
+
+An action plan's top-level sections that this importer does not use yet (an annual
+report's ``performance_indicators``) are kept as the review's source context and noted.
+A contacts file creates an agency it names with a ``name``.
 
 Recommendations already present (same review and ref) are left unchanged, so an
 import can be repeated safely; contacts and ladders of an agency are replaced by the
@@ -12,11 +21,12 @@ file's, since the directory is the board's to maintain.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
@@ -24,9 +34,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, fi
 from engine import privacy
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
+from engine.findings import Finding, Severity
 from engine.items import create_item
 from engine.spec import reader as yamlio
 from engine.spec import suggest
+from engine.spec.fields import Date, Name, OutOfBounds, Ref, Text, Title, single_line
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
 from engine.versions import SpecCache, require_latest
 
@@ -67,95 +79,121 @@ _LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _one_line(value: str | None) -> str | None:
-    """An email field: one line of text, or nothing."""
+    """An email field: one line of text without control characters, or nothing."""
     if value is None:
         return None
     if _LINE_BREAK.search(value):
         raise ValueError("must be a single line (it goes into email subjects)")
-    return value.strip() or None
+    return single_line(value).strip() or None
+
+
+Slug = Annotated[str, Field(pattern=_SLUG, max_length=100)]
+Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 
 
 class ReviewIn(_In):
-    id: str = Field(pattern=_SLUG, description="slug, e.g. southend-iawg-scr-audit-2010")
-    title: str = Field(min_length=1)
+    id: Slug = Field(description="slug, e.g. southend-iawg-scr-audit-2010")
+    title: Title = Field(min_length=1)
     email_name: str | None = Field(
         None,
         max_length=60,
         description="the review's name in emails, marked safe for email (no names of children "
         "or families); emails use the id when it is not given, never the title",
     )
-    board: str = Field(min_length=1)
+    board: Name = Field(min_length=1)
     kind: ReviewKind
-    source_document: str | None = None
-    date: dt.date | None = None
-    note: str | None = None
+    source_document: Title | None = None
+    date: Date | None = None
+    note: Text | None = None
 
     _email_name = field_validator("email_name")(_one_line)
 
 
 class AgencyIn(_In):
-    id: str = Field(pattern=_SLUG)
-    name: str = Field(min_length=1)
-    senior_contact_role: str | None = None
-    note: str | None = None
+    id: Slug
+    name: Name = Field(min_length=1)
+    senior_contact_role: Name | None = None
+    note: Text | None = None
 
 
 class RecommendationIn(_In):
-    ref: str = Field(min_length=1, max_length=50)
-    agency: str | list[str] = Field(description="an agency id, or a list when several answer it")
-    text: str = Field(min_length=1)
-    risk_if_not_actioned: str | None = None
-    lead: str | None = None
+    ref: Ref = Field(min_length=1)
+    agency: Slug | list[Slug] = Field(
+        max_length=100, description="an agency id, or a list when several answer it"
+    )
+    text: Text = Field(min_length=1)
+    risk_if_not_actioned: Text | None = None
+    lead: Name | None = None
     priority: Literal["H", "M", "L"] | None = None
-    agreed_action: str | None = None
+    agreed_action: Text | None = None
     email_summary: str | None = Field(
         None,
         max_length=120,
         description="a short summary marked safe for email (no names, dates of birth, "
         "addresses); emails carry only this and the ref, never the text or agreed action",
     )
-    due: list[dt.date] | None = Field(None, description="dates in source order; earliest is chased")
-    evidence: list[str] = Field(default_factory=list, description="kept as source context")
+    due: list[Date] | None = Field(
+        None, max_length=20, description="dates in source order; the earliest is chased"
+    )
+    starts: list[Date] | None = Field(
+        None,
+        max_length=20,
+        description="start dates ('from January 2011'): kept and shown, never chased; a row "
+        "with only start dates has no deadline until one is given",
+    )
+    evidence: list[Text] = Field(
+        default_factory=list, max_length=200, description="kept as source context"
+    )
     reported_status: ReportedStatus | None = Field(None, description="kept as source context")
-    status_basis: str | None = None
-    themes: list[str] = Field(default_factory=list)
-    note: str | None = None
-    workflow: str | None = Field(None, description="overrides the plan's workflow for this item")
+    status_basis: Text | None = None
+    themes: list[Name] = Field(default_factory=list, max_length=50)
+    note: Text | None = None
+    workflow: Name | None = Field(None, description="overrides the plan's workflow for this item")
 
     _email_summary = field_validator("email_summary")(_one_line)
 
 
 class ActionPlan(_In):
-    """An action plan: one review, its agencies and its recommendations."""
+    """An action plan: one review, its agencies and its recommendations.
+
+    Other top-level sections (an annual report's ``performance_indicators``) are kept as
+    the review's source context and reported, not refused."""
 
     review: ReviewIn
-    workflow: str = Field("recommendation", description="published workflow the items follow")
-    agencies: list[AgencyIn] = Field(min_length=1)
-    recommendations: list[RecommendationIn] = Field(min_length=1)
+    workflow: Name = Field("recommendation", description="published workflow the items follow")
+    agencies: list[AgencyIn] = Field(min_length=1, max_length=500)
+    recommendations: list[RecommendationIn] = Field(min_length=1, max_length=5_000)
 
 
 class ContactIn(_In):
-    role: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str = Field(min_length=1)
+    role: Role
+    name: Name = Field(min_length=1)
     email: EmailStr
     absent: bool = False
     deputy: EmailStr | None = Field(None, description="who receives their mail while absent")
 
 
 class AgencyContactsIn(_In):
-    contacts: list[ContactIn] = Field(min_length=1)
-    ladder: list[str] = Field(default_factory=list, description="roles, escalated in this order")
+    name: Name | None = Field(
+        None, min_length=1, description="the agency's name: creates the agency if it is new"
+    )
+    senior_contact_role: Name | None = None
+    contacts: list[ContactIn] = Field(min_length=1, max_length=200)
+    ladder: list[Role] = Field(
+        default_factory=list, max_length=20, description="roles, escalated in this order"
+    )
 
 
 class ContactsFile(_In):
     """Agencies' contacts and escalation ladders."""
 
-    agencies: dict[str, AgencyContactsIn] = Field(min_length=1)
+    agencies: dict[Slug, AgencyContactsIn] = Field(min_length=1, max_length=500)
 
 
 @dataclass
 class ImportReport:
-    """What an import did (or, with dry_run, would do)."""
+    """What an import did (or, with dry_run, would do), and what its checks found that did
+    not stop it (warnings and notes, in ``findings``)."""
 
     dry_run: bool
     reviews: list[str] = field(default_factory=list)
@@ -164,8 +202,7 @@ class ImportReport:
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     email_fields_set: list[str] = field(default_factory=list)
-    # likely personal data (engine.privacy), with the file each was found in
-    findings: list[tuple[str, privacy.Finding]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -177,68 +214,203 @@ class ImportReport:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
         if self.email_fields_set:
             out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
-        for file, f in self.findings:
-            where = f"line {f.line}: " if f.line else ""
-            out.append(f"{f.severity.value}: {file}: {where}{f.row}.{f.field}: {f.message}")
+        out.extend(f"{f.severity.value}: {f.file}: {f}" for f in self.findings)
         return out
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "reviews": self.reviews,
+            "agencies": self.agencies,
+            "contacts": self.contacts,
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "email_fields_set": self.email_fields_set,
+            # likely personal data (engine.privacy): warnings and information
+            "warnings": [
+                f.as_json()
+                for f in self.findings
+                if f.severity in (Severity.WARNING, Severity.INFO)
+            ],
+            "findings": [f.as_json() for f in self.findings],
+        }
 
-def _parse(path: Path) -> tuple[yamlio.Document, ActionPlan | ContactsFile]:
-    file = str(path)
+
+@dataclass
+class _File:
+    """One file on its way through the checks."""
+
+    path: Path
+    doc: yamlio.Document | None = None
+    content: ActionPlan | ContactsFile | None = None
+    kept: dict[str, Any] = field(default_factory=dict)  # top-level sections kept, not used
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def data(self) -> Any:
+        return self.doc.data if self.doc else None
+
+    def add(self, loc: Sequence[Any], message: str, severity: Severity = Severity.ERROR) -> None:
+        """Record a finding at ``loc`` (a path into the data), located by line, row and field."""
+        if len(self.findings) == MAX_FINDINGS:
+            self.findings.append(
+                Finding(
+                    file=str(self.path),
+                    message=f"more than {MAX_FINDINGS} problems; fix these and check again",
+                )
+            )
+        if len(self.findings) > MAX_FINDINGS:
+            return
+        loc = [p for p in loc if isinstance(p, int) or not _PYDANTIC_LOC.match(str(p))]
+        row_len = 2 if len(loc) >= 2 and loc[0] in ("recommendations", "agencies") else 1
+        row, rest = loc[:row_len], loc[row_len:]
+        row_text = _path_text(row)
+        if len(row) == 2 and row[0] == "recommendations" and isinstance(row[1], int):
+            try:
+                ref = self.data["recommendations"][row[1]]["ref"]
+            except (KeyError, IndexError, TypeError):
+                ref = None
+            if isinstance(ref, str | int) and not isinstance(ref, bool):
+                row_text += f" ({_short(str(ref), 50, quote=False)})"
+        line = self.doc.line_of(loc) if self.doc else None
+        self.findings.append(
+            Finding(
+                file=str(self.path),
+                line=line,
+                row=row_text,
+                field=_path_text(rest),
+                message=message,
+                severity=severity,
+            )
+        )
+
+    @property
+    def failed(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
+MAX_FINDINGS = 200  # per file: enough to fix a file in one go, and a bounded report
+_PYDANTIC_LOC = re.compile(r"^(str|list\[|function-|\[key\]$)")
+
+
+def _path_text(parts: Sequence[Any]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = _short(str(part), 60, quote=False)
+            out += f".{name}" if out else name
+    return out
+
+
+def _short(value: Any, limit: int = 60, *, quote: bool = True) -> str:
+    """A value for a message: dates as written, text quoted and cut to ``limit`` characters
+    (a hostile value can be megabytes long), control characters escaped."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = repr(value) if quote or not isinstance(value, str) else value
+    if not quote:
+        text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read(path: Path) -> _File:
+    """Read and shape-check one file; every problem found is in ``findings``."""
+    f = _File(path)
     try:
-        doc = yamlio.load(path.read_text(encoding="utf-8"))
+        f.doc = yamlio.load(yamlio.read_file(path))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportErrors(file, [f"cannot read the file: {exc}"]) from None
+        f.add([], f"cannot read the file: {exc}")
+        return f
     except yamlio.YamlProblem as exc:
-        raise ImportErrors(file, [f"line {exc.line}: {exc.problem}"]) from None
-    data = doc.data
+        f.findings.append(
+            Finding(file=str(path), line=exc.line, field=_path_text(exc.path), message=exc.problem)
+        )
+        return f
+    data = f.data
     if isinstance(data, dict) and "review" in data:
         model: type[ActionPlan | ContactsFile] = ActionPlan
-    elif isinstance(data, dict) and "agencies" in data and isinstance(data["agencies"], dict):
+        data = _set_aside_sections(f, data)
+    elif isinstance(data, dict) and isinstance(data.get("agencies"), dict):
         model = ContactsFile
     else:
-        raise ImportErrors(
-            file,
-            [
-                "not an import file: expected an action plan (top-level keys "
-                "review, agencies, recommendations) or a contacts file "
-                "(top-level key agencies: a mapping of agency id to contacts)"
-            ],
+        f.add(
+            [],
+            "not an import file: expected an action plan (top-level keys "
+            "review, agencies, recommendations) or a contacts file "
+            "(top-level key agencies: a mapping of agency id to contacts)",
         )
+        return f
     try:
-        return doc, model.model_validate(data)
+        f.content = model.model_validate(data)
     except ValidationError as exc:
-        raise ImportErrors(file, [_explain(doc, data, e) for e in exc.errors()]) from None
+        for err in exc.errors():
+            f.add(err["loc"], _explain(err))
+    return f
 
 
-def _where(doc: yamlio.Document, data: Any, loc: Sequence[Any]) -> str:
-    loc = [p for p in loc if isinstance(p, int) or not re.match(r"^(str|list\[|function-)", p)]
-    text = ""
-    for i, part in enumerate(loc):
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-        if i == 1 and loc[0] == "recommendations" and isinstance(part, int):
-            try:
-                text += f" ({data['recommendations'][part]['ref']})"
-            except (KeyError, IndexError, TypeError):
-                pass
-    return f"line {doc.line_of(loc)}: {text}"
+def _set_aside_sections(f: _File, data: dict[Any, Any]) -> dict[Any, Any]:
+    """The plan without the top-level sections this importer does not use yet (an annual
+    report's ``performance_indicators``): those are kept as the review's source context and
+    noted; a name close to a section we use is taken for a misspelling and refused."""
+    known = list(ActionPlan.model_fields)
+    used = {}
+    for key, value in data.items():
+        name = str(key)
+        if name in known:
+            used[key] = value
+            continue
+        close = suggest(name[:100], known)
+        if close:
+            f.add([key], f"unknown section{close}")
+        else:
+            f.kept[name] = _jsonable(value)
+            f.add([key], f"kept, not used: {_short(name, 60, quote=False)}", Severity.NOTE)
+    return used
 
 
-def _explain(doc: yamlio.Document, data: Any, err: Any) -> str:
-    where, kind, value = _where(doc, data, err["loc"]), err["type"], err.get("input")
+def _jsonable(value: Any) -> Any:
+    """YAML data as JSON both databases store: string keys, no NaN or infinity."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _explain(err: Any) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx", {})
     if kind == "extra_forbidden":
-        return f"{where}: unknown field; check the spelling against the import format in the README"
+        return "unknown field; check the spelling against the import format in the README"
     if kind == "missing":
-        return f"{where}: required field is missing"
+        return "required field is missing"
     if kind.startswith("date"):
-        return f"{where}: {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2011-04-01"
+        return f"{_short(value)} is not a date; write it as YYYY-MM-DD, e.g. 2011-04-01"
     if kind == "string_pattern_mismatch":
-        return f"{where}: {value!r} must be a slug (lower-case letters, digits and '-')"
+        if ctx.get("pattern") == _SLUG:
+            return f"{_short(value)} must be a slug (lower-case letters, digits and '-')"
+        return f"{_short(value)} must be snake_case (lower-case letters, digits and '_')"
+    if kind == "string_too_long":
+        return (
+            f"{len(value):,} characters, at most {ctx['max_length']:,} characters are "
+            "allowed; shorten it (the full text can stay in the source document)"
+        )
+    if kind == "too_long":
+        return (
+            f"{ctx.get('actual_length', len(value)):,} entries, more than the "
+            f"{ctx['max_length']:,} allowed; split the file"
+        )
     if kind == "literal_error":
-        return f"{where}: {value!r} is not allowed; allowed: {err['ctx']['expected']}"
+        return f"{_short(value)} is not allowed; allowed: {ctx['expected']}"
     if kind == "value_error":
-        return f"{where}: {value!r}: {err.get('ctx', {}).get('reason') or err['msg']}"
-    return f"{where}: {err['msg']} (got {value!r})"
+        reason = ctx.get("reason") or str(ctx.get("error", "")) or err["msg"]
+        if isinstance(ctx.get("error"), OutOfBounds):
+            return f"{_short(value)} {reason}"
+        return f"{_short(value)}: {reason}"
+    return f"{err['msg']} (got {_short(value)})"
 
 
 def import_files(
@@ -253,82 +425,139 @@ def import_files(
 ) -> ImportReport:
     """Check every file, then write them all on ``conn`` (the caller's transaction).
 
-    With ``dry_run`` nothing is written but every check still runs.
+    Every check of every file runs before anything is decided, so one run lists every
+    problem. With ``dry_run`` the writes run too, inside a savepoint that is rolled back,
+    so a dry run that passes means the import passes.
 
     Raises:
-        ImportErrors: for the first file with problems, listing all of its problems.
+        ImportErrors: any file has a problem; it carries every finding of every file.
     """
-    parsed = [(p, *_parse(p)) for p in paths]
-    report = ImportReport(dry_run=dry_run)
-    known_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
-    for _path, _doc, content in parsed:
-        if isinstance(content, ActionPlan):
-            known_agencies |= {a.id for a in content.agencies}
-    for path, doc, content in parsed:
-        if isinstance(content, ActionPlan):
-            _check_plan(conn, path, doc, content, known_agencies)
-            report.findings.extend((str(path), f) for f in personal_data(doc, content))
-        else:
-            _check_contacts(path, doc, content, known_agencies)
-    # plans first, whatever the order given: contacts belong to agencies the plans create
-    parsed.sort(key=lambda entry: not isinstance(entry[2], ActionPlan))
-    for path, _doc, content in parsed:
-        if isinstance(content, ActionPlan):
-            _write_plan(
-                conn, path, content, specs, actor, now, report, dry_run, calendar or Calendar()
-            )
-        else:
-            _write_contacts(conn, content, report, dry_run)
+    files = [_read(p) for p in paths]
+    known = set(conn.execute(sa.select(_agency.c.id)).scalars())
+    for f in files:
+        known |= _agencies_made_by(f)
+    workflows = _WorkflowCheck(conn)
+    for f in files:
+        if isinstance(f.content, ContactsFile) or _is_contacts(f):
+            _check_contacts(f, known)
+        elif f.doc is not None and isinstance(f.data, dict):
+            _check_plan(f, known, workflows)
+        if isinstance(f.content, ActionPlan) and f.doc is not None:
+            f.findings.extend(personal_data(f.path, f.doc, f.content))
+    findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
+    if any(f.failed for f in files):
+        raise ImportErrors(findings)
+    report = ImportReport(dry_run=dry_run, findings=findings)
+    write = _Writer(conn, specs, actor, now, report, calendar or Calendar())
+    if dry_run:
+        savepoint = conn.begin_nested()
+        try:
+            write.all(files)
+        finally:
+            savepoint.rollback()
+    else:
+        write.all(files)
     return report
 
 
-def _check_plan(
-    conn: sa.Connection, path: Path, doc: yamlio.Document, plan: ActionPlan, agencies: set[str]
-) -> None:
-    problems: list[str] = []
-    seen_agency: set[str] = set()
-    for i, a in enumerate(plan.agencies):
-        if a.id in seen_agency:
-            problems.append(
-                f"{_where(doc, doc.data, ['agencies', i, 'id'])}: agency {a.id!r} is listed twice"
-            )
-        seen_agency.add(a.id)
-    seen_ref: dict[str, int] = {}
-    for i, r in enumerate(plan.recommendations):
-        if r.ref in seen_ref:
-            problems.append(
-                f"{_where(doc, doc.data, ['recommendations', i, 'ref'])}: ref "
-                f"{r.ref!r} is already used by recommendations[{seen_ref[r.ref]}]; "
-                "refs must be unique within a review"
-            )
-        seen_ref[r.ref] = i
-        owners = [r.agency] if isinstance(r.agency, str) else r.agency
-        if not owners:
-            problems.append(
-                f"{_where(doc, doc.data, ['recommendations', i, 'agency'])}: "
-                "name at least one agency"
-            )
-        for j, owner in enumerate(owners):
-            if owner not in agencies:
-                loc: list[Any] = ["recommendations", i, "agency"]
-                if isinstance(r.agency, list):
-                    loc.append(j)
-                problems.append(
-                    f"{_where(doc, doc.data, loc)}: unknown agency {owner!r}"
-                    f"{suggest(owner, agencies)}; list it under 'agencies'"
-                )
-        for name in {plan.workflow, r.workflow} - {None}:
+def _is_contacts(f: _File) -> bool:
+    data = f.data
+    return (
+        isinstance(data, dict) and "review" not in data and isinstance(data.get("agencies"), dict)
+    )
+
+
+def _agencies_made_by(f: _File) -> set[str]:
+    """Agency ids a file creates: a plan's ``agencies``, a contacts file's named agencies."""
+    data = f.data
+    if not isinstance(data, dict) or not f.doc:
+        return set()
+    if "review" in data:
+        rows = data.get("agencies")
+        return (
+            {a["id"] for a in rows or [] if isinstance(a, dict) and isinstance(a.get("id"), str)}
+            if isinstance(rows, list)
+            else set()
+        )
+    entries = data.get("agencies")
+    if not isinstance(entries, dict):
+        return set()
+    return {
+        k for k, v in entries.items() if isinstance(k, str) and isinstance(v, dict) and "name" in v
+    }
+
+
+class _WorkflowCheck:
+    """Whether a workflow is published, asked of the database once per name."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn, self.seen = conn, dict[str, str | None]()
+
+    def problem(self, name: str) -> str | None:
+        if name not in self.seen:
             try:
-                require_latest(conn, str(name))
+                require_latest(self.conn, name)
+                self.seen[name] = None
             except LookupError as exc:
-                problems.append(
-                    f"{_where(doc, doc.data, ['recommendations', i, 'workflow'])}: {exc}"
+                self.seen[name] = str(exc)
+        return self.seen[name]
+
+
+def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None:
+    """The checks across rows, on the data as read: they run even when some rows failed
+    their own checks, so one run reports both kinds of problem."""
+    data = f.data
+    rows = data.get("agencies")
+    seen_agency: set[str] = set()
+    for i, a in enumerate(rows if isinstance(rows, list) else []):
+        aid = a.get("id") if isinstance(a, dict) else None
+        if isinstance(aid, str):
+            if aid in seen_agency:
+                f.add(["agencies", i, "id"], f"agency {_short(aid)} is listed twice")
+            seen_agency.add(aid)
+    plan_workflow = data.get("workflow", "recommendation")
+    if isinstance(plan_workflow, str):
+        problem = workflows.problem(plan_workflow)
+        if problem:
+            f.add(["workflow"], problem)
+    recs = data.get("recommendations")
+    seen_ref: dict[str, int] = {}
+    for i, r in enumerate(recs if isinstance(recs, list) else []):
+        if not isinstance(r, dict):
+            continue
+        ref = r.get("ref")
+        if isinstance(ref, str):
+            if ref in seen_ref:
+                f.add(
+                    ["recommendations", i, "ref"],
+                    f"ref {_short(ref)} is already used by recommendations[{seen_ref[ref]}]; "
+                    "refs must be unique within a review",
                 )
-    if problems:
-        raise ImportErrors(str(path), problems)
+            seen_ref.setdefault(ref, i)
+        owner = r.get("agency")
+        if isinstance(owner, list) and not owner:
+            f.add(["recommendations", i, "agency"], "name at least one agency")
+        owners: list[tuple[int | None, Any]] = []
+        if isinstance(owner, str):
+            owners = [(None, owner)]
+        elif isinstance(owner, list):
+            owners = list(enumerate(owner))
+        for j, name in owners:
+            if isinstance(name, str) and name not in agencies:
+                loc: list[Any] = ["recommendations", i, "agency"] + ([] if j is None else [j])
+                f.add(
+                    loc,
+                    f"unknown agency {_short(name)}{suggest(name[:100], agencies)}; "
+                    "list it under 'agencies'",
+                )
+        workflow = r.get("workflow")
+        if isinstance(workflow, str):
+            problem = workflows.problem(workflow)
+            if problem:
+                f.add(["recommendations", i, "workflow"], problem)
 
 
-def personal_data(doc: yamlio.Document, plan: ActionPlan) -> list[privacy.Finding]:
+def personal_data(path: Path, doc: yamlio.Document, plan: ActionPlan) -> list[Finding]:
     """Likely personal data in ``plan``: warnings for what goes into emails (the review's
     email name, each email summary), information for the review's title."""
     review = plan.review
@@ -358,50 +587,124 @@ def personal_data(doc: yamlio.Document, plan: ActionPlan) -> list[privacy.Findin
         )
         for i, r in enumerate(plan.recommendations)
     ]
-    return privacy.check(fields)
+    return [
+        Finding(
+            file=str(path),
+            line=f.line,
+            row=f.row,
+            field=f.field,
+            message=f.message,
+            severity=Severity(f.severity.value),
+        )
+        for f in privacy.check(fields)
+    ]
 
 
-def _check_contacts(
-    path: Path, doc: yamlio.Document, content: ContactsFile, agencies: set[str]
-) -> None:
-    problems: list[str] = []
-    for agency_id, entry in content.agencies.items():
-        if agency_id not in agencies:
-            problems.append(
-                f"{_where(doc, doc.data, ['agencies', agency_id])}: unknown agency "
-                f"{agency_id!r}{suggest(agency_id, agencies)}; import the action plan "
-                "that lists it first, or in the same command"
+def _check_contacts(f: _File, agencies: set[str]) -> None:
+    entries = f.data.get("agencies")
+    for agency_id, entry in entries.items():
+        if not isinstance(entry, dict):
+            continue
+        name = str(agency_id)
+        if name not in agencies:
+            f.add(
+                ["agencies", agency_id],
+                f"unknown agency {_short(name)}{suggest(name[:100], agencies)}; give its "
+                "name here (name: ...) to create it, or import the action plan that lists "
+                "it first, or in the same command",
             )
-        roles = {c.role for c in entry.contacts}
-        for j, role in enumerate(entry.ladder):
-            if role not in roles:
-                problems.append(
-                    f"{_where(doc, doc.data, ['agencies', agency_id, 'ladder', j])}: "
-                    f"no contact of {agency_id!r} has the role {role!r}"
-                    f"{suggest(role, roles)}; roles here: {sorted(roles)}"
+        contacts = entry.get("contacts")
+        contacts = contacts if isinstance(contacts, list) else []
+        roles: set[str] = {
+            c["role"] for c in contacts if isinstance(c, dict) and isinstance(c.get("role"), str)
+        }
+        ladder = entry.get("ladder")
+        for j, role in enumerate(ladder if isinstance(ladder, list) else []):
+            if isinstance(role, str) and role not in roles:
+                f.add(
+                    ["agencies", agency_id, "ladder", j],
+                    f"no contact of {_short(name)} has the role {_short(role)}"
+                    f"{suggest(role[:100], roles)}; roles here: {sorted(roles)}",
                 )
         seen: set[tuple[str, str]] = set()
-        for j, c in enumerate(entry.contacts):
-            pair = (c.email.lower(), c.role)
+        for j, c in enumerate(contacts):
+            if not isinstance(c, dict):
+                continue
+            email, role = c.get("email"), c.get("role")
+            if not isinstance(email, str) or not isinstance(role, str):
+                continue
+            pair = (email.lower(), role)
             if pair in seen:
-                problems.append(
-                    f"{_where(doc, doc.data, ['agencies', agency_id, 'contacts', j])}"
-                    f": {c.email} is listed twice with role {c.role!r}"
+                f.add(
+                    ["agencies", agency_id, "contacts", j],
+                    f"{_short(email, quote=False)} is listed twice with role {_short(role)}",
                 )
             seen.add(pair)
-    if problems:
-        raise ImportErrors(str(path), problems)
+
+
+class _Writer:
+    """Writes checked files: agencies a contacts file creates, then plans, then contacts
+    (contacts belong to agencies the plans create, whatever the order given)."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        specs: SpecCache,
+        actor: str,
+        now: dt.datetime,
+        report: ImportReport,
+        calendar: Calendar,
+    ) -> None:
+        self.conn, self.specs, self.actor, self.now = conn, specs, actor, now
+        self.report, self.calendar = report, calendar
+
+    def all(self, files: Sequence[_File]) -> None:
+        for f in files:
+            if isinstance(f.content, ContactsFile):
+                _write_agencies(self.conn, f.content, self.report)
+        for f in files:
+            if isinstance(f.content, ActionPlan):
+                _write_plan(
+                    self.conn,
+                    f.path,
+                    f.content,
+                    f.kept,
+                    self.specs,
+                    self.actor,
+                    self.now,
+                    self.report,
+                    self.calendar,
+                )
+        for f in files:
+            if isinstance(f.content, ContactsFile):
+                _write_contacts(self.conn, f.content, self.report)
+
+
+def _write_agencies(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
+    """Create or rename the agencies a contacts file names."""
+    existing = set(conn.execute(sa.select(_agency.c.id)).scalars())
+    for agency_id, entry in content.agencies.items():
+        if entry.name is None:
+            continue
+        values: dict[str, Any] = {"name": entry.name}
+        if entry.senior_contact_role is not None:
+            values["senior_contact_role"] = entry.senior_contact_role
+        if agency_id in existing:
+            conn.execute(_agency.update().where(_agency.c.id == agency_id).values(**values))
+        else:
+            conn.execute(_agency.insert().values(id=agency_id, ladder=[], **values))
+        report.agencies.append(agency_id)
 
 
 def _write_plan(
     conn: sa.Connection,
     path: Path,
     plan: ActionPlan,
+    kept: dict[str, Any],
     specs: SpecCache,
     actor: str,
     now: dt.datetime,
     report: ImportReport,
-    dry_run: bool,
     calendar: Calendar,
 ) -> None:
     r = plan.review
@@ -413,8 +716,6 @@ def _write_plan(
     existing_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for a in plan.agencies:
         report.agencies.append(a.id)
-        if dry_run:
-            continue
         values = {"name": a.name, "senior_contact_role": a.senior_contact_role, "note": a.note}
         if a.id in existing_agencies:
             conn.execute(_agency.update().where(_agency.c.id == a.id).values(**values))
@@ -422,11 +723,8 @@ def _write_plan(
             conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
     if existing is not None and r.email_name not in (None, existing.email_name):
         report.email_fields_set.append(r.id)
-        if not dry_run:
-            conn.execute(
-                _review.update().where(_review.c.id == r.id).values(email_name=r.email_name)
-            )
-    if not exists and not dry_run:
+        conn.execute(_review.update().where(_review.c.id == r.id).values(email_name=r.email_name))
+    if not exists:
         conn.execute(
             _review.insert().values(
                 id=r.id,
@@ -438,6 +736,7 @@ def _write_plan(
                 date=r.date,
                 note=r.note,
                 imported_at=now,
+                source={"file": path.name, "kept_not_used": kept} if kept else {},
             )
         )
     present: dict[str, str | None] = {
@@ -451,16 +750,13 @@ def _write_plan(
             report.unchanged.append(f"{r.id}/{rec.ref}")
             if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
                 report.email_fields_set.append(f"{r.id}/{rec.ref}")
-                if not dry_run:
-                    conn.execute(
-                        _rec.update()
-                        .where(_rec.c.review_id == r.id, _rec.c.ref == rec.ref)
-                        .values(email_summary=rec.email_summary)
-                    )
+                conn.execute(
+                    _rec.update()
+                    .where(_rec.c.review_id == r.id, _rec.c.ref == rec.ref)
+                    .values(email_summary=rec.email_summary)
+                )
             continue
         report.added.append(f"{r.id}/{rec.ref}")
-        if dry_run:
-            continue
         rec_id = conn.execute(
             _rec.insert()
             .values(
@@ -473,6 +769,7 @@ def _write_plan(
                 agreed_action=rec.agreed_action,
                 email_summary=rec.email_summary,
                 due_dates=[d.isoformat() for d in rec.due or []],
+                start_dates=[d.isoformat() for d in rec.starts or []],
                 themes=rec.themes,
                 note=rec.note,
                 source={
@@ -494,6 +791,7 @@ def _write_plan(
                 agency_id=owner,
                 spec=spec,
                 version_id=version_id,
+                # only a due date is a deadline: start dates are never chased
                 due=min(rec.due) if rec.due else None,
                 actor=actor,
                 now=now,
@@ -502,13 +800,9 @@ def _write_plan(
             )
 
 
-def _write_contacts(
-    conn: sa.Connection, content: ContactsFile, report: ImportReport, dry_run: bool
-) -> None:
+def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
     for agency_id, entry in content.agencies.items():
         report.contacts += len(entry.contacts)
-        if dry_run:
-            continue
         conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
         conn.execute(
             _contact.insert(),
@@ -537,5 +831,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     ):
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        if model is ActionPlan:  # other sections are kept as source context, not refused
+            schema["additionalProperties"] = True
         out[name] = schema
     return out

@@ -58,6 +58,7 @@ def list_items(
             _rec.c.review_id,
             _rec.c.ref,
             _rec.c.text,
+            _rec.c.start_dates,
             _wv.c.name.label("workflow"),
             _wv.c.version.label("workflow_version"),
         )
@@ -91,6 +92,7 @@ def list_items(
                 "outcome": facts.outcome,
                 "rag": r.rag,
                 "due": r.due.isoformat() if r.due else None,
+                "starts": min(r.start_dates) if r.start_dates else None,
                 "pending_due": r.pending_due.isoformat() if r.pending_due else None,
                 "workflow": r.workflow,
                 "workflow_version": r.workflow_version,
@@ -145,6 +147,7 @@ def show(conn: sa.Connection, specs: SpecCache, key: str) -> dict[str, Any]:
         "priority": rec.priority,
         "agreed_action": rec.agreed_action,
         "due_dates": rec.due_dates,
+        "start_dates": rec.start_dates,
         "themes": rec.themes,
         "note": rec.note,
         "rollup": rollup(items),

@@ -126,9 +126,14 @@ from notifications.sandbox import (
     HTML,
     MAX_LOOP_DEPTH,
     MAX_SIZE,
+    MAX_SOURCE,
     TEXT,
+    RenderLimit,
     Sandbox,
     check_nodes,
+    check_source,
+    instrument,
+    render,
 )
 from notifications.variables import (
     ALLOWED_VARIABLES,
@@ -217,8 +222,8 @@ class Templates:
     ) -> None:
         sources: dict[str, tuple[str, str]] = {
             name: (
-                (directory / f"{name}.txt.j2").read_text(encoding="utf-8"),
-                (directory / f"{name}.html.j2").read_text(encoding="utf-8"),
+                _read_source(directory / f"{name}.txt.j2", name, "text"),
+                _read_source(directory / f"{name}.html.j2", name, "html"),
             )
             for name in sorted(available(directory))
         }
@@ -246,6 +251,15 @@ class Templates:
                 f"no template {name!r}{suggest(name, self._compiled)}; "
                 f"templates: {sorted(self._compiled)}",
             ) from None
+
+
+def _read_source(path: Path, name: str, part: Literal["text", "html"]) -> str:
+    """A template file's text, reading no more than the longest source allowed (in UTF-8)."""
+    with path.open("rb") as f:
+        data = f.read(MAX_SOURCE * 4 + 1)
+    if len(data) > MAX_SOURCE * 4:
+        raise TemplateError(name, part, f"longer than {MAX_SOURCE:,} characters")
+    return data.decode("utf-8")
 
 
 # -- compiling and checking ------------------------------------------------------------------
@@ -341,6 +355,7 @@ def _compile(name: str, text_source: str, html_source: str) -> _Compiled:
 
 
 def _piece(name: str, kind: str, s: _Source) -> _Piece:
+    check_source(name, s.part, s.env, s.source)
     try:
         ast = s.env.parse(s.source)
     except TemplateSyntaxError as e:
@@ -358,7 +373,7 @@ def _piece(name: str, kind: str, s: _Source) -> _Piece:
             _first_line(ast, var),
         )
     try:
-        template = s.env.from_string(ast)
+        template = s.env.from_string(instrument(ast))
     except TemplateSyntaxError as e:
         raise TemplateError(name, s.part, f"syntax error: {e.message}", e.lineno) from None
     return _Piece(s.part, template, variables)
@@ -371,7 +386,9 @@ def _first_line(ast: nodes.Template, var: str) -> int:
 
 def _run(name: str, piece: _Piece, values: Mapping[str, object]) -> str:
     try:
-        return piece.template.render(values)
+        return render(piece.template, values)
+    except RenderLimit as e:
+        raise TemplateError(name, piece.part, f"stopped: {e}", e.line or _template_line(e)) from e
     except UndefinedError as e:
         raise TemplateError(name, piece.part, undefined_message(name, e), _template_line(e)) from e
     except SecurityError as e:

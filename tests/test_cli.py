@@ -98,6 +98,7 @@ def test_list_json_is_stable(cli: Cli) -> None:
         "outcome",
         "rag",
         "due",
+        "starts",
         "pending_due",
         "workflow",
         "workflow_version",

@@ -60,7 +60,7 @@ def list_(
         rag = (i["rag"] or "-").upper()
         typer.echo(
             f"{i['key']:<{width}}  {i['state']:<20} {rag:<6} due {i['due'] or '-':<10}  "
-            f"{i['agency']}"
+            f"{i['agency']}" + (f"  (starts {i['starts']})" if i["starts"] else "")
         )
 
 
@@ -83,6 +83,7 @@ def show(
     typer.echo(
         f"priority {view['priority'] or '-'}; lead {view['lead'] or '-'}; "
         f"due {', '.join(view['due_dates']) or '-'}"
+        + (f"; starts {', '.join(view['start_dates'])} (not chased)" if view["start_dates"] else "")
     )
     for label, field in (
         ("recommendation", "text"),

@@ -57,44 +57,47 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
     actor: Annotated[str, typer.Option(help="recorded as who imported")] = "system:import",
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
 ) -> None:
-    """Import action plans and contacts; all files or nothing.
+    """Import action plans and contacts; all files or nothing; every problem in one run.
 
     Likely personal data in what goes into emails (a review's email name, an email summary)
-    is a ``warning:`` line naming the row and field; in a title, an ``info:`` line.
+    is a ``warning:`` line naming the row and field; in a title, an ``info:`` line. A section
+    kept but not used yet is a ``note:`` line.
     """
-    from engine import permissions
+    from engine import permissions, queries
+    from engine.errors import ImportErrors
     from engine.importer import import_files
 
     current = services()
-    with current.db.write() as conn:
-        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
-        report = import_files(
-            conn,
-            files,
-            specs=current.specs,
-            actor=actor,
-            now=parse_now(now),
-            dry_run=dry_run,
-            calendar=current.calendar,
-        )
-        if dry_run:
-            conn.rollback()
-    if as_json:
+    try:
+        with current.db.write() as conn:
+            permissions.require(conn, actor, permissions.Permission.ADMINISTER)
+            report = import_files(
+                conn,
+                files,
+                specs=current.specs,
+                actor=actor,
+                now=parse_now(now),
+                dry_run=dry_run,
+                calendar=current.calendar,
+            )
+            if dry_run:
+                conn.rollback()
+    except ImportErrors as exc:
+        if not as_json:
+            raise
         print_json(
             {
-                "format": 1,
-                "dry_run": report.dry_run,
-                "reviews": report.reviews,
-                "agencies": report.agencies,
-                "contacts": report.contacts,
-                "added": report.added,
-                "unchanged": report.unchanged,
-                "email_fields_set": report.email_fields_set,
-                "warnings": [{"file": file, **f.as_dict()} for file, f in report.findings],
+                "format": queries.FORMAT,
+                "ok": False,
+                "dry_run": dry_run,
+                "findings": [f.as_json() for f in exc.findings],
             }
         )
+        raise typer.Exit(1) from None
+    if as_json:
+        print_json({"format": queries.FORMAT, "ok": True, **report.as_json()})
         return
     for line in report.lines():
         typer.echo(line)

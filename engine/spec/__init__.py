@@ -3,7 +3,8 @@
 The front door over one module per layer (see ``loader``): ``reader`` (safe YAML with
 lines) -> ``model`` (pydantic, unknown keys refused) -> ``graph`` (names and states) ->
 ``references`` (roles, rules, templates, ladders, deadlines) -> ``compiled`` (the indexed,
-immutable spec). ``rules`` holds the guards and effects a file may name, each beside its
+immutable spec). ``fields`` holds the bounded values (lines, text, dates) workflow and
+import files share. ``rules`` holds the guards and effects a file may name, each beside its
 behaviour; ``machine`` builds the state graph with the ``transitions`` library;
 ``diagram`` draws a spec as Mermaid.
 """

@@ -25,10 +25,14 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import SpecError
 from engine.spec import reader
 from engine.spec.compiled import WorkflowSpec, compile_spec
+from engine.spec.fields import OutOfBounds
 from engine.spec.graph import check_graph, check_names
 from engine.spec.model import WorkflowFile
 from engine.spec.references import check_references
 from engine.spec.report import Reporter, format_path, suggest
+
+# A workflow file is a few KB; these bounds are far above any real one.
+LIMITS = reader.Limits(max_bytes=reader.MIB, max_values=20_000, max_scalar=20_000)
 
 
 def load_spec(
@@ -40,7 +44,7 @@ def load_spec(
         SpecError: the first problem, or SpecErrors carrying every problem found.
     """
     try:
-        doc = reader.load(text)
+        doc = reader.load(text, LIMITS)
     except reader.YamlProblem as exc:
         raise SpecError(file, format_path(exc.path), exc.problem, exc.line) from None
     report = Reporter(file, doc)
@@ -70,9 +74,11 @@ def load_spec_file(path: Path, known_templates: Collection[str] | None = None) -
         SpecError: unreadable file or any problem ``load_spec`` finds.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = reader.read_file(path, LIMITS)
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), "", f"cannot read the file: {exc}") from None
+    except reader.YamlProblem as exc:
+        raise SpecError(str(path), "", exc.problem) from None
     return load_spec(text, str(path), known_templates)
 
 
@@ -132,13 +138,26 @@ def _explain(err: Any) -> str:
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         choices = re.findall(r"'([^']+)'", expected)
-        return f"{value!r} is not allowed; allowed: {expected}{suggest(str(value), choices)}"
+        return f"{_shown(value)} is not allowed; allowed: {expected}{suggest(str(value), choices)}"
     if kind == "value_error":
-        return str(err["ctx"]["error"])
+        error = err["ctx"]["error"]
+        return f"{_shown(value)} {error}" if isinstance(error, OutOfBounds) else str(error)
     if kind == "too_short":
         least = err.get("ctx", {}).get("min_length", 1)
         return "must not be empty" if least == 1 else f"needs at least {least} entries"
-    return f"{err['msg'].lower()} (got {value!r})"
+    if kind == "too_long":
+        most = err.get("ctx", {}).get("max_length")
+        return f"{len(value):,} entries, more than the {most:,} allowed"
+    if kind == "string_too_long":
+        most = err.get("ctx", {}).get("max_length")
+        return f"{len(value):,} characters, more than the {most:,} allowed"
+    return f"{err['msg'].lower()} (got {_shown(value)})"
+
+
+def _shown(value: Any) -> str:
+    """A bad value in a message, cut short: a hostile one can be long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _clean_loc(loc: Sequence[Any]) -> tuple[reader.PathPart, ...]:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from engine.durations import PATTERN as _DURATION_PATTERN
 from engine.durations import Duration, parse_duration
+from engine.spec.fields import Name, Text, Title
 
 
 class Requirement(StrEnum):
@@ -46,6 +47,9 @@ class Scope(StrEnum):
     ANY = "any"
 
 
+MAX_STATES = 100  # the shipped workflows have 9; a bound keeps the graph checks quick
+MAX_TRANSITIONS = 500
+
 # In an escalation step, 'ladder' means the next rung of the late agency's own ladder.
 LADDER = "ladder"
 TEMPLATE_KINDS = ("request", "reminder", "chase", "escalation", "decision")
@@ -74,7 +78,7 @@ DurationField = Annotated[
 class EscalationStep(_Model):
     after: DurationField = Field(description="how long overdue before this step, e.g. '7 days'")
     to: list[str] = Field(
-        min_length=1, description="contact or workflow roles, resolved at send time"
+        min_length=1, max_length=20, description="contact or workflow roles, resolved at send time"
     )
     urgent: bool = Field(False, description="send outside office hours too")
 
@@ -84,11 +88,12 @@ class Deadline(_Model):
         "item_due",
         description="'item_due' (the item's due date) or a duration after entering the state",
     )
-    remind_before: list[DurationField] = Field(default_factory=list)
+    remind_before: list[DurationField] = Field(default_factory=list, max_length=10)
     chase_every: DurationField | None = None
-    escalate: list[EscalationStep] = Field(default_factory=list)
+    escalate: list[EscalationStep] = Field(default_factory=list, max_length=10)
     to: list[str] = Field(
         default_factory=list,
+        max_length=20,
         description="who receives reminders and chases: workflow roles or contact roles",
     )
     digest: bool | list[DeadlineKind] = Field(
@@ -115,7 +120,7 @@ class Deadline(_Model):
 
 
 class State(_Model):
-    label: str = Field(min_length=1)
+    label: Name = Field(min_length=1)
     initial: bool = False
     terminal: bool = False
     clock: Clock = Field(Clock.RUNNING, description="whether the SLA clock runs in this state")
@@ -124,8 +129,10 @@ class State(_Model):
     templates: dict[Literal["request", "reminder", "chase", "escalation", "decision"], str] = Field(
         default_factory=dict
     )
-    expects: str | None = Field(
-        None, description="what an evidence request made in this state asks for, in plain words"
+    expects: Text | None = Field(
+        None,
+        max_length=1000,
+        description="what an evidence request made in this state asks for, in plain words",
     )
     request_on_entry: bool = Field(
         False, description="entering this state sends the agency an evidence request"
@@ -133,49 +140,49 @@ class State(_Model):
 
 
 class Role(_Model):
-    label: str | None = None
-    contact_roles: list[str] = Field(min_length=1)
+    label: Name | None = None
+    contact_roles: list[str] = Field(min_length=1, max_length=20)
     scope: Scope = Field(Scope.OWN_AGENCY, description="own_agency: only the item's agency")
 
 
 class Notify(_Model):
     template: str
     to: list[str] = Field(
-        min_length=1, description="workflow roles; their first contact role present"
+        min_length=1, max_length=20, description="workflow roles; their first contact role present"
     )
 
 
 class Transition(_Model):
     trigger: str
-    label: str | None = None
+    label: Name | None = None
     source: str | list[str] = Field(
-        alias="from", description="a state, a list, or '*' for all open"
+        alias="from", max_length=100, description="a state, a list, or '*' for all open"
     )
     dest: str | None = Field(alias="to", description="target state; null keeps the state")
-    roles: list[str] = Field(min_length=1)
-    requires: list[Requirement] = Field(default_factory=list)
-    guards: list[str] = Field(default_factory=list)
-    effects: list[str] = Field(default_factory=list)
-    notify: list[Notify] = Field(default_factory=list)
+    roles: list[str] = Field(min_length=1, max_length=20)
+    requires: list[Requirement] = Field(default_factory=list, max_length=10)
+    guards: list[str] = Field(default_factory=list, max_length=10)
+    effects: list[str] = Field(default_factory=list, max_length=10)
+    notify: list[Notify] = Field(default_factory=list, max_length=20)
 
 
 class Separation(_Model):
     trigger: str
-    not_actor_of: list[str] = Field(min_length=1)
-    why: str | None = None
+    not_actor_of: list[str] = Field(min_length=1, max_length=50)
+    why: Title | None = None
 
 
 class WorkflowFile(_Model):
     """The whole YAML document."""
 
     name: str
-    label: str
-    description: str | None = None
-    contact_roles: list[str] = Field(min_length=1)
-    roles: dict[str, Role] = Field(min_length=1)
-    states: dict[str, State] = Field(min_length=2)
-    transitions: list[Transition] = Field(min_length=1)
-    separation_of_duties: list[Separation] = Field(default_factory=list)
+    label: Name
+    description: Text | None = None
+    contact_roles: list[str] = Field(min_length=1, max_length=50)
+    roles: dict[str, Role] = Field(min_length=1, max_length=50)
+    states: dict[str, State] = Field(min_length=2, max_length=MAX_STATES)
+    transitions: list[Transition] = Field(min_length=1, max_length=MAX_TRANSITIONS)
+    separation_of_duties: list[Separation] = Field(default_factory=list, max_length=50)
 
 
 def expand_sources(t: Transition, states: dict[str, State]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from engine.errors import BadInput
+from engine.spec.fields import FIRST_DATE, LAST_DATE
 from engine.spec.model import Requirement, Transition
 
 
@@ -115,8 +116,16 @@ def no_extension_pending(item: ItemDates) -> bool:
 @_effect("records the requested due date until the panel decides", needs=Requirement.DUE_DATE)
 def propose_due_date(item: ItemDates, given: Given) -> dict[str, Any]:
     """Raises:
-    BadInput: the proposed date is not later than the current due date.
+    BadInput: the proposed date is not later than the current due date, or is not a
+        believable date (outside engine.spec.fields' FIRST_DATE..LAST_DATE).
     """
+    if given.due_date is not None and not FIRST_DATE <= given.due_date <= LAST_DATE:
+        raise BadInput(
+            given.key,
+            given.trigger,
+            f"the proposed due date {given.due_date} is outside {FIRST_DATE.year}-"
+            f"{LAST_DATE.year}; check the year",
+        )
     if item.due is not None and given.due_date is not None and given.due_date <= item.due:
         raise BadInput(
             given.key,

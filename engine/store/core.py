@@ -61,6 +61,7 @@ review = sa.Table(
     sa.Column("date", sa.Date()),
     sa.Column("note", sa.Text()),
     sa.Column("imported_at", UTCDateTime(), nullable=False),
+    sa.Column("source", sa.JSON(), nullable=False),
 )
 
 recommendation = sa.Table(
@@ -76,6 +77,7 @@ recommendation = sa.Table(
     sa.Column("agreed_action", sa.Text()),
     sa.Column("email_summary", sa.String(120)),
     sa.Column("due_dates", sa.JSON(), nullable=False),
+    sa.Column("start_dates", sa.JSON(), nullable=False),
     sa.Column("themes", sa.JSON(), nullable=False),
     sa.Column("note", sa.Text()),
     sa.Column("source", sa.JSON(), nullable=False),

@@ -95,6 +95,7 @@ class Review(SQLModel, table=True):
     date: dt.date | None = None
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
     imported_at: dt.datetime = _ts()
+    source: dict[str, Any] = _json({})  # sections of the file kept, not used (by name)
 
 
 class Recommendation(SQLModel, table=True):
@@ -112,6 +113,7 @@ class Recommendation(SQLModel, table=True):
     # a summary an administrator marked safe for email (emails never carry ``text``)
     email_summary: str | None = Field(default=None, max_length=120)
     due_dates: list[str] = _json([])
+    start_dates: list[str] = _json([])  # when the work starts: shown, never chased
     themes: list[str] = _json([])
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
     source: dict[str, Any] = _json({})
