@@ -9,13 +9,17 @@ into a spreadsheet passes through ``reports.cells.neutralise``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import typing
 
-from engine.reports import Report
 from reports.cells import neutralise
 from reports.page import render_html
 from reports.tabular import render_csv
 from reports.workbook import render_xlsx
+
+if typing.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from engine.reports import Report
 
 __all__ = ["FORMATS", "neutralise", "render", "render_csv", "render_html", "render_xlsx"]
 

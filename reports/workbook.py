@@ -25,6 +25,7 @@ def render_xlsx(report: Report) -> bytes:
     """The workbook's bytes."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     book = Workbook()
     first = book.active
@@ -32,8 +33,12 @@ def render_xlsx(report: Report) -> bytes:
         book.remove(first)
     bold, link = Font(bold=True), Font(color="1D70B8", underline="single")
     sheet_of: dict[int, str] = {}
+    home: dict[int, str] = {}  # the table sheet a figure's sheet links back to
     for f in report.figures():
         sheet_of[id(f)] = f"F{len(sheet_of) + 1}"
+    for table in report.tables:
+        for f in table.figures():
+            home.setdefault(id(f), table.name[:31])
     for table in report.tables:
         sheet = book.create_sheet(table.name[:31])
         sheet.append([neutralise(table.caption)])
@@ -48,7 +53,8 @@ def render_xlsx(report: Report) -> bytes:
                     target.value = value.count
                     name = sheet_of.get(id(value))
                     if name:
-                        target.hyperlink = f"#'{name}'!A1"
+                        # a link inside the workbook: a location, not an external target
+                        target.hyperlink = Hyperlink(ref=target.coordinate, location=f"'{name}'!A1")
                         target.font = link
                 else:
                     target.value = _plain(value)
@@ -63,6 +69,9 @@ def render_xlsx(report: Report) -> bytes:
         sheet["A2"].font = bold
         for key in f.keys:
             sheet.append([neutralise(key)])
+        sheet["C1"] = "back to the report"
+        sheet["C1"].hyperlink = Hyperlink(ref="C1", location=f"'{home[id(f)]}'!A1")
+        sheet["C1"].font = link
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
