@@ -126,7 +126,7 @@ def build(
     versions = Specs(conn, specs)
     if request.name == "minutes":
         meeting = request.meeting or request.today  # check() refused a missing one
-        lives = load_lives(conn, scope, None)  # decisions may be minuted days after
+        lives = load_lives(conn, scope, None, with_data=True)  # minuted days after, maybe
         return minutes.build(conn, lives, versions, calendar, scope=scope, meeting=meeting)
     lives = load_lives(conn, scope, calendar.due_moment(day))
     if request.name == "rag":

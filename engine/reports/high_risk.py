@@ -85,8 +85,7 @@ def build(
             )
         version = None
         for e in life.events:
-            data = e.data or {}
-            version = data.get("workflow_version_id", version)
+            version = e.version_id if e.version_id is not None else version
             if not start <= e.at < end:
                 continue
             spec = specs.spec(int(version)) if version is not None else None

@@ -15,6 +15,7 @@ from typing import Any
 from engine.spec import EFFECTS, CountsAs, Requirement, WorkflowSpec
 
 CREATE = "create"  # engine.items.create_item
+MIGRATE = "migrate_workflow"  # engine.versions.record_migration
 
 
 class Kind(StrEnum):
@@ -49,18 +50,18 @@ DECISIONS = frozenset(
 
 
 def kind_of(event: Any, spec: WorkflowSpec | None) -> Kind:
-    """What ``event`` (an event row) was, under ``spec``, the version it was fired under."""
-    data = event.data or {}
-    if data.get("verified") is False:
+    """What ``event`` (an event row of ``engine.reports.lives.load_lives``) was, under
+    ``spec``, the version it was fired under."""
+    if event.verified is False:
         return Kind.IMPORTED
     if event.trigger == CREATE:
         return Kind.CREATED
-    if "from_version_id" in data:  # engine.versions.record_migration
+    if event.trigger == MIGRATE:
         return Kind.MIGRATED
     t = spec.table.get((event.trigger, event.from_state)) if spec and event.from_state else None
     if t is None or spec is None:
         return Kind.MOVE if event.from_state != event.to_state else Kind.NOTE
-    if data.get("due_to"):
+    if event.due_to:
         return Kind.EXTENSION_GRANTED
     if any(EFFECTS[name].refuses for name in t.effects if name in EFFECTS):
         return Kind.EXTENSION_REFUSED

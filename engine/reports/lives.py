@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from engine.calendar import Calendar
 from engine.errors import ReportRefused
 from engine.items import item_key, title_of
+from engine.reports.kinds import MIGRATE
 from engine.spec import CountsAs, State, WorkflowSpec, suggest
 from engine.store import core
 from engine.versions import SpecCache
@@ -44,7 +45,6 @@ NOT_DECISIONS = (
     "evidence_requested",
     "evidence_request_reissued",
 )
-MIGRATE = "migrate_workflow"  # engine.versions.record_migration
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,43 +120,45 @@ class Life:
         unverified = False
         implemented_since: dt.datetime | None = None
         assured_since: dt.datetime | None = None
-        for e in self.events:
-            if e.at >= moment:
+        counted_in: dict[str, CountsAs | None] = {}
+        # rows unpacked by position (the columns of _EVENT_COLUMNS): attribute access on
+        # every row of a large history is measurably slower (bench/reports.py)
+        for row in self.events:
+            _, seq, at, actor, trigger, from_state, to_state, reason, set_rag = row[:9]
+            version_id, to_version, due_to, verified = row[9:13]
+            if at >= moment:
                 break
-            data = e.data or {}
-            if "workflow_version_id" in data:
-                version = int(data["workflow_version_id"])
-            elif e.trigger == MIGRATE and version is not None:
-                version = specs.successor(version, int(data.get("to_version", 0)))
-            if e.rag:
-                rag = e.rag
-            if data.get("due_to"):
-                new = dt.date.fromisoformat(data["due_to"])
+            if version_id is not None:
+                if version_id != version:
+                    counted_in = specs.counted_in(version_id)
+                version = version_id
+            elif trigger == MIGRATE and version is not None:
+                version = specs.successor(version, to_version or 0)
+                counted_in = specs.counted_in(version)
+            if set_rag:
+                rag = set_rag
+            if due_to:
+                new = dt.date.fromisoformat(due_to)
                 extensions.append(
                     Extension(
-                        at=e.at,
-                        actor=e.actor,
-                        trigger=e.trigger,
-                        reason=e.reason,
-                        due_from=due,
-                        due_to=new,
+                        at=at, actor=actor, trigger=trigger, reason=reason, due_from=due, due_to=new
                     )
                 )
                 due = new
-            moved = e.from_state != e.to_state
-            if data.get("verified") is False:
+            moved = from_state != to_state
+            if verified is False:
                 unverified = True
             elif moved:
                 unverified = False
             if moved:
-                state, entered_at, entered_seq = e.to_state, e.at, e.seq
-                counted = specs.counted_as(version, state)
+                state, entered_at, entered_seq = to_state, at, seq
+                counted = counted_in.get(to_state)
                 if counted is None:
                     implemented_since = assured_since = None
                 else:
-                    implemented_since = implemented_since or e.at
+                    implemented_since = implemented_since or at
                     if counted is CountsAs.ASSURED:
-                        assured_since = assured_since or e.at
+                        assured_since = assured_since or at
                     else:
                         assured_since = None
         return Position(
@@ -190,14 +192,13 @@ class Specs:
         """The id of version ``to_version`` of ``version_id``'s workflow (after a migration)."""
         return self._ids.get((self._name.get(version_id, ""), to_version), version_id)
 
-    def counted_as(self, version_id: int | None, state: str) -> CountsAs | None:
-        if version_id is None:
-            return None
+    def counted_in(self, version_id: int) -> dict[str, CountsAs | None]:
+        """What each state of a version counts as in reports (``State.counted_as``)."""
         table = self._counted.get(version_id)
         if table is None:
             states = self.spec(version_id).states
             table = self._counted[version_id] = {n: s.counted_as for n, s in states.items()}
-        return table.get(state)
+        return table
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,16 +232,47 @@ class Scope:
         return query
 
 
-def load_lives(conn: sa.Connection, scope: Scope, until: dt.datetime | None) -> list[Life]:
+_data = _event.c.data
+# what a replay reads of an event's data, taken out by the database (parsing every event's
+# JSON in Python is most of what a report over a large history would cost)
+_DATA_FIELDS = (
+    _data["workflow_version_id"].as_integer().label("version_id"),
+    _data["to_version"].as_integer().label("to_version"),
+    _data["due_to"].as_string().label("due_to"),
+    _data["verified"].as_boolean().label("verified"),
+)
+
+_EVENT_COLUMNS = (
+    _event.c.item_id,
+    _event.c.seq,
+    _event.c.at,
+    _event.c.actor,
+    _event.c.trigger,
+    _event.c.from_state,
+    _event.c.to_state,
+    _event.c.reason,
+    _event.c.rag,
+    *_DATA_FIELDS,
+)
+
+
+def load_lives(
+    conn: sa.Connection, scope: Scope, until: dt.datetime | None, *, with_data: bool = False
+) -> list[Life]:
     """Every item in ``scope`` with its report-relevant events before ``until`` (None: all),
-    in review, ref and agency order. Items created at or after ``until`` are left out."""
+    in review, ref and agency order. Items created at or after ``until`` are left out.
+
+    Each event row has the event's columns but ``data``, and the fields of ``data`` a replay
+    reads (``version_id``, ``to_version``, ``due_to``, ``verified``); ``with_data`` adds
+    ``data`` itself (the minutes read the evidence and meeting date in it)."""
     items = conn.execute(
         scope.where(
             sa.select(
                 _item.c.id,
                 _item.c.agency_id,
                 _item.c.recommendation_id,
-                _item.c.due_history,
+                # the original due date, taken out by the database (see _DATA_FIELDS)
+                _item.c.due_history[0].as_string().label("original_due"),
                 _rec.c.review_id,
                 _rec.c.ref,
                 _rec.c.text,
@@ -256,7 +288,6 @@ def load_lives(conn: sa.Connection, scope: Scope, until: dt.datetime | None) -> 
     lives: dict[int, Life] = {}
     for r in items:
         multi = answering.get(r.recommendation_id, 1) > 1
-        history = list(r.due_history or [])
         lives[r.id] = Life(
             id=r.id,
             key=item_key(r.review_id, r.ref, r.agency_id if multi else None),
@@ -265,21 +296,13 @@ def load_lives(conn: sa.Connection, scope: Scope, until: dt.datetime | None) -> 
             agency=r.agency_id,
             title=title_of(r.text),
             priority=r.priority,
-            original_due=dt.date.fromisoformat(history[0]) if history else None,
+            original_due=dt.date.fromisoformat(r.original_due) if r.original_due else None,
         )
     query = (
         scope.where(
             sa.select(
-                _event.c.item_id,
-                _event.c.seq,
-                _event.c.at,
-                _event.c.actor,
-                _event.c.trigger,
-                _event.c.from_state,
-                _event.c.to_state,
-                _event.c.reason,
-                _event.c.rag,
-                _event.c.data,
+                *_EVENT_COLUMNS,
+                *((_data,) if with_data else ()),
             )
             .join(_item, _item.c.id == _event.c.item_id)
             .join(_rec, _rec.c.id == _item.c.recommendation_id)
@@ -289,7 +312,7 @@ def load_lives(conn: sa.Connection, scope: Scope, until: dt.datetime | None) -> 
     )
     if until is not None:
         query = query.where(_event.c.at < until)
-    for e in conn.execute(query):
+    for e in conn.execute(query).all():
         life = lives.get(e.item_id)
         if life is not None:
             life.events.append(e)

@@ -42,7 +42,7 @@ def build(
         submitted: list[dict[str, Any]] = []
         for e in life.events:
             data = e.data or {}
-            version = data.get("workflow_version_id", version)
+            version = e.version_id if e.version_id is not None else version
             spec = specs.spec(int(version)) if version is not None else None
             kind = kind_of(e, spec)
             rag_before, rag = rag, (e.rag or rag)

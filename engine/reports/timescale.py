@@ -65,6 +65,7 @@ def build(
     no_due: list[str] = []
     serial: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
+    late_from: dict[dt.date, dt.datetime] = {}  # due date -> the moment it is overdue
     for life in lives:
         p = life.at(moment, specs)
         if p.state is None:
@@ -104,7 +105,13 @@ def build(
             population[d].append(life.key)
             for b in BASES:
                 since = _since(p, b)
-                ok = since is not None and local_day(since, calendar) <= due
+                if since is None:
+                    ok = False
+                else:  # on or before the due date, local time: before it is overdue
+                    overdue = late_from.get(due)
+                    if overdue is None:
+                        overdue = late_from[due] = calendar.due_moment(due)
+                    ok = since < overdue
                 within[b][d] = ok
                 if ok:
                     counted[(b, d)].append(life.key)
