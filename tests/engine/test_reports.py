@@ -22,10 +22,12 @@ March, so local dates are the UTC dates here):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from engine import reports
 from engine.errors import ReportRefused
@@ -37,7 +39,7 @@ from engine.items import resolve_item
 from engine.reports.high_risk import quarter_before
 from engine.services import Services
 from engine.store.tables import Rag
-from tests.conftest import BM, NOW, PANEL, PANEL_CHAIR
+from tests.conftest import BM, NOW, PANEL, PANEL_CHAIR, ROOT
 
 REVIEW = "test-scr-2011"
 SEPT = "named.nurse@sept.example.org"
@@ -325,6 +327,24 @@ def test_every_count_in_a_table_carries_its_items(history: Services, name: str) 
     }
     for f in figures:
         assert f.count == len(f.keys) and set(f.keys) <= every
+
+
+@pytest.mark.parametrize("name", reports.NAMES)
+def test_json_follows_the_published_schema(history: Services, name: str) -> None:
+    schema = json.loads((ROOT / "config" / "report.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    kw: dict[str, Any] = {"meeting": dt.date(2011, 2, 5)} if name == "minutes" else {}
+    data = json.loads(json.dumps(_build(history, name, **kw).data))
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(data)]
+    assert errors == []
+    assert data["format"] == reports.FORMAT
+
+
+def test_the_schema_refuses_a_figure_without_its_percent(history: Services) -> None:
+    schema = json.loads((ROOT / "config" / "report.schema.json").read_text())
+    data = json.loads(json.dumps(_build(history, "timescale").data))
+    del data["bases"]["assured"]["within_agreed"]["percent"]
+    assert not Draft202012Validator(schema).is_valid(data)
 
 
 # --- bad input -------------------------------------------------------------------------------
