@@ -82,11 +82,21 @@ def story(i: int, due: dt.date) -> list[tuple[str, str, str | None, dict[str, An
         first, second = due + dt.timedelta(days=30), due + dt.timedelta(days=60)
         return [
             ("request_extension", "open", None, {"due_date": first.isoformat()}, 5),
-            ("grant_extension", "open", None, {"due_from": due.isoformat(),
-                                               "due_to": first.isoformat()}, 6),
+            (
+                "grant_extension",
+                "open",
+                None,
+                {"due_from": due.isoformat(), "due_to": first.isoformat()},
+                6,
+            ),
             ("request_extension", "open", None, {"due_date": second.isoformat()}, start + 20),
-            ("grant_extension", "open", None, {"due_from": first.isoformat(),
-                                               "due_to": second.isoformat()}, start + 21),
+            (
+                "grant_extension",
+                "open",
+                None,
+                {"due_from": first.isoformat(), "due_to": second.isoformat()},
+                start + 21,
+            ),
             ("submit_evidence", "evidence_submitted", None, {"evidence": ev}, start + 30),
             ("sign_off", "panel_signed_off", "amber", {"evidence_on_file": ev}, start + 40),
         ]
@@ -107,8 +117,13 @@ def story(i: int, due: dt.date) -> list[tuple[str, str, str | None, dict[str, An
     later = due + dt.timedelta(days=20)  # one extension, signed off, audited, re-audited
     return [
         ("request_extension", "open", None, {"due_date": later.isoformat()}, 5),
-        ("grant_extension", "open", None, {"due_from": due.isoformat(),
-                                           "due_to": later.isoformat()}, 6),
+        (
+            "grant_extension",
+            "open",
+            None,
+            {"due_from": due.isoformat(), "due_to": later.isoformat()},
+            6,
+        ),
         ("submit_evidence", "evidence_submitted", None, {"evidence": ev}, 10),
         ("sign_off", "panel_signed_off", "green", {"evidence_on_file": ev}, start + 10),
         ("confirm_audit", "audit_confirmed", None, {"evidence": ev}, start + 15),
@@ -129,9 +144,18 @@ def build(db: Database, items: int) -> None:
         for n in range(1, items + 1):
             due = dt.date(2011, 3, 1) + dt.timedelta(days=n % 120)
             rec_id, item_id = first + n, first_item + n
-            recs.append({"id": rec_id, "review_id": review, "ref": f"B{n}", "text": "bench",
-                         "priority": "H" if n % 3 == 0 else "M", "due_dates": [due.isoformat()],
-                         "themes": [], "source": {}})
+            recs.append(
+                {
+                    "id": rec_id,
+                    "review_id": review,
+                    "ref": f"B{n}",
+                    "text": "bench",
+                    "priority": "H" if n % 3 == 0 else "M",
+                    "due_dates": [due.isoformat()],
+                    "themes": [],
+                    "source": {},
+                }
+            )
             steps = [("create", "open", None, {}, 0), *story(n, due)]
             state, prev, history, seq = None, GENESIS, [due.isoformat()], 0
             for trigger, to_state, rag, extra, days in steps:
@@ -141,24 +165,62 @@ def build(db: Database, items: int) -> None:
                     history.append(extra["due_to"])
                 at = _day(NOW.date() + dt.timedelta(days=days))
                 actor = {"sign_off": PANEL, "challenge": PANEL, "set_rag": PANEL}.get(trigger, BM)
-                events.append(_event(item_id, seq, at, actor, trigger, state, to_state, rag, data,
-                                     prev))
+                events.append(
+                    _event(item_id, seq, at, actor, trigger, state, to_state, rag, data, prev)
+                )
                 prev, state = events[-1]["hash"], to_state
                 seq += 1  # each decision is mailed: a "notified" event after it
-                events.append(_event(item_id, seq, at + dt.timedelta(minutes=5), "dispatcher",
-                                     "notified", state, state, None, {"outbox_id": seq}, prev))
+                events.append(
+                    _event(
+                        item_id,
+                        seq,
+                        at + dt.timedelta(minutes=5),
+                        "dispatcher",
+                        "notified",
+                        state,
+                        state,
+                        None,
+                        {"outbox_id": seq},
+                        prev,
+                    )
+                )
                 prev = events[-1]["hash"]
             while seq < EVENTS_PER_ITEM:  # reminders and chases delivered
                 seq += 1
                 at = _day(NOW.date() + dt.timedelta(days=300 + seq))
-                events.append(_event(item_id, seq, at, "dispatcher", "notified", state, state,
-                                     None, {"outbox_id": seq}, prev))
+                events.append(
+                    _event(
+                        item_id,
+                        seq,
+                        at,
+                        "dispatcher",
+                        "notified",
+                        state,
+                        state,
+                        None,
+                        {"outbox_id": seq},
+                        prev,
+                    )
+                )
                 prev = events[-1]["hash"]
-            rows.append({"id": item_id, "recommendation_id": rec_id, "agency_id": "southend-lscb",
-                         "workflow_version_id": version_id, "state": state, "version": seq,
-                         "seq": seq, "last_hash": prev, "due": dt.date.fromisoformat(history[-1]),
-                         "due_history": history, "actors": {}, "entered_at": NOW,
-                         "entered_seq": 1, "updated_at": NOW})
+            rows.append(
+                {
+                    "id": item_id,
+                    "recommendation_id": rec_id,
+                    "agency_id": "southend-lscb",
+                    "workflow_version_id": version_id,
+                    "state": state,
+                    "version": seq,
+                    "seq": seq,
+                    "last_hash": prev,
+                    "due": dt.date.fromisoformat(history[-1]),
+                    "due_history": history,
+                    "actors": {},
+                    "entered_at": NOW,
+                    "entered_seq": 1,
+                    "updated_at": NOW,
+                }
+            )
         for start in range(0, items, _BATCH):
             conn.execute(core.recommendation.insert(), recs[start : start + _BATCH])
             conn.execute(core.item.insert(), rows[start : start + _BATCH])
@@ -166,12 +228,31 @@ def build(db: Database, items: int) -> None:
             conn.execute(core.event.insert(), events[start : start + _BATCH])
 
 
-def _event(item_id: int, seq: int, at: dt.datetime, actor: str, trigger: str,
-           from_state: str | None, to_state: str, rag: str | None, data: dict[str, Any],
-           prev: str) -> dict[str, Any]:
-    row = {"item_id": item_id, "seq": seq, "at": at, "actor": actor, "trigger": trigger,
-           "from_state": from_state, "to_state": to_state, "reason": None, "rag": rag,
-           "data": data, "prev_hash": prev}
+def _event(
+    item_id: int,
+    seq: int,
+    at: dt.datetime,
+    actor: str,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    rag: str | None,
+    data: dict[str, Any],
+    prev: str,
+) -> dict[str, Any]:
+    row = {
+        "item_id": item_id,
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "reason": None,
+        "rag": rag,
+        "data": data,
+        "prev_hash": prev,
+    }
     row["hash"] = event_hash(prev, **{k: v for k, v in row.items() if k != "prev_hash"})
     return row
 
@@ -181,6 +262,7 @@ def _event(item_id: int, seq: int, at: dt.datetime, actor: str, trigger: str,
 
 def raw_sql(sqlite: bool, implemented: list[str], assured: list[str]) -> str:
     """The raw figures: one row (basis, within original, of, within agreed, of) per basis."""
+
     def quoted(names: list[str]) -> str:
         return ", ".join(f"'{n}'" for n in names)
 
@@ -194,8 +276,10 @@ def raw_sql(sqlite: bool, implemented: list[str], assured: list[str]) -> str:
 WITH heads AS (
   SELECT e.item_id,
     MAX(CASE WHEN {moved} THEN e.seq END) AS last_moved,
-    MAX(CASE WHEN {moved} AND e.to_state NOT IN ({quoted(implemented)}) THEN e.seq END) AS last_out,
-    MAX(CASE WHEN {moved} AND e.to_state NOT IN ({quoted(assured)}) THEN e.seq END) AS last_unassured,
+    MAX(CASE WHEN {moved} AND e.to_state NOT IN ({quoted(implemented)}) THEN e.seq END)
+      AS last_out,
+    MAX(CASE WHEN {moved} AND e.to_state NOT IN ({quoted(assured)}) THEN e.seq END)
+      AS last_unassured,
     MAX(CASE WHEN {due_to} IS NOT NULL THEN e.seq END) AS last_due
   FROM event e WHERE e.at < {until} GROUP BY e.item_id
 ), lives AS (
@@ -249,8 +333,11 @@ def spread(values: list[float]) -> str:
 
 
 def measure(
-    name: str, db: Database, raw: Callable[[str, dict[str, Any]], tuple[int, ...]],
-    items: int, rounds: int,
+    name: str,
+    db: Database,
+    raw: Callable[[str, dict[str, Any]], tuple[int, ...]],
+    items: int,
+    rounds: int,
 ) -> float:
     started = time.perf_counter()
     build(db, items)
@@ -264,8 +351,10 @@ def measure(
     assured = [n for n, s in states.items() if s.counted_as is CountsAs.ASSURED]
     sql = raw_sql(db.is_sqlite, implemented, assured)
     request = reports.ReportRequest(name="timescale", today=AS_OF, review=None)
-    print(f"\n{name}: {items:,} recommendations, {n_events:,} events "
-          f"(built in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"\n{name}: {items:,} recommendations, {n_events:,} events "
+        f"(built in {time.perf_counter() - started:.0f} s)"
+    )
     engine_figures: list[tuple[int, ...]] = []
     raw_figures: list[tuple[int, ...]] = []
 
@@ -285,12 +374,16 @@ def measure(
     same = set(engine_figures) == set(raw_figures) and len(set(engine_figures)) == 1
     ratio = statistics.median(mine) / statistics.median(base)
     verdict = "ok" if ratio <= LIMIT else "OVER"
-    print(f"  figures {engine_figures[0]} (implemented within original, of; within agreed, of;"
-          f" assured within original, within agreed): {'EQUAL' if same else 'DIFFERENT'}"
-          + ("" if same else f" raw {raw_figures[0]}"))
+    print(
+        f"  figures {engine_figures[0]} (implemented within original, of; within agreed, of;"
+        f" assured within original, within agreed): {'EQUAL' if same else 'DIFFERENT'}"
+        + ("" if same else f" raw {raw_figures[0]}")
+    )
     print(f"  {'raw SQL aggregates (baseline)':<36}{spread(base)}")
-    print(f"  {'engine.reports timescale':<36}{spread(mine)}  {ratio:5.2f}x (limit {LIMIT}x) "
-          f"{verdict}")
+    print(
+        f"  {'engine.reports timescale':<36}{spread(mine)}  {ratio:5.2f}x (limit {LIMIT}x) "
+        f"{verdict}"
+    )
     return statistics.median(mine)
 
 
@@ -370,8 +463,10 @@ def main() -> None:
         if len(took) >= 2:
             (small, t_small), (large, t_large) = took[0], took[-1]
             growth = (t_large / t_small) / (large / small)
-            print(f"  {backend} growth {small:,} -> {large:,}: {t_large / t_small:.1f}x the time "
-                  f"for {large / small:.0f}x the items ({growth:.2f} of linear)")
+            print(
+                f"  {backend} growth {small:,} -> {large:,}: {t_large / t_small:.1f}x the time "
+                f"for {large / small:.0f}x the items ({growth:.2f} of linear)"
+            )
 
 
 if __name__ == "__main__":

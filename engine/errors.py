@@ -224,9 +224,7 @@ class ReportRefused(SignoffError, ValueError):
     ``to``, ``meeting``, ``review``, ``agency``), ``value`` what was given, ``allowed`` what
     may be given instead (may be empty)."""
 
-    def __init__(
-        self, option: str, value: str, problem: str, allowed: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, option: str, value: str, problem: str, allowed: Sequence[str] = ()) -> None:
         super().__init__(f"{option} {value!r}: {problem}")
         self.option, self.value, self.problem, self.allowed = option, value, problem, allowed
 

@@ -4,6 +4,7 @@ count a link to the list of the items behind it (the drill-down)."""
 from __future__ import annotations
 
 import datetime as dt
+
 from engine.reports import Cell, Figure, Report
 
 _PAGE = """<!DOCTYPE html>

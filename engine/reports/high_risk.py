@@ -151,7 +151,7 @@ def build(
         columns=("Item", "From", "To"),
         rows=tuple((r["key"], r["from"] or "none", r["to"] or "none") for r in rag_changes),
     )
-    late = Table(
+    newly = Table(
         name="new-overdue",
         caption="Overdue at the end of the period, not at its start",
         columns=("Item", "Overdue since", "Days overdue"),
@@ -169,5 +169,5 @@ def build(
         name="high-risk",
         title="High-risk items and what changed",
         data=data,
-        tables=(summary, items, changes, late, decided),
+        tables=(summary, items, changes, newly, decided),
     )

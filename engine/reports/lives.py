@@ -181,8 +181,8 @@ class Specs:
     def __init__(self, conn: sa.Connection, cache: SpecCache) -> None:
         self._conn, self._cache = conn, cache
         rows = conn.execute(sa.select(_wv.c.id, _wv.c.name, _wv.c.version)).all()
-        self._name = {r.id: r.name for r in rows}
-        self._ids = {(r.name, r.version): r.id for r in rows}
+        self._name: dict[int, str] = {r.id: r.name for r in rows}
+        self._ids: dict[tuple[str, int], int] = {(r.name, r.version): r.id for r in rows}
         self._counted: dict[int, dict[str, CountsAs | None]] = {}
 
     def spec(self, version_id: int) -> WorkflowSpec:

@@ -37,7 +37,7 @@ def build(
     entries: list[dict[str, Any]] = []
     for life in lives:
         version = None
-        rag = None
+        rag: str | None = None
         state_label: dict[str, str] = {}
         submitted: list[dict[str, Any]] = []
         for e in life.events:
@@ -45,7 +45,8 @@ def build(
             version = e.version_id if e.version_id is not None else version
             spec = specs.spec(int(version)) if version is not None else None
             kind = kind_of(e, spec)
-            rag_before, rag = rag, (e.rag or rag)
+            rag_before: str | None = rag
+            rag = e.rag or rag
             named = data.get("meeting_date")
             basis = None
             if named == meeting.isoformat():
@@ -81,9 +82,7 @@ def build(
                             if kind is Kind.EXTENSION_GRANTED
                             else None
                         ),
-                        "evidence": [
-                            {"id": int(x["id"]), "sha256": x["sha256"]} for x in evidence
-                        ],
+                        "evidence": [{"id": int(x["id"]), "sha256": x["sha256"]} for x in evidence],
                         "seq": e.seq,
                     }
                 )
@@ -136,9 +135,7 @@ def build(
             for m in entries
         ),
     )
-    return Report(
-        name="minutes", title="Panel minutes", data=data, tables=(summary, detail)
-    )
+    return Report(name="minutes", title="Panel minutes", data=data, tables=(summary, detail))
 
 
 def _filenames(conn: sa.Connection, ids: set[int]) -> dict[int, str | None]:

@@ -20,7 +20,6 @@ from engine.reports.figures import FORMAT, Figure, Report, Table
 from engine.reports.lives import Life, Position, Scope, Specs, end_of, local_day
 from engine.spec import move_in
 
-
 _TICK = dt.timedelta(microseconds=1)
 
 
@@ -77,7 +76,7 @@ def overdue_at(position: Position, moment: dt.datetime, calendar: Calendar) -> O
 
 
 def whose_move(life: Life, late: Overdue) -> str:
-    """"Agency lead officer (sept) owes evidence", in words."""
+    """ "Agency lead officer (sept) owes evidence", in words."""
     if late.role_label is None:
         return "-"
     who = f"{late.role_label} ({life.agency})" if late.own_agency else late.role_label
@@ -185,6 +184,4 @@ def build(
         "count": len(rows),
         "items": [entry(life, position, late) for life, position, late in rows],
     }
-    return Report(
-        name="overdue", title="Overdue items", data=data, tables=(summary, detail)
-    )
+    return Report(name="overdue", title="Overdue items", data=data, tables=(summary, detail))

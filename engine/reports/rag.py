@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.calendar import Calendar
-from engine.reports.figures import FORMAT, Figure, Report, Table
+from engine.reports.figures import FORMAT, Cell, Figure, Report, Table
 from engine.reports.lives import Life, Position, Scope, Specs, end_of
 
 RAGS = ("red", "amber", "green", "none")
@@ -38,8 +38,12 @@ def _json(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "count": sum(len(v) for v in g["rag"].values()),
             "rag": {r: {"count": len(k), "items": k} for r, k in g["rag"].items()},
             "state": {
-                s: {"label": v["label"], "terminal": v["terminal"], "count": len(v["items"]),
-                    "items": v["items"]}
+                s: {
+                    "label": v["label"],
+                    "terminal": v["terminal"],
+                    "count": len(v["items"]),
+                    "items": v["items"],
+                }
                 for s, v in g["state"].items()
             },
         }
@@ -48,7 +52,7 @@ def _json(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _rag_table(name: str, heading: str, groups: dict[str, dict[str, Any]]) -> Table:
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     for group, g in sorted(groups.items()):
         cells = [Figure.of(f"{group}: {r}", g["rag"][r]) for r in RAGS]
         every = [k for r in RAGS for k in g["rag"][r]]
@@ -62,7 +66,7 @@ def _rag_table(name: str, heading: str, groups: dict[str, dict[str, Any]]) -> Ta
 
 
 def _state_table(name: str, heading: str, groups: dict[str, dict[str, Any]]) -> Table:
-    rows = []
+    rows: list[tuple[Cell, ...]] = []
     for group, g in sorted(groups.items()):
         for state, v in g["state"].items():
             rows.append((group, v["label"], state, Figure.of(f"{group}: {state}", v["items"])))

@@ -207,8 +207,7 @@ def _tables(
         caption="What the items due in the period are at the report date",
         columns=("Status", "Items"),
         rows=tuple(
-            (s.replace("_", " "), Figure.of(s.replace("_", " "), k))
-            for s, k in status.items()
+            (s.replace("_", " "), Figure.of(s.replace("_", " "), k)) for s, k in status.items()
         ),
     )
     extended = Table(

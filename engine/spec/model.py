@@ -129,6 +129,7 @@ class State(_Model):
         if self.counts_as is None and self.outcome is Outcome.IMPLEMENTED:
             return CountsAs.IMPLEMENTED
         return self.counts_as
+
     deadline: Deadline | None = None
     templates: dict[Literal["request", "reminder", "chase", "escalation", "decision"], str] = Field(
         default_factory=dict

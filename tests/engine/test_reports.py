@@ -47,8 +47,8 @@ NHS = "designated.nurse@nhs-see.example.org"
 AUDIT = "internal.audit@nhs-see.example.org"
 
 PLAN = f"""\
-review: {{id: {REVIEW}, title: Test serious case review, board: Test LSCB, kind: serious_case_review,
-         date: 2010-12-01}}
+review: {{id: {REVIEW}, title: Test serious case review, board: Test LSCB,
+         kind: serious_case_review, date: 2010-12-01}}
 agencies:
 - {{id: sept, name: SEPT}}
 - {{id: nhs-south-east-essex, name: NHS South East Essex}}
@@ -90,34 +90,69 @@ def history(demo: Services, tmp_path: Path) -> Services:
     d = dt.date.fromisoformat
     # A1
     _fire(s, "A1", "submit_evidence", SEPT, "2011-01-20", evidence=_evidence("A1 done"))
-    _fire(s, "A1", "sign_off", PANEL, "2011-01-25", rag=Rag.GREEN, reason="seen",
-          meeting_date=d("2011-01-25"))
+    _fire(
+        s,
+        "A1",
+        "sign_off",
+        PANEL,
+        "2011-01-25",
+        rag=Rag.GREEN,
+        reason="seen",
+        meeting_date=d("2011-01-25"),
+    )
     _fire(s, "A1", "confirm_audit", AUDIT, "2011-02-10", evidence=_evidence("audited"))
     # A2: two extensions
-    _fire(s, "A2", "request_extension", SEPT, "2011-01-20", reason="staff", due_date=d("2011-03-01"))
+    _fire(
+        s, "A2", "request_extension", SEPT, "2011-01-20", reason="staff", due_date=d("2011-03-01")
+    )
     _fire(s, "A2", "grant_extension", PANEL, "2011-01-25", reason="fair")
-    _fire(s, "A2", "request_extension", SEPT, "2011-02-20", reason="again", due_date=d("2011-03-15"))
+    _fire(
+        s, "A2", "request_extension", SEPT, "2011-02-20", reason="again", due_date=d("2011-03-15")
+    )
     _fire(s, "A2", "grant_extension", PANEL_CHAIR, "2011-02-21", reason="last time")
     _fire(s, "A2", "submit_evidence", SEPT, "2011-03-01", evidence=_evidence("A2 done"))
-    _fire(s, "A2", "sign_off", PANEL, "2011-03-10", rag=Rag.AMBER, reason="ok",
-          meeting_date=d("2011-03-10"))
+    _fire(
+        s,
+        "A2",
+        "sign_off",
+        PANEL,
+        "2011-03-10",
+        rag=Rag.AMBER,
+        reason="ok",
+        meeting_date=d("2011-03-10"),
+    )
     # A3: challenged, then closed without assurance
     _fire(s, "A3", "submit_evidence", SEPT, "2011-02-01", evidence=_evidence("A3 thin"))
     _fire(s, "A3", "challenge", PANEL, "2011-02-05", reason="thin", meeting_date=d("2011-02-05"))
-    _fire(s, "A3", "close_without_assurance", BM, "2011-03-01",
-          reason="no further assurance received")
+    _fire(
+        s, "A3", "close_without_assurance", BM, "2011-03-01", reason="no further assurance received"
+    )
     # A4: transferred; A5: red
     _fire(s, "A4", "transfer", BM, "2011-02-10", reason="for the adults board")
     _fire(s, "A5", "set_rag", PANEL, "2011-02-05", rag=Rag.RED, reason="no reply")
     # A6: an imported status, not verified
     with s.db.write() as conn:
         item = resolve_item(conn, f"{REVIEW}/A6")
-        note(conn, item_id=item.id, at=_at("2011-01-15"), actor="test", trigger="import_status",
-             data={"verified": False, "status": "completed", "source": "plan.xlsx"})
+        note(
+            conn,
+            item_id=item.id,
+            at=_at("2011-01-15"),
+            actor="test",
+            trigger="import_status",
+            data={"verified": False, "status": "completed", "source": "plan.xlsx"},
+        )
     # A9: signed off, then the audit could not confirm it
     _fire(s, "A9", "submit_evidence", SEPT, "2011-02-01", evidence=_evidence("A9 done"))
-    _fire(s, "A9", "sign_off", PANEL, "2011-02-05", rag=Rag.AMBER, reason="fine",
-          meeting_date=d("2011-02-05"))
+    _fire(
+        s,
+        "A9",
+        "sign_off",
+        PANEL,
+        "2011-02-05",
+        rag=Rag.AMBER,
+        reason="fine",
+        meeting_date=d("2011-02-05"),
+    )
     _fire(s, "A9", "audit_not_confirmed", AUDIT, "2011-02-20", reason="not in practice")
     return s
 
@@ -148,7 +183,10 @@ def test_timescale_counts_against_the_original_and_the_agreed_date(history: Serv
         "of_items": _k("A1", "A2", "A3", "A4", "A5", "A9"),
     }
     assert implemented["within_agreed"]["items"] == _k("A1", "A2")
-    assert (implemented["within_agreed"]["of"], implemented["within_agreed"]["percent"]) == (6, 33.3)
+    assert (implemented["within_agreed"]["of"], implemented["within_agreed"]["percent"]) == (
+        6,
+        33.3,
+    )
     assert assured["within_original"]["count"] == 0  # A1 was assured on 02-10, due 02-01
     assert assured["within_agreed"] == {**assured["within_agreed"], "count": 0, "of": 6}
 
@@ -177,7 +215,10 @@ def test_timescale_flags_serial_extensions_and_keeps_unverified_and_undated_apar
 
 def test_timescale_period_from_narrows_each_population_by_its_own_date(history: Services) -> None:
     bases = _build(history, "timescale", day_from=dt.date(2011, 2, 10)).data["bases"]
-    original, agreed = bases["implemented"]["within_original"], bases["implemented"]["within_agreed"]
+    original, agreed = (
+        bases["implemented"]["within_original"],
+        bases["implemented"]["within_agreed"],
+    )
     assert original["of_items"] == _k("A3", "A4", "A5", "A9")
     assert (original["count"], original["percent"]) == (0, 0.0)
     assert agreed["of_items"] == _k("A2", "A3", "A4", "A5", "A9")  # A2 agreed 03-15
@@ -263,7 +304,8 @@ def test_high_risk_lists_high_and_red_items_and_what_changed(history: Services) 
 def test_high_risk_in_a_later_quarter_sees_nothing_new(history: Services) -> None:
     data = _build(history, "high-risk", day_to=dt.date(2011, 6, 30)).data
     assert data["period"]["from"] == "2011-04-01"
-    assert data["rag_changes"] == [] and data["decisions"] == []
+    assert data["rag_changes"] == []
+    assert data["decisions"] == []
     # A5 and A9 were overdue before April; A2's audit (3 months from sign-off on 03-10) is new
     assert data["new_overdue"] == [
         {"key": f"{REVIEW}/A2", "overdue_since": "2011-06-10", "days_overdue": 20}
@@ -300,7 +342,8 @@ def test_minutes_list_each_decision_with_who_why_and_evidence_hashes(history: Se
     assert (a3["actor"], a3["reason"]) == (PANEL, "thin")
     assert [x["filename"] for x in a3["evidence"]] == [None]  # a written statement
     assert len(a3["evidence"][0]["sha256"]) == 64
-    assert a5["rag"] == {"from": None, "to": "red"} and a5["evidence"] == []
+    assert a5["rag"] == {"from": None, "to": "red"}
+    assert a5["evidence"] == []
     assert a9["rag"] == {"from": None, "to": "amber"}
 
 
@@ -310,7 +353,8 @@ def test_minutes_show_an_extension_decision_with_its_dates(history: Services) ->
     assert list(got) == ["A1", "A2"]
     assert got["A2"]["kind"] == "extension_granted"
     assert got["A2"]["due"] == {"from": "2011-02-01", "to": "2011-03-01"}
-    assert got["A1"]["evidence"][0]["sha256"] and got["A1"]["rag"]["to"] == "green"
+    assert got["A1"]["evidence"][0]["sha256"]
+    assert got["A1"]["rag"]["to"] == "green"
 
 
 # --- every figure is traceable ---------------------------------------------------------------
@@ -326,7 +370,8 @@ def test_every_count_in_a_table_carries_its_items(history: Services, name: str) 
         f"{REVIEW}/A8@nhs-south-east-essex",
     }
     for f in figures:
-        assert f.count == len(f.keys) and set(f.keys) <= every
+        assert f.count == len(f.keys)
+        assert set(f.keys) <= every
 
 
 @pytest.mark.parametrize("name", reports.NAMES)
@@ -361,7 +406,15 @@ def test_the_schema_refuses_a_figure_without_its_percent(history: Services) -> N
         ({"name": "rag", "review": "test-scr-2012"}, "review", "did you mean 'test-scr-2011'"),
         ({"name": "rag", "agency": "septt"}, "agency", "did you mean 'sept'"),
     ],
-    ids=["name", "from_after_to", "from_on_rag", "no_meeting", "meeting_on_rag", "review", "agency"],
+    ids=[
+        "name",
+        "from_after_to",
+        "from_on_rag",
+        "no_meeting",
+        "meeting_on_rag",
+        "review",
+        "agency",
+    ],
 )
 def test_a_bad_request_is_refused_naming_the_option(
     history: Services, kw: dict[str, Any], option: str, words: str

