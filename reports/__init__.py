@@ -1,4 +1,4 @@
-"""Reports rendered for people and for other programs: HTML, xlsx, CSV and JSON.
+"""Reports rendered for people and for other programs: HTML, xlsx, CSV, JSON and PDF.
 
 The engine computes each report as data (``engine.reports``); this package only lays it
 out. It sits between the interfaces and the engine: ``app`` (``signoff report``) and ``web``
@@ -28,11 +28,18 @@ def _json(report: Report) -> bytes:
     return (json.dumps(report.data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _pdf(report: Report) -> bytes:
+    from reports.document import render_pdf  # WeasyPrint loads only when a PDF is asked for
+
+    return render_pdf(report)
+
+
 _RENDERERS: dict[str, Callable[[Report], bytes]] = {
     "html": render_html,
     "xlsx": render_xlsx,
     "csv": render_csv,
     "json": _json,
+    "pdf": _pdf,
 }
 FORMATS = tuple(_RENDERERS)
 

@@ -19,6 +19,9 @@ caption { text-align: left; font-weight: bold; font-size: 1.2em; padding: .5em 0
 th, td { border: 1px solid #b1b4b6; padding: .3em .6em; text-align: left; vertical-align: top; }
 a { color: #1d70b8; }
 a:focus { outline: 3px solid #fd0; background: #fd0; color: #0b0c0c; }
+td { overflow-wrap: anywhere; }
+@page { size: A4 landscape; margin: 1.5cm; }
+@media print { body { margin: 0; font-size: 9pt; } a { color: #0b0c0c; } }
 </style>
 </head>
 <body>

@@ -23,13 +23,16 @@ class Format(StrEnum):
     XLSX = "xlsx"
     CSV = "csv"
     JSON = "json"
+    PDF = "pdf"
 
 
 def report_(
     name: Annotated[
         str, typer.Argument(help="rag, overdue, timescale, high-risk or minutes (README)")
     ],
-    fmt: Annotated[Format, typer.Option("--format", help="html, xlsx, csv or json")] = Format.HTML,
+    fmt: Annotated[
+        Format, typer.Option("--format", help="html, xlsx, csv, json or pdf")
+    ] = Format.HTML,
     day_from: Annotated[
         str | None, typer.Option("--from", help="YYYY-MM-DD: start of the period")
     ] = None,
@@ -42,7 +45,7 @@ def report_(
         str | None, typer.Option(help="YYYY-MM-DD: the panel meeting (minutes)")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="write to FILE (xlsx needs one)")
+        Path | None, typer.Option("--output", "-o", help="write to FILE (xlsx and pdf need one)")
     ] = None,
     now: Annotated[str | None, typer.Option(help="ISO date-time taken as now")] = None,
 ) -> None:
@@ -51,8 +54,10 @@ def report_(
     from engine.errors import ReportRefused
     from reports import render
 
-    if fmt is Format.XLSX and output is None and sys.stdout.isatty():
-        raise typer.BadParameter("xlsx is a binary file; give --output FILE", param_hint="--format")
+    if fmt in (Format.XLSX, Format.PDF) and output is None and sys.stdout.isatty():
+        raise typer.BadParameter(
+            f"{fmt.value} is a binary file; give --output FILE", param_hint="--format"
+        )
     dates = {
         "day_from": parse_date(day_from, "--from"),
         "day_to": parse_date(day_to, "--to"),
