@@ -40,6 +40,7 @@ __all__ = [
     "ReportRequest",
     "Table",
     "build",
+    "check",
     "parse_day",
     "percent",
 ]

@@ -38,6 +38,7 @@ from engine.importer import import_files
 from engine.items import resolve_item
 from engine.reports.high_risk import quarter_before
 from engine.services import Services
+from engine.spec import CountsAs, Outcome, State, load_spec_file
 from engine.store.tables import Rag
 from tests.conftest import BM, NOW, PANEL, PANEL_CHAIR, ROOT
 
@@ -322,6 +323,27 @@ def test_overdue_for_the_auditor_says_a_confirmation_is_owed(history: Services) 
         "agency": None,
     }
     assert a2["escalation"] == {"reached": 0, "of": 0, "last_to": [], "urgent": False}
+
+
+def test_what_each_shipped_state_counts_as() -> None:
+    """Declared in the files; a terminal state with outcome implemented counts as implemented
+    unless it says assured; nothing else counts."""
+    counted = {}
+    for name in ("recommendation", "imr_action"):
+        spec = load_spec_file(ROOT / "workflows" / f"{name}.yaml")
+        counted[name] = {n: s.counted_as.value for n, s in spec.states.items() if s.counted_as}
+    assert counted == {
+        "recommendation": {
+            "panel_signed_off": "implemented",
+            "audit_confirmed": "assured",
+            "embedded_reaudit": "assured",
+            "closed": "assured",
+        },
+        "imr_action": {"signed_off": "implemented"},
+    }
+    plain = State(label="Done", terminal=True, outcome=Outcome.IMPLEMENTED)
+    assert plain.counted_as is CountsAs.IMPLEMENTED
+    assert State(label="Gone", terminal=True, outcome=Outcome.TRANSFERRED).counted_as is None
 
 
 def test_quarter_before_clamps_to_the_month_end() -> None:
