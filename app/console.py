@@ -154,6 +154,7 @@ _REQUEST_ADVICE = {
     "not_answerer": "; give one of them with --to EMAIL, or leave --to out",
     "failing": " (--to EMAIL)",
     "not_issuer": "; give --actor EMAIL of someone who holds one",
+    "no_item": " with --item REVIEW/REF",
 }
 
 
@@ -161,6 +162,7 @@ def advice(exc: Exception) -> str:
     """What to do about ``exc`` on the command line, to follow the engine's message ('' if
     the message says it all). The one place the CLI words its advice."""
     from engine.errors import (
+        ActorRefused,
         CheckpointRefused,
         MissingInput,
         PublishRefused,
@@ -175,6 +177,8 @@ def advice(exc: Exception) -> str:
     if isinstance(exc, PublishRefused) and exc.unmapped:
         maps = " ".join(f"--map {state}=STATE" for state in exc.unmapped)
         return f"\nmap each state the new version lacks to one it has: {maps}"
+    if isinstance(exc, ActorRefused):
+        return "; give --actor EMAIL of someone who holds one"
     if isinstance(exc, CheckpointRefused):
         return "\n`signoff verify-log` names every problem"
     if isinstance(exc, RequestNotFound):

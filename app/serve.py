@@ -75,6 +75,7 @@ def serve(
             key=current.key(),
             domain=current.reply_domain,
             limits=current.upload_limits(),
+            authserv_id=current.inbound_authserv_id,
             max_message_bytes=current.inbound_max_message_mb * 1024 * 1024,
             messages_per_minute=current.inbound_messages_per_minute,
             refusals_per_minute=current.inbound_refusals_per_minute,

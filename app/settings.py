@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     inbound_refusals_per_minute: int = Field(
         10, ge=1, le=100_000, description="unknown recipients before a client is cut off (421)"
     )
+    inbound_authserv_id: str | None = Field(
+        None,
+        description="the authserv-id our receiving mail server writes in Authentication-Results: "
+        "replies are then believed only when it says dmarc=pass (unset: no such field trusted)",
+    )
     request_expiry_days: int = Field(28, ge=1, le=365, description="how long a link works")
     max_upload_mb: int = Field(25, ge=1, le=500, description="largest file accepted")
     max_upload_files: int = Field(10, ge=1, le=100, description="most files in one answer")
@@ -135,6 +140,19 @@ class Settings(BaseSettings):
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (e.g. from `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("inbound_authserv_id")
+    @classmethod
+    def _authserv_id(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if any(c.isspace() or c in ';()"\\' for c in value) or not value.isprintable():
+            raise ValueError(
+                "must be the one word your mail server writes first in its "
+                "Authentication-Results field, e.g. mx.board.example.org"
+            )
         return value
 
     @field_validator("reply_domain")

@@ -12,12 +12,15 @@
     │   ├── RecommendationNotFound
     │   ├── ContactNotFound
     │   ├── WorkflowNotFound
-    │   └── RequestNotFound           no evidence request with that public id
+    │   ├── RequestNotFound           no evidence request with that public id
+    │   ├── NotHeld                   no received message held for staff with that id
+    │   └── UnknownPerson             an address the directory does not know (sign-in)
     ├── FireError                     a transition was refused; nothing was written
     │   ├── UnknownTrigger (LookupError)
     │   ├── TransitionNotAllowed
     │   ├── RoleNotAllowed (PermissionError)
     │   ├── SeparationOfDuties (PermissionError)
+    │   ├── NotPermitted (PermissionError)  the roles table keeps the actor off this agency
     │   ├── MissingInput (ValueError)
     │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
@@ -31,7 +34,7 @@
     ├── ReportRefused (ValueError)    a report was asked for with a bad name, date or filter
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
-    └── StaffNotAllowed (PermissionError)  the address holds no board role
+    └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -141,6 +144,19 @@ class RoleNotAllowed(FireError, PermissionError):
         self.ref, self.trigger, self.actor, self.roles = ref, trigger, actor, sorted(roles)
 
 
+class NotPermitted(FireError, PermissionError):
+    """The roles table (``engine.permissions``) does not let the actor act on this agency's
+    items, whatever the workflow's roles say."""
+
+    def __init__(self, ref: str, trigger: str, actor: str, agency: str) -> None:
+        super().__init__(
+            f"{ref}: {actor} may not act on {agency}'s items: business managers, the panel and "
+            f"the chair act on every agency's; internal auditors and agency contacts on the "
+            f"agencies the directory lists them for; board viewers only read"
+        )
+        self.ref, self.trigger, self.actor, self.agency = ref, trigger, actor, agency
+
+
 class SeparationOfDuties(FireError, PermissionError):
     def __init__(self, ref: str, trigger: str, actor: str, earlier: str) -> None:
         super().__init__(
@@ -229,6 +245,15 @@ class ReportRefused(SignoffError, ValueError):
         self.option, self.value, self.problem, self.allowed = option, value, problem, allowed
 
 
+class NotHeld(NotFound):
+    """No received message with that id is held for a member of staff to confirm."""
+
+    def __init__(self, message_id: int, status: str | None) -> None:
+        what = f"is {status}" if status else "does not exist"
+        super().__init__(f"received message #{message_id} {what}, not held for staff")
+        self.message_id, self.status = message_id, status
+
+
 class BadInput(FireError, ValueError):
     """A value given to a transition is wrong or not accepted by it."""
 
@@ -263,6 +288,7 @@ class Refusal(StrEnum):
     NOBODY_TO_ASK = "nobody_to_ask"  # the agency has no contact who may answer
     NOT_ANSWERER = "not_answerer"  # the address named may not answer for the item
     FAILING = "failing"  # the address named bounces
+    NO_ITEM = "no_item"  # a reply to a digest: staff must name the item it is for
 
 
 class RequestRefused(SignoffError, ValueError):
@@ -302,15 +328,26 @@ class Unreadable(SignoffError, ValueError):
         self.reason = reason
 
 
-class StaffNotAllowed(SignoffError, PermissionError):
-    """The address holds no board role, so it may not sign in as staff."""
+class UnknownPerson(NotFound):
+    """No contact in the directory has this address, so it cannot sign in."""
 
-    def __init__(self, email: str, roles: list[str]) -> None:
+    def __init__(self, email: str) -> None:
         super().__init__(
-            f"{email} may not sign in as staff: that needs one of the board's roles "
-            f"({', '.join(roles) or 'none published'}) in the contacts file"
+            f"{email} is not in the directory: add them to a contacts file and import it "
+            "(signoff import FILE) first"
         )
-        self.email, self.roles = email, roles
+        self.email = email
+
+
+class ActorRefused(SignoffError, PermissionError):
+    """The roles table (``engine.permissions``) does not give ``actor`` ``permission``."""
+
+    def __init__(self, actor: str, permission: str, roles: Sequence[str]) -> None:
+        super().__init__(
+            f"{actor} may not {permission.replace('_', ' ')}: the roles table gives that to "
+            f"{', '.join(roles)} only"
+        )
+        self.actor, self.permission, self.roles = actor, permission, list(roles)
 
 
 class AssetsMissing(SettingsError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from engine.errors import EvidenceError
-from engine.store.tables import Evidence
+from engine.store.tables import Evidence, Item
 from engine.uploads.names import clean_filename
 
 _CHUNK = 1 << 16
@@ -121,25 +122,52 @@ def store_bytes(data_dir: Path, data: bytes, filename: str) -> StoredFile:
     )
 
 
+def read_stored(data_dir: Path, sha256: str) -> bytes:
+    """The bytes kept in the evidence store under ``sha256`` (a received message, a file).
+
+    Raises:
+        EvidenceError: nothing is kept under that hash, or it cannot be read.
+    """
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        raise EvidenceError(f"not a SHA-256: {sha256[:80]!r}")
+    try:
+        return (data_dir / "evidence" / sha256[:2] / sha256).read_bytes()
+    except OSError as exc:
+        raise EvidenceError(f"cannot read stored file {sha256}: {exc.strerror}") from None
+
+
 _evidence = Evidence.__table__  # type: ignore[attr-defined]
+_item = Item.__table__  # type: ignore[attr-defined]
+_PUBLIC_ID = re.compile(r"[a-z2-7]{16}")  # engine.store.tables.new_public_id
 
 
 @dataclass(frozen=True)
 class OnFile:
-    """Where an evidence file is kept and what it is called, for serving it."""
+    """Where an evidence file is kept, what it is called, and whose item it is on."""
 
     path: Path
     filename: str
     content_type: str | None
+    agency_id: str
 
 
-def file_on_record(conn: sa.Connection, data_dir: Path, evidence_id: int) -> OnFile | None:
-    """The stored file of evidence ``evidence_id``, or None (no such evidence, a statement
-    with no file, or a file no longer inside the evidence folder)."""
+def file_on_record(conn: sa.Connection, data_dir: Path, public_id: str) -> OnFile | None:
+    """The stored file of the evidence with ``public_id``, or None (not an id of ours, no
+    such evidence, a statement with no file, or a file no longer inside the evidence folder).
+
+    The caller decides whether the person asking may have it (``agency_id``).
+    """
+    if not _PUBLIC_ID.fullmatch(public_id):
+        return None
     row = conn.execute(
-        sa.select(_evidence.c.stored_name, _evidence.c.filename, _evidence.c.content_type).where(
-            _evidence.c.id == evidence_id
+        sa.select(
+            _evidence.c.stored_name,
+            _evidence.c.filename,
+            _evidence.c.content_type,
+            _item.c.agency_id,
         )
+        .join(_item, _item.c.id == _evidence.c.item_id)
+        .where(_evidence.c.public_id == public_id)
     ).one_or_none()
     if row is None or not row.stored_name:
         return None
@@ -147,4 +175,4 @@ def file_on_record(conn: sa.Connection, data_dir: Path, evidence_id: int) -> OnF
     path = (root / row.stored_name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         return None
-    return OnFile(path, row.filename or f"evidence-{evidence_id}", row.content_type)
+    return OnFile(path, row.filename or "evidence", row.content_type, row.agency_id)

@@ -25,6 +25,7 @@ from engine.errors import (
     ConcurrentUpdate,
     GuardFailed,
     MissingInput,
+    NotPermitted,
     RoleNotAllowed,
     SeparationOfDuties,
     TransitionNotAllowed,
@@ -32,6 +33,7 @@ from engine.errors import (
 )
 from engine.evidence import EvidenceInput, store_file
 from engine.items import item_key, resolve_item
+from engine.permissions import Permission, Person
 from engine.requests.issue import issue_in
 from engine.services import Services
 from engine.spec import (
@@ -131,7 +133,7 @@ def fire(services: Services, request: FireRequest) -> Fired:
     outbox rows are all written or none is.
 
     Raises:
-        RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, RoleNotAllowed,
+        RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, NotPermitted, RoleNotAllowed,
         SeparationOfDuties, MissingInput, BadInput, GuardFailed, ConcurrentUpdate,
         EvidenceError.
     """
@@ -206,31 +208,12 @@ def fire_in(
     if "due" in changes:
         data["due_from"] = _iso(row.due)
         data["due_to"] = _iso(changes["due"])
-    evidence_ids = []
-    for ev, file in stored:
-        evidence_ids.append(
-            conn.execute(
-                _INSERT_EVIDENCE,
-                {
-                    "item_id": row.id,
-                    "submitted_by": req.actor,
-                    "submitted_at": req.now,
-                    "statement": ev.statement,
-                    "filename": file.filename if file else None,
-                    "stored_name": file.stored_name if file else None,
-                    "sha256": file.sha256 if file else _sha(ev.statement or ""),
-                    "size": file.size if file else len((ev.statement or "").encode()),
-                    "content_type": ev.content_type if file else "text/plain",
-                    "channel": req.channel,
-                    "request_id": req.request_id,
-                },
-            ).scalar_one()
-        )
+    evidence_ids = insert_evidence(
+        conn, row.id, stored, actor=req.actor, now=req.now, channel=req.channel,
+        request_id=req.request_id,
+    )  # fmt: skip
     if evidence_ids:
-        data["evidence"] = [
-            {"id": i, "sha256": (f.sha256 if f else _sha(e.statement or ""))}
-            for i, (e, f) in zip(evidence_ids, stored, strict=True)
-        ]
+        data["evidence"] = evidence_record(evidence_ids, stored)
     elif transition.dest is not None:
         # a decision records the evidence on file it was taken on
         data["evidence_on_file"] = [
@@ -316,6 +299,54 @@ def fire_in(
     )
 
 
+def insert_evidence(
+    conn: sa.Connection,
+    item_id: int,
+    stored: Sequence[tuple[EvidenceInput, Any]],
+    *,
+    actor: str,
+    now: dt.datetime,
+    channel: str,
+    request_id: int | None,
+) -> list[int]:
+    """Write one evidence row per statement or stored file; return their ids, in order.
+
+    The one writer of evidence rows: a transition's evidence (``fire_in``) and a follow-up
+    to evidence already sent (``engine.requests.answer``) both come here.
+    """
+    ids = []
+    for ev, file in stored:
+        ids.append(
+            conn.execute(
+                _INSERT_EVIDENCE,
+                {
+                    "item_id": item_id,
+                    "submitted_by": actor,
+                    "submitted_at": now,
+                    "statement": ev.statement,
+                    "filename": file.filename if file else None,
+                    "stored_name": file.stored_name if file else None,
+                    "sha256": file.sha256 if file else _sha(ev.statement or ""),
+                    "size": file.size if file else len((ev.statement or "").encode()),
+                    "content_type": ev.content_type if file else "text/plain",
+                    "channel": channel,
+                    "request_id": request_id,
+                },
+            ).scalar_one()
+        )
+    return ids
+
+
+def evidence_record(
+    ids: Sequence[int], stored: Sequence[tuple[EvidenceInput, Any]]
+) -> list[dict[str, Any]]:
+    """What an event records of the evidence it added: each row's id and SHA-256."""
+    return [
+        {"id": i, "sha256": (f.sha256 if f else _sha(e.statement or ""))}
+        for i, (e, f) in zip(ids, stored, strict=True)
+    ]
+
+
 def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Transition:
     transition = spec.table.get((trigger, state))
     if transition is not None:
@@ -329,13 +360,18 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
 def _authorise(
     spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
+    """The workflow's roles for this transition, then the roles table (``engine.permissions``):
+    whose items the person may act on at all, whatever roles a workflow gives them."""
     held = acting_as(contacts, actor)
-    for name in t.roles:
-        role = spec.model.roles[name]
-        for r in held:
-            if r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency):
-                return
-    raise RoleNotAllowed(key, t.trigger, actor, t.roles)
+    if not any(
+        r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency)
+        for role in (spec.model.roles[name] for name in t.roles)
+        for r in held
+    ):
+        raise RoleNotAllowed(key, t.trigger, actor, t.roles)
+    board = frozenset(c.agency_id for c in contacts if c.role == FALLBACK_ROLE)
+    if not Person.from_contacts(actor, held, board).may(Permission.ACT_ON_ITEMS, agency):
+        raise NotPermitted(key, t.trigger, actor, agency)
 
 
 def _check_inputs(

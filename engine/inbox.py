@@ -20,8 +20,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import history
+from engine import history, outbox, permissions
 from engine.contacts import mark_failing
+from engine.errors import NotHeld
 from engine.fire import Fired
 from engine.replykeys import parse_bounce_address, parse_reply_address
 from engine.requests import records
@@ -33,6 +34,7 @@ from engine.uploads import UploadLimits
 __all__ = [
     "AddressKind",
     "Arrival",
+    "Unusable",
     "InboundStatus",
     "LocalAddress",
     "Seen",
@@ -45,6 +47,10 @@ __all__ = [
     "record_bounce",
     "seen",
     "sent_message",
+    "auto_answer",
+    "Held",
+    "held",
+    "confirm_answer",
 ]
 
 _inbound = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -63,6 +69,35 @@ class Arrival:
     size: int
     sender: str | None = None
     subject: str | None = None
+
+
+class Unusable(StrEnum):
+    """Why a reply could not be used, as its automatic answer says (fixed words, no case text)."""
+
+    NOT_ALLOWED = "not_allowed"  # the sender may not answer for the item
+    CLOSED = "closed"  # the address was answered, the item moved on, or it expired
+    EMPTY = "empty"  # no text and no attachments
+    FILE_REFUSED = "file_refused"  # an attachment failed its content check
+
+
+def auto_answer(
+    services: Services, to: str, reason: Unusable, address: str, now: dt.datetime
+) -> outbox.Notice:
+    """The automatic answer to ``to`` about a reply to ``address``: one a sender a local day.
+
+    Its dedupe key names the address and the board's local day, so a second one that day is
+    never queued (``engine.outbox.enqueue_once``). It carries no item: nothing of the case.
+    """
+    day = services.calendar.local(now).date().isoformat()
+    return outbox.Notice(
+        dedupe_key=f"auto-answer:{to}:{day}",
+        item_id=None,
+        kind=outbox.Kind.AUTO_ANSWER,
+        template="auto_answer",
+        recipient=to,
+        context={"reason": reason.value, "address": address},
+        send_at=now,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,15 +227,18 @@ def record(
     status: InboundStatus,
     reason: str,
     request_id: int | None = None,
+    answer: outbox.Notice | None = None,
 ) -> Seen | None:
-    """Record a message in a transaction of its own.
+    """Record a message in a transaction of its own, with its automatic ``answer`` if any.
 
     Returns None when it was recorded now, or the earlier record when the same message
-    was recorded first (delivered twice at once).
+    was recorded first (delivered twice at once: then no second answer is queued).
     """
     try:
         with services.db.write() as conn:
             insert(conn, arrival, key=key, status=status, reason=reason, request_id=request_id)
+            if answer is not None:
+                outbox.enqueue_once(conn, answer, arrival.received_at)
     except IntegrityError:
         found = seen(services, key)
         if found is None:
@@ -332,3 +370,104 @@ def record_bounce(
         if found is None:
             raise
         return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held:
+    """A received message held for a member of staff, as confirming it reads it."""
+
+    id: int
+    recipient: str
+    sender: str | None
+    envelope_from: str | None
+    raw_sha256: str
+
+
+_HELD_COLUMNS = (
+    _inbound.c.id,
+    _inbound.c.status,
+    _inbound.c.reason,
+    _inbound.c.recipient,
+    _inbound.c.sender,
+    _inbound.c.envelope_from,
+    _inbound.c.raw_sha256,
+)
+
+
+def held(services: Services, message_id: int) -> Held:
+    """The held message ``message_id``.
+
+    Raises:
+        NotHeld: there is no such message, or it is not held.
+    """
+    with services.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(*_HELD_COLUMNS).where(_inbound.c.id == message_id)
+        ).one_or_none()
+    if row is None or row.status != InboundStatus.HELD:
+        raise NotHeld(message_id, row.status if row else None)
+    return Held(
+        id=row.id, recipient=row.recipient, sender=row.sender,
+        envelope_from=row.envelope_from, raw_sha256=row.raw_sha256,
+    )  # fmt: skip
+
+
+def confirm_answer(
+    services: Services,
+    message_id: int,
+    *,
+    staff: str,
+    public_id: str,
+    sender: str,
+    statement: str,
+    uploads: Sequence[Upload],
+    limits: UploadLimits,
+    now: dt.datetime,
+) -> Fired:
+    """A member of staff confirms a held reply: it answers ``public_id`` as ``sender``.
+
+    One transaction: the answer (as ``engine.requests.answer.answer`` takes it), a
+    ``reply_confirmed`` event by ``staff`` naming the message, its From: and its envelope
+    sender, and the message recorded as accepted.
+
+    Raises:
+        ActorRefused: the roles table does not let ``staff`` manage the quarantine.
+        NotHeld: the message is not held (or was confirmed meanwhile).
+        Everything ``answer`` raises; nothing is then written.
+    """
+    staff = staff.strip().lower()
+    with services.db.write() as conn:
+        permissions.require(conn, staff, permissions.Permission.MANAGE_QUARANTINE)
+        query = sa.select(*_HELD_COLUMNS).where(_inbound.c.id == message_id)
+        if not services.db.is_sqlite:
+            query = query.with_for_update()
+        row = conn.execute(query).one_or_none()
+        if row is None or row.status != InboundStatus.HELD:
+            raise NotHeld(message_id, row.status if row else None)
+        fired = answer(
+            services, public_id, actor=sender, statement=statement, uploads=uploads, now=now,
+            limits=limits, channel="email", conn=conn,
+        )  # fmt: skip
+        history.note(
+            conn,
+            item_id=fired.item_id,
+            at=now,
+            actor=staff,
+            trigger="reply_confirmed",
+            data={
+                "inbound_message": message_id,
+                "from": sender,
+                "envelope_from": row.envelope_from,
+                "evidence": list(fired.evidence_ids),
+            },
+        )
+        conn.execute(
+            _inbound.update()
+            .where(_inbound.c.id == message_id)
+            .values(
+                status=InboundStatus.ACCEPTED.value,
+                reason=f"confirmed by {staff}; was {row.reason or 'held'}"[:2000],
+                evidence_ids=list(fired.evidence_ids),
+            )
+        )
+    return fired

@@ -29,7 +29,8 @@ _wv = core.workflow_version
 _req = core.evidence_request
 _inbound = core.inbound_message
 # engine.store.tables.InboundStatus.QUARANTINED, without loading the models for its value
-_QUARANTINED = "quarantined"
+_QUARANTINED = ("quarantined", "held")  # ... and HELD: a member of staff decides
+_REQUEST = "request"  # engine.store.tables.RequestKind.REQUEST
 
 
 def _multi(conn: sa.Connection, rec_ids: Sequence[int]) -> set[int]:
@@ -186,6 +187,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
                 "content_type": e.content_type,
                 "channel": e.channel,
                 "request_id": e.request_id,
+                "public_id": e.public_id,
             }
             for e in evidence
         ],
@@ -235,7 +237,12 @@ def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _requests(conn: sa.Connection, item_id: int, entered_seq: int) -> list[dict[str, Any]]:
-    rows = conn.execute(sa.select(_req).where(_req.c.item_id == item_id).order_by(_req.c.id))
+    # the requests the board made, not the reply addresses of other emails (RequestKind)
+    rows = conn.execute(
+        sa.select(_req)
+        .where(_req.c.item_id == item_id, _req.c.kind == _REQUEST)
+        .order_by(_req.c.id)
+    )
     return [
         {
             "id": r.id,
@@ -257,10 +264,10 @@ def _requests(conn: sa.Connection, item_id: int, entered_seq: int) -> list[dict[
 
 
 def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str, Any]]:
-    """Inbound messages that did not become evidence (newest first); ``include_all``: every one."""
+    """Inbound messages refused or held for staff (newest first); ``include_all``: every one."""
     query = sa.select(_inbound).order_by(_inbound.c.id.desc())
     if not include_all:
-        query = query.where(_inbound.c.status == _QUARANTINED)
+        query = query.where(_inbound.c.status.in_(_QUARANTINED))
     return [
         {
             "id": m.id,
@@ -278,3 +285,9 @@ def quarantine(conn: sa.Connection, include_all: bool = False) -> list[dict[str,
         }
         for m in conn.execute(query)
     ]
+
+
+def agency_names(conn: sa.Connection) -> dict[str, str]:
+    """Every agency's name, by id."""
+    agency = core.agency
+    return {r.id: r.name for r in conn.execute(sa.select(agency.c.id, agency.c.name))}

@@ -1,13 +1,21 @@
 """Turning claimed outbox rows into email messages.
 
-Each row becomes one message, except reminders and chases whose rule asks for a digest:
-those are grouped into one message per recipient. The facts come from
+Each row becomes one message, with two exceptions. Rows of one kind of chasing (reminder,
+chase, escalation) about the same item to the same person merge into one message, from
+the highest step among them (a step reached while an earlier one still waited to go).
+And where the item's rule asks for digests of that kind (``digest:`` in the workflow),
+a recipient's rows of that kind are one message listing every item (the ``digest``
+template), or the item's own email when there is only one. Every row is settled with
+the message that carried it. The facts come from
 ``engine.mail_facts`` at send time, the template context from ``notifications.context``
 and the bytes from ``notifications.mime``. Every message has a stable Message-ID, an HMAC
 of its dedupe key(s) under the board's secret key, so a resend after a crash is
 recognisable and nobody without the key can predict one; and an envelope sender of its
 own (``engine.replykeys.bounce_address`` of its first outbox row), so a bounce can prove
-which message, to whom, it answers.
+which message, to whom, it answers. Every email that invites a
+reply has a Reply-To of its own (``engine.requests.replies``): a request's, one bound to
+the item and recipient, or a digest's bound to its recipient; the addresses of a batch are
+found or made in one transaction.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -25,11 +33,13 @@ from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
+from engine import signin
 from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
-from engine.outbox import Outcome, Result
+from engine.outbox import CHASING, Outcome, Result
 from engine.replykeys import bounce_address, reply_address
 from engine.requests import mint_token
+from engine.requests.replies import addresses
 from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
@@ -59,9 +69,20 @@ def message_id(key: bytes, keys: Sequence[str], domain: str) -> str:
     return f"<{mac.hexdigest()[:40]}@{domain}>"
 
 
+_CHASING = frozenset(k.value for k in CHASING)
+REPLY_KINDS = ("reminder", "chase", "escalation", "decision", "receipt")
+"""Kinds whose email invites a reply about its item: each carries an address bound to its
+item and recipient (a request carries its own request's; a digest one bound to its recipient)."""
+
+
 def is_digest(row: Any) -> bool:
     """Whether ``row`` goes into its recipient's digest rather than a message of its own."""
-    return bool(row.context.get("digest")) and row.kind in ("reminder", "chase")
+    return bool(row.context.get("digest")) and row.kind in _CHASING
+
+
+def _highest(rows: Sequence[Any]) -> Any:
+    """The row of the highest step (the latest reminder, chase or escalation) of ``rows``."""
+    return max(rows, key=lambda r: (int(r.context.get("step", 0)), r.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +95,8 @@ class _Body:
     html: bytes
 
 
+_AUTO_GENERATED = "Auto-Submitted: auto-generated\r\n"
+_AUTO_REPLIED = "Auto-Submitted: auto-replied\r\n"  # RFC 3834: an answer to a message
 _CACHED = 4096  # renderings a composer keeps; a full cache starts again
 _CACHEABLE = (str, int, bool, type(None))  # not float; bools are marked in the key (see below)
 
@@ -171,34 +194,130 @@ class Composer:
         contexts = self._contexts_for(self.facts(rows) if facts is None else facts, now)
         prepared: list[Prepared] = []
         failed: list[Outcome] = []
-        digests: dict[str, list[Any]] = {}
+        # chasing rows by recipient, kind and item (same item: one message), in row order
+        chasing: dict[tuple[str, str, int], list[Any]] = {}
+        singles: list[Any] = []
         for row in rows:
-            if is_digest(row):
-                digests.setdefault(row.recipient, []).append(row)
-                continue
+            if row.kind in _CHASING and row.item_id:
+                chasing.setdefault((row.recipient, row.kind, row.item_id), []).append(row)
+            else:
+                singles.append(row)
+        merged: list[list[Any]] = []
+        digests: dict[tuple[str, str], list[list[Any]]] = {}
+        for (recipient, kind, _item), same in chasing.items():
+            if any(is_digest(r) for r in same):
+                digests.setdefault((recipient, kind), []).append(same)
+            else:
+                merged.append(same)
+        alone = [items[0] for items in digests.values() if len(items) == 1]
+        replies = self._reply_addresses(
+            [(r.item_id, r.recipient) for r in singles if r.item_id and r.kind in REPLY_KINDS]
+            + [(same[0].item_id, same[0].recipient) for same in merged + alone]
+            + [(None, recipient) for recipient, _kind in digests],
+            now,
+        )
+        for row in singles:
             try:
                 if row.kind == "failures":
                     rendered = self.templates.render("failures", contexts.failures(row))
                     prepared.append(self._message([row], row.recipient, rendered, now))
+                elif row.kind == "sign_in":
+                    prepared.append(self._sign_in(row, contexts, now))
+                elif row.kind == "auto_answer":
+                    rendered = self.templates.render(row.template, contexts.auto_answer(row))
+                    prepared.append(self._message([row], row.recipient, rendered, now))
                 else:
-                    prepared.append(self._single(row, contexts, now))
+                    reply_to = replies.get((row.item_id, row.recipient))
+                    prepared.append(self._single(row, contexts, now, reply_to))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.append(_cannot(row.id, exc))
-        for recipient, group in digests.items():
+        for same in merged:
+            reply_to = replies.get((same[0].item_id, same[0].recipient))
+            self._merged(same, contexts, now, prepared, failed, reply_to)
+        for (recipient, kind), items in digests.items():
+            if len(items) == 1:  # one item: the item's own email
+                same = items[0]
+                reply_to = replies.get((same[0].item_id, recipient))
+                self._merged(same, contexts, now, prepared, failed, reply_to)
+                continue
+            group = [r for same in items for r in same]
             try:
-                rendered = self.templates.render("digest", contexts.digest(recipient, group))
-                prepared.append(self._message(group, recipient, rendered, now))
+                listed = sorted(
+                    (_highest(same) for same in items),
+                    key=lambda r: (r.context.get("due") or "", r.context.get("key") or ""),
+                )
+                ctx = contexts.digest(recipient, listed, kind)
+                reply_to = replies.get((None, recipient))
+                if reply_to:
+                    ctx["reply_to"] = reply_to
+                rendered = self.templates.render("digest", ctx)
+                prepared.append(self._message(group, recipient, rendered, now, reply_to=reply_to))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.extend(_cannot(r.id, exc) for r in group)
         return prepared, failed
 
-    def _single(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
+    def _merged(
+        self,
+        same: Sequence[Any],
+        contexts: Contexts,
+        now: dt.datetime,
+        prepared: list[Prepared],
+        failed: list[Outcome],
+        reply_to: str | None = None,
+    ) -> None:
+        """One message for rows of one kind about one item to one person: the highest step's."""
+        top = _highest(same)
+        try:
+            ctx = contexts.single(top)
+            if reply_to:
+                ctx["reply_to"] = reply_to
+            body = self._render(top.template, ctx)
+            prepared.append(
+                self._message(same, top.recipient, None, now, reply_to=reply_to, body=body)
+            )
+        except (TemplateError, KeyError, ValueError) as exc:
+            failed.extend(_cannot(r.id, exc) for r in same)
+
+    def _reply_addresses(
+        self, wanted: Sequence[tuple[int | None, str]], now: dt.datetime
+    ) -> dict[tuple[int | None, str], str]:
+        """The reply address of each email that invites a reply (not requests': each has its
+        own), by (item, recipient); (None, recipient) for a digest. One transaction."""
+        wanted = list(dict.fromkeys(wanted))
+        if not wanted:
+            return {}
+        domain = self.settings.reply_domain
+        return {
+            pair: reply_address(self._reply_key, public_id, domain)
+            for pair, public_id in addresses(self.services, wanted, now).items()
+        }
+
+    def _single(
+        self, row: Any, contexts: Contexts, now: dt.datetime, reply_to: str | None = None
+    ) -> Prepared:
         ctx = contexts.single(row)
         if row.kind == "request":  # its link token is its own: never rendered from a cache
             reply_to = self._request(row, ctx, now)
             rendered = self.templates.render(row.template, ctx)
             return self._message([row], row.recipient, rendered, now, reply_to=reply_to)
-        return self._message([row], row.recipient, None, now, body=self._render(row.template, ctx))
+        if reply_to:
+            ctx["reply_to"] = reply_to
+        body = self._render(row.template, ctx)
+        return self._message([row], row.recipient, None, now, reply_to=reply_to, body=body)
+
+    def _sign_in(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
+        """A sign-in email: its link's token is minted here and exists only in this email.
+
+        Raises:
+            ValueError: the link was used or ran out before it was sent.
+        """
+        token = signin.mint_token(self.services, row.context["sign_in"], now)
+        if token is None:
+            raise ValueError("the sign-in link was used or expired before it was sent")
+        link = f"{self.settings.base_url}/sign-in/{token}"
+        minutes = int(signin.LINK_FOR.total_seconds() // 60)
+        rendered = self.templates.render(row.template, contexts.sign_in(row, link, minutes))
+        return self._message([row], row.recipient, rendered, now)
 
     def _request(self, row: Any, ctx: dict[str, object], now: dt.datetime) -> str:
         """Mint the link's token (it exists only in this email) and the reply address.
@@ -269,7 +388,7 @@ class Composer:
             self._date(now),
             mime.header("Message-ID", mid),
             mime.header("Reply-To", reply_to) if reply_to else self._reply_to_header,
-            "Auto-Submitted: auto-generated\r\n",
+            _AUTO_REPLIED if rows[0].kind == "auto_answer" else _AUTO_GENERATED,
             mime.header("X-Signoff-Kind", rows[0].kind),
         )
         return Prepared(

@@ -21,6 +21,29 @@ EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
 )
+# what an automatic answer says, by engine.inbox.Unusable: (why, what to do); fixed words only
+AUTO_ANSWERS = {
+    "not_allowed": (
+        "this address does not take evidence for this recommendation from you",
+        "Ask the person the email was sent to (or their deputy) to reply, or ask the board to "
+        "add you to its contacts for your agency.",
+    ),
+    "closed": (
+        "it can no longer be used: the recommendation has moved on since that email, or the "
+        "address has expired",
+        "Use the link in the latest email we sent you about it, or ask the board for a new one.",
+    ),
+    "empty": (
+        "it had no text and no attachments",
+        "Reply again with your evidence written in the email or attached to it.",
+    ),
+    "file_refused": (
+        "an attached file could not be accepted: its type or content is not allowed, or it is "
+        "too large",
+        "Send it again as a PDF, or upload it through the link in the email we sent you. "
+        "Nothing from your email was kept on the recommendation.",
+    ),
+}
 # what is expected when the state does not say (``expects``), by what is owed
 EXPECTED_BY_OWED = {
     Owed.EVIDENCE: EXPECTED,
@@ -32,7 +55,17 @@ EXPECTED_BY_OWED = {
         "Confirmation that the agreed action has been implemented: for example an audit report."
     ),
 }
-DIGEST_ITEM_KEYS = ("ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link")
+DIGEST_ITEM_KEYS = (
+    "ref",
+    "summary",
+    "review_ref",
+    "agency_name",
+    "due",
+    "days_overdue",
+    "overdue_since",
+    "urgent",
+    "link",
+)
 SIGNER_ROLE = "Business manager"  # who signs: the board's business manager (the directory's)
 
 
@@ -194,8 +227,9 @@ class Contexts:
             known = self._labels[id(spec)] = (spec, decision_labels(spec))
         return known[1]
 
-    def digest(self, recipient: str, rows: Sequence[Any]) -> dict[str, object]:
-        """The context of one digest of ``rows`` (reminders and chases) to ``recipient``."""
+    def digest(self, recipient: str, rows: Sequence[Any], kind: str) -> dict[str, object]:
+        """The context of one digest of ``rows`` (one each item; reminders, chases or
+        escalations, as ``kind`` says) to ``recipient``."""
         items = []
         for row in rows:
             c = self.common(row)
@@ -203,7 +237,9 @@ class Contexts:
         first = self.facts.items[rows[0].item_id]
         sender_name, sender_role = self._signature()
         return {
+            "kind": kind,
             "items": items,
+            "urgent": any(i["urgent"] for i in items),
             "recipient_name": self._recipient_name(recipient, first.agency_id),
             "board_name": first.board,
             "reply_to": self.sender,
@@ -211,14 +247,38 @@ class Contexts:
             "sender_role": sender_role,
         }
 
+    def auto_answer(self, row: Any) -> dict[str, object]:
+        """The context of an automatic answer to a reply that could not be used."""
+        why, advice = AUTO_ANSWERS[row.context["reason"]]
+        return {
+            "written_to": row.context["address"],
+            "why": why,
+            "advice": advice,
+            "board_name": self.sender_name,
+            "sender_name": self.sender_name,
+            "reply_to": self.sender,
+        }
+
     def failures(self, row: Any) -> dict[str, object]:
         """The context of the admin's email listing failed deliveries."""
         return {
             "count": row.context["count"],
             "failures": row.context["failures"],
+            "unreachable": row.context.get("unreachable", []),
             "recipient_name": self._recipient_name(row.recipient),
             "board_name": self.sender_name,
             "sender_name": "signoff",
             "reply_to": self.sender,
             "link": f"{self.base_url}/admin/outbox",
+        }
+
+    def sign_in(self, row: Any, link: str, minutes: int) -> dict[str, object]:
+        """The context of a sign-in email: the link (minted for it alone) and no item."""
+        return {
+            "link": link,
+            "minutes": minutes,
+            "recipient_name": self._recipient_name(row.recipient),
+            "board_name": self.sender_name,
+            "sender_name": self.sender_name,
+            "reply_to": self.sender,
         }

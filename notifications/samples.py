@@ -28,6 +28,14 @@ _SAMPLE_ITEM: dict[str, object] = {
     "sender_role": "Business manager",
 }
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
+    "sign_in": {
+        "recipient_name": "Case Review Panel Member",
+        "board_name": "Southend LSCB",
+        "sender_name": "LSCB Business Manager",
+        "reply_to": "business.manager@southend-lscb.example.org",
+        "link": "https://signoff.example.org/sign-in/3q2-7wEXAMPLEx9c0Tt1a2b3c4d5e6f7g8h9i0jKLMNOP",
+        "minutes": 15,
+    },
     "failures": {
         "recipient_name": "LSCB Business Manager",
         "board_name": "Southend LSCB",
@@ -44,6 +52,17 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "error": "550 mailbox unavailable",
             }
         ],
+        "unreachable": [
+            {"role": "agency", "items": ["southend-iawg-scr-audit-2010 R3"]},
+        ],
+    },
+    "auto_answer": {
+        "written_to": "reply+k5qdhcwzk3aqgs6y.mxz3b6f2wq@replies.southend-lscb.example.org",
+        "why": "it had no text and no attachments",
+        "advice": "Reply again with your evidence written in the email or attached to it.",
+        "board_name": "Southend LSCB",
+        "sender_name": "LSCB Business Manager",
+        "reply_to": "business.manager@southend-lscb.example.org",
     },
     "request": {**_SAMPLE_ITEM, "days_overdue": -28},
     "receipt": {
@@ -63,6 +82,8 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
         "late_agency_name": "NHS South East Essex",
     },
     "digest": {
+        "kind": "escalation",
+        "urgent": True,
         "recipient_name": "Case Review Panel Chair",
         "board_name": "Southend LSCB",
         "reply_to": "business.manager@southend-lscb.example.org",
@@ -73,18 +94,22 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "ref": "R1",
                 "summary": "Panel terms of reference",
                 "review_ref": "southend-iawg-scr-audit-2010",
+                "agency_name": "Southend LSCB",
                 "due": "1 April 2011",
                 "days_overdue": 9,
                 "overdue_since": "2 April 2011",
+                "urgent": False,
                 "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
             },
             {
                 "ref": "R4",
                 "summary": "Referral form audit",
                 "review_ref": "southend-iawg-scr-audit-2010",
+                "agency_name": "NHS South East Essex",
                 "due": "30 April 2011",
-                "days_overdue": -20,
+                "days_overdue": 43,
                 "overdue_since": "1 May 2011",
+                "urgent": True,
                 "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R4",
             },
         ],

@@ -22,7 +22,8 @@ class MailSettings:
     """Outgoing mail: where it goes, who it is from, and what its links and reply addresses are.
 
     ``reply_key`` returns the board's secret, read once a dispatch has something to send:
-    it signs every message's Message-ID and bounce address, and requests' reply addresses.
+    it signs every message's Message-ID and bounce address, and the reply address of every
+    email that invites a reply.
     """
 
     smtp_host: str = "127.0.0.1"

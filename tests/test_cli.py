@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from app.console import advice
 from engine.errors import MissingInput, PublishRefused, Refusal, RequestRefused
+from engine.replykeys import reply_address
+from engine.services import Services
 from engine.store import migrate
+from engine.store.db import Database
+from inbound.receive import Mailbox, receive
 from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
 
 SIGNOFF = str(Path(sys.executable).parent / "signoff")
@@ -245,7 +253,7 @@ def test_templates_command_refuses_an_ssti_payload(tmp_path: Path) -> None:
     run = Cli(tmp_path)
     err = run("templates", "--directory", str(folder), code=1).stderr
     assert f"template 'chase' (text) line {last}: access to '__class__' is not allowed" in err
-    assert "ok (chase, decision, digest" in run("templates").stdout
+    assert "ok (auto_answer, chase, decision, digest" in run("templates").stdout
 
 
 def test_request_reissue_show_and_quarantine(cli: Cli) -> None:
@@ -328,11 +336,31 @@ def test_fire_without_evidence_says_how_to_give_it(cli: Cli) -> None:
     )
 
 
-def test_staff_link_only_for_board_roles(cli: Cli) -> None:
-    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example")
-    assert link.stdout.startswith("https://board.example/staff/sign-in/")
-    refused = cli("staff-link", "named.nurse@sept.example.org", code=1)
-    assert "named.nurse@sept.example.org" in refused.stderr
+def test_staff_link_prints_a_stored_single_use_link(cli: Cli) -> None:
+    link = cli("staff-link", PANEL, SIGNOFF_BASE_URL="https://board.example").stdout.strip()
+    assert re.fullmatch(r"https://board\.example/sign-in/[A-Za-z0-9_-]{43}", link)
+    token = link.rsplit("/", 1)[1]
+    with closing(sqlite3.connect(cli.db)) as conn:
+        stored = conn.execute("SELECT email, token_hash FROM sign_in_link").fetchall()
+    assert stored == [(PANEL, hashlib.sha256(token.encode()).hexdigest())]  # never the token
+
+
+def test_a_named_actor_needs_the_tables_permission_to_import_or_publish(cli: Cli) -> None:
+    refused = cli("import", str(CONTACTS), "--actor", PANEL, code=1)
+    assert refused.stderr.strip() == (
+        f"error: {PANEL} may not administer: the roles table gives that to business_manager "
+        "only; give --actor EMAIL of someone who holds one"
+    )
+    workflow = ROOT / "workflows" / "recommendation.yaml"
+    refused = cli("workflow", "publish", str(workflow), "--actor", PANEL, code=1)
+    assert "may not administer" in refused.stderr
+    assert "already this content" in cli("workflow", "publish", str(workflow), "--actor", BM).stdout
+    assert "imported" in cli("import", str(CONTACTS), "--actor", BM).stdout
+
+
+def test_staff_link_refuses_an_address_the_directory_does_not_know(cli: Cli) -> None:
+    refused = cli("staff-link", "stranger@elsewhere.example", code=1)
+    assert "stranger@elsewhere.example is not in the directory" in refused.stderr
 
 
 def test_init_in_an_empty_folder_publishes_the_shipped_workflows(tmp_path: Path) -> None:
@@ -372,3 +400,40 @@ def test_rag_option_offers_the_engine_rags() -> None:
     from engine.store.tables import Rag
 
     assert [r.value for r in RagOption] == [r.value for r in Rag]
+
+
+def test_staff_confirm_a_held_reply_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    """Issue 9: a reply that does not pass DMARC is held; staff confirm it with quarantine."""
+    key, domain = "c" * 32, "replies.example.org"
+    env = {"SIGNOFF_SECRET_KEY": key, "SIGNOFF_REPLY_DOMAIN": domain}
+    asked = cli("request", R1, "--now", NOW_ISO, **env)
+    public_id = asked.stdout.split("(request ")[1].split(";")[0]
+    msg = EmailMessage()
+    msg["Authentication-Results"] = (
+        "mx.example.org; dmarc=fail header.from=southend-lscb.example.org"
+    )
+    msg["From"], msg["Subject"] = BM, "RE: evidence"
+    msg["To"] = reply_address(key.encode(), public_id, domain)
+    msg["Message-ID"] = "<held@southend-lscb.example.org>"
+    msg.set_content("The minutes are agreed.")
+    database = Database(f"sqlite:///{cli.db}")
+    try:
+        got = receive(
+            Services(db=database, data_dir=tmp_path / "data"),
+            Mailbox(key=key.encode(), domain=domain, authserv_id="mx.example.org"),
+            msg.as_bytes(), rcpt_tos=[str(msg["To"])], envelope_from="x@evil.example",
+            now=dt.datetime(2011, 1, 10, 10, tzinfo=dt.UTC),
+        )  # fmt: skip
+    finally:
+        database.engine.dispose()
+    assert got.status == "held"
+    [held] = json.loads(cli("quarantine", "--json").stdout)["messages"]
+    assert (held["status"], held["sender"], held["envelope_from"]) == ("held", BM, "x@evil.example")
+    refused = cli("quarantine", "--confirm", str(held["id"]), "--actor", "nobody@example.org",
+                  "--now", NOW_ISO, code=1, **env)  # fmt: skip
+    assert "may not sign in as staff" in refused.stderr
+    done = cli("quarantine", "--confirm", str(held["id"]), "--actor", BM, "--now", NOW_ISO, **env)
+    assert f"#{held['id']} confirmed: 1 evidence record(s)" in done.stdout
+    assert cli("quarantine").stdout.strip() == "nothing in quarantine"
+    shown = json.loads(cli("show", R1, "--json").stdout)
+    assert shown["items"][0]["state"] == "evidence_submitted"

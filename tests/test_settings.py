@@ -230,3 +230,17 @@ def test_serve_in_development_still_runs_with_the_defaults(tmp_path: Path) -> No
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("value", ["mx.example.org extra", "mx;dmarc=pass", "(mx)", "mx\nx", 'a"b'])
+def test_a_malformed_inbound_authserv_id_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="SIGNOFF_INBOUND_AUTHSERV_ID"):
+        load_settings(inbound_authserv_id=value)
+
+
+def test_the_inbound_authserv_id_is_unset_by_default() -> None:
+    assert load_settings().inbound_authserv_id is None
+    assert load_settings(inbound_authserv_id="  ").inbound_authserv_id is None
+    assert load_settings(inbound_authserv_id="mx.example.org").inbound_authserv_id == (
+        "mx.example.org"
+    )

@@ -1,4 +1,4 @@
-"""The web app: the agency reply page (no account needed) and staff evidence downloads."""
+"""The web app: the agency reply page (no account needed), sign-in and the signed-in pages."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ if _typing.TYPE_CHECKING:
     from web.app import create_app
     from web.server import build_server, start_in_thread, stop
     from web.settings import WebSettings
-    from web.staff import issue_staff_link
 
 __all__ = [
     "WebSettings",
     "build_server",
     "create_app",
-    "issue_staff_link",
     "start_in_thread",
     "stop",
 ]
@@ -27,6 +25,5 @@ _SUBMOD_ATTRS = {
     "app": ["create_app"],
     "server": ["build_server", "start_in_thread", "stop"],
     "settings": ["WebSettings"],
-    "staff": ["issue_staff_link"],
 }
 __getattr__, __dir__, _ = _lazy.attach(__name__, submod_attrs=_SUBMOD_ATTRS)

@@ -1,4 +1,4 @@
-"""The web app: the agency reply page and staff evidence downloads.
+"""The web app: the agency reply page, sign-in, and the signed-in pages.
 
 Build one per process with ``create_app(services, settings, clock=...)`` and serve it with
 ``web.server``. It refuses to start without the GOV.UK Frontend assets.
@@ -7,17 +7,19 @@ Build one per process with ``create_app(services, settings, clock=...)`` and ser
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import assets, reply, staff
+from web import admin, assets, downloads, home, reply, signin
+from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
 from web.pages import Pages
@@ -25,7 +27,7 @@ from web.settings import WebSettings
 
 _MB = 1024 * 1024
 _FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
-_THROTTLED = ("/r/", "/reply/", "/staff")
+_THROTTLED = ("/r/", "/reply/", "/sign-in/", "/evidence/", "/sessions/")
 
 
 def create_app(
@@ -35,34 +37,41 @@ def create_app(
     clock: Callable[[], dt.datetime],
     failure_limit: str = "20/minute",
     post_limit: str = "30/minute",
+    links_per_client: str = "10/15 minutes",
+    links_per_address: str = "3/15 minutes",
     assets_dir: Path = assets.DIST,
 ) -> FastAPI:
     """The app, with its routes, middleware and error pages.
 
-    ``failure_limit`` (failed link lookups) and ``post_limit`` (form posts) are per client
-    address, in the ``limits`` notation ("20/minute").
+    ``failure_limit`` (failed link lookups), ``post_limit`` (form posts) and
+    ``links_per_client`` (sign-in links asked for) are per client address, and
+    ``links_per_address`` per email address, in the ``limits`` notation ("20/minute").
 
     Raises:
         AssetsMissing: GOV.UK Frontend is not installed (run `npm ci --prefix web`).
     """
     assets.check(assets_dir)
     key = settings.secret_key
-    pages = Pages()
+    pages = Pages(local=services.calendar.local)
     secure = settings.base_url.startswith("https://")
     ctx = Context(
         services=services,
         settings=settings,
         clock=clock,
         pages=pages,
-        throttle=Throttle(failure_limit, post_limit),
+        throttle=Throttle(failure_limit, post_limit, links_per_client, links_per_address),
         csrf=csrf_for(key.decode(), secure=secure, max_age=_FORM_FOR),
         secret=key,
         secure=secure,
     )
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = ctx  # what web.access.Requires reads
     assets.mount(app, assets_dir)
     app.include_router(reply.router(ctx))
-    app.include_router(staff.router(ctx))
+    app.include_router(signin.router(ctx))
+    app.include_router(home.router(ctx))
+    app.include_router(downloads.router(ctx))
+    app.include_router(admin.router(ctx))
 
     def not_found(request: Request) -> Response:
         if request.url.path.startswith(_THROTTLED):
@@ -71,6 +80,11 @@ def create_app(
 
     async def on_link_dead(request: Request, _exc: Exception) -> Response:
         return not_found(request)
+
+    async def on_sign_in_needed(_request: Request, exc: Exception) -> Response:
+        path = exc.path if isinstance(exc, SignInNeeded) else "/"
+        query = urllib.parse.urlencode({"next": path}) if path != "/" else ""
+        return RedirectResponse("/sign-in" + (f"?{query}" if query else ""), status_code=303)
 
     async def on_too_many(_request: Request, _exc: Exception) -> Response:
         return HTMLResponse(pages.too_many, status_code=429, headers={"Retry-After": "60"})
@@ -86,6 +100,7 @@ def create_app(
 
     app.add_exception_handler(LinkDead, on_link_dead)
     app.add_exception_handler(TooManyAttempts, on_too_many)
+    app.add_exception_handler(SignInNeeded, on_sign_in_needed)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_link_dead)
     app.add_exception_handler(BodyTooLarge, on_too_large)

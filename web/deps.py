@@ -40,10 +40,26 @@ class Throttle:
     256-bit token pointless and to stop one client flooding the upload form.
     """
 
-    def __init__(self, failures: str, posts: str) -> None:
+    def __init__(
+        self,
+        failures: str,
+        posts: str,
+        links_per_client: str = "10/15 minutes",
+        links_per_address: str = "3/15 minutes",
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._failures: RateLimitItem = parse(failures)
         self._posts: RateLimitItem = parse(posts)
+        self._per_client: RateLimitItem = parse(links_per_client)
+        self._per_address: RateLimitItem = parse(links_per_address)
+
+    def link_asked(self, client: str, email: str) -> bool:
+        """Count one sign-in link asked for. Raises TooManyAttempts when ``client`` asks too
+        often; False when ``email`` has had its share lately (then no email goes, and the
+        page says the same as ever, so the limit tells nobody whether the address is known)."""
+        if not self._limiter.hit(self._per_client, "link", client):
+            raise TooManyAttempts()
+        return self._limiter.hit(self._per_address, "link-to", email)
 
     def check(self, client: str) -> None:
         """Raises TooManyAttempts when ``client`` has failed too often lately."""

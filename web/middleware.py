@@ -4,7 +4,7 @@ Every response gets ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options: 
 ``X-Frame-Options: DENY`` and a Content-Security-Policy (unless the route set a stricter
 one, as downloads do); everything except ``/assets`` gets ``Cache-Control: no-store``.
 
-The access log never holds a link token: ``/r/<token>`` and ``/staff/sign-in/<token>``
+The access log never holds a link token: ``/r/<token>`` and ``/sign-in/<token>``
 are logged as ``/r/<redacted>``, query strings are never logged, and uvicorn's own access
 log is off (``web.server``).
 """
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("signoff.web")
 
-_SECRET_PATHS = re.compile(r"^/(r|staff/sign-in)/[^/]*")
+_SECRET_PATHS = re.compile(r"^/(r|sign-in)/[^/]*")
 
 
 class BodyTooLarge(Exception):

@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
@@ -27,6 +28,12 @@ def long_date(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return "no date set"
     return f"{value.day} {value:%B %Y}"
+
+
+def long_time(value: dt.datetime) -> str:
+    """``4 March 2027, 2:05pm`` (GOV.UK style: 12-hour clock, no leading zero)."""
+    hour = value.hour % 12 or 12
+    return f"{long_date(value)}, {hour}:{value:%M}{'am' if value.hour < 12 else 'pm'}"
 
 
 def paragraphs(text: str) -> Markup:
@@ -49,7 +56,12 @@ def file_size(count: int) -> str:
 class Pages:
     """The app's templates; built once per app."""
 
-    def __init__(self, *, service_name: str = "signoff") -> None:
+    def __init__(
+        self,
+        *,
+        service_name: str = "signoff",
+        local: Callable[[dt.datetime], dt.datetime] = lambda t: t,
+    ) -> None:
         self.env = Environment(
             loader=ChoiceLoader(
                 [
@@ -62,7 +74,12 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(long_date=long_date, paragraphs=paragraphs, file_size=file_size)
+        self.env.filters.update(
+            long_date=long_date,
+            long_time=lambda t: long_time(local(t)),  # in the board's time zone
+            paragraphs=paragraphs,
+            file_size=file_size,
+        )
         self.env.globals["serviceName"] = service_name
         self.not_found = self.render("not_found.html", nonce=None).encode()
         self.too_many = self.render("too_many.html", nonce=None).encode()

@@ -76,6 +76,7 @@ _REFUSED: dict[Refusal, str] = {
     Refusal.NOBODY_TO_ASK: _CANNOT,
     Refusal.NOT_ANSWERER: _CANNOT,
     Refusal.FAILING: _CANNOT,
+    Refusal.NO_ITEM: _CANNOT,
 }
 # What the page says when the workflow refuses the answer (a FireError): never a 500.
 _CHANGED = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, kw_only=True)
 class WebSettings:
-    """The web app's settings. ``secret_key`` signs forms, staff links and cookies."""
+    """The web app's settings. ``secret_key`` signs forms and cookies."""
 
     secret_key: bytes = field(repr=False)
     base_url: str = "http://localhost:8000"

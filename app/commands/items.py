@@ -238,14 +238,14 @@ def reissue_(
 
 @refusals
 def staff_link_(
-    email: Annotated[str, typer.Argument(help="a contact holding one of the board's roles")],
+    email: Annotated[str, typer.Argument(help="a contact in the directory")],
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
-    """Print a 15-minute sign-in link for board staff (evidence downloads)."""
-    from web.staff import issue_staff_link
+    """Print a 15-minute, single-use sign-in link (for first set-up, before email works)."""
+    from engine import signin
 
-    link = issue_staff_link(services(), settings().web(), email.strip().lower(), parse_now(now))
-    typer.echo(link)
+    token = signin.issue_link(services(), email, parse_now(now))
+    typer.echo(f"{settings().web().base_url}/sign-in/{token}")
 
 
 @refusals
@@ -254,10 +254,24 @@ def quarantine_(
         bool, typer.Option("--all", help="every received message, not only the quarantined")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
+    confirm: Annotated[
+        int | None,
+        typer.Option(help="ID of a held reply whose sender you have confirmed: take it as theirs"),
+    ] = None,
+    item: Annotated[
+        str | None, typer.Option(help="with --confirm, for a reply to a digest: its REVIEW/REF")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="with --confirm: your email (a board role, recorded)")
+    ] = None,
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
-    """Replies that could not be matched to a live request, and why."""
+    """Replies that could not be matched to a live request, or are held for staff, and why."""
     from engine import queries
 
+    if confirm is not None:
+        _confirm_held(confirm, item=item, actor=actor, now=now)
+        return
     current = services()
     with current.db.engine.connect() as conn:
         messages = queries.quarantine(conn, include_all=show_all)
@@ -272,6 +286,24 @@ def quarantine_(
             f"#{m['id']} {m['received_at'][:16]} {m['status']:<11} from {m['sender'] or '-'} "
             f"to {m['recipient']}: {m['reason'] or ''}"
         )
+
+
+def _confirm_held(message_id: int, *, item: str | None, actor: str | None, now: str | None) -> None:
+    """``quarantine --confirm``: a member of staff takes a held reply as its sender's answer."""
+    from inbound.receive import Mailbox, confirm
+
+    if not actor:
+        typer.echo("error: --confirm needs --actor EMAIL (yours: a board role)", err=True)
+        raise typer.Exit(1)
+    current = settings()
+    mailbox = Mailbox(
+        key=current.key(), domain=current.reply_domain, limits=current.upload_limits()
+    )
+    done = confirm(services(), mailbox, message_id, staff=actor, now=parse_now(now), item=item)
+    typer.echo(
+        f"#{message_id} confirmed: {len(done.evidence_ids)} evidence record(s) "
+        f"through {done.request}"
+    )
 
 
 def _indented(text: str, prefix: str = "  ") -> str:

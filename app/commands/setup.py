@@ -64,10 +64,12 @@ def import_(
     Likely personal data in what goes into emails (a review's email name, an email summary)
     is a ``warning:`` line naming the row and field; in a title, an ``info:`` line.
     """
+    from engine import permissions
     from engine.importer import import_files
 
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         report = import_files(
             conn,
             files,
@@ -207,7 +209,9 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
 @refusals
 def workflow_publish(
     file: Annotated[Path, typer.Argument()],
-    actor: Annotated[str, typer.Option(help="who publishes (recorded)")],
+    actor: Annotated[
+        str, typer.Option(help="who publishes (recorded): a business manager, or system:…")
+    ],
     migrate_items: Annotated[
         bool, typer.Option("--migrate", help="move open items onto it")
     ] = False,
@@ -218,6 +222,7 @@ def workflow_publish(
     now: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Publish a new immutable version of a workflow."""
+    from engine import permissions
     from engine.spec import load_spec_file
     from engine.versions import publish
 
@@ -232,6 +237,7 @@ def workflow_publish(
     spec = load_spec_file(file, known_templates())
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         done = publish(
             conn,
             spec,

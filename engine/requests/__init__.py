@@ -3,8 +3,10 @@
 One module a concept: ``issue`` (issuing and reissuing; ``engine.fire`` calls
 ``issue_in`` when a state has ``request_on_entry``), ``tokens`` (public ids, link tokens,
 finding a request by its link), ``view`` (what the reply page shows), ``answer``
-(answering: fires the state's answering transition), ``records`` (the request table)
-and ``mail`` (the request and receipt emails).
+(answering: fires the state's answering transition, or adds a follow-up to evidence
+just sent), ``records`` (the request table, which also holds the reply address of every
+other email that invites a reply), ``replies`` (those addresses, and who may answer through
+one) and ``mail`` (the request and receipt emails).
 
 ``answer`` builds on ``engine.fire``, which builds on ``issue``; re-exporting it here
 would close that loop (``engine.fire`` -> ``engine.requests`` -> ``answer`` ->

@@ -15,15 +15,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import contacts
-from engine.errors import Refusal, RequestRefused
+from engine import contacts, history
+from engine.errors import Refusal, RequestNotFound, RequestRefused
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
-from engine.fire import Fired, FireRequest, fire_in
-from engine.items import item_key
-from engine.requests import mail, records, tokens
+from engine.fire import Fired, FireRequest, evidence_record, fire_in, insert_evidence
+from engine.items import item_key, resolve_item
+from engine.requests import mail, records, replies, tokens
+from engine.requests.replies import Standing
 from engine.services import Services
 from engine.spec import answer_transition
+from engine.store.tables import Item, RequestKind
 from engine.uploads import UploadLimits, check_files
+
+_item = Item.__table__  # type: ignore[attr-defined]
+FOLLOW_UPS = dt.timedelta(days=28)  # how long after an answer replies add to it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,26 +41,79 @@ class Upload:
 
 @dataclass(frozen=True, kw_only=True)
 class ReplyTarget:
-    """The request a reply address names, as the inbound listener checks it."""
+    """The reply address a message was sent to, and what its sender is to it."""
 
     request_id: int
-    agency_id: str
-    sender_known: bool  # the sender is a contact of the request's agency (or a deputy of one)
+    public_id: str
+    kind: RequestKind
+    item_id: int | None  # None: a digest's address, until a reply names its item
+    agency_id: str | None
+    standing: Standing
 
 
 def reply_target(services: Services, public_id: str, sender: str) -> ReplyTarget | None:
-    """The request ``public_id`` and whether ``sender`` may answer for its agency.
+    """The reply address ``public_id`` and what ``sender`` is to it (``replies.standing``).
 
-    A contact of the agency may, and so may the deputy of one marked absent.
-
-    None when there is no such request.
+    None when there is no such address.
     """
     with services.db.engine.connect() as conn:
-        req = records.find(conn, public_id)
-        if req is None:
+        row = records.find(conn, public_id)
+        if row is None:
             return None
-        known = contacts.answers_for(conn, sender, str(req.agency_id))
-    return ReplyTarget(request_id=int(req.id), agency_id=str(req.agency_id), sender_known=known)
+        standing = replies.standing(conn, row, sender)
+    return ReplyTarget(
+        request_id=int(row.id),
+        public_id=public_id,
+        kind=RequestKind(row.kind),
+        item_id=row.item_id,
+        agency_id=row.agency_id,
+        standing=standing,
+    )
+
+
+def digest_target(
+    services: Services, target: ReplyTarget, sender: str, text: str, now: dt.datetime
+) -> ReplyTarget | list[int]:
+    """The reply address for the one item a reply to a digest names (by its ref in ``text``).
+
+    The address is the item's, bound to the digest's recipient. Returns the items named
+    instead when there is not exactly one.
+    """
+    with services.db.engine.connect() as conn:
+        digest = records.find(conn, target.public_id)
+        named = replies.named_items(conn, sender, text)
+    if digest is None or len(named) != 1:
+        return named
+    public_id = replies.addresses(services, [(named[0], digest.recipient)], now)[
+        (named[0], digest.recipient)
+    ]
+    found = reply_target(services, public_id, sender)
+    return found if found is not None else named
+
+
+def assign_digest(services: Services, public_id: str, item: str, now: dt.datetime) -> str:
+    """The reply address, bound to the digest's recipient, of ``item`` (a staff's choice).
+
+    Raises:
+        RequestNotFound; RecommendationNotFound; RequestRefused (``NO_ITEM``): ``public_id``
+        is not a digest's address, or the item is not one its recipient answers for.
+    """
+    with services.db.engine.connect() as conn:
+        digest = records.find(conn, public_id)
+        if digest is None:
+            raise RequestNotFound(public_id)
+        row = resolve_item(conn, item)
+        key = item_key(row.review_id, row.ref, None)
+        if digest.kind != RequestKind.DIGEST:
+            raise RequestRefused(Refusal.NO_ITEM, f"{public_id} is not a digest's address", key)
+        if row.agency_id not in contacts.agencies_of(conn, digest.recipient):
+            raise RequestRefused(
+                Refusal.NO_ITEM,
+                f"{key} belongs to {row.agency_id}, which {digest.recipient} does not answer for",
+                key,
+            )
+    pair = (int(row.id), str(digest.recipient))
+    return replies.addresses(services, [pair], now)[pair]
 
 
 def answer_by_token(
@@ -145,22 +203,30 @@ def _answer_in(
 ) -> Fired:
     row = records.load(conn, public_id, for_update=not services.db.is_sqlite)
     key = item_key(row.review_id, row.ref, None)
-    if not records.is_live(row, now):
+    spec = services.specs.get(conn, row.workflow_version_id)
+    transition = answer_transition(spec.model, row.state)
+    live = records.is_live(row, now)
+    if not (live and transition is not None) and records.takes_follow_up(conn, row, now):
+        return _follow_up_in(conn, row, key, actor, stored, now, channel)
+    if not live:
         raise RequestRefused(
             Refusal.CLOSED,
             f"request {public_id} for {key} can no longer be answered "
             f"({records.why_closed(row, now)})",
             key,
         )
-    spec = services.specs.get(conn, row.workflow_version_id)
-    transition = answer_transition(spec.model, row.state)
-    if transition is None:  # the workflow changed under the request
+    if transition is None:  # the workflow changed under the request, or it asks for none now
+        if row.kind != RequestKind.REQUEST:
+            raise RequestRefused(
+                Refusal.CLOSED,
+                f"{key} takes no evidence while {spec.states[row.state].label.lower()}",
+                key,
+            )
         raise RequestRefused(
             Refusal.WORKFLOW_CHANGED,
             f"{key}: the workflow no longer takes evidence in {row.state!r}",
             key,
         )
-    records.mark_answered(conn, row.id, now=now, channel=channel)
     tokens.revoke(conn, row.id, now)
     fired = fire_in(
         conn,
@@ -177,8 +243,60 @@ def _answer_in(
         stored,
         services.calendar,
     )
+    records.mark_answered(
+        conn, row.id, now=now, channel=channel, followup_seq=fired.seq,
+        followups_until=now + FOLLOW_UPS,
+    )  # fmt: skip
     mail.queue_receipt(
         conn, item_id=row.item_id, public_id=public_id, actor=actor.strip().lower(),
         stored=stored, to_state=fired.to_state, now=now,
     )  # fmt: skip
     return fired
+
+
+def _follow_up_in(
+    conn: sa.Connection,
+    row: Any,
+    key: str,
+    actor: str,
+    stored: list[tuple[EvidenceInput, Any]],
+    now: dt.datetime,
+    channel: str,
+) -> Fired:
+    """More evidence for what was already sent: kept on the item, the item does not move.
+
+    Raises:
+        RequestRefused: the actor does not answer for the item's agency (``NOT_ANSWERER``).
+    """
+    actor = actor.strip().lower()
+    if not contacts.answers_for(conn, actor, row.agency_id):
+        raise RequestRefused(
+            Refusal.NOT_ANSWERER, f"{actor} does not answer for {row.agency_id} on {key}", key
+        )
+    ids = insert_evidence(
+        conn, row.item_id, stored, actor=actor, now=now, channel=channel, request_id=row.id
+    )
+    digest = history.note(
+        conn,
+        item_id=row.item_id,
+        at=now,
+        actor=actor,
+        trigger="evidence_added",
+        data={
+            "request_id": int(row.id),
+            "channel": channel,
+            "evidence": evidence_record(ids, stored),
+        },
+    )
+    head = conn.execute(
+        sa.select(_item.c.seq, _item.c.version).where(_item.c.id == row.item_id)
+    ).one()
+    mail.queue_receipt(
+        conn, item_id=row.item_id, public_id=row.public_id, actor=actor, stored=stored,
+        to_state=row.item_state, now=now, follow_up=head.seq,
+    )  # fmt: skip
+    return Fired(
+        item_id=int(row.item_id), key=key, trigger="evidence_added", from_state=row.item_state,
+        to_state=row.item_state, seq=int(head.seq), hash=digest, version=int(head.version),
+        evidence_ids=tuple(ids),
+    )  # fmt: skip

@@ -14,11 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import contacts, deadlines, history
+from engine import contacts, deadlines, history, permissions
 from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.errors import Refusal, RequestRefused
 from engine.items import item_key, resolve_item
+from engine.permissions import Permission
 from engine.requests import mail, records, tokens
 from engine.services import Services
 from engine.spec import WorkflowSpec, answer_transition
@@ -60,7 +61,7 @@ def issue(
         row = resolve_item(conn, item)
         key = item_key(row.review_id, row.ref, None)
         spec = services.specs.get(conn, row.workflow_version_id)
-        _check_issuer(conn, spec, key, actor)
+        _check_issuer(conn, key, row.agency_id, actor)
         recipient = _recipient(conn, spec, row, key, to)
         issued = issue_in(
             conn, spec, row, key, recipient=recipient, actor=actor, now=now,
@@ -160,7 +161,7 @@ def reissue(
         row = records.load(conn, public_id)
         spec = services.specs.get(conn, row.workflow_version_id)
         key = item_key(row.review_id, row.ref, None)
-        _check_issuer(conn, spec, key, actor)
+        _check_issuer(conn, key, row.agency_id, actor)
         if row.status != RequestStatus.OPEN or row.entered_seq != row.item_entered_seq:
             raise RequestRefused(
                 Refusal.CLOSED,
@@ -215,15 +216,18 @@ def _not_asked_here(spec: WorkflowSpec, key: str, state: str) -> RequestRefused:
     )
 
 
-def _check_issuer(conn: sa.Connection, spec: WorkflowSpec, key: str, actor: str) -> None:
-    """Only the board's staff roles (any role not scoped to an agency) may ask."""
-    staff = contacts.board_roles([spec])
-    if actor.startswith("system:") or contacts.roles_of(conn, actor) & staff:
+def _check_issuer(conn: sa.Connection, key: str, agency: str, actor: str) -> None:
+    """Who may ask is the roles table's ``request_evidence`` (``engine.permissions``)."""
+    if actor.startswith("system:"):
         return
+    who = permissions.person(conn, actor)
+    if who is not None and who.may(Permission.REQUEST_EVIDENCE, agency):
+        return
+    roles = ", ".join(r.value for r in permissions.who_may(Permission.REQUEST_EVIDENCE))
     raise RequestRefused(
         Refusal.NOT_ISSUER,
         f"{actor} may not request evidence on {key}: that needs one of the board's roles "
-        f"({', '.join(sorted(staff))}) in the contacts file",
+        f"({roles}) in the contacts file",
         key,
     )
 

@@ -51,14 +51,19 @@ def queue_receipt(
     stored: list[tuple[EvidenceInput, Any]],
     to_state: str,
     now: dt.datetime,
+    follow_up: int | None = None,
 ) -> None:
-    """Tell the person who answered that it arrived: counts only, never file names."""
+    """Tell the person who answered that it arrived: counts only, never file names.
+
+    ``follow_up``: the seq of the event that added more to an answer (one receipt each).
+    """
     files = sum(1 for _, f in stored if f is not None)
     received = [f"{files} file{'s' if files != 1 else ''}"] if files else []
     if any(f is None for _, f in stored):
         received.append("a written statement")
     context = {"request": public_id, "received": received, "to_state": to_state}
-    _queue(conn, f"receipt:{public_id}", item_id, "receipt", "receipt", actor, context, now)
+    key = f"receipt:{public_id}" + (f":{follow_up}" if follow_up is not None else "")
+    _queue(conn, key, item_id, "receipt", "receipt", actor, context, now)
 
 
 def _queue(

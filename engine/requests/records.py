@@ -68,9 +68,15 @@ def load(conn: sa.Connection, public_id: str, *, for_update: bool = False) -> An
 
 
 def find(conn: sa.Connection, public_id: str) -> Any:
-    """The request's id and agency, or None when there is no such request."""
+    """The reply address's row (id, agency, kind, item, recipient), or None when there is none.
+
+    Every kind of reply address (``RequestKind``) is found here: a request's, another
+    email's about an item, a digest's.
+    """
     return conn.execute(
-        sa.select(_req.c.id, _req.c.agency_id).where(_req.c.public_id == public_id)
+        sa.select(_req.c.id, _req.c.agency_id, _req.c.kind, _req.c.item_id, _req.c.recipient).where(
+            _req.c.public_id == public_id
+        )
     ).one_or_none()
 
 
@@ -105,7 +111,7 @@ def why_closed(row: Any, now: dt.datetime | None = None) -> str:
 
 
 def insert(conn: sa.Connection, values: dict[str, Any]) -> int:
-    """Write a new open request (issue 1); returns its id."""
+    """Write a new open request or reply address (issue 1); returns its id."""
     return int(
         conn.execute(
             _INSERT, {**values, "issues": 1, "status": RequestStatus.OPEN.value}
@@ -120,9 +126,45 @@ def extend(conn: sa.Connection, request_id: int, *, issues: int, expires_at: dt.
     )
 
 
-def mark_answered(conn: sa.Connection, request_id: int, *, now: dt.datetime, channel: str) -> None:
+def mark_answered(
+    conn: sa.Connection,
+    request_id: int,
+    *,
+    now: dt.datetime,
+    channel: str,
+    followup_seq: int,
+    followups_until: dt.datetime,
+) -> None:
+    """Close the request as answered; replies to it are follow-ups while the item stays in
+    the entry the answer made (``followup_seq``), until ``followups_until``."""
     conn.execute(
         _req.update()
         .where(_req.c.id == request_id)
-        .values(status=RequestStatus.ANSWERED.value, closed_at=now, closed_reason=channel)
+        .values(
+            status=RequestStatus.ANSWERED.value,
+            closed_at=now,
+            closed_reason=channel,
+            followup_seq=followup_seq,
+            expires_at=followups_until,
+        )
     )
+
+
+def takes_follow_up(conn: sa.Connection, row: Any, now: dt.datetime) -> bool:
+    """Whether a reply to ``row`` (``SELECT_REQUEST``) adds to evidence already sent.
+
+    It does while the address is unexpired and not withdrawn, and the item is still in the
+    state entry that an answer (through this address or another) made, and the address was
+    made in that entry or in the one the answer came from.
+    """
+    if row.status == RequestStatus.REVOKED or row.expires_at <= now:
+        return False
+    if row.followup_seq is not None:
+        return bool(row.followup_seq == row.item_entered_seq)
+    current = row.entered_seq == row.item_entered_seq
+    made_by_answer = sa.select(_req.c.id).where(
+        _req.c.item_id == row.item_id,
+        _req.c.followup_seq == row.item_entered_seq,
+        sa.true() if current else _req.c.entered_seq == row.entered_seq,
+    )
+    return conn.execute(made_by_answer.limit(1)).first() is not None

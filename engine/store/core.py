@@ -118,6 +118,7 @@ evidence = sa.Table(
     sa.Column("content_type", sa.String(100)),
     sa.Column("channel", sa.String(20), nullable=False),
     sa.Column("request_id", sa.Integer()),
+    sa.Column("public_id", sa.String(32), nullable=False),
 )
 
 evidence_request = sa.Table(
@@ -125,8 +126,9 @@ evidence_request = sa.Table(
     metadata,
     sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
     sa.Column("public_id", sa.String(32), nullable=False),
-    sa.Column("item_id", sa.Integer(), nullable=False),
-    sa.Column("agency_id", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("item_id", sa.Integer()),
+    sa.Column("agency_id", sa.String(100)),
     sa.Column("recipient", sa.String(320), nullable=False),
     sa.Column("asked", sa.Text(), nullable=False),
     sa.Column("due", sa.Date()),
@@ -139,6 +141,7 @@ evidence_request = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("closed_at", UTCDateTime()),
     sa.Column("closed_reason", sa.String(200)),
+    sa.Column("followup_seq", sa.Integer()),
 )
 
 request_token = sa.Table(
@@ -209,6 +212,35 @@ outbox = sa.Table(
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_until", UTCDateTime()),
     sa.Column("failed_at", UTCDateTime()),
+)
+
+sign_in_link = sa.Table(
+    "sign_in_link",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("token_hash", sa.String(64)),
+    sa.Column("next_path", sa.String(500)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("used_at", UTCDateTime()),
+)
+
+staff_session = sa.Table(
+    "staff_session",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False),
+    sa.Column("id_hash", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("how", sa.String(20), nullable=False),
+    sa.Column("roles_digest", sa.String(64), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime()),
+    sa.Column("ended_reason", sa.String(100)),
 )
 
 sweep_state = sa.Table(

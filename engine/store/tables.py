@@ -11,7 +11,9 @@ come back timezone-aware on every backend.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import secrets
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +22,11 @@ from sqlmodel import Column, Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from engine.store.types import UTCDateTime
+
+
+def new_public_id() -> str:
+    """A public id for a row named in URLs: 80 random bits, lower-case base32."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().rstrip("=").lower()
 
 
 class Rag(StrEnum):
@@ -148,6 +155,10 @@ class Evidence(SQLModel, table=True):
     content_type: str | None = Field(default=None, max_length=100)
     channel: str = Field(default="staff", max_length=20)  # staff, web or email
     request_id: int | None = Field(default=None, foreign_key="evidence_request.id", index=True)
+    # what URLs name it by: random, so a download link cannot be guessed from another
+    public_id: str = Field(
+        sa_column=Column(sa.String(32), nullable=False, unique=True, default=new_public_id)
+    )
 
 
 class RequestStatus(StrEnum):
@@ -156,15 +167,31 @@ class RequestStatus(StrEnum):
     REVOKED = "revoked"  # the item moved on, or the board withdrew it
 
 
+class RequestKind(StrEnum):
+    """What a reply address (an evidence_request row) was made for."""
+
+    REQUEST = "request"  # the board asked for evidence: a link and a reply address
+    REPLY = "reply"  # the reply address of another email about one item to one person
+    DIGEST = "digest"  # the reply address of a person's digest: no item until a reply names one
+
+
 class EvidenceRequest(SQLModel, table=True):
-    """A request to one agency contact for evidence on one item, answered by link or reply."""
+    """A request to one agency contact for evidence on one item, answered by link or reply.
+
+    Every reply address is one of these rows (``kind``): a request's, or the address another
+    email about an item (``reply``) or a person's digest (``digest``, no item) carries.
+    """
 
     __tablename__ = "evidence_request"
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(unique=True, max_length=32)  # in reply addresses; not a secret
-    item_id: int = Field(foreign_key="item.id", index=True)
-    agency_id: str = Field(foreign_key="agency.id", max_length=100)
-    recipient: str = Field(max_length=320)
+    kind: RequestKind = Field(
+        default=RequestKind.REQUEST,
+        sa_column=Column(sa.String(10), nullable=False, server_default="request"),
+    )
+    item_id: int | None = Field(default=None, foreign_key="item.id", index=True)
+    agency_id: str | None = Field(default=None, foreign_key="agency.id", max_length=100)
+    recipient: str = Field(max_length=320, index=True)
     asked: str = Field(sa_column=Column(sa.Text, nullable=False))
     due: dt.date | None = None
     state: str = Field(max_length=100)  # the item's state when asked
@@ -178,6 +205,8 @@ class EvidenceRequest(SQLModel, table=True):
     )
     closed_at: dt.datetime | None = _ts(nullable=True)
     closed_reason: str | None = Field(default=None, max_length=200)
+    # the item's state entry an answer made: replies are follow-ups while the item stays there
+    followup_seq: int | None = None
 
 
 class RequestToken(SQLModel, table=True):
@@ -196,6 +225,7 @@ class RequestToken(SQLModel, table=True):
 class InboundStatus(StrEnum):
     ACCEPTED = "accepted"  # became evidence on an item
     QUARANTINED = "quarantined"  # could not be matched: the admin decides
+    HELD = "held"  # matched, but a member of staff must confirm who sent it (or assign it)
     AUTO_REPLY = "auto_reply"
     BOUNCE = "bounce"
     DISMISSED = "dismissed"  # the admin looked and set it aside
@@ -263,6 +293,41 @@ class Outbox(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     lease_until: dt.datetime | None = _ts(nullable=True)
     failed_at: dt.datetime | None = _ts(nullable=True)
+
+
+class SignInLink(SQLModel, table=True):
+    """A sign-in link asked for (``/sign-in``) or printed (``signoff staff-link``).
+
+    Only the SHA-256 of its token is kept; an emailed link's token is minted when the email
+    is composed, so the raw token exists only in that email.
+    """
+
+    __tablename__ = "sign_in_link"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # in the outbox row; not a secret
+    email: str = Field(max_length=320)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    next_path: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = _ts(nullable=True)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in person's session; only the SHA-256 of its id (the cookie) is kept."""
+
+    __tablename__ = "staff_session"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # names it on /sessions; not a secret
+    id_hash: str = Field(unique=True, max_length=64)
+    email: str = Field(index=True, max_length=320)
+    how: str = Field(max_length=20)  # link (later: oidc)
+    roles_digest: str = Field(max_length=64)  # the roles held at sign-in: a change ends it
+    started_at: dt.datetime = _ts()
+    last_seen_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    ended_at: dt.datetime | None = _ts(nullable=True, index=True)
+    ended_reason: str | None = Field(default=None, max_length=100)
 
 
 class SweepState(SQLModel, table=True):

@@ -8,7 +8,8 @@ addresses, bounded sizes). ::
 
     parse_message(raw: bytes, *, max_bytes: int = 50 MiB, max_depth: int = 20) -> Parsed
     Parsed(message_id, sender, sender_display, subject, text, attachments, auto_reply,
-           bounce, in_reply_to)
+           bounce, in_reply_to, auth_results, list_mail)
+    dmarc_result(auth_results, authserv_id, from_domain) -> str   "pass", "fail", "absent"...
     Attachment(filename, content_type, data)
     Bounce(failed_recipients, status, permanent, original_message_id)
     Unreadable(SignoffError, ValueError)      not a message at all; ``reason`` says why
@@ -24,7 +25,8 @@ One module a concept, each stating its rules in its docstring:
     html          HTML to text, quoted history dropped or marked
     quotes        the new text: quoted history, attributions and signature stripped
     attachments   the files and messages that are not the body
-    autoreply     out-of-office and other machine replies
+    autoreply     out-of-office and other machine replies, and mailing-list mail
+    authresults   our receiving server's DMARC verdict (Authentication-Results)
     bounces       delivery status notifications, standard or written for people
     message       parse_message and Parsed, composing the above
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from engine.errors import Unreadable
 from inbound.parse.attachments import Attachment
+from inbound.parse.authresults import dmarc_result
 from inbound.parse.bounces import Bounce
 from inbound.parse.html import html_to_text
 from inbound.parse.message import Parsed, parse_message
@@ -46,6 +49,7 @@ __all__ = [
     "Bounce",
     "Parsed",
     "Unreadable",
+    "dmarc_result",
     "html_to_text",
     "new_text",
     "parse_message",

@@ -38,3 +38,11 @@ def is_auto_reply(msg: Message, subject: str) -> bool:
     if msg.get_content_type() == "multipart/report":
         return True  # a read receipt or a successful-delivery report (bounces handled first)
     return bool(_AUTO_SUBJECT_RE.match(subject))
+
+
+_LIST_FIELDS = ("list-id", "list-post", "list-unsubscribe", "mailing-list")
+
+
+def is_list_mail(msg: Message) -> bool:
+    """Whether ``msg`` came through a mailing list (RFC 2369 / 2919 fields): never answered."""
+    return any(header(msg, name) is not None for name in _LIST_FIELDS)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from inbound.parse.addresses import read_sender
 from inbound.parse.attachments import Attachment, attachments
-from inbound.parse.autoreply import is_auto_reply
+from inbound.parse.authresults import results_fields
+from inbound.parse.autoreply import is_auto_reply, is_list_mail
 from inbound.parse.body import body
 from inbound.parse.bounces import Bounce, bounce
 from inbound.parse.message_ids import first_id, reply_ids
@@ -30,6 +31,8 @@ class Parsed:
     auto_reply: bool  # out-of-office or other auto-responder (never a bounce)
     bounce: Bounce | None  # a delivery status notification
     in_reply_to: tuple[str, ...]  # In-Reply-To then References message ids
+    auth_results: tuple[str, ...] = ()  # Authentication-Results values, topmost first
+    list_mail: bool = False  # sent through a mailing list (List-Id and the like)
 
 
 def parse_message(
@@ -55,4 +58,6 @@ def parse_message(
         auto_reply=bounced is None and is_auto_reply(msg, subject),
         bounce=bounced,
         in_reply_to=reply_ids(msg),
+        auth_results=results_fields(msg),
+        list_mail=is_list_mail(msg),
     )

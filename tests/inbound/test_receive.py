@@ -169,11 +169,15 @@ def test_a_reply_becomes_evidence(
     )
 
 
-def test_a_colleague_at_the_same_agency_may_answer(
+def test_a_colleague_at_the_same_agency_is_held_for_staff(
     demo: Services, inbox: Listener, item: int, public_id: str
 ) -> None:
+    """Issue 9: only the addressee (or their deputy) is believed; a colleague is held."""
     inbox.send(reply(public_id, sender=DIRECTOR))
-    assert [r.status for r in inbound_rows(demo)] == ["accepted"]
+    rows = inbound_rows(demo)
+    assert [r.status for r in rows] == ["held"]
+    assert f"From: {DIRECTOR}, envelope sender: mailer@sept.example.org" in (rows[0].reason or "")
+    nothing_on_the_item(demo, item)
 
 
 def test_the_same_message_twice_is_one_evidence_record(
@@ -307,10 +311,37 @@ def test_bad_attachments_are_quarantined(
     quarantined(demo, item, needle)
 
 
-def test_an_answered_request_takes_no_more_replies(
+def test_a_second_reply_is_a_follow_up_to_the_evidence_sent(
+    demo: Services, inbox: Listener, item: int, public_id: str
+) -> None:
+    """The "Evidence sent" page says to reply to send more: that reply is kept, unmoved."""
+    inbox.send(reply(public_id))
+    inbox.send(reply(public_id, "and another thing"))
+    rows = inbound_rows(demo)
+    assert [r.status for r in rows] == ["accepted", "accepted"]
+    with demo.db.engine.connect() as conn:
+        statements = conn.execute(sa.select(Evidence.statement).order_by(Evidence.id)).scalars()
+        assert list(statements)[-1] == "and another thing"
+        events = conn.execute(
+            sa.select(Event.trigger, Event.to_state).where(Event.item_id == item)
+        ).all()
+        assert events[-1] == ("evidence_added", "evidence_submitted")
+        state = conn.execute(sa.select(Item.state).where(Item.id == item)).scalar_one()
+        assert verify(conn).ok
+    assert state == "evidence_submitted"
+
+
+def test_an_answered_request_takes_no_more_replies_once_the_panel_decided(
     demo: Services, inbox: Listener, item: int, public_id: str
 ) -> None:
     inbox.send(reply(public_id))
+    fire(
+        demo,
+        FireRequest(
+            item=T1, trigger="challenge", actor=PANEL, now=NOW, reason="More, please",
+            meeting_date=dt.date(2011, 1, 9),
+        ),
+    )  # fmt: skip
     inbox.send(reply(public_id, "and another thing"))
     rows = inbound_rows(demo)
     assert [r.status for r in rows] == ["accepted", "quarantined"]

@@ -57,7 +57,7 @@ def stdlib_message(c: Composer, rows: list[Any], recipient: str, rendered: Rende
     msg["Date"] = email.utils.format_datetime(NOW)
     msg["Message-ID"] = message_id(c.settings.reply_key(), [r.dedupe_key for r in rows], c.domain)
     msg["Reply-To"] = c.sender
-    msg["Auto-Submitted"] = "auto-generated"
+    msg["Auto-Submitted"] = "auto-replied" if rows[0].kind == "auto_answer" else "auto-generated"
     msg["X-Signoff-Kind"] = rows[0].kind
     msg.attach(MIMEText(rendered.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
     msg.attach(MIMEText(rendered.html, "html", _UTF8_QP))  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from app.settings import load_settings
 from engine import requests as evidence_requests
+from engine import signin
 from engine.services import Services
 from tests.conftest import BM, NOW, REVIEW, make_item
 from tests.files import pdf
@@ -114,3 +116,45 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 @pytest.fixture
 def sept(demo: Services) -> Asked:
     return ask(demo, "T1", "sept")
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the (first) form on a page."""
+    found = _CSRF.search(html)
+    assert found is not None, "no form with a CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, services: Services, email: str, clock: Clock) -> None:
+    """Sign ``client`` in as ``email`` through a printed link (GET, then the button's POST)."""
+    token = signin.issue_link(services, email, clock.now)
+    page = client.get(f"/sign-in/{token}")
+    assert page.status_code == 200, page.text
+    done = client.post(f"/sign-in/{token}", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303, done.text
+
+
+def evidence_file(client: TestClient, services: Services, asked: Asked) -> str:
+    """Send a PDF through the reply page as the asked agency; its evidence's public id."""
+    opened = client.get(f"/r/{asked.token}")
+    assert opened.status_code == 303
+    page = client.get(f"/reply/{asked.public_id}")
+    sent = client.post(
+        f"/reply/{asked.public_id}",
+        data={"csrf_token": csrf_of(page.text), "statement": ""},
+        files=[("files", ("Ward ‘minutes’ 2011.pdf", PDF, "application/pdf"))],
+    )
+    assert sent.status_code == 303, sent.text
+    client.cookies.clear()
+    with services.db.engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.text(
+                    "SELECT public_id FROM evidence WHERE item_id = :i AND filename IS NOT NULL"
+                ),
+                {"i": asked.item_id},
+            ).scalar_one()
+        )

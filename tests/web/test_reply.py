@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import logging
 import re
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,10 @@ from engine.errors import (
     RoleNotAllowed,
     SeparationOfDuties,
 )
+from engine.replykeys import reply_address
 from engine.services import Services
-from tests.conftest import DEPUTY, sept_lead_officer
+from inbound.receive import Mailbox, receive
+from tests.conftest import DEPUTY, NOW, sept_lead_officer
 from tests.web.conftest import PDF, SEPT, Asked, Clock, ask, item_state, row_counts
 from web import reply
 
@@ -531,3 +535,26 @@ def test_every_workflow_refusal_is_a_page(
     assert words in response.text
     assert "X/T1" not in response.text
     assert_untouched(demo, sept)
+
+
+def test_the_done_page_tells_the_truth_about_sending_more(
+    client: TestClient, demo: Services, sept: Asked
+) -> None:
+    """Issue 9: "reply to the email you were sent" led to the quarantine; now it adds to it."""
+    csrf = land(client, sept)
+    assert post(client, sept, csrf, statement="Minutes attached", files=[pdf()]).status_code == 303
+    done = client.get(f"/reply/{sept.public_id}/done")
+    assert "reply to the email you were sent" in html.unescape(done.text)
+    key, domain = b"k" * 32, "replies.example.org"
+    more = EmailMessage()
+    more["From"], more["Subject"] = SEPT, "RE: Evidence needed"
+    more["To"] = reply_address(key, sept.public_id, domain)
+    more["Message-ID"] = "<more@sept.example.org>"
+    more.set_content("And the training register.")
+    more.add_attachment(PDF, maintype="application", subtype="pdf", filename="register.pdf")
+    got = receive(
+        demo, Mailbox(key=key, domain=domain), more.as_bytes(), rcpt_tos=[str(more["To"])],
+        envelope_from=SEPT, now=NOW + dt.timedelta(days=2),
+    )  # fmt: skip
+    assert got.status == "accepted", got.reason
+    assert item_state(demo, sept.item_id) == ("evidence_submitted", 4)
