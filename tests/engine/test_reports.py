@@ -45,7 +45,7 @@ from tests.conftest import BM, NOW, PANEL, PANEL_CHAIR, ROOT
 REVIEW = "test-scr-2011"
 SEPT = "named.nurse@sept.example.org"
 NHS = "designated.nurse@nhs-see.example.org"
-AUDIT = "internal.audit@nhs-see.example.org"
+AUDIT = "internal.audit@sept.example.org"  # an auditor acts on its own agency's items
 
 PLAN = f"""\
 review: {{id: {REVIEW}, title: Test serious case review, board: Test LSCB,
