@@ -71,6 +71,7 @@ bench: $(STAMP) $(ASSETS)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) web/node_modules signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis
