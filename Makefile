@@ -10,7 +10,7 @@ DEMO_DB ?= sqlite:///signoff.db
 # The browser the page tests drive (Playwright, never a downloaded browser): Debian's Chromium
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint types unit bench clean browser
+.PHONY: run test lint types unit bench clean browser pdf-libs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
 	  else \
 	    echo "no $(CHROMIUM): install Debian's chromium (apt-get install chromium) for the page tests"; \
+	  fi; }
+
+# Report PDFs: WeasyPrint needs Pango and a font; the tests read PDFs with poppler-utils.
+pdf-libs:
+	@command -v pdftoppm >/dev/null && ldconfig -p | grep -q libpangoft2 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 \
+	      fonts-dejavu-core poppler-utils >/dev/null; \
+	  else \
+	    echo "for report PDFs: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"; \
 	  fi; }
 
 # The demo: SQLite, the example plan, a local mail catcher (port 1025, messages kept in
@@ -50,7 +60,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 # the tests run on every core (pytest-xdist): each worker builds its own template databases
-unit: $(STAMP) $(ASSETS) browser
+unit: $(STAMP) $(ASSETS) browser pdf-libs
 	$(BIN)/pytest --numprocesses auto
 
 test: lint types unit
@@ -61,6 +71,7 @@ bench: $(STAMP) $(ASSETS)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) web/node_modules signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import items, mail, setup
+from app.commands import items, mail, report, setup
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -42,6 +42,7 @@ app.command()(mail.sweep)
 app.command("dispatch")(mail.dispatch_)
 app.command()(mail.outbox)
 app.command("forecast")(mail.forecast_)
+app.command("report")(report.report_)
 app.command()(serve.serve)
 workflow_app.command("validate")(setup.workflow_validate)
 workflow_app.command("publish")(setup.workflow_publish)

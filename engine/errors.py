@@ -31,6 +31,7 @@
     ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
     │   └── UploadRefused             a file was refused by its name or content
     ├── RequestRefused (ValueError)   a request cannot be issued, reissued or answered (``reason``)
+    ├── ReportRefused (ValueError)    a report was asked for with a bad name, date or filter
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
     └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
@@ -241,6 +242,16 @@ class RequestNotFound(NotFound):
     def __init__(self, public_id: str) -> None:
         super().__init__(f"no evidence request {public_id!r}")
         self.public_id = public_id
+
+
+class ReportRefused(SignoffError, ValueError):
+    """A report cannot be built as asked: ``option`` names what was wrong (``name``, ``from``,
+    ``to``, ``meeting``, ``review``, ``agency``), ``value`` what was given, ``allowed`` what
+    may be given instead (may be empty)."""
+
+    def __init__(self, option: str, value: str, problem: str, allowed: Sequence[str] = ()) -> None:
+        super().__init__(f"{option} {value!r}: {problem}")
+        self.option, self.value, self.problem, self.allowed = option, value, problem, allowed
 
 
 class NotHeld(NotFound):

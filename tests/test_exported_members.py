@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["app", "engine", "notifications", "web", "inbound", "workflows", "config"]
+PACKAGES = ["app", "engine", "notifications", "web", "inbound", "reports", "workflows", "config"]
 LAZY = ["app", "engine", "notifications", "web", "inbound"]
 
 

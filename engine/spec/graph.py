@@ -63,6 +63,17 @@ def check_graph(m: WorkflowFile, r: Reporter) -> None:
                 f"only terminal states have an outcome; "
                 f"add 'terminal: true' to {name!r} or remove its outcome",
             )
+        if s.counts_as is not None and s.outcome not in (None, Outcome.IMPLEMENTED):
+            r.add(
+                ("states", name, "counts_as"),
+                f"a state with outcome {s.outcome.value!r} is never counted as "
+                f"{s.counts_as.value}; remove 'counts_as'",
+            )
+        if s.initial and s.counts_as is not None:
+            r.add(
+                ("states", name, "counts_as"),
+                "the initial state cannot count as implemented; remove 'counts_as'",
+            )
         if s.terminal and s.initial:
             r.add(("states", name), "the initial state cannot be terminal")
         if s.terminal and s.deadline is not None:

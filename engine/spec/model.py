@@ -37,6 +37,17 @@ class Outcome(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class CountsAs(StrEnum):
+    """What being in a state says about a recommendation, for the board's figures.
+
+    ``implemented``: the board accepted it as done (panel sign-off); ``assured``: that was
+    independently confirmed (internal audit) and stays so in the states after it.
+    """
+
+    IMPLEMENTED = "implemented"
+    ASSURED = "assured"
+
+
 class Clock(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
@@ -125,6 +136,21 @@ class State(_Model):
     terminal: bool = False
     clock: Clock = Field(Clock.RUNNING, description="whether the SLA clock runs in this state")
     outcome: Outcome | None = Field(None, description="required on terminal states")
+    counts_as: CountsAs | None = Field(
+        None,
+        description="in reports, an item here counts as implemented or assured (a terminal "
+        "state with outcome implemented counts as implemented unless it says assured; never "
+        "on other outcomes or the initial state)",
+    )
+
+    @property
+    def counted_as(self) -> CountsAs | None:
+        """What reports count an item in this state as: ``counts_as``, else ``implemented``
+        for a terminal state whose outcome is implemented."""
+        if self.counts_as is None and self.outcome is Outcome.IMPLEMENTED:
+            return CountsAs.IMPLEMENTED
+        return self.counts_as
+
     deadline: Deadline | None = None
     templates: dict[Literal["request", "reminder", "chase", "escalation", "decision"], str] = Field(
         default_factory=dict
