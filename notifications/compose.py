@@ -22,11 +22,11 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from engine import signin
-from engine.errors import RequestNotFound, TemplateError
+from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import Outcome, Result
 from engine.replykeys import reply_address
-from engine.requests import asked, mint_token
+from engine.requests import mint_token
 from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
@@ -100,6 +100,9 @@ class Composer:
         name, address = parseaddr(settings.mail_from)
         self.sender = address
         self.sender_name = name or "signoff"
+        # who signs when the directory lists no business manager: the From name, unless
+        # that is the product's own (the default), which no board signs as
+        self.signature = name if name and name.lower() != "signoff" else "The business manager"
         self.domain = address.rpartition("@")[2] or "localhost"
         # the envelope sender: bounces come back to the reply listener, which marks the
         # address failing (the From: and Reply-To: stay the board's)
@@ -145,6 +148,7 @@ class Composer:
                 base_url=self.settings.base_url,
                 sender=self.sender,
                 sender_name=self.sender_name,
+                signature=self.signature,
                 today=today,
             )
         return known
@@ -216,11 +220,9 @@ class Composer:
         if token is None:
             raise ValueError(f"request {public_id} was answered or closed before it was sent")
         address = reply_address(self._reply_key, public_id, self.settings.reply_domain)
-        try:
-            expected = asked(self.services, public_id)
-        except RequestNotFound as exc:
-            raise ValueError(str(exc)) from None
-        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address, expected=expected)
+        # what the request asks in full (the agreed action, a note) is plan and staff free
+        # text: it stays behind the link; the email says what the state expects
+        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address)
         return address
 
     def _render(self, name: str, ctx: dict[str, object]) -> _Body:

@@ -57,8 +57,13 @@ def import_(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
     actor: Annotated[str, typer.Option(help="recorded as who imported")] = "system:import",
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
-    """Import action plans and contacts; all files or nothing."""
+    """Import action plans and contacts; all files or nothing.
+
+    Likely personal data in what goes into emails (a review's email name, an email summary)
+    is a ``warning:`` line naming the row and field; in a title, an ``info:`` line.
+    """
     from engine.importer import import_files
 
     current = services()
@@ -74,6 +79,21 @@ def import_(
         )
         if dry_run:
             conn.rollback()
+    if as_json:
+        print_json(
+            {
+                "format": 1,
+                "dry_run": report.dry_run,
+                "reviews": report.reviews,
+                "agencies": report.agencies,
+                "contacts": report.contacts,
+                "added": report.added,
+                "unchanged": report.unchanged,
+                "email_fields_set": report.email_fields_set,
+                "warnings": [{"file": file, **f.as_dict()} for file, f in report.findings],
+            }
+        )
+        return
     for line in report.lines():
         typer.echo(line)
 

@@ -87,6 +87,8 @@ class Contact(SQLModel, table=True):
 class Review(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=200)
     title: str = Field(sa_column=Column(sa.Text, nullable=False))
+    # what emails call the review: an administrator marks it safe for email (never the title)
+    email_name: str | None = Field(default=None, max_length=60)
     board: str
     kind: str = Field(max_length=50)
     source_document: str | None = None
@@ -107,6 +109,8 @@ class Recommendation(SQLModel, table=True):
     lead: str | None = None
     priority: str | None = Field(default=None, max_length=1)
     agreed_action: str | None = Field(default=None, sa_column=Column(sa.Text))
+    # a summary an administrator marked safe for email (emails never carry ``text``)
+    email_summary: str | None = Field(default=None, max_length=120)
     due_dates: list[str] = _json([])
     themes: list[str] = _json([])
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
