@@ -1,0 +1,217 @@
+"""Every route of the app, as every role, with its own, a foreign and a non-existent id (issue 10).
+
+Generated from the app's route table: each signed-in route declares its permission
+(``web.access.Requires``), and what each role may do is read from the roles table, so a new
+route is covered the day it is added. A route with no ``Requires`` must be on the short list
+of public routes below, or this test fails. Foreign and unknown ids give the same 404; a
+permitted request succeeds; nothing else does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from engine import permissions, sessions
+from engine.permissions import Permission, Person
+from engine.services import Services
+from engine.store.tables import new_public_id
+from tests.conftest import AUDITOR, BM, PANEL
+from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
+from web.access import Requires
+
+CHAIR = "chair@southend-lscb.example.org"
+VIEWER = "board.member@southend-lscb.example.org"
+SEPT_LEAD = "named.nurse@sept.example.org"
+PEOPLE = {
+    "business_manager": BM,
+    "panel_member": PANEL,
+    "chair": CHAIR,
+    "internal_auditor": AUDITOR,  # of NHS South East Essex
+    "board_viewer": VIEWER,
+    "agency_contact": SEPT_LEAD,  # of SEPT
+}
+# routes anyone may request: the reply page (its link is its credential) and signing in/out
+PUBLIC = {
+    ("GET", "/r/{token}"),
+    ("GET", "/reply/{public_id}"),
+    ("POST", "/reply/{public_id}"),
+    ("GET", "/reply/{public_id}/done"),
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in"),
+    ("GET", "/sign-in/check-email"),
+    ("GET", "/sign-in/{token}"),
+    ("POST", "/sign-in/{token}"),
+    ("POST", "/sign-out"),
+    ("GET", "/signed-out"),
+}
+
+
+@dataclass(frozen=True)
+class Thing:
+    """Something a route names by id, and the agency it belongs to (None: the board's)."""
+
+    id: str
+    agency: str | None
+
+
+def api_routes(routes: Sequence[object]) -> Iterator[APIRoute]:
+    """Every APIRoute, also those of included routers (FastAPI 0.165 includes them lazily;
+    every router here is included without a prefix)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)
+
+
+def signed_in_routes(app_routes: Sequence[object]) -> list[tuple[str, str, Permission | None]]:
+    """(method, path, permission) of every route that needs signing in."""
+    found = []
+    for route in api_routes(app_routes):
+        needs = [d.call for d in route.dependant.dependencies if isinstance(d.call, Requires)]
+        for method in sorted(route.methods):
+            if not needs:
+                if route.path.startswith("/assets/"):  # GOV.UK Frontend's CSS, JS and fonts
+                    continue
+                assert (method, route.path) in PUBLIC, (
+                    f"{method} {route.path} declares no Requires(...): add the permission it "
+                    "needs, or list it in PUBLIC if anyone may request it"
+                )
+                continue
+            [requires] = needs
+            found.append((method, route.path, requires.permission))
+    return found
+
+
+class World:
+    """The people, their clients, and one thing of each kind per agency for each id route."""
+
+    def __init__(
+        self, demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+    ) -> None:
+        self.demo, self.clock, self.make_client = demo, clock, make_client
+        with demo.db.write() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO contact (agency_id, name, email, role, absent, failing) "
+                    "VALUES ('southend-lscb', 'Board member', :e, 'board_member', false, false)"
+                ),
+                {"e": VIEWER},
+            )
+        uploader = make_client()
+        self.evidence = [
+            Thing(evidence_file(uploader, demo, ask(demo, "T1", "sept")), "sept"),
+            Thing(
+                evidence_file(uploader, demo, ask(demo, "T2", "nhs-south-east-essex")),
+                "nhs-south-east-essex",
+            ),
+        ]
+        self.clients: dict[str, TestClient] = {}
+        for role, email in PEOPLE.items():
+            self.clients[role] = make_client()
+            sign_in(self.clients[role], demo, email, clock)
+
+    def person(self, role: str) -> Person:
+        with self.demo.db.engine.connect() as conn:
+            found = permissions.person(conn, PEOPLE[role])
+        assert found is not None
+        return found
+
+    def things(self, path: str) -> list[Thing]:
+        """The existing things a route with an id names, made afresh when using one ends it."""
+        if path == "/evidence/{public_id}":
+            return self.evidence
+        if path == "/sessions/{public_id}/end":
+            sessions.start_session(self.demo, "chief.executive@sept.example.org",
+                                   self.clock.now, sessions.How.LINK)  # fmt: skip
+            with self.demo.db.engine.connect() as conn:
+                newest = conn.execute(
+                    sa.text(
+                        "SELECT public_id FROM staff_session WHERE ended_at IS NULL "
+                        "ORDER BY id DESC LIMIT 1"
+                    )
+                ).scalar_one()
+            return [Thing(newest, None)]
+        raise AssertionError(f"{path}: no ids known for this route; teach World.things")
+
+    def request(self, role: str | None, method: str, path: str) -> tuple[int, str]:
+        client = self.clients[role] if role else self.make_client()
+        if method == "GET":
+            response = client.get(path)
+        else:
+            token = csrf_of(client.get("/").text) if role else "none"
+            response = client.post(path, data={"csrf_token": token})
+        return response.status_code, response.text
+
+
+SUCCESS = {"GET": 200, "POST": 303}
+_PARAM = re.compile(r"\{[a-z_]+\}")
+
+
+@pytest.mark.parametrize("role", [*PEOPLE])
+def test_every_route_as_every_role(
+    role: str, demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    world = World(demo, clock, make_client)
+    person = world.person(role)
+    routes = signed_in_routes(make_client().app.routes)
+    assert routes, "no signed-in routes found"
+    tried = 0
+    for method, path, permission in routes:
+        if not _PARAM.search(path):
+            allowed = permission is None or person.may(permission)
+            status, _ = world.request(role, method, path)
+            assert (status == SUCCESS[method]) is allowed, (role, method, path, status)
+            if not allowed:
+                assert status == 404, (role, method, path, status)
+            tried += 1
+            continue
+        status, unknown = world.request(role, method, _PARAM.sub(new_public_id(), path))
+        assert status == 404, (role, method, path, "unknown id", status)
+        for thing in world.things(path):
+            target = _PARAM.sub(thing.id, path)
+            if permission is None:
+                allowed = True
+            elif thing.agency is None:
+                allowed = person.may(permission)
+            else:
+                allowed = person.may(permission, thing.agency)
+            status, text = world.request(role, method, target)
+            if allowed:
+                assert status == SUCCESS[method], (role, method, target, status)
+            else:
+                assert status == 404, (role, method, target, status)
+                assert text == unknown, (role, method, target, "foreign differs from unknown")
+            tried += 1
+    assert tried >= len(routes)
+
+
+def test_every_signed_in_route_sends_a_stranger_to_sign_in(
+    demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    client = make_client()
+    for method, path, _permission in signed_in_routes(client.app.routes):
+        target = _PARAM.sub(new_public_id(), path)
+        response = client.get(target) if method == "GET" else client.post(target, data={})
+        assert response.status_code == 303, (method, path)
+        assert response.headers["location"].startswith("/sign-in"), (method, path)
+
+
+def test_each_role_is_allowed_something_and_refused_something(
+    demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    """The table gives no role nothing, and (but for the business manager) not everything."""
+    world = World(demo, clock, make_client)
+    for role in PEOPLE:
+        person = world.person(role)
+        granted = {p for p in Permission if person.may(p)}
+        assert granted, role
+        if role != "business_manager":
+            assert granted != set(Permission), role
