@@ -149,4 +149,3 @@ def router(ctx: Context) -> APIRouter:
         return item_page(ctx, request, who, found, done=said)
 
     return routes
-

@@ -67,7 +67,10 @@ def tab_to(page: object, selector: str, limit: int = 80) -> None:
 
 
 def test_an_agency_opens_a_chase_signs_in_and_asks_for_more_time_by_keyboard(
-    demo: Services, smtp: SmtpServer, server: tuple[str, Clock], tmp_path: Path  # noqa: F811
+    demo: Services,
+    smtp: SmtpServer,
+    server: tuple[str, Clock],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -92,7 +95,10 @@ def test_an_agency_opens_a_chase_signs_in_and_asks_for_more_time_by_keyboard(
             page = context.new_page()
             elsewhere: list[str] = []
             page.set_content(chase)  # the email, as webmail shows it
-            page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None)  # fmt: skip
+            page.on(
+                "request",
+                lambda r: elsewhere.append(r.url) if not r.url.startswith(base) else None,
+            )
             tab_to(page, f'a[href="{base}{item}"]')
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(re.escape(base) + r"/sign-in\?next="))
@@ -101,7 +107,9 @@ def test_an_agency_opens_a_chase_signs_in_and_asks_for_more_time_by_keyboard(
             page.keyboard.press("Enter")
             page.wait_for_url(f"{base}/sign-in/check-email")
             deliver(demo, smtp, base, LATER)
-            link = re.search(re.escape(base) + r"/sign-in/[A-Za-z0-9_-]{43}", html_of(smtp, "sign_in", SEPT))
+            link = re.search(
+                re.escape(base) + r"/sign-in/[A-Za-z0-9_-]{43}", html_of(smtp, "sign_in", SEPT)
+            )
             assert link is not None
             page.goto(link.group(0))
             tab_to(page, "button.govuk-button")
@@ -113,7 +121,8 @@ def test_an_agency_opens_a_chase_signs_in_and_asks_for_more_time_by_keyboard(
             tab_to(page, "a[href='/items']")
             page.keyboard.press("Enter")
             page.wait_for_url(f"{base}/items")
-            assert "T1" in page.content() and "/T2" not in page.content()  # SEPT's items only
+            assert "T1" in page.content()
+            assert "/T2" not in page.content()
             no_axe_violations(page, "items", shots)
             page.goto(f"{base}/items?rag=purple&page=0")
             page.get_by_text("There is a problem").wait_for()
@@ -167,7 +176,10 @@ def test_an_agency_opens_a_chase_signs_in_and_asks_for_more_time_by_keyboard(
 
     with demo.db.engine.connect() as conn:
         pending = conn.execute(
-            sa.text("SELECT pending_due FROM item i JOIN recommendation r ON r.id = i.recommendation_id WHERE r.ref = 'T1'")
+            sa.text(
+                "SELECT pending_due FROM item i JOIN recommendation r "
+                "ON r.id = i.recommendation_id WHERE r.ref = 'T1'"
+            )
         ).scalar_one()
     assert str(pending) == "2011-06-01"
 

@@ -19,12 +19,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from engine import permissions, sessions
-from engine.permissions import Permission, Person
-from engine.services import Services
-from engine.store.tables import new_public_id
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine.store.tables import Rag
+from engine.permissions import Permission, Person
+from engine.services import Services
+from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
 from web.access import Requires
@@ -211,7 +210,9 @@ class World:
 
 
 SUCCESS = {"GET": 200, "POST": 303}
-_VERSION = re.compile(r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"')
+_VERSION = re.compile(
+    r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
+)
 _PARAM = re.compile(r"\{[a-z_]+\}")
 
 
