@@ -284,3 +284,101 @@ def test_an_action_the_person_may_not_take_is_a_404(
     nhs = signed_in(make_client, demo, clock, NHS)
     assert nhs.get(f"/items/{REVIEW}/T2").status_code == 200
     _ = dt
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/items/{REVIEW}/T1@@sept", f"/items/{REVIEW}/T1@sept@sept", f"/items/{REVIEW}/T1%00",
+        f"/items/{REVIEW}/T1@", f"/items/{REVIEW}/" + "x" * 5000,
+        "/items/%27%20OR%201=1--/T1", f"/items/{REVIEW}/T1@%25", f"/items/{REVIEW}/%25",
+        f"/items/{REVIEW}/T_", "/items/%25/T1",
+    ],
+)  # fmt: skip
+def test_hostile_item_addresses_are_the_plain_404(
+    path: str, demo: Services, clock: Clock, make_client: Client
+) -> None:
+    ask(demo, "T1", "sept")
+    client = signed_in(make_client, demo, clock, SEPT)
+    unknown = client.get(f"/items/{REVIEW}/T999")
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.text == unknown.text
+
+
+def test_what_people_typed_is_escaped_and_the_done_banner_says_only_known_words(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo, "<script>alert(1)</script> done")
+    challenge_r1(demo, "<img src=x onerror=alert(2)>")
+    client = signed_in(make_client, demo, clock, PANEL)
+    page = client.get(f"/items/{R1}?done=%3Cscript%3Ealert(3)%3C/script%3E")
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; done" in page.text
+    assert "<img src=x" not in page.text
+    assert "alert(3)" not in page.text
+    assert "govuk-notification-banner" not in page.text
+
+
+def test_a_board_viewer_reads_but_may_not_download_or_act(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    asked = ask(demo, "T1", "sept")
+    viewer = "board.member@southend-lscb.example.org"
+    with demo.db.write() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO contact (agency_id, name, email, role, absent, failing) "
+                "VALUES ('southend-lscb', 'Board member', :e, 'board_member', false, false)"
+            ),
+            {"e": viewer},
+        )
+    lead = make_client()
+    from tests.web.conftest import evidence_file
+
+    evidence_file(lead, demo, asked)
+    client = signed_in(make_client, demo, clock, viewer)
+    page = client.get(f"/items/{REVIEW}/T1")
+    assert page.status_code == 200
+    assert "Ward" in page.text  # the file is listed
+    assert 'href="/evidence/' not in page.text  # but not offered for download
+    assert "There is nothing for you to do on this item now." in page.text
+    assert 'method="post" action="/items/' not in page.text
+
+
+def test_the_panel_is_offered_its_decisions_and_the_agency_none_of_them(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo)
+    panel = signed_in(make_client, demo, clock, PANEL).get(f"/items/{R1}").text
+    for label in ("Sign off", "Challenge the evidence", "Set Red/Amber/Green"):
+        assert re.search(r">\s*" + re.escape(label) + r"\s*</span>", panel), label
+    assert "/sign_off" in panel
+    assert "Ask for more time" not in panel  # not from evidence_submitted
+    manager = signed_in(make_client, demo, clock, BM).get(f"/items/{R1}").text
+    assert "/sign_off" not in manager  # they submitted the evidence: separation of duties
+
+
+def test_the_panel_signs_off_from_the_item_page(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo)
+    client = signed_in(make_client, demo, clock, PANEL)
+    page = client.get(f"/items/{R1}")
+    form = _more_time_form(page.text)
+    missing = client.post(f"/items/{R1}@southend-lscb/sign_off", data=form)
+    assert missing.status_code == 422
+    for message in ("Enter a reason", "Enter the date of the panel meeting",
+                    "Select red, amber or green"):  # fmt: skip
+        assert message in missing.text
+    form["csrf_token"] = csrf_of(missing.text)
+    done = client.post(
+        f"/items/{R1}@southend-lscb/sign_off",
+        data={**form, "reason": "Minutes seen", "rag": "green", "meeting_date-day": "10",
+              "meeting_date-month": "1", "meeting_date-year": "2011"},
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    after = client.get(done.headers["location"]).text
+    assert "You signed off." in after
+    assert re.search(r"signed off on 10 January 2011 \(RAG green; panel meeting 10 January", after)
