@@ -25,7 +25,7 @@ from engine.permissions import Permission, Person
 from engine.services import Services
 from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
-from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
+from tests.web.conftest import Clock, ask, csrf_of, evidence_file, row_counts, sign_in
 from web.access import Requires
 
 CHAIR = "chair@southend-lscb.example.org"
@@ -288,8 +288,13 @@ def test_every_signed_in_post_needs_the_form_token(
     posts = [p for m, p, _ in signed_in_routes(client.app.routes) if m == "POST"]
     assert posts
     for path in posts:
-        [thing] = world.things(path)[:1]
-        target = _PARAM.sub(thing.id, path)
+        [thing] = world.things(path, "business_manager")[:1]
+        target = thing.path or _PARAM.sub(thing.id, path)
         for data in ({}, {"csrf_token": "forged"}):
-            assert client.post(target, data=data).status_code == 404, (path, data)
-        assert client.post(target, data={"csrf_token": csrf_of(client.get("/").text)}).is_redirect
+            before = row_counts(demo)
+            refused = client.post(target, data={**(thing.form or {}), **data})
+            # a form (the item page's) is shown again, saying why, with what was typed
+            assert refused.status_code == (400 if thing.form else 404), (path, data)
+            assert row_counts(demo) == before, (path, data)
+        status, _ = world.request("business_manager", "POST", target, thing.form)
+        assert status == 303, path
