@@ -381,3 +381,20 @@ def test_the_panel_signs_off_from_the_item_page(
     after = client.get(done.headers["location"]).text
     assert "You signed off." in after
     assert re.search(r"signed off on 10 January 2011 \(RAG green; panel meeting 10 January", after)
+
+
+def test_more_time_must_be_later_than_the_current_due_date(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    ask(demo, "T1", "sept")  # due 4 March 2011
+    client = signed_in(make_client, demo, clock, SEPT)
+    path = f"/items/{REVIEW}/T1@sept"
+    before = row_counts(demo)
+    sooner = client.post(
+        f"{path}/request_extension",
+        data={**_more_time_form(client.get(path).text), "reason": "x", "due_date-day": "1",
+              "due_date-month": "2", "due_date-year": "2011"},
+    )  # fmt: skip
+    assert sooner.status_code == 422
+    assert "must be later than the current due date, 4 March 2011" in sooner.text
+    assert row_counts(demo) == before
