@@ -50,12 +50,14 @@ from engine.store.tables import Rag
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead, client_of
+from web.filters import has_control
 from web.items import FormState, item_page, load_dossier, split_ref
 from web.pages import long_date
 from web.reply import REFUSED, upload_limits
 
 _MAX_REASON = 5000
 _TIMED_OUT = "This page timed out or was opened in another tab. Check what you typed and try again."
+_CONTROL = "{what} must only include letters, numbers, spaces, line breaks and punctuation"
 _NOT_NOW = (
     "You cannot do this on this item now. If you think you should be able to, ask the "
     "board's business manager."
@@ -156,6 +158,8 @@ def router(ctx: Context) -> APIRouter:
                 errors["reason"] = "Enter a reason"
             elif len(reason) > _MAX_REASON:
                 errors["reason"] = f"Reason must be {_MAX_REASON} characters or fewer"
+            elif has_control(reason):
+                errors["reason"] = _CONTROL.format(what="Reason")
         today = ctx.services.calendar.local(ctx.clock()).date()
         due = _date(form, "due_date", errors, values) if Requirement.DUE_DATE in needs else None
         current = dt.date.fromisoformat(item.view["due"]) if item.view["due"] else None
@@ -188,6 +192,8 @@ def router(ctx: Context) -> APIRouter:
             raise LinkDead()  # evidence goes through the live request; the page offered none
         if Requirement.EVIDENCE in needs and not statement and not uploads:
             errors["statement"] = REFUSED[Refusal.EMPTY]
+        elif Requirement.EVIDENCE in needs and has_control(statement):
+            errors["statement"] = _CONTROL.format(what="Statement")
         if errors:
             state = FormState(agency=agency, trigger=trigger, values=values, errors=errors)
             return item_page(ctx, request, who, found, form=state, status=422)

@@ -85,7 +85,7 @@ def test_an_agency_lists_only_its_own_items(
     [
         "rag=purple", "page=0", "page=-1", "page=abc", "due_within=x", "due_within=99999",
         "sort=%27;drop", "overdue=maybe", "priority=Z", "state=nope", "theme=%00",
-        "q=" + "x" * 201, "review=" + "r" * 300, "page=99999999999",
+        "q=" + "x" * 201, "review=" + "r" * 300, "page=99999999999", "q=a%00b",
     ],
 )  # fmt: skip
 def test_bad_filters_give_the_error_summary_not_a_500(
@@ -265,6 +265,14 @@ def test_a_form_without_its_csrf_token_changes_nothing(
     )  # fmt: skip
     assert forged.status_code == 400
     assert "timed out" in forged.text
+    assert row_counts(demo) == before
+    nul = client.post(
+        f"{path}/request_extension",
+        data={**base, "csrf_token": csrf_of(forged.text), "reason": "sick\x00",
+              "due_date-day": "1", "due_date-month": "6", "due_date-year": "2011"},
+    )  # fmt: skip
+    assert nul.status_code == 422
+    assert "Reason must only include" in nul.text
     assert row_counts(demo) == before
 
 
