@@ -162,6 +162,7 @@ def advice(exc: Exception) -> str:
     the message says it all). The one place the CLI words its advice."""
     from engine.errors import (
         ActorRefused,
+        CheckpointRefused,
         MissingInput,
         PublishRefused,
         RequestNotFound,
@@ -177,6 +178,8 @@ def advice(exc: Exception) -> str:
         return f"\nmap each state the new version lacks to one it has: {maps}"
     if isinstance(exc, ActorRefused):
         return "; give --actor EMAIL of someone who holds one"
+    if isinstance(exc, CheckpointRefused):
+        return "\n`signoff verify-log` names every problem"
     if isinstance(exc, RequestNotFound):
         return "\n`signoff show REVIEW/REF` lists an item's requests"
     return ""

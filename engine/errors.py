@@ -25,6 +25,7 @@
     │   ├── GuardFailed
     │   └── ConcurrentUpdate          someone else changed the item first
     ├── ChainMoved                    an item's history moved on while events were appended
+    ├── CheckpointRefused             a checkpoint would seal a history that does not verify
     ├── PublishRefused                a publish would strand items; lists them
     ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
     │   └── UploadRefused             a file was refused by its name or content
@@ -186,6 +187,16 @@ class ConcurrentUpdate(FireError):
             "nothing was written — reload it and try again"
         )
         self.ref, self.trigger = ref, trigger
+
+
+class CheckpointRefused(SignoffError):
+    """A checkpoint was not taken: the history it would seal does not extend the last
+    checkpoint (``problems`` says where), or another checkpoint was taken at the same time.
+    Nothing was written."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("no checkpoint taken: " + "; ".join(self.problems))
 
 
 class ChainMoved(SignoffError):

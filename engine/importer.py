@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
+from engine import privacy
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
 from engine.items import create_item
@@ -62,14 +63,34 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_LINE_BREAK = re.compile("[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _one_line(value: str | None) -> str | None:
+    """An email field: one line of text, or nothing."""
+    if value is None:
+        return None
+    if _LINE_BREAK.search(value):
+        raise ValueError("must be a single line (it goes into email subjects)")
+    return value.strip() or None
+
+
 class ReviewIn(_In):
     id: str = Field(pattern=_SLUG, description="slug, e.g. southend-iawg-scr-audit-2010")
     title: str = Field(min_length=1)
+    email_name: str | None = Field(
+        None,
+        max_length=60,
+        description="the review's name in emails, marked safe for email (no names of children "
+        "or families); emails use the id when it is not given, never the title",
+    )
     board: str = Field(min_length=1)
     kind: ReviewKind
     source_document: str | None = None
     date: dt.date | None = None
     note: str | None = None
+
+    _email_name = field_validator("email_name")(_one_line)
 
 
 class AgencyIn(_In):
@@ -87,6 +108,12 @@ class RecommendationIn(_In):
     lead: str | None = None
     priority: Literal["H", "M", "L"] | None = None
     agreed_action: str | None = None
+    email_summary: str | None = Field(
+        None,
+        max_length=120,
+        description="a short summary marked safe for email (no names, dates of birth, "
+        "addresses); emails carry only this and the ref, never the text or agreed action",
+    )
     due: list[dt.date] | None = Field(None, description="dates in source order; earliest is chased")
     evidence: list[str] = Field(default_factory=list, description="kept as source context")
     reported_status: ReportedStatus | None = Field(None, description="kept as source context")
@@ -94,6 +121,8 @@ class RecommendationIn(_In):
     themes: list[str] = Field(default_factory=list)
     note: str | None = None
     workflow: str | None = Field(None, description="overrides the plan's workflow for this item")
+
+    _email_summary = field_validator("email_summary")(_one_line)
 
 
 class ActionPlan(_In):
@@ -134,6 +163,9 @@ class ImportReport:
     contacts: int = 0
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    email_fields_set: list[str] = field(default_factory=list)
+    # likely personal data (engine.privacy), with the file each was found in
+    findings: list[tuple[str, privacy.Finding]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -143,6 +175,11 @@ class ImportReport:
         ]
         if self.unchanged:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
+        if self.email_fields_set:
+            out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
+        for file, f in self.findings:
+            where = f"line {f.line}: " if f.line else ""
+            out.append(f"{f.severity.value}: {file}: {where}{f.row}.{f.field}: {f.message}")
         return out
 
 
@@ -230,6 +267,7 @@ def import_files(
     for path, doc, content in parsed:
         if isinstance(content, ActionPlan):
             _check_plan(conn, path, doc, content, known_agencies)
+            report.findings.extend((str(path), f) for f in personal_data(doc, content))
         else:
             _check_contacts(path, doc, content, known_agencies)
     # plans first, whatever the order given: contacts belong to agencies the plans create
@@ -290,6 +328,39 @@ def _check_plan(
         raise ImportErrors(str(path), problems)
 
 
+def personal_data(doc: yamlio.Document, plan: ActionPlan) -> list[privacy.Finding]:
+    """Likely personal data in ``plan``: warnings for what goes into emails (the review's
+    email name, each email summary), information for the review's title."""
+    review = plan.review
+    fields = [
+        privacy.Field(
+            row="review",
+            field="email_name",
+            text=review.email_name,
+            in_email=True,
+            line=doc.line_of(["review", "email_name"]),
+        ),
+        privacy.Field(
+            row="review",
+            field="title",
+            text=review.title,
+            in_email=False,
+            line=doc.line_of(["review", "title"]),
+        ),
+    ]
+    fields += [
+        privacy.Field(
+            row=f"recommendations[{i}] ({r.ref})",
+            field="email_summary",
+            text=r.email_summary,
+            in_email=True,
+            line=doc.line_of(["recommendations", i, "email_summary"]),
+        )
+        for i, r in enumerate(plan.recommendations)
+    ]
+    return privacy.check(fields)
+
+
 def _check_contacts(
     path: Path, doc: yamlio.Document, content: ContactsFile, agencies: set[str]
 ) -> None:
@@ -334,7 +405,10 @@ def _write_plan(
     calendar: Calendar,
 ) -> None:
     r = plan.review
-    exists = conn.execute(sa.select(_review.c.id).where(_review.c.id == r.id)).scalar_one_or_none()
+    existing = conn.execute(
+        sa.select(_review.c.id, _review.c.email_name).where(_review.c.id == r.id)
+    ).one_or_none()
+    exists = existing is not None
     report.reviews.append(r.id)
     existing_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for a in plan.agencies:
@@ -346,11 +420,18 @@ def _write_plan(
             conn.execute(_agency.update().where(_agency.c.id == a.id).values(**values))
         else:
             conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
+    if existing is not None and r.email_name not in (None, existing.email_name):
+        report.email_fields_set.append(r.id)
+        if not dry_run:
+            conn.execute(
+                _review.update().where(_review.c.id == r.id).values(email_name=r.email_name)
+            )
     if not exists and not dry_run:
         conn.execute(
             _review.insert().values(
                 id=r.id,
                 title=r.title,
+                email_name=r.email_name,
                 board=r.board,
                 kind=r.kind,
                 source_document=r.source_document,
@@ -359,10 +440,23 @@ def _write_plan(
                 imported_at=now,
             )
         )
-    present = set(conn.execute(sa.select(_rec.c.ref).where(_rec.c.review_id == r.id)).scalars())
+    present: dict[str, str | None] = {
+        row.ref: row.email_summary
+        for row in conn.execute(
+            sa.select(_rec.c.ref, _rec.c.email_summary).where(_rec.c.review_id == r.id)
+        )
+    }
     for rec in plan.recommendations:
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
+            if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
+                report.email_fields_set.append(f"{r.id}/{rec.ref}")
+                if not dry_run:
+                    conn.execute(
+                        _rec.update()
+                        .where(_rec.c.review_id == r.id, _rec.c.ref == rec.ref)
+                        .values(email_summary=rec.email_summary)
+                    )
             continue
         report.added.append(f"{r.id}/{rec.ref}")
         if dry_run:
@@ -377,6 +471,7 @@ def _write_plan(
                 lead=rec.lead,
                 priority=rec.priority,
                 agreed_action=rec.agreed_action,
+                email_summary=rec.email_summary,
                 due_dates=[d.isoformat() for d in rec.due or []],
                 themes=rec.themes,
                 note=rec.note,

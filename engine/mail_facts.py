@@ -1,12 +1,16 @@
 """What an email may say about an item: the safe facts for a notification's context.
 
-An email carries references, titles, dates, names and a link, never case details, evidence
-or a decision's reasons. This module is the one place that reads those facts for mail, so
-what an email can say is decided here: for each item, its recommendation's reference and
-title (the first line of its text, shortened), its state and due date, its review's id,
-title and board, its agency's name and its workflow spec (for state and decision labels);
-for each recipient, their name and role in the directory. All of it is read in one pass
-(two queries) for a batch of outbox rows, and a spec once per workflow version.
+An email carries only what an administrator marked safe for email, references, dates,
+names and a link: never a plan's free text (a review's title, a recommendation's text or
+agreed action), evidence, statements, notes or a decision's reasons, which stay behind the
+link. This module is the one place that reads those facts for mail, so what an email can
+say is decided here: for each item, its recommendation's reference and email summary (an
+administrator's, or nothing), its state and due date, its review's id, email name (falling
+back to the id, never the title) and board, its agency's name, whether the agency is the
+board's own (it holds a business manager), and its workflow spec (for state and decision
+labels); for each recipient, their name and role in the directory; and who signs: the
+board's business manager. All of it is read in one pass (three queries) for a batch of
+outbox rows, and a spec once per workflow version.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from engine.items import title_of
+from engine.contacts import FALLBACK_ROLE
 from engine.services import Services
 from engine.spec import WorkflowSpec
 from engine.store.tables import Agency, Contact, Item, Recommendation, Review
@@ -36,9 +40,9 @@ _SELECT_ITEMS = (
         _item.c.due,
         _item.c.workflow_version_id,
         _rec.c.ref,
-        _rec.c.text,
+        _rec.c.email_summary,
         _review.c.id.label("review_id"),
-        _review.c.title.label("review_title"),
+        _review.c.email_name,
         _review.c.board,
         _agency.c.name.label("agency_name"),
     )
@@ -49,6 +53,12 @@ _SELECT_ITEMS = (
 _SELECT_PEOPLE = sa.select(
     _contact.c.email, _contact.c.agency_id, _contact.c.name, _contact.c.role
 ).order_by(_contact.c.id)
+# the board's business managers: who signs, and which agencies are the board's own
+_SELECT_SIGNERS = (
+    sa.select(_contact.c.agency_id, _contact.c.name)
+    .where(_contact.c.role == FALLBACK_ROLE)
+    .order_by(_contact.c.absent, _contact.c.id)
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,13 +67,14 @@ class ItemFacts:
 
     id: int
     ref: str
-    title: str
+    summary: str  # the administrator's email summary, or ""
     state: str
     due: dt.date | None
     agency_id: str
     agency_name: str
+    board_item: bool  # the item's agency is the board itself (it holds a business manager)
     review_id: str
-    review_title: str
+    review_name: str  # the review's email name, else its id: never its title
     board: str
     spec: WorkflowSpec = field(repr=False)
 
@@ -84,6 +95,7 @@ class MailFacts:
 
     items: Mapping[int, ItemFacts]
     people: Mapping[tuple[str, str], Person]
+    signer: str | None = None  # the business manager's name, who signs; None if none listed
     _anywhere: dict[str, Person] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,18 +134,22 @@ def read_mail_facts(
         people = (
             conn.execute(_SELECT_PEOPLE.where(_contact.c.email.in_(emails))).all() if emails else []
         )
+        signers = conn.execute(_SELECT_SIGNERS).all()
+    board_agencies = {s.agency_id for s in signers}
     return MailFacts(
+        signer=signers[0].name if signers else None,
         items={
             r.id: ItemFacts(
                 id=r.id,
                 ref=r.ref,
-                title=title_of(r.text),
+                summary=r.email_summary or "",
                 state=r.state,
                 due=r.due,
                 agency_id=r.agency_id,
                 agency_name=r.agency_name,
+                board_item=r.agency_id in board_agencies,
                 review_id=r.review_id,
-                review_title=r.review_title,
+                review_name=r.email_name or r.review_id,
                 board=r.board,
                 spec=specs[r.workflow_version_id],
             )

@@ -1,8 +1,10 @@
 """A local mail catcher for development: `signoff serve --mail-catcher`.
 
 Accepts every message on a loopback port, writes it to ``FOLDER/NNNN.eml`` and logs who
-it was for and its subject, so a newcomer sees exactly what signoff sends. The folder is
-owner-only (0700) and each message owner-only (0600): caught mail is the board's mail.
+it was for, its kind and its file, so a newcomer sees what signoff sends. The subject is
+never logged: it names the review and recommendation, and logs travel further than mail.
+The folder is owner-only (0700) and each message owner-only (0600): caught mail is the
+board's mail.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class _Keep:
         with os.fdopen(fd, "wb") as out:
             out.write(envelope.original_content)
         message = message_from_bytes(envelope.original_content, policy=default)
-        log.info("mail to %s: %s (%s)", ", ".join(envelope.rcpt_tos), message["Subject"], path)
+        kind = message.get("X-Signoff-Kind", "unknown")
+        log.info("caught %s email to %s (%s)", kind, ", ".join(envelope.rcpt_tos), path)
         return "250 OK"
 
 

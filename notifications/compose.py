@@ -3,8 +3,11 @@
 Each row becomes one message, except reminders and chases whose rule asks for a digest:
 those are grouped into one message per recipient. The facts come from
 ``engine.mail_facts`` at send time, the template context from ``notifications.context``
-and the bytes from ``notifications.mime``. Every message has a stable Message-ID derived
-from its dedupe key(s), so a resend after a crash is recognisable.
+and the bytes from ``notifications.mime``. Every message has a stable Message-ID, an HMAC
+of its dedupe key(s) under the board's secret key, so a resend after a crash is
+recognisable and nobody without the key can predict one; and an envelope sender of its
+own (``engine.replykeys.bounce_address`` of its first outbox row), so a bounce can prove
+which message, to whom, it answers.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -16,17 +19,18 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from engine import signin
-from engine.errors import RequestNotFound, TemplateError
+from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
 from engine.outbox import Outcome, Result
-from engine.replykeys import reply_address
-from engine.requests import asked, mint_token
+from engine.replykeys import bounce_address, reply_address
+from engine.requests import mint_token
 from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
@@ -39,17 +43,21 @@ class Prepared:
     """One message ready to send, and the outbox rows it settles."""
 
     row_ids: tuple[int, ...]
-    sender: str
+    sender: str  # the envelope sender (MAIL FROM): this message's bounce address
     recipient: str
     message: bytes
     message_id: str
     template_version: str
 
 
-def message_id(keys: Sequence[str], domain: str) -> str:
-    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time."""
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:40]
-    return f"<{digest}@{domain}>"
+def message_id(key: bytes, keys: Sequence[str], domain: str) -> str:
+    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time.
+
+    An HMAC under the board's secret ``key``: dedupe keys are built from public facts (the
+    item, the state entry, the rule), so a plain hash of them could be predicted.
+    """
+    mac = hmac.new(key, b"message-id:" + "\n".join(sorted(keys)).encode(), hashlib.sha256)
+    return f"<{mac.hexdigest()[:40]}@{domain}>"
 
 
 def is_digest(row: Any) -> bool:
@@ -100,10 +108,13 @@ class Composer:
         name, address = parseaddr(settings.mail_from)
         self.sender = address
         self.sender_name = name or "signoff"
+        # who signs when the directory lists no business manager: the From name, unless
+        # that is the product's own (the default), which no board signs as
+        self.signature = name if name and name.lower() != "signoff" else "The business manager"
         self.domain = address.rpartition("@")[2] or "localhost"
-        # the envelope sender: bounces come back to the reply listener, which marks the
-        # address failing (the From: and Reply-To: stay the board's)
-        self.envelope = f"bounces@{settings.reply_domain}"
+        # each message's envelope sender is its own bounce address (see _message): bounces
+        # come back to the reply listener, which marks the address failing only when the
+        # address verifies (the From: and Reply-To: stay the board's)
         self._dates: dict[dt.datetime, str] = {}
         # what many rows of one dispatch share: a rendering with its encoded parts, keyed
         # by everything it uses (see _render), and the contexts of the last facts read
@@ -145,6 +156,7 @@ class Composer:
                 base_url=self.settings.base_url,
                 sender=self.sender,
                 sender_name=self.sender_name,
+                signature=self.signature,
                 today=today,
             )
         return known
@@ -216,11 +228,9 @@ class Composer:
         if token is None:
             raise ValueError(f"request {public_id} was answered or closed before it was sent")
         address = reply_address(self._reply_key, public_id, self.settings.reply_domain)
-        try:
-            expected = asked(self.services, public_id)
-        except RequestNotFound as exc:
-            raise ValueError(str(exc)) from None
-        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address, expected=expected)
+        # what the request asks in full (the agreed action, a note) is plan and staff free
+        # text: it stays behind the link; the email says what the state expects
+        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address)
         return address
 
     def _render(self, name: str, ctx: dict[str, object]) -> _Body:
@@ -268,7 +278,7 @@ class Composer:
             to = mime.header("To", recipient)
             if len(self._to) < _CACHED:
                 self._to[recipient] = to
-        mid = message_id([r.dedupe_key for r in rows], self.domain)
+        mid = message_id(self._reply_key, [r.dedupe_key for r in rows], self.domain)
         headers = (
             self._from_header,
             to,
@@ -281,7 +291,7 @@ class Composer:
         )
         return Prepared(
             row_ids=tuple(r.id for r in rows),
-            sender=self.envelope,
+            sender=bounce_address(self._reply_key, rows[0].id, self.settings.reply_domain),
             recipient=recipient,
             message=mime.alternative(headers, body.text, body.html, mime.boundary_of(mid)),
             message_id=mid,

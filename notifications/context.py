@@ -1,9 +1,11 @@
 """The template context of each email, from an outbox row and the facts read for it.
 
-A context carries references, titles, dates, names and a link, never case details or a
-decision's reasons: it is built only from ``engine.mail_facts`` (what an email may say about
-an item) and the row's own context (dates, step, trigger, what was received). Building
-one reads nothing and writes nothing; a request's link token is the composer's business.
+A context carries references, the names an administrator marked safe for email, dates,
+names and a link, never a plan's free text, case details, notes or a decision's reasons:
+it is built only from ``engine.mail_facts`` (what an email may say about an item), the
+workflow (state labels, what a state expects, whose move it is) and the row's own context
+(dates, step, trigger, what was received). Building one reads nothing and writes nothing;
+a request's link token is the composer's business.
 """
 
 from __future__ import annotations
@@ -13,13 +15,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.mail_facts import ItemFacts, MailFacts
-from engine.spec import WorkflowSpec
+from engine.spec import Move, Owed, WorkflowSpec, move_in
 
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
     "procedures, training records or audit results."
 )
-DIGEST_ITEM_KEYS = ("ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link")
+# what is expected when the state does not say (``expects``), by what is owed
+EXPECTED_BY_OWED = {
+    Owed.EVIDENCE: EXPECTED,
+    Owed.DECISION: (
+        "A decision on the evidence submitted: sign it off, or challenge it and say what "
+        "more is needed."
+    ),
+    Owed.CONFIRMATION: (
+        "Confirmation that the agreed action has been implemented: for example an audit report."
+    ),
+}
+DIGEST_ITEM_KEYS = ("ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link")
+SIGNER_ROLE = "Business manager"  # who signs: the board's business manager (the directory's)
 
 
 def long_date(iso: str | None) -> str:
@@ -53,6 +67,9 @@ class Contexts:
     plain calendar days from the due date to it (negative before the due date, 0 on the
     day). Without it, the count the row was queued with is used.
 
+    Emails are signed by the business manager the facts name; without one, by ``signature``
+    (default: ``sender_name``, the From name).
+
     Raises (every method):
         KeyError: the row's item is not in ``facts``, or its state is not in its workflow.
         ValueError: a date in the row's context is not an ISO date.
@@ -65,12 +82,15 @@ class Contexts:
         base_url: str,
         sender: str,
         sender_name: str,
+        signature: str | None = None,
         today: dt.date | None = None,
     ) -> None:
         self.facts, self.today = facts, today
         self.base_url, self.sender, self.sender_name = base_url, sender, sender_name
+        self.signature = signature or sender_name
         self._common: dict[tuple[object, ...], dict[str, object]] = {}
         self._labels: dict[int, tuple[WorkflowSpec, dict[str, str]]] = {}
+        self._moves: dict[tuple[int, str], tuple[WorkflowSpec, Move | None]] = {}
 
     def _recipient_name(self, email: str, agency_id: str | None = None) -> str:
         person = self.facts.person(email, agency_id)
@@ -85,6 +105,7 @@ class Contexts:
             ctx.get("due"),
             ctx.get("days_overdue", 0),
             ctx.get("to_state"),
+            ctx.get("state"),  # whose move it is follows the state the row was queued in
             bool(ctx.get("urgent")),
         )
         try:
@@ -95,9 +116,26 @@ class Contexts:
             common = self._common[key] = self._build_common(row)
         return common.copy()
 
+    def _signature(self) -> tuple[str, str]:
+        """Who signs (the business manager in the directory, else the sender) and their role."""
+        if self.facts.signer:
+            return self.facts.signer, SIGNER_ROLE
+        return self.signature, ""
+
     def _build_common(self, row: Any) -> dict[str, object]:
         item: ItemFacts = self.facts.items[row.item_id]
         ctx = row.context
+        state = ctx.get("state") or ctx.get("to_state") or item.state
+        move = self._move(item.spec, state)
+        if move is None:
+            owed, owed_by = "", ""
+        elif move.own_agency:
+            owed, owed_by = move.owed.value, item.board if item.board_item else item.agency_name
+        else:
+            owed, owed_by = move.owed.value, move.label
+        expects = item.spec.states[state].expects
+        expected = (expects or "").strip() or EXPECTED_BY_OWED[move.owed if move else Owed.EVIDENCE]
+        sender_name, sender_role = self._signature()
         due = ctx.get("due") or (item.due.isoformat() if item.due else None)
         if self.today is not None and due:
             days = (self.today - dt.date.fromisoformat(due)).days
@@ -108,18 +146,21 @@ class Contexts:
             "agency_name": item.agency_name,
             "board_name": item.board,
             "review_ref": item.review_id,
-            "review_title": item.review_title,
+            "review_name": item.review_name,
             "ref": item.ref,
-            "title": item.title,
+            "summary": item.summary,
             "due": long_date(due),
             "days_overdue": days,
             "overdue_since": day_after(due),
             "urgent": bool(ctx.get("urgent")),
             "state_label": item.spec.states[ctx.get("to_state", item.state)].label,
-            "expected": EXPECTED,
+            "owed": owed,
+            "owed_by": owed_by,
+            "expected": " ".join(expected.split()),
             "link": f"{self.base_url}/items/{item.review_id}/{item.ref}",
             "reply_to": self.sender,
-            "sender_name": self.sender_name,
+            "sender_name": sender_name,
+            "sender_role": sender_role,
         }
 
     def single(self, row: Any) -> dict[str, object]:
@@ -140,6 +181,13 @@ class Contexts:
             ctx["received"] = list(row.context.get("received", ()))
         return ctx
 
+    def _move(self, spec: WorkflowSpec, state: str) -> Move | None:
+        """Whose move it is in ``state`` of ``spec``, worked out once per spec and state."""
+        known = self._moves.get((id(spec), state))
+        if known is None or known[0] is not spec:
+            known = self._moves[(id(spec), state)] = (spec, move_in(spec.model, state))
+        return known[1]
+
     def _decision_labels(self, spec: WorkflowSpec) -> dict[str, str]:
         known = self._labels.get(id(spec))
         if known is None or known[0] is not spec:
@@ -153,12 +201,14 @@ class Contexts:
             c = self.common(row)
             items.append({k: c[k] for k in DIGEST_ITEM_KEYS})
         first = self.facts.items[rows[0].item_id]
+        sender_name, sender_role = self._signature()
         return {
             "items": items,
             "recipient_name": self._recipient_name(recipient, first.agency_id),
             "board_name": first.board,
             "reply_to": self.sender,
-            "sender_name": self.sender_name,
+            "sender_name": sender_name,
+            "sender_role": sender_role,
         }
 
     def failures(self, row: Any) -> dict[str, object]:

@@ -11,18 +11,21 @@ _SAMPLE_ITEM: dict[str, object] = {
     "agency_name": "NHS South East Essex",
     "board_name": "Southend LSCB",
     "review_ref": "southend-iawg-scr-audit-2010",
-    "review_title": "Internal audit of serious case review follow-up",
+    "review_name": "SCR follow-up audit 2010",
     "ref": "R1",
-    "title": "Revise the serious case review panel's terms of reference",
+    "summary": "Panel terms of reference",
     "due": "1 April 2011",
     "days_overdue": -14,
     "overdue_since": "2 April 2011",
     "urgent": False,
     "state_label": "Open, awaiting evidence",
+    "owed": "evidence",
+    "owed_by": "NHS South East Essex",
     "expected": "The revised terms of reference and the minutes of the meeting that agreed them",
     "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
     "reply_to": "signoff+southend-iawg-scr-audit-2010.r1@southend-lscb.example.org",
     "sender_name": "LSCB Business Manager",
+    "sender_role": "Business manager",
 }
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
     "sign_in": {
@@ -54,7 +57,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
     "receipt": {
         **_SAMPLE_ITEM,
         "state_label": "Evidence submitted, awaiting panel",
-        "received": ["minutes-2011-03.pdf", "a written statement"],
+        "received": ["1 file", "a written statement"],
     },
     "reminder": {**_SAMPLE_ITEM, "days_overdue": -3},
     "chase": {**_SAMPLE_ITEM, "days_overdue": 9},
@@ -72,10 +75,11 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
         "board_name": "Southend LSCB",
         "reply_to": "business.manager@southend-lscb.example.org",
         "sender_name": "LSCB Business Manager",
+        "sender_role": "Business manager",
         "items": [
             {
                 "ref": "R1",
-                "title": "Revise the serious case review panel's terms of reference",
+                "summary": "Panel terms of reference",
                 "review_ref": "southend-iawg-scr-audit-2010",
                 "due": "1 April 2011",
                 "days_overdue": 9,
@@ -84,7 +88,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
             },
             {
                 "ref": "R4",
-                "title": "Audit the use of the multi-agency referral form",
+                "summary": "Referral form audit",
                 "review_ref": "southend-iawg-scr-audit-2010",
                 "due": "30 April 2011",
                 "days_overdue": -20,

@@ -25,8 +25,10 @@ which wording was sent.
 
 Variables each kind may use
 ---------------------------
-Emails carry no child-identifying or case detail and no free-text reasons from decisions: they
-point to ``link`` instead, where the reader signs in.
+Emails carry only what an administrator marked safe for email: the review's email name, the
+recommendation's ref and its email summary. No variable carries free text from a plan (the
+review's title, the recommendation's text or agreed action), a statement, a note or a
+decision's reasons: they stay behind ``link``, where the reader signs in.
 
 Common to ``request``, ``reminder``, ``chase``, ``escalation``, ``decision`` and ``receipt``:
 
@@ -35,9 +37,9 @@ Common to ``request``, ``reminder``, ``chase``, ``escalation``, ``decision`` and
 ``agency_name``     the agency the item belongs to
 ``board_name``      the board that owns the review ("Southend LSCB")
 ``review_ref``      the review's id ("southend-iawg-scr-audit-2010")
-``review_title``    the review's title
+``review_name``     the review's name for emails (its ``email_name``, else its id; never its title)
 ``ref``             the recommendation's reference within the review ("R1")
-``title``           the recommendation's short title
+``summary``         the recommendation's ``email_summary``, or "" when it has none
 ``due``             the due date, written out ("1 April 2011")
 ``days_overdue``    int: calendar days (the board's zone) from the due date to the day the email
                     is sent; 0 on the day, negative before it
@@ -45,10 +47,16 @@ Common to ``request``, ``reminder``, ``chase``, ``escalation``, ``decision`` and
                     the item is overdue
 ``urgent``          bool: the workflow marks this step urgent (an escalation with ``urgent``)
 ``state_label``     the item's current state ("Open, awaiting evidence")
-``expected``        what evidence is expected (a request: what that request asks for)
+``owed``            whose move it is: what the role the state's deadline is addressed to owes,
+                    ``evidence``, ``decision`` or ``confirmation`` ("" when the state has no
+                    deadline); see ``engine.spec.moves``
+``owed_by``         who owes it: the item's agency (the board's name for its own items) when
+                    the role is the agency's, else the role's label ("Case review panel")
+``expected``        what the state expects (its ``expects``, else a sentence for ``owed``)
 ``link``            URL of the item (a request: its reply page link)
 ``reply_to``        the address replies (with attachments) go to (a request: its own)
-``sender_name``     who signs the email
+``sender_name``     who signs: the board's business manager as the directory lists them
+``sender_role``     their role ("Business manager"), or "" when nobody is listed
 ==================  ============================================================================
 
 ``escalation`` adds ``step`` (int, 1 for the first escalation), ``escalated_to_role`` (the
@@ -67,8 +75,9 @@ state the item moved to.
 ``sign_in`` (a sign-in link someone asked for on ``/sign-in``) has ``link`` (used once, within
 ``minutes``), ``minutes``, ``recipient_name``, ``board_name``, ``sender_name`` and ``reply_to``.
 
-``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to`` and ``sender_name``:
-``items`` is a list of mappings with exactly the keys ``ref``, ``title``, ``review_ref``,
+``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to``, ``sender_name`` and
+``sender_role``: ``items`` is a list of mappings with exactly the keys ``ref``, ``summary``,
+``review_ref``,
 ``due``, ``days_overdue``, ``overdue_since`` and ``link``.
 
 Subjects are cut to at most :data:`MAX_SUBJECT` characters at a word, ending with an ellipsis.

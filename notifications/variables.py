@@ -1,5 +1,10 @@
 """The variables each kind of template may use, and checking a context against them.
 
+No variable carries free text from a plan, a statement or a note: a review is named by
+the name an administrator marked safe for email (``review_name``), a recommendation by its
+ref and its email summary (``summary``); titles, recommendation text, agreed actions,
+statements, notes and reasons have no variable, so no template can put them in an email.
+
 The kinds and their variables are described in ``notifications.templates``'s docstring;
 :data:`ALLOWED_VARIABLES` is the list a template and a context are checked against. Values
 the dispatcher puts into headers (:data:`HEADER_VARIABLES`) and values used in a subject must
@@ -34,29 +39,34 @@ _COMMON = frozenset(
         "agency_name",
         "board_name",
         "review_ref",
-        "review_title",
+        "review_name",
         "ref",
-        "title",
+        "summary",
         "due",
         "days_overdue",
         "overdue_since",
         "urgent",
         "state_label",
+        "owed",
+        "owed_by",
         "expected",
         "link",
         "reply_to",
         "sender_name",
+        "sender_role",
     }
 )
 DIGEST_ITEM_KEYS = frozenset(
-    {"ref", "title", "review_ref", "due", "days_overdue", "overdue_since", "link"}
+    {"ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link"}
 )
 ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "request": _COMMON,
     "reminder": _COMMON,
     "chase": _COMMON,
     "escalation": _COMMON | {"step", "escalated_to_role", "late_agency_name"},
-    "digest": frozenset({"items", "recipient_name", "board_name", "reply_to", "sender_name"}),
+    "digest": frozenset(
+        {"items", "recipient_name", "board_name", "reply_to", "sender_name", "sender_role"}
+    ),
     "decision": _COMMON | {"decision_label"},
     "receipt": _COMMON | {"received"},
     "failures": frozenset(

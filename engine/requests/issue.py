@@ -113,6 +113,11 @@ def issue_in(
     asked = "\n\n".join(p.strip() for p in parts if p and p.strip())
     public_id = tokens.new_public_id()
     expires_at = now + expires_in
+    # the request's own deadline: the email, the reply page and a reissue all say this date
+    deadline = _deadline(
+        st, due or row.due, row.entered_at if given is None else now, entered_seq,
+        calendar or Calendar(),
+    )  # fmt: skip
     request_id = records.insert(
         conn,
         {
@@ -121,7 +126,7 @@ def issue_in(
             "agency_id": row.agency_id,
             "recipient": recipient,
             "asked": asked or "Evidence that the agreed action is in place.",
-            "due": due or row.due,
+            "due": deadline,
             "state": state,
             "entered_seq": entered_seq,
             "issued_at": now,
@@ -131,9 +136,7 @@ def issue_in(
     )
     mail.queue_request(
         conn, st.templates["request"], item_id=row.id, request_id=request_id,
-        public_id=public_id, issue_no=1, recipient=recipient, now=now,
-        due=_deadline(st, due or row.due, row.entered_at if given is None else now,
-                      entered_seq, calendar or Calendar()),
+        public_id=public_id, issue_no=1, recipient=recipient, now=now, due=deadline,
     )  # fmt: skip
     return Issued(
         public_id=public_id, item_key=key, recipient=recipient, expires_at=expires_at, issues=1
@@ -172,7 +175,7 @@ def reissue(
         mail.queue_request(
             conn, spec.states[row.state].templates["request"], item_id=row.item_id,
             request_id=row.id, public_id=public_id, issue_no=issues, recipient=row.recipient,
-            now=now,
+            now=now, due=row.due,  # the request's deadline, as the first email gave it
         )  # fmt: skip
         history.note(
             conn,

@@ -29,6 +29,7 @@ from engine.spec.model import (
     WorkflowFile,
     answer_transition,
 )
+from engine.spec.moves import Move, Owed, move_in
 from engine.spec.report import suggest
 from engine.spec.rules import EFFECTS, GUARDS
 
@@ -36,12 +37,14 @@ __all__ = [
     "EFFECTS",
     "GUARDS",
     "LADDER",
+    "Move",
     "TEMPLATE_KINDS",
     "Clock",
     "Deadline",
     "EscalationStep",
     "Notify",
     "Outcome",
+    "Owed",
     "Requirement",
     "Role",
     "Scope",
@@ -54,5 +57,6 @@ __all__ = [
     "json_schema",
     "load_spec",
     "load_spec_file",
+    "move_in",
     "suggest",
 ]

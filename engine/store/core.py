@@ -54,6 +54,7 @@ review = sa.Table(
     metadata,
     sa.Column("id", sa.String(200), primary_key=True, nullable=False),
     sa.Column("title", sa.Text(), nullable=False),
+    sa.Column("email_name", sa.String(60)),
     sa.Column("board", sa.String(), nullable=False),
     sa.Column("kind", sa.String(50), nullable=False),
     sa.Column("source_document", sa.String()),
@@ -73,6 +74,7 @@ recommendation = sa.Table(
     sa.Column("lead", sa.String()),
     sa.Column("priority", sa.String(1)),
     sa.Column("agreed_action", sa.Text()),
+    sa.Column("email_summary", sa.String(120)),
     sa.Column("due_dates", sa.JSON(), nullable=False),
     sa.Column("themes", sa.JSON(), nullable=False),
     sa.Column("note", sa.Text()),
@@ -245,4 +247,28 @@ sweep_state = sa.Table(
     sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
     sa.Column("failures_checked_at", UTCDateTime(), nullable=False),
     sa.Column("failures_next_check_at", UTCDateTime(), nullable=False),
+)
+
+checkpoint = sa.Table(
+    "checkpoint",
+    metadata,
+    sa.Column("number", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("taken_at", UTCDateTime(), nullable=False),
+    sa.Column("taken_by", sa.String(320), nullable=False),
+    sa.Column("prev_signature", sa.String(64), nullable=False),
+    sa.Column("items", sa.Integer(), nullable=False),
+    sa.Column("events", sa.Integer(), nullable=False),
+    sa.Column("heads", sa.Integer(), nullable=False),
+    sa.Column("heads_sha256", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),
+)
+
+checkpoint_head = sa.Table(
+    "checkpoint_head",
+    metadata,
+    sa.Column("checkpoint", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("item_id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )

@@ -87,6 +87,8 @@ class Contact(SQLModel, table=True):
 class Review(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=200)
     title: str = Field(sa_column=Column(sa.Text, nullable=False))
+    # what emails call the review: an administrator marks it safe for email (never the title)
+    email_name: str | None = Field(default=None, max_length=60)
     board: str
     kind: str = Field(max_length=50)
     source_document: str | None = None
@@ -107,6 +109,8 @@ class Recommendation(SQLModel, table=True):
     lead: str | None = None
     priority: str | None = Field(default=None, max_length=1)
     agreed_action: str | None = Field(default=None, sa_column=Column(sa.Text))
+    # a summary an administrator marked safe for email (emails never carry ``text``)
+    email_summary: str | None = Field(default=None, max_length=120)
     due_dates: list[str] = _json([])
     themes: list[str] = _json([])
     note: str | None = Field(default=None, sa_column=Column(sa.Text))
@@ -316,6 +320,33 @@ class SweepState(SQLModel, table=True):
     id: int = Field(primary_key=True)
     failures_checked_at: dt.datetime = _ts()
     failures_next_check_at: dt.datetime = _ts()
+
+
+class Checkpoint(SQLModel, table=True):
+    """A signed seal over every item's chain head at one time, written only by
+    ``engine.checkpoints``; its heads that moved since the checkpoint before are its
+    ``checkpoint_head`` rows."""
+
+    number: int = Field(primary_key=True)  # 1, 2, 3 ... with no gaps
+    taken_at: dt.datetime = _ts()
+    taken_by: str = Field(max_length=320)
+    prev_signature: str = Field(max_length=64)  # the signature of number - 1 ('' for 1)
+    items: int
+    events: int
+    heads: int  # how many checkpoint_head rows it has
+    heads_sha256: str = Field(max_length=64)
+    key_id: str = Field(max_length=16)
+    signature: str = Field(max_length=64)
+
+
+class CheckpointHead(SQLModel, table=True):
+    """An item's chain head (its last seq and hash) as one checkpoint sealed it."""
+
+    __tablename__ = "checkpoint_head"
+    checkpoint: int = Field(foreign_key="checkpoint.number", primary_key=True)
+    item_id: int = Field(primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)
 
 
 def _core_type(column: sa.Column[Any]) -> str:

@@ -23,7 +23,7 @@ def r1_id(services: Services) -> int:
         )
 
 
-def test_an_item_comes_with_its_review_agency_title_and_spec(demo: Services) -> None:
+def test_an_item_comes_with_its_email_safe_names_and_spec(demo: Services) -> None:
     item_id = r1_id(demo)
     facts = read_mail_facts(demo, [item_id, item_id], [BM])
     item = facts.items[item_id]
@@ -31,12 +31,19 @@ def test_an_item_comes_with_its_review_agency_title_and_spec(demo: Services) -> 
     assert (item.review_id, item.agency_id) == (REVIEW, "southend-lscb")
     assert item.agency_name
     assert item.board
-    assert item.review_title
-    # the title only: the first line of the recommendation, shortened; never its whole text
-    assert item.title.startswith("Define the LSCB process for monitoring")
-    assert item.title.endswith("…")
-    assert len(item.title) == 90
+    # no email name or summary marked safe: the review's id, and no summary; never the
+    # review's title or the recommendation's text
+    assert (item.review_name, item.summary) == (REVIEW, "")
+    assert not hasattr(item, "title")
+    assert not hasattr(item, "review_title")
+    assert item.board_item  # the LSCB's own item: its agency holds the business manager
+    assert facts.signer == "LSCB Business Manager"
     assert item.spec.states[item.state].label
+
+
+def test_an_agency_item_is_not_the_board_s(demo: Services) -> None:
+    new = make_item(demo, ref="T1", due=None, agency="sept")
+    assert not read_mail_facts(demo, [new], []).items[new].board_item
 
 
 def test_a_person_is_found_in_the_item_agency_or_else_anywhere(demo: Services) -> None:

@@ -17,13 +17,14 @@ BM = "bm@example.org"
 ITEM = ItemFacts(
     id=1,
     ref="R1",
-    title="Define the process",
+    summary="Define the process",
     state="open",
     due=dt.date(2011, 4, 1),
     agency_id="lscb",
     agency_name="Southend LSCB",
+    board_item=False,
     review_id="scr-2010",
-    review_title="An audit",
+    review_name="SCR 2010",
     board="Southend LSCB",
     spec=SPEC,
 )
@@ -61,18 +62,21 @@ def test_the_common_context_says_only_what_the_facts_say() -> None:
         "agency_name": "Southend LSCB",
         "board_name": "Southend LSCB",
         "review_ref": "scr-2010",
-        "review_title": "An audit",
+        "review_name": "SCR 2010",
         "ref": "R1",
-        "title": "Define the process",
+        "summary": "Define the process",
         "due": "1 April 2011",
         "days_overdue": 3,
         "overdue_since": "2 April 2011",
         "urgent": False,
         "state_label": SPEC.states["open"].label,
+        "owed": "evidence",
+        "owed_by": "Southend LSCB",
         "expected": EXPECTED,
         "link": "https://signoff.example.org/items/scr-2010/R1",
         "reply_to": "lscb@example.org",
         "sender_name": "B",
+        "sender_role": "",
     }
 
 
@@ -109,3 +113,32 @@ def test_digest_and_failures_contexts() -> None:
     failures = c.failures(row("failures", count=1, failures=["x"]))
     assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/admin/outbox")
     assert failures["recipient_name"] == "Ann"
+
+
+def test_the_business_manager_signs_and_without_one_the_given_signature() -> None:
+    signed = MailFacts(items=FACTS.items, people=FACTS.people, signer="Sam Jones")
+    ctx = Contexts(
+        signed, base_url="https://x.example.org", sender="s@x.org", sender_name="signoff"
+    )
+    common = ctx.common(row("chase", days_overdue=3))
+    assert (common["sender_name"], common["sender_role"]) == ("Sam Jones", "Business manager")
+    unsigned = Contexts(
+        FACTS,
+        base_url="https://x.example.org",
+        sender="s@x.org",
+        sender_name="signoff",
+        signature="The business manager",
+    )
+    common = unsigned.common(row("chase", days_overdue=3))
+    assert (common["sender_name"], common["sender_role"]) == ("The business manager", "")
+
+
+def test_whose_move_follows_the_state_the_row_was_queued_in() -> None:
+    c = contexts()
+    panel = c.common(row("reminder", state="evidence_submitted", days_overdue=-3))
+    assert (panel["owed"], panel["owed_by"]) == ("decision", "Case review panel")
+    assert "decision on the evidence" in str(panel["expected"])
+    audit = c.common(row("reminder", state="panel_signed_off", days_overdue=-3))
+    assert (audit["owed"], audit["owed_by"]) == ("confirmation", "Internal audit")
+    done = c.single(row("decision", to_state="closed", trigger="close"))
+    assert (done["owed"], done["owed_by"]) == ("", "")

@@ -21,7 +21,7 @@ from engine.sweep import run_once
 from notifications.dispatcher import LEASE, dispatch
 from notifications.templates import Templates
 from tests.conftest import CONTACTS, NOW, PLAN, ROOT, make_database, publish_shipped
-from tests.notifications.test_dispatcher import settings_for
+from tests.notifications.test_dispatcher import SECRET, settings_for
 from tests.smtpd import SmtpServer
 
 OVERDUE = dt.datetime(2011, 6, 1, 10, tzinfo=dt.UTC)  # every R item overdue, a Wednesday
@@ -104,6 +104,7 @@ def _kill_9_mid_batch(services: Services, tmp_path: Path) -> None:
             "SIGNOFF_SMTP_HOST": "127.0.0.1",
             "SIGNOFF_DATA_DIR": str(tmp_path / "data"),
             "SIGNOFF_MAIL_FROM": settings_for(server.port).mail_from,
+            "SIGNOFF_SECRET_KEY": SECRET,  # resends' Message-IDs are HMACs under the same key
         }
         proc = subprocess.Popen(
             [

@@ -13,6 +13,7 @@ from app.settings import load_settings
 from engine.hashchain import verify
 from engine.outbox import Result
 from engine.queries import show
+from engine.replykeys import bounce_address
 from engine.services import Services
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
@@ -24,8 +25,12 @@ from tests.smtpd import SmtpServer, free_port
 TEMPLATES = Templates()
 
 
+SECRET = "dispatcher-tests-secret-key-0123456789"
+
+
 def settings_for(port: int) -> MailSettings:
     return load_settings(
+        secret_key=SECRET,
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_timeout=5,
@@ -60,13 +65,15 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
     assert (report.sent, report.failed) == (1, 0)
     [message] = smtp.messages
     assert message["To"] == BM
-    assert message["Subject"] == (
-        "Submit evidence: R1 Define the LSCB process for monitoring the implementation…"
-    )
+    # the ref only: no summary was marked safe for email, and never the recommendation's text
+    assert message["Subject"] == "Submit evidence: R1"
     assert message["Message-ID"].endswith("@southend-lscb.example.org>")
     assert message["From"] == "Southend LSCB <lscb@southend-lscb.example.org>"
     # bounces go to the reply listener (SIGNOFF_REPLY_DOMAIN), which marks the address failing
-    assert smtp.recorder.envelope_senders == ["bounces@localhost"]
+    # only from a bounce to this email's own envelope sender (its outbox row, signed)
+    with demo.db.engine.connect() as conn:
+        [row_id] = conn.execute(sa.text("SELECT id FROM outbox")).scalars()
+    assert smtp.recorder.envelope_senders == [bounce_address(SECRET.encode(), row_id, "localhost")]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1" in text
@@ -88,7 +95,7 @@ def test_reminders_and_escalations_reach_the_right_people(demo: Services, smtp: 
     now = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # R1: 24 days overdue
     run_once(demo, now)
     go(demo, smtp.port, now, batch=1000)
-    to_r1 = [(m["To"], m["Subject"]) for m in smtp.messages if " R1 " in f" {m['Subject']}"]
+    to_r1 = [(m["To"], m["Subject"]) for m in smtp.messages if " R1 " in f" {m['Subject']} "]
     assert sorted(to for to, _ in to_r1) == [
         BM,
         "chair@southend-lscb.example.org",
@@ -205,4 +212,4 @@ def test_digest_rule_sends_one_email_per_recipient_listing_every_item(
     assert len(digests) == 1
     body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     for ref in ("R1", "R2", "R4", "R5", "R7"):
-        assert f"{ref} " in body
+        assert f"\n{ref}\r\n" in body

@@ -29,7 +29,7 @@ def test_a_reminder_before_the_due_date_counts_the_days(demo: Services, smtp: Sm
     run_once(demo, SEPT_19)
     go(demo, smtp.port, SEPT_19, batch=1000)
     [reminder] = about(smtp, "W1")
-    assert reminder["Subject"] == "Reminder: W1 is due on 30 September 2016: test item W1"
+    assert reminder["Subject"] == "Reminder: W1 is due on 30 September 2016"
     assert "recommendation W1 is due in 11 days, on 30 September 2016." in text(reminder)
     assert "due today" not in text(reminder)
 
@@ -52,12 +52,8 @@ def test_overdue_items_say_since_when_urgent_steps_say_so_and_subjects_are_short
     since = re.search(r"overdue since (\d{1,2} \w+ \d{4})", str(first["Subject"]))
     assert since is not None
     assert f"has been overdue since {since.group(1)}." in text(first)
-    for m in r1:  # every email about R1 (a long title) is cut at a word, with an ellipsis
-        subject = str(m["Subject"])
-        assert subject.endswith("…"), subject
-        last = subject[:-1].split()[-1]
-        whole = "Define the LSCB process for monitoring the implementation of recommendations"
-        assert last in f"{whole} Southend Local Safeguarding Children Board".split()
+    for m in r1:  # the recommendation's text never reaches a subject
+        assert "Define the LSCB" not in str(m["Subject"]) + text(m)
     assert all("Urgent" not in str(m["Subject"]) for m in r1 if m not in urgent)
 
 
@@ -79,5 +75,5 @@ def test_the_request_on_challenge_asks_by_the_challenged_states_deadline(
     go(demo, smtp.port, NOW, batch=1000)
     [request] = [m for m in smtp.messages if m["X-Signoff-Kind"] == "request"]
     assert request["To"] == BM
-    assert str(request["Subject"]).startswith("Evidence needed by 7 February 2011: R1 ")
+    assert str(request["Subject"]).startswith("Evidence needed by 7 February 2011: R1")
     assert "By 7 February 2011." in text(request)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_i10_auth"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
