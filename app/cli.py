@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import items, mail, setup
+from app.commands import items, mail, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -26,6 +26,10 @@ workflow_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Check, publish and draw workflows."
 )
 app.add_typer(workflow_app, name="workflow")
+token_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Personal access tokens for the JSON API."
+)
+app.add_typer(token_app, name="token")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
@@ -48,6 +52,9 @@ workflow_app.command("publish")(setup.workflow_publish)
 workflow_app.command("diagram")(setup.workflow_diagram)
 app.command("templates")(mail.templates_check)
 workflow_app.command("schema")(setup.workflow_schema)
+token_app.command("create")(tokens.create)
+token_app.command("list")(tokens.list_)
+token_app.command("revoke")(tokens.revoke)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, assets, downloads, home, reply, signin
+from web import admin, api, assets, downloads, home, reply, signin, tokens
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -72,6 +72,8 @@ def create_app(
     app.include_router(home.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(tokens.router(ctx))
+    app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:
         if request.url.path.startswith(_THROTTLED):
