@@ -55,13 +55,17 @@ _MAX_ID = 200
 
 
 def _plain(value: str | None) -> str | None:
-    """Text without NUL or other control characters (newlines and tabs allowed)."""
-    if value is not None and any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        raise ValueError("contains control characters")
+    """Text without NUL, other control characters (newlines and tabs allowed) or lone
+    surrogates (which no database stores)."""
+    if value is not None and any(
+        (ord(c) < 32 and c not in "\n\r\t") or 0xD800 <= ord(c) <= 0xDFFF for c in value
+    ):
+        raise ValueError("contains control characters or unpaired surrogates")
     return value
 
 
-Text = Annotated[str | None, AfterValidator(_plain)]
+Reason = Annotated[str, Field(max_length=5000), AfterValidator(_plain)]
+Statement = Annotated[str, Field(max_length=20000), AfterValidator(_plain)]
 
 
 class Problem(BaseModel):
@@ -160,11 +164,11 @@ class Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     trigger: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$", description="e.g. challenge")
-    reason: Annotated[Text, Field(max_length=5000)] = None
+    reason: Reason | None = None
     rag: Rag | None = None
     meeting_date: dt.date | None = None
     due_date: dt.date | None = None
-    statement: Annotated[Text, Field(max_length=20000)] = None
+    statement: Statement | None = None
     expected_version: int | None = Field(
         None, ge=1, le=2**31 - 1, description="refused with 409 if the item moved on"
     )
@@ -374,6 +378,7 @@ def create_api(ctx: Context) -> FastAPI:
 
     decided: dict[int | str, dict[str, Any]] = {
         **found_or_not,
+        400: {"model": Problem, "description": "the body is not JSON"},
         409: {"model": Problem, "description": "the item moved on, or the move is not open"},
     }
 

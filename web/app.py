@@ -13,7 +13,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.exceptions import HTTPException
 
 from engine.services import Services
@@ -76,6 +82,8 @@ def create_app(
     app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:
+        if request.url.path.startswith(api.PREFIX + "/"):  # a path the API's mount missed
+            return JSONResponse({"detail": "Not found", "error": None}, status_code=404)
         if request.url.path.startswith(_THROTTLED):
             ctx.throttle.failed(client_of(request))
         return HTMLResponse(pages.not_found, status_code=404)
