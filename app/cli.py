@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import items, mail, setup, tokens
+from app.commands import demo, items, mail, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -47,6 +47,7 @@ app.command("dispatch")(mail.dispatch_)
 app.command()(mail.outbox)
 app.command("forecast")(mail.forecast_)
 app.command()(serve.serve)
+app.command("demo")(demo.demo)
 workflow_app.command("validate")(setup.workflow_validate)
 workflow_app.command("publish")(setup.workflow_publish)
 workflow_app.command("diagram")(setup.workflow_diagram)
