@@ -200,13 +200,23 @@ def find_items(
         query = query.where(_item.c.rag == wanted.rag.value)
     if wanted.priority:
         query = query.where(_rec.c.priority == wanted.priority.upper())
+    horizon = today + dt.timedelta(days=wanted.due_within) if wanted.due_within is not None else None
+    if wanted.overdue:  # narrowed in SQL; whether the state is finished is checked below
+        query = query.where(_item.c.due < today)
+    if horizon is not None:
+        query = query.where(_item.c.due >= today, _item.c.due <= horizon)
     rows = conn.execute(query).all()
-    counts: dict[int, int] = {}
-    for r in rows:
-        counts[r.recommendation_id] = counts.get(r.recommendation_id, 0) + 1
+    # a key names the agency when several answer the recommendation (filtered out or not)
+    multi = set(
+        conn.execute(
+            sa.select(_item.c.recommendation_id)
+            .where(_item.c.recommendation_id.in_({r.recommendation_id for r in rows}))
+            .group_by(_item.c.recommendation_id)
+            .having(sa.func.count() > 1)
+        ).scalars()
+    )
     words = wanted.q.lower().split() if wanted.q else []
     theme = wanted.theme.lower() if wanted.theme else None
-    horizon = today + dt.timedelta(days=wanted.due_within) if wanted.due_within is not None else None
     found = []
     for r in rows:
         facts = specs.states(conn, r.workflow_version_id)[r.state]
@@ -228,7 +238,7 @@ def find_items(
                 "key": item_key(
                     r.review_id,
                     r.ref,
-                    r.agency_id if counts[r.recommendation_id] > 1 else None,
+                    r.agency_id if r.recommendation_id in multi else None,
                 ),
                 "review": r.review_id,
                 "ref": r.ref,
