@@ -182,7 +182,7 @@ def fire_in(
         {FALLBACK_ROLE, *(cr for r in wanted for cr in spec.model.roles[r].contact_roles)}
     )
     contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
-    _authorise(spec, transition, key, actor, row.agency_id, contacts)
+    authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
         if req.actor in row.actors.get(earlier, ()):
             raise SeparationOfDuties(key, req.trigger, req.actor, earlier)
@@ -328,11 +328,14 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
     raise TransitionNotAllowed(key, trigger, state, spec.allowed_from(state))
 
 
-def _authorise(
+def authorise(
     spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
     """The workflow's roles for this transition, then the roles table (``engine.permissions``):
-    whose items the person may act on at all, whatever roles a workflow gives them."""
+    whose items the person may act on at all, whatever roles a workflow gives them.
+
+    ``contacts``: rows of ``CONTACT_COLUMNS`` with at least the actor's and the business
+    managers'. Raises RoleNotAllowed or NotPermitted (also read by ``engine.actions``)."""
     held = acting_as(contacts, actor)
     if not any(
         r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency)

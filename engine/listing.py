@@ -1,293 +1,316 @@
-"""The item list's filters, sort and pages: one model for the ``/items`` page and the JSON API.
+"""Lists of items a person may see: filtered, searched, sorted and cut into pages.
 
-:class:`ItemFilter` is the query string of a bookmarkable list (``review``, ``agency``,
-``state``, ``rag``, ``priority``, ``theme``, ``overdue``, ``due_within``, ``q``, ``sort``,
-``page``): the page reads it with ``ItemFilter.from_query`` (a bad value is a
-:class:`FilterProblem` naming the parameter and what is allowed, and changes nothing), and
-the API declares it as its query model, so both accept exactly the same values.
-:func:`find_items` answers it for a person's reach (``engine.permissions.Access``): items of
-agencies they may not see are never read, so a count never gives a foreign item away.
-
-"Today" is the calendar's local date of the ``now`` passed in; an item is overdue when its
-due date is before today and it is not finished.
+``find`` is what ``/items`` and the home page read. The scope (``agencies``: None for all, or
+the agencies whose items the roles table lets the person see) is applied in the query, so a
+foreign item is never read. Filters arrive already checked (``web.filters`` words bad ones).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.items import item_key, title_of
+from engine.contacts import held_by
+from engine.items import title_of
 from engine.store import core
+from engine.store.tables import Contact
 
 if TYPE_CHECKING:
-    from engine.permissions import Access
     from engine.versions import SpecCache
 
-PAGE_SIZE = 50
-MAX_DUE_WITHIN = 3650
-MAX_TEXT = 200
-_item, _rec, _review = core.item, core.recommendation, core.review
+_item, _rec, _review, _agency = core.item, core.recommendation, core.review, core.agency
+PAGE_SIZE = 25
 
 
 class Sort(StrEnum):
-    """How the list is ordered; ``-`` in front is the reverse."""
-
-    DUE = "due"
-    DUE_DESC = "-due"
-    REF = "ref"
-    REF_DESC = "-ref"
-    STATE = "state"
-    AGENCY = "agency"
-    RAG = "rag"
-    UPDATED = "updated"
-    UPDATED_DESC = "-updated"
-
-
-class RagFilter(StrEnum):
-    RED = "red"
-    AMBER = "amber"
-    GREEN = "green"
-    NONE = "none"  # not rated yet
-
-
-class ItemFilter(BaseModel):
-    """What a list of items shows: every field is optional; together they narrow the list."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    review: str | None = Field(None, max_length=MAX_TEXT, description="a review's id")
-    agency: str | None = Field(None, max_length=MAX_TEXT, description="an agency's id")
-    state: str | None = Field(None, max_length=MAX_TEXT, description="a workflow state's id")
-    rag: RagFilter | None = Field(None, description="the item's RAG rating ('none': not rated)")
-    priority: str | None = Field(None, max_length=1, description="the priority letter, e.g. H")
-    theme: str | None = Field(None, max_length=MAX_TEXT, description="one of the themes")
-    overdue: bool | None = Field(None, description="true: only overdue; false: only not overdue")
-    due_within: int | None = Field(
-        None, ge=0, le=MAX_DUE_WITHIN, description="due within this many days from today"
-    )
-    q: str | None = Field(
-        None, max_length=MAX_TEXT, description="words in the reference, text or agreed action"
-    )
-    sort: Sort = Field(Sort.DUE, description="order: due, ref, state, agency, rag, updated")
-    page: int = Field(1, ge=1, le=100_000, description="page number, from 1")
-
-    @field_validator("review", "agency", "state", "priority", "theme", "q")
-    @classmethod
-    def _printable(cls, value: str | None) -> str | None:
-        if value is not None and not value.isprintable():
-            raise ValueError("contains characters that are not allowed")
-        return value
-
-    @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> ItemFilter:
-        """From a query string's parameters (empty ones ignored).
-
-        Raises:
-            FilterProblem: the first bad parameter, named, with what is allowed.
-        """
-        given = {k: v for k, v in query.items() if v != ""}
-        try:
-            return cls.model_validate(given)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else "query"
-            raise FilterProblem(field, _wording(field, first)) from None
-
-    def query(self, **changes: Any) -> dict[str, str]:
-        """The non-default parameters as query-string values (for links), with ``changes``."""
-        values = {**self.model_dump(exclude_defaults=True, mode="json"), **changes}
-        return {
-            k: ("true" if v is True else "false" if v is False else str(v))
-            for k, v in values.items()
-            if v is not None
-        }
-
-
-class FilterProblem(ValueError):
-    """A list parameter is wrong: ``field`` names it, ``problem`` says what is allowed."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem = field, problem
-
-
-def _wording(field: str, error: Mapping[str, Any]) -> str:
-    if field == "sort":
-        return "sort by one of " + ", ".join(s.value for s in Sort)
-    if field == "rag":
-        return "rag is one of " + ", ".join(r.value for r in RagFilter)
-    if field == "overdue":
-        return "overdue is true or false"
-    if field == "due_within":
-        return f"due_within is a whole number of days from 0 to {MAX_DUE_WITHIN}"
-    if field == "page":
-        return "page is a whole number from 1"
-    if error.get("type") == "extra_forbidden":
-        allowed = ", ".join(ItemFilter.model_fields)
-        return f"unknown parameter {field!r}; the list takes {allowed}"
-    if error.get("type") == "value_error":
-        return f"{field} contains characters that are not allowed"
-    return f"{field} is at most {MAX_TEXT if field != 'priority' else 1} characters"
+    DUE = "due"  # soonest due first (no date last)
+    OLDEST = "oldest"  # longest in its current state first
+    REF = "ref"  # review, then reference
+    RECENT = "recent"  # most recently changed first
 
 
 @dataclass(frozen=True, kw_only=True)
-class ItemPage:
-    """One page of a filtered list: its rows, the count of all that match, and the pages."""
+class Filters:
+    review: str | None = None
+    agency: str | None = None
+    state: str | None = None
+    rag: str | None = None
+    priority: str | None = None
+    theme: str | None = None
+    overdue: bool = False
+    due_within: int | None = None  # days from today
+    q: str | None = None
+    sort: Sort = Sort.DUE
+    page: int = 1
 
-    rows: list[dict[str, Any]]
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    review: str
+    review_title: str
+    ref: str
+    agency: str
+    agency_name: str
+    title: str
+    state: str
+    state_label: str
+    terminal: bool
+    rag: str | None
+    priority: str | None
+    themes: tuple[str, ...]
+    due: dt.date | None
+    pending_due: dt.date | None
+    entered_at: dt.datetime
+    updated_at: dt.datetime
+    overdue: bool
+    multi: bool  # the recommendation has items for more than one agency
+
+    @property
+    def path(self) -> str:
+        """The item page's path (web.urls builds the same)."""
+        return f"{self.review}/{self.ref}@{self.agency}" if self.multi else f"{self.review}/{self.ref}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    rows: list[Row]
     total: int
     page: int
     pages: int
-    page_size: int
+    choices: dict[str, list[str]] = field(default_factory=dict)  # values the filters can take
 
 
-_RAG_ORDER = {"red": 0, "amber": 1, "green": 2, None: 3}
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
 
 
-def find_items(
+def find(
     conn: sa.Connection,
     specs: SpecCache,
-    wanted: ItemFilter,
+    filters: Filters,
     *,
-    reach: Access,
+    agencies: Collection[str] | None,
     today: dt.date,
     page_size: int = PAGE_SIZE,
-) -> ItemPage:
-    """The items ``wanted`` names that ``reach`` allows, sorted and cut to one page.
-
-    A page past the last is empty (``rows == []``), not an error.
-    """
+) -> Found:
+    """The page ``filters.page`` of the items matching ``filters`` among ``agencies``' items
+    (None: every agency's). A page past the last gives the last page."""
     query = (
         sa.select(
-            _item.c.id,
-            _item.c.recommendation_id,
-            _item.c.agency_id,
-            _item.c.state,
-            _item.c.rag,
-            _item.c.due,
-            _item.c.pending_due,
-            _item.c.version,
-            _item.c.updated_at,
-            _item.c.workflow_version_id,
+            _item,
             _rec.c.review_id,
             _rec.c.ref,
             _rec.c.text,
             _rec.c.priority,
             _rec.c.themes,
-            _rec.c.agreed_action,
+            _review.c.title.label("review_title"),
+            _agency.c.name.label("agency_name"),
         )
         .join(_rec, _rec.c.id == _item.c.recommendation_id)
-        .order_by(_rec.c.review_id, _rec.c.id, _item.c.agency_id)
+        .join(_review, _review.c.id == _rec.c.review_id)
+        .join(_agency, _agency.c.id == _item.c.agency_id)
     )
-    if reach.agencies is not None:
-        query = query.where(_item.c.agency_id.in_(sorted(reach.agencies)))
-    if wanted.review:
-        query = query.where(_rec.c.review_id == wanted.review)
-    if wanted.agency:
-        query = query.where(_item.c.agency_id == wanted.agency)
-    if wanted.state:
-        query = query.where(_item.c.state == wanted.state)
-    if wanted.rag is RagFilter.NONE:
-        query = query.where(_item.c.rag.is_(None))
-    elif wanted.rag is not None:
-        query = query.where(_item.c.rag == wanted.rag.value)
-    if wanted.priority:
-        query = query.where(_rec.c.priority == wanted.priority.upper())
-    horizon = today + dt.timedelta(days=wanted.due_within) if wanted.due_within is not None else None
-    if wanted.overdue:  # narrowed in SQL; whether the state is finished is checked below
-        query = query.where(_item.c.due < today)
-    if horizon is not None:
-        query = query.where(_item.c.due >= today, _item.c.due <= horizon)
-    rows = conn.execute(query).all()
-    # a key names the agency when several answer the recommendation (filtered out or not)
-    multi = set(
-        conn.execute(
-            sa.select(_item.c.recommendation_id)
-            .where(_item.c.recommendation_id.in_({r.recommendation_id for r in rows}))
-            .group_by(_item.c.recommendation_id)
-            .having(sa.func.count() > 1)
-        ).scalars()
-    )
-    words = wanted.q.lower().split() if wanted.q else []
-    theme = wanted.theme.lower() if wanted.theme else None
-    found = []
-    for r in rows:
-        facts = specs.states(conn, r.workflow_version_id)[r.state]
-        overdue = r.due is not None and r.due < today and not facts.terminal
-        if wanted.overdue is not None and overdue != wanted.overdue:
-            continue
-        if horizon is not None and (
-            r.due is None or facts.terminal or not today <= r.due <= horizon
-        ):
-            continue
-        if theme is not None and theme not in [t.lower() for t in r.themes or []]:
-            continue
-        if words:
-            text = " ".join((r.ref, r.text, r.agreed_action or "")).lower()
-            if not all(w in text for w in words):
-                continue
-        found.append(
-            {
-                "key": item_key(
-                    r.review_id,
-                    r.ref,
-                    r.agency_id if r.recommendation_id in multi else None,
-                ),
-                "review": r.review_id,
-                "ref": r.ref,
-                "agency": r.agency_id,
-                "title": title_of(r.text),
-                "state": r.state,
-                "state_label": facts.label,
-                "terminal": facts.terminal,
-                "rag": r.rag,
-                "priority": r.priority,
-                "themes": list(r.themes or []),
-                "due": r.due,
-                "pending_due": r.pending_due,
-                "overdue": overdue,
-                "days_overdue": (today - r.due).days if overdue and r.due else 0,
-                "version": r.version,
-                "updated_at": r.updated_at,
-            }
+    if agencies is not None:
+        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
+    scoped = query
+    f = filters
+    if f.review:
+        query = query.where(_rec.c.review_id == f.review)
+    if f.agency:
+        query = query.where(_item.c.agency_id == f.agency)
+    if f.state:
+        query = query.where(_item.c.state == f.state)
+    if f.rag:
+        query = query.where(_item.c.rag == f.rag)
+    if f.priority:
+        query = query.where(_rec.c.priority == f.priority)
+    if f.due_within is not None:
+        query = query.where(_item.c.due <= today + dt.timedelta(days=f.due_within))
+    if f.q:
+        pattern = _like(f.q)
+        query = query.where(
+            sa.or_(
+                sa.func.lower(_rec.c.text).like(pattern, escape="\\"),
+                sa.func.lower(_rec.c.ref).like(pattern, escape="\\"),
+                sa.func.lower(_rec.c.agreed_action).like(pattern, escape="\\"),
+                sa.func.lower(_review.c.title).like(pattern, escape="\\"),
+            )
         )
-    found.sort(key=_sort_key(wanted.sort), reverse=wanted.sort.value.startswith("-"))
-    total = len(found)
-    pages = max(1, -(-total // page_size))
-    start = (wanted.page - 1) * page_size
-    return ItemPage(
-        rows=found[start : start + page_size],
-        total=total,
-        page=wanted.page,
+    rows = [_row(specs, conn, r, today) for r in conn.execute(query).all()]
+    if f.theme:
+        rows = [r for r in rows if f.theme in r.themes]
+    if f.overdue:
+        rows = [r for r in rows if r.overdue]
+    if f.due_within is not None:
+        rows = [r for r in rows if not r.terminal and r.due is not None]
+    multi = _multi(conn, {(r.review, r.ref) for r in rows})
+    rows = [_with_multi(r, (r.review, r.ref) in multi) for r in rows]
+    rows.sort(key=_SORTS[f.sort])
+    pages = max(1, -(-len(rows) // page_size))
+    page = min(max(1, f.page), pages)
+    start = (page - 1) * page_size
+    return Found(
+        rows=rows[start : start + page_size],
+        total=len(rows),
+        page=page,
         pages=pages,
-        page_size=page_size,
+        choices=_choices(conn, scoped),
     )
 
 
-def _sort_key(sort: Sort) -> Any:
-    far = dt.date.max
-    base = sort.value.lstrip("-")
-    if base == "due":
-        return lambda i: (i["due"] or far, i["review"], i["ref"], i["agency"])
-    if base == "state":
-        return lambda i: (i["state_label"], i["due"] or far, i["ref"])
-    if base == "agency":
-        return lambda i: (i["agency"], i["due"] or far, i["ref"])
-    if base == "rag":
-        return lambda i: (_RAG_ORDER.get(i["rag"], 3), i["due"] or far, i["ref"])
-    if base == "updated":
-        return lambda i: (i["updated_at"], i["ref"])
-    return lambda i: (i["review"], _natural(i["ref"]), i["agency"])
+def _row(specs: SpecCache, conn: sa.Connection, r: Any, today: dt.date) -> Row:
+    facts = specs.states(conn, r.workflow_version_id)[r.state]
+    return Row(
+        review=r.review_id,
+        review_title=r.review_title,
+        ref=r.ref,
+        agency=r.agency_id,
+        agency_name=r.agency_name,
+        title=title_of(r.text),
+        state=r.state,
+        state_label=facts.label,
+        terminal=facts.terminal,
+        rag=r.rag,
+        priority=r.priority,
+        themes=tuple(r.themes or ()),
+        due=r.due,
+        pending_due=r.pending_due,
+        entered_at=r.entered_at,
+        updated_at=r.updated_at,
+        overdue=bool(r.due and r.due < today and not facts.terminal),
+        multi=False,
+    )
 
 
-def _natural(ref: str) -> tuple[Any, ...]:
-    """R2 before R10."""
-    digits = "".join(c for c in ref if c.isdigit())
-    return (ref.rstrip("0123456789"), int(digits) if digits else 0, ref)
+def _with_multi(row: Row, multi: bool) -> Row:
+    if not multi:
+        return row
+    return Row(**{**row.__dict__, "multi": True})
+
+
+def _multi(conn: sa.Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not keys:
+        return set()
+    reviews = sorted({k[0] for k in keys})
+    found = conn.execute(
+        sa.select(_rec.c.review_id, _rec.c.ref)
+        .join(_item, _item.c.recommendation_id == _rec.c.id)
+        .where(_rec.c.review_id.in_(reviews))
+        .group_by(_rec.c.review_id, _rec.c.ref)
+        .having(sa.func.count() > 1)
+    ).all()
+    return {(r.review_id, r.ref) for r in found} & keys
+
+
+def _choices(conn: sa.Connection, scoped: sa.Select[Any]) -> dict[str, list[str]]:
+    """The values each filter can take among the items the person may see."""
+    sub = scoped.subquery()
+    out: dict[str, list[str]] = {}
+    for name, column in (
+        ("review", sub.c.review_id),
+        ("agency", sub.c.agency_id),
+        ("state", sub.c.state),
+        ("priority", sub.c.priority),
+    ):
+        out[name] = sorted(
+            v for v in conn.execute(sa.select(column).distinct()).scalars() if v is not None
+        )
+    themes: set[str] = set()
+    for value in conn.execute(sa.select(sub.c.themes)).scalars():
+        themes.update(value or ())
+    out["theme"] = sorted(themes)
+    return out
+
+
+_FAR = dt.date.max
+_SORTS = {
+    Sort.DUE: lambda r: (r.terminal, r.due or _FAR, r.review, r.ref, r.agency),
+    Sort.OLDEST: lambda r: (r.terminal, r.entered_at, r.review, r.ref, r.agency),
+    Sort.REF: lambda r: (r.review, r.ref, r.agency),
+    Sort.RECENT: lambda r: (-r.updated_at.timestamp(), r.review, r.ref, r.agency),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mine:
+    """What needs one person now (the home page)."""
+
+    awaiting: list[Row]  # items whose move is theirs (by the workflow's deadlines), oldest first
+    overdue: list[Row]  # overdue items of the agencies they belong to
+    requests: list[Row]  # items with a live evidence request addressed to them
+
+
+def mine(
+    conn: sa.Connection,
+    specs: SpecCache,
+    *,
+    email: str,
+    agencies: Collection[str] | None,
+    now: dt.datetime,
+    today: dt.date,
+) -> Mine:
+    """What needs ``email`` now, among the items of ``agencies`` (None: all) they may see."""
+    from engine.spec import Scope, move_in  # the home page only: keeps list imports light
+
+    contact = Contact.__table__  # type: ignore[attr-defined]  # the table held_by reads
+    held = conn.execute(
+        sa.select(contact.c.agency_id, contact.c.role).where(held_by(email))
+    ).all()
+    roles_at = {(r.role, r.agency_id) for r in held}
+    my_roles = {r.role for r in held}
+    own_agencies = {r.agency_id for r in held}
+    query = (
+        sa.select(
+            _item, _rec.c.review_id, _rec.c.ref, _rec.c.text, _rec.c.priority, _rec.c.themes,
+            _review.c.title.label("review_title"), _agency.c.name.label("agency_name"),
+        )
+        .join(_rec, _rec.c.id == _item.c.recommendation_id)
+        .join(_review, _review.c.id == _rec.c.review_id)
+        .join(_agency, _agency.c.id == _item.c.agency_id)
+    )  # fmt: skip
+    if agencies is not None:
+        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
+    awaiting, overdue, by_id = [], [], {}
+    for r in conn.execute(query).all():
+        row = _row(specs, conn, r, today)
+        if row.terminal:
+            continue
+        by_id[r.id] = row
+        spec = specs.get(conn, r.workflow_version_id)
+        move = move_in(spec.model, r.state)
+        if move is not None:
+            role = spec.model.roles[move.role]
+            if role.scope is Scope.OWN_AGENCY:
+                if any((cr, r.agency_id) in roles_at for cr in role.contact_roles):
+                    awaiting.append(row)
+            elif my_roles & set(role.contact_roles):
+                awaiting.append(row)
+        if row.overdue and r.agency_id in own_agencies:
+            overdue.append(row)
+    req = core.evidence_request
+    asked = conn.execute(
+        sa.select(req.c.item_id)
+        .join(_item, _item.c.id == req.c.item_id)
+        .where(
+            req.c.recipient == email,
+            req.c.status == "open",
+            req.c.expires_at > now,
+            req.c.entered_seq == _item.c.entered_seq,
+        )
+    ).scalars()
+    requests = [by_id[i] for i in dict.fromkeys(asked) if i in by_id]
+    keys = {(x.review, x.ref) for x in [*awaiting, *overdue, *requests]}
+    multi = _multi(conn, keys)
+
+    def marked(rows: list[Row]) -> list[Row]:
+        return [_with_multi(x, (x.review, x.ref) in multi) for x in rows]
+
+    awaiting.sort(key=_SORTS[Sort.OLDEST])
+    overdue.sort(key=_SORTS[Sort.DUE])
+    return Mine(awaiting=marked(awaiting), overdue=marked(overdue), requests=marked(requests))

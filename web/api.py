@@ -28,10 +28,11 @@ from engine import api_tokens, errors, queries
 from engine.api_tokens import Bearer
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine.listing import ItemFilter, find_items
+from engine import listing
 from engine.permissions import Permission
 from engine.store.tables import DeliveryStatus, Rag
 from web.deps import Context
+from web.filters import NAMES, check
 
 PREFIX = "/api/v1"
 SWAGGER = Path(__file__).resolve().parent / "node_modules" / "swagger-ui-dist"
@@ -52,6 +53,19 @@ _START = (
     "deepLinking: true});\n" % PREFIX
 )
 _MAX_ID = 200
+_DESCRIBED = {
+    "review": "a review's id",
+    "agency": "an agency's id",
+    "state": "a workflow state's id",
+    "rag": "red, amber or green",
+    "priority": "H, M or L",
+    "theme": "one of the themes",
+    "overdue": "yes or no (true/false, 1/0)",
+    "due_within": "due within this many days from today",
+    "q": "words in the reference, text, agreed action or review title",
+    "sort": ", ".join(s.value for s in listing.Sort),
+    "page": "page number, from 1 (past the last: the last)",
+}
 
 
 def _plain(value: str | None) -> str | None:
@@ -80,10 +94,11 @@ class Review(BaseModel):
 
 
 class ItemRow(BaseModel):
-    key: str
+    key: str  # REVIEW/REF, or REVIEW/REF@AGENCY when several agencies answer it
     review: str
     ref: str
     agency: str
+    agency_name: str
     title: str
     state: str
     state_label: str
@@ -94,8 +109,7 @@ class ItemRow(BaseModel):
     due: dt.date | None
     pending_due: dt.date | None
     overdue: bool
-    days_overdue: int
-    version: int
+    updated_at: dt.datetime
 
 
 class ItemList(BaseModel):
@@ -103,7 +117,11 @@ class ItemList(BaseModel):
     total: int
     page: int
     pages: int
-    page_size: int
+
+
+class FilterProblems(BaseModel):
+    detail: str
+    fields: dict[str, str]  # parameter -> what is wrong with it (the /items page's words)
 
 
 class AgencyItem(BaseModel):
@@ -303,18 +321,75 @@ def create_api(ctx: Context) -> FastAPI:
             rows = queries.reviews(conn, None if reach.agencies is None else reach.agencies)
         return [Review(**r) for r in rows]
 
-    @api.get("/items", responses=_COMMON, tags=["items"])
-    def items(wanted: Annotated[ItemFilter, Query()], token: Bearer = read) -> ItemList:
-        """Items, filtered, sorted and paged as on the ``/items`` page (the same parameters)."""
+    bad_filter: dict[int | str, dict[str, Any]] = {
+        **_COMMON,
+        422: {"model": FilterProblems, "description": "a filter is wrong; each is named"},
+    }
+
+    @api.get("/items", response_model=ItemList, responses=bad_filter, tags=["items"])
+    def items(
+        request: Request,
+        review: Annotated[str | None, Query(description=_DESCRIBED["review"])] = None,
+        agency: Annotated[str | None, Query(description=_DESCRIBED["agency"])] = None,
+        state: Annotated[str | None, Query(description=_DESCRIBED["state"])] = None,
+        rag: Annotated[str | None, Query(description=_DESCRIBED["rag"])] = None,
+        priority: Annotated[str | None, Query(description=_DESCRIBED["priority"])] = None,
+        theme: Annotated[str | None, Query(description=_DESCRIBED["theme"])] = None,
+        overdue: Annotated[str | None, Query(description=_DESCRIBED["overdue"])] = None,
+        due_within: Annotated[str | None, Query(description=_DESCRIBED["due_within"])] = None,
+        q: Annotated[str | None, Query(description=_DESCRIBED["q"])] = None,
+        sort: Annotated[str | None, Query(description=_DESCRIBED["sort"])] = None,
+        page: Annotated[str | None, Query(description=_DESCRIBED["page"])] = None,
+        token: Bearer = read,
+    ) -> Any:
+        """Items, filtered, sorted and paged as on the ``/items`` page: the same parameters,
+        read by the same code (``web.filters``), 25 a page."""
+        query = {name: request.query_params.get(name, "") for name in NAMES}
+        unreadable = {
+            name: f"{name} contains characters that are not allowed"
+            for name, value in query.items()
+            if _plain_or_none(value) is None or "\x00" in value
+        }
+        if unreadable:
+            return _filter_problems(unreadable)
         reach = token.person.access(Permission.VIEW_ITEMS)
         with ctx.services.db.engine.connect() as conn:
-            page = find_items(conn, ctx.services.specs, wanted, reach=reach, today=today())
+            first = listing.find(
+                conn, ctx.services.specs, listing.Filters(), agencies=reach.agencies,
+                today=today(), page_size=1,
+            )  # fmt: skip
+            checked = check(query, first.choices)
+            if checked.errors:
+                return _filter_problems(checked.errors)
+            found = listing.find(
+                conn, ctx.services.specs, checked.filters, agencies=reach.agencies,
+                today=today(),
+            )  # fmt: skip
         return ItemList(
-            items=[ItemRow(**r) for r in page.rows],
-            total=page.total,
-            page=page.page,
-            pages=page.pages,
-            page_size=page.page_size,
+            items=[
+                ItemRow(
+                    key=row.path,
+                    review=row.review,
+                    ref=row.ref,
+                    agency=row.agency,
+                    agency_name=row.agency_name,
+                    title=row.title,
+                    state=row.state,
+                    state_label=row.state_label,
+                    terminal=row.terminal,
+                    rag=row.rag,
+                    priority=row.priority,
+                    themes=list(row.themes),
+                    due=row.due,
+                    pending_due=row.pending_due,
+                    overdue=row.overdue,
+                    updated_at=row.updated_at,
+                )
+                for row in found.rows
+            ],
+            total=found.total,
+            page=found.page,
+            pages=found.pages,
         )
 
     @api.get("/items/{review}/{ref}", responses=found_or_not, tags=["items"])
@@ -469,6 +544,11 @@ def create_api(ctx: Context) -> FastAPI:
     for name, media_type in _SWAGGER_FILES.items():
         swagger_file(name, media_type)
     return api
+
+
+def _filter_problems(fields: dict[str, str]) -> JSONResponse:
+    body = FilterProblems(detail="Some filters are wrong", fields=fields)
+    return JSONResponse(body.model_dump(), status_code=422)
 
 
 def _role(token: Bearer) -> str:

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, api, assets, downloads, home, reply, signin, tokens
+from web import admin, api, assets, decide, downloads, home, items, reply, signin, tokens
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -76,6 +76,8 @@ def create_app(
     app.include_router(reply.router(ctx))
     app.include_router(signin.router(ctx))
     app.include_router(home.router(ctx))
+    app.include_router(items.router(ctx))
+    app.include_router(decide.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
     app.include_router(tokens.router(ctx))
