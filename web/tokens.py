@@ -24,12 +24,10 @@ from web.access import Requires, page
 from web.deps import Context, LinkDead, client_of
 
 _FIELD_ID = {"name": "name", "role": "role", "agency": "agency", "for": "acts-for"}
-_TIMED_OUT = "This page timed out or was opened in another tab. Try again."
 
 
 def router(ctx: Context) -> APIRouter:
     routes = APIRouter()
-    admin = Depends(Requires(Permission.ADMINISTER))
 
     def tokens_page(
         request: Request,
@@ -62,18 +60,18 @@ def router(ctx: Context) -> APIRouter:
         )
 
     @routes.get("/tokens")
-    def list_tokens(request: Request, who: Annotated[SignedIn, admin]) -> Response:
+    def list_tokens(request: Request, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]) -> Response:
         return tokens_page(request, who)
 
     @routes.post("/tokens")
-    async def create(request: Request, who: Annotated[SignedIn, admin]) -> Response:
+    async def create(request: Request, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]) -> Response:
         ctx.throttle.post(client_of(request))
         data = await request.form(max_files=0, max_fields=10)
         form = {k: str(data.get(k) or "").strip() for k in ("name", "role", "agency", "for")}
         try:
             await ctx.csrf().validate_csrf(request)
         except CsrfProtectError:
-            return tokens_page(request, who, status=422, form=form, error=("name", _TIMED_OUT))
+            raise LinkDead() from None
         try:
             made = await run_in_threadpool(
                 lambda: api_tokens.create(
@@ -94,7 +92,7 @@ def router(ctx: Context) -> APIRouter:
 
     @routes.post("/tokens/{public_id}/revoke")
     async def revoke(
-        request: Request, public_id: str, who: Annotated[SignedIn, admin]
+        request: Request, public_id: str, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
     ) -> Response:
         ctx.throttle.post(client_of(request))
         await request.form(max_files=0, max_fields=5)
