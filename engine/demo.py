@@ -1,7 +1,8 @@
 """The demo's example plan, its due dates moved to look like a working week.
 
 The shipped example plan is from 2010, so every item would be years overdue. ``rebase_plan``
-rewrites each recommendation's ``due:`` list so the first date falls a set number of days
+rewrites each recommendation's ``due:`` list so its last date (the one an item is due
+by) falls a set number of days
 from ``today`` (a spread: due soon, just overdue, long overdue), keeping the distance between
 the dates of one list. Only the ``due:`` lines change; the importer then reads the copy as it
 reads any plan, so items are written by the importer alone. ``today`` is passed in.
@@ -13,7 +14,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-# days from today of each recommendation's first due date, in file order (cycled)
+# days from today of each recommendation's due date (its list's last), in file order (cycled)
 SPREAD = (5, -3, 12, -40, 2, -1, 21, -90, 35, -10)
 _DUE = re.compile(r"^(?P<indent>\s*)due: \[(?P<dates>[0-9, -]*)\]\s*$", re.MULTILINE)
 
@@ -27,7 +28,7 @@ def rebase_plan(text: str, today: dt.date) -> str:
         if not dates:
             return match.group(0)
         offset = SPREAD[next(counter) % len(SPREAD)]
-        shift = today + dt.timedelta(days=offset) - dates[0]
+        shift = today + dt.timedelta(days=offset) - dates[-1]
         moved = ", ".join((d + shift).isoformat() for d in dates)
         return f"{match['indent']}due: [{moved}]"
 
