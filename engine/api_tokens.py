@@ -125,7 +125,9 @@ def create(
             holder = permissions.person(conn, acts_for)
             if holder is None:
                 raise TokenRefused("for", f"{acts_for} is not in the directory")
-            if not any(r is token_role and (agency is None or a == agency) for r, a in holder.holds):
+            if not any(
+                r is token_role and (agency is None or a == agency) for r, a in holder.holds
+            ):
                 where = f" at {agency}" if agency else ""
                 raise TokenRefused("for", f"{acts_for} does not hold {token_role.value}{where}")
         secret = PREFIX + secrets.token_urlsafe(32)

@@ -10,7 +10,8 @@ import re
 
 from engine.demo import SPREAD, rebase_plan
 from tests.conftest import CONTACTS, PLAN
-from tests.test_cli_checkpoint import Board, board  # noqa: F401  (the fixture)
+from tests.test_cli_checkpoint import Board
+from tests.test_cli_checkpoint import board as board  # the fixture
 
 NOW = ("--now", "2011-01-10T09:00Z")
 SEPT_LEAD = "named.nurse@sept.example.org"
@@ -19,14 +20,16 @@ SEPT_LEAD = "named.nurse@sept.example.org"
 def test_a_token_is_printed_once_and_only_its_hash_is_kept(board: Board) -> None:
     made = board("token", "create", "--name", "Quarterly report", "--role", "board_viewer", *NOW)
     secret = made.stdout.strip()
-    assert secret.startswith("sot_") and len(secret) > 40
+    assert secret.startswith("sot_")
+    assert len(secret) > 40
     assert "copy it now" in made.stderr
     stored = board.sql("SELECT secret_hash, name, role FROM api_token")
     assert [tuple(r) for r in stored] == [
         (hashlib.sha256(secret.encode()).hexdigest(), "Quarterly report", "board_viewer")
     ]
     listed = board("token", "list").stdout
-    assert "Quarterly report" in listed and "last used: never used" in listed
+    assert "Quarterly report" in listed
+    assert "last used: never used" in listed
     assert secret not in listed
 
 
@@ -76,7 +79,10 @@ def test_demo_rebases_due_dates_and_prints_a_link_per_role(board: Board) -> None
     assert len(links) == 4
     assert board.sql("SELECT count(*) FROM sign_in_link WHERE used_at IS NULL")[0][0] >= 4
     dues = sorted(r[0] for r in board.sql("SELECT due FROM item"))
-    first, last = dt.date.fromisoformat(str(dues[0])[:10]), dt.date.fromisoformat(str(dues[-1])[:10])
+    first, last = (
+        dt.date.fromisoformat(str(dues[0])[:10]),
+        dt.date.fromisoformat(str(dues[-1])[:10]),
+    )
     assert first == dt.date(2026, 3, 2) + dt.timedelta(days=min(SPREAD[:9]))
     assert last == dt.date(2026, 3, 2) + dt.timedelta(days=max(SPREAD[:9]))
 

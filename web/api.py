@@ -24,11 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from engine import api_tokens, errors, queries
+from engine import api_tokens, errors, listing, queries
 from engine.api_tokens import Bearer
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine import listing
 from engine.permissions import Permission
 from engine.store.tables import DeliveryStatus, Rag
 from web.deps import Context
@@ -49,8 +48,8 @@ _DOCS = """<!doctype html>
 """
 # a file, not inline script, so the site's CSP (default-src 'self') needs no exception
 _START = (
-    'window.ui = SwaggerUIBundle({url: "%s/openapi.json", dom_id: "#swagger-ui", '
-    "deepLinking: true});\n" % PREFIX
+    f'window.ui = SwaggerUIBundle({{url: "{PREFIX}/openapi.json", dom_id: "#swagger-ui", '
+    "deepLinking: true});\n"
 )
 _MAX_ID = 200
 _DESCRIBED = {
@@ -269,7 +268,9 @@ def create_api(ctx: Context) -> FastAPI:
     def needs(permission: Permission) -> Any:
         def check(token: Bearer = token_of) -> Bearer:
             if not token.person.may(permission):
-                raise _Refused(403, f"A {_role(token)} token may not {permission.value.replace('_', ' ')}")
+                raise _Refused(
+                    403, f"A {_role(token)} token may not {permission.value.replace('_', ' ')}"
+                )
             return token
 
         return Depends(check)
@@ -407,7 +408,9 @@ def create_api(ctx: Context) -> FastAPI:
             priority=shown["priority"],
             agreed_action=shown["agreed_action"],
             themes=shown["themes"],
-            items=[AgencyItem(**{k: i[k] for k in AgencyItem.model_fields}) for i in shown["items"]],
+            items=[
+                AgencyItem(**{k: i[k] for k in AgencyItem.model_fields}) for i in shown["items"]
+            ],
         )
 
     @api.get("/items/{review}/{ref}/history", responses=found_or_not, tags=["items"])

@@ -23,6 +23,7 @@ from engine.sessions import SignedIn
 from web.access import Requires, page
 from web.deps import Context, LinkDead, client_of
 
+Manager = Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
 _FIELD_ID = {"name": "name", "role": "role", "agency": "agency", "for": "acts-for"}
 
 
@@ -60,11 +61,11 @@ def router(ctx: Context) -> APIRouter:
         )
 
     @routes.get("/tokens")
-    def list_tokens(request: Request, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]) -> Response:
+    def list_tokens(request: Request, who: Manager) -> Response:
         return tokens_page(request, who)
 
     @routes.post("/tokens")
-    async def create(request: Request, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]) -> Response:
+    async def create(request: Request, who: Manager) -> Response:
         ctx.throttle.post(client_of(request))
         data = await request.form(max_files=0, max_fields=10)
         form = {k: str(data.get(k) or "").strip() for k in ("name", "role", "agency", "for")}
@@ -91,9 +92,7 @@ def router(ctx: Context) -> APIRouter:
         return tokens_page(request, who, made=made)
 
     @routes.post("/tokens/{public_id}/revoke")
-    async def revoke(
-        request: Request, public_id: str, who: Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
-    ) -> Response:
+    async def revoke(request: Request, public_id: str, who: Manager) -> Response:
         ctx.throttle.post(client_of(request))
         await request.form(max_files=0, max_fields=5)
         try:

@@ -165,7 +165,12 @@ def test_decisions_take_the_engines_path_and_refusals(demo: Services, live: str)
     assert wrong_role.status_code == 403
     assert wrong_role.json()["error"] == "RoleNotAllowed"
     done = decide(
-        live, panel, key, trigger="challenge", reason="thin", meeting_date="2011-01-10",
+        live,
+        panel,
+        key,
+        trigger="challenge",
+        reason="thin",
+        meeting_date="2011-01-10",
         expected_version=2,
     )
     assert done.status_code == 201, done.text
@@ -204,7 +209,7 @@ def test_the_docs_load_only_from_our_own_origin(demo: Services, live: str) -> No
     page = httpx.get(f"{live}/api/v1/docs")
     assert page.status_code == 200
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    assert "http" not in page.text.replace('http-equiv', '')
+    assert "http" not in page.text.replace("http-equiv", "")
     for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "start.js"):
         assert httpx.get(f"{live}/api/v1/docs/{asset}").status_code == 200, asset
     schema = httpx.get(f"{live}/api/v1/openapi.json").json()

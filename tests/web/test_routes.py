@@ -19,12 +19,11 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from engine import api_tokens, permissions, sessions
-from engine.permissions import Permission, Person
-from engine.services import Services
-from engine.store.tables import new_public_id
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine.store.tables import Rag
+from engine.permissions import Permission, Person
+from engine.services import Services
+from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
 from web.access import Requires
@@ -220,7 +219,9 @@ SUCCESS = {"GET": 200, "POST": 303}
 # posts without an id in the path: what a successful one sends, and its answer (a token made
 # on /tokens is shown on the page, once, rather than redirected to)
 FORMS = {("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 200)}
-_VERSION = re.compile(r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"')
+_VERSION = re.compile(
+    r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
+)
 _PARAM = re.compile(r"\{[a-z_]+\}")
 
 

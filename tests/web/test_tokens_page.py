@@ -27,7 +27,8 @@ def test_a_token_made_on_the_page_is_shown_once(
 ) -> None:
     client = _manager(demo, clock, make_client)
     page = client.get("/tokens")
-    assert page.status_code == 200 and "No tokens are in use" in page.text
+    assert page.status_code == 200
+    assert "No tokens are in use" in page.text
     made = client.post(
         "/tokens",
         data={"csrf_token": csrf_of(page.text), "name": "Board report", "role": "board_viewer"},
@@ -39,7 +40,8 @@ def test_a_token_made_on_the_page_is_shown_once(
     assert api_tokens.authenticate(demo, secret, clock.now) is not None
     again = client.get("/tokens")
     assert secret not in again.text
-    assert "Board report" in again.text and "Never" not in again.text  # used just now
+    assert "Board report" in again.text
+    assert "Never" not in again.text  # used just now
 
 
 def test_a_bad_token_form_keeps_what_was_typed_and_makes_nothing(
@@ -57,7 +59,8 @@ def test_a_bad_token_form_keeps_what_was_typed_and_makes_nothing(
     for form, href, words in cases:
         refused = client.post("/tokens", data={"csrf_token": csrf, **form})
         assert refused.status_code == 422, form
-        assert "govuk-error-summary" in refused.text and f'href="{href}"' in refused.text
+        assert "govuk-error-summary" in refused.text
+        assert f'href="{href}"' in refused.text
         assert words in refused.text.lower(), form
         if form["name"]:
             assert f'value="{form["name"]}"' in refused.text
