@@ -52,6 +52,9 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "error": "550 mailbox unavailable",
             }
         ],
+        "unreachable": [
+            {"role": "agency", "items": ["southend-iawg-scr-audit-2010 R3"]},
+        ],
     },
     "request": {**_SAMPLE_ITEM, "days_overdue": -28},
     "receipt": {
@@ -71,6 +74,8 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
         "late_agency_name": "NHS South East Essex",
     },
     "digest": {
+        "kind": "escalation",
+        "urgent": True,
         "recipient_name": "Case Review Panel Chair",
         "board_name": "Southend LSCB",
         "reply_to": "business.manager@southend-lscb.example.org",
@@ -81,18 +86,22 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "ref": "R1",
                 "summary": "Panel terms of reference",
                 "review_ref": "southend-iawg-scr-audit-2010",
+                "agency_name": "Southend LSCB",
                 "due": "1 April 2011",
                 "days_overdue": 9,
                 "overdue_since": "2 April 2011",
+                "urgent": False,
                 "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
             },
             {
                 "ref": "R4",
                 "summary": "Referral form audit",
                 "review_ref": "southend-iawg-scr-audit-2010",
+                "agency_name": "NHS South East Essex",
                 "due": "30 April 2011",
-                "days_overdue": -20,
+                "days_overdue": 43,
                 "overdue_since": "1 May 2011",
+                "urgent": True,
                 "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R4",
             },
         ],

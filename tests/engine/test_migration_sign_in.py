@@ -1,4 +1,4 @@
-"""Migration 0007 (sign-in): existing evidence rows get distinct random public ids."""
+"""Migration 0009 (sign-in): existing evidence rows get distinct random public ids."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_upgrading_gives_existing_evidence_random_public_ids(demo: Services) -> 
             ),
             [{"p": "aaaaaaaaaaaaaaaa"}, {"p": "bbbbbbbbbbbbbbbb"}],
         )
-    _downgrade(demo, "0006")
+    _downgrade(demo, "0008")
     with demo.db.engine.connect() as conn:
         assert "public_id" not in {c["name"] for c in sa.inspect(conn).get_columns("evidence")}
     migrate.upgrade(demo.db)

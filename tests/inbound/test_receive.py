@@ -44,13 +44,14 @@ from inbound.receive import Mailbox, receive
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import BM, DEPUTY, NOW, PANEL, make_item, sept_lead_officer
+from tests.files import pdf
 from tests.smtpd import SmtpServer, free_port
 
 KEY = b"k" * 32
 DOMAIN = "replies.board.example.org"
 NURSE = "named.nurse@sept.example.org"
 DIRECTOR = "director.nursing@sept.example.org"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = pdf()  # a real one-page PDF: the upload check opens it
 T1 = "southend-iawg-scr-audit-2010/T1"
 
 

@@ -35,7 +35,7 @@ from inbound.receive import KEEP_BODY_BYTES, Mailbox, receive
 from notifications.compose import message_id
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
-from tests.conftest import BM, NOW, make_item
+from tests.conftest import BM, NOW, make_item, without_digests
 from tests.smtpd import SmtpServer, free_port
 
 SECRET = "smtp-surface-tests-secret-0123456789"
@@ -132,6 +132,7 @@ def textual_bounce(message_id: str, recipient: str, *, to: str) -> bytes:
 @pytest.fixture
 def sent(demo: Services, smtp: SmtpServer) -> list[tuple[EmailMessage, str]]:
     """The chasing of 25 April 2011 sent for real: (message, envelope sender) each."""
+    without_digests(demo)  # one message per outbox row
     run_once(demo, OVERDUE)
     settings = load_settings(smtp_port=smtp.port, secret_key=SECRET, reply_domain=DOMAIN).mail()
     report = dispatch(demo, settings, Templates(), OVERDUE, owner="test")

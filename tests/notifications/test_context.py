@@ -108,8 +108,9 @@ def test_a_decision_gets_its_label_and_a_receipt_its_list() -> None:
 
 def test_digest_and_failures_contexts() -> None:
     c = contexts()
-    digest = c.digest(BM, [row("chase", days_overdue=3)])
+    digest = c.digest(BM, [row("chase", days_overdue=3)], "chase")
     assert digest["recipient_name"] == "Ann"
+    assert (digest["kind"], digest["urgent"]) == ("chase", False)
     assert [i["ref"] for i in digest["items"]] == ["R1"]  # type: ignore[attr-defined]
     failures = c.failures(row("failures", count=1, failures=["x"]))
     assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/")

@@ -1,7 +1,7 @@
 """Personal access tokens for the JSON API (only a hash of each secret is kept).
 
 Revision ID: 0007_i10_api
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_i10_api"
-down_revision = "0007_i10_auth"  # the lead re-chains migrations at merge
+down_revision = "0009"  # the lead re-chains migrations at merge
 branch_labels = None
 depends_on = None
 
