@@ -69,8 +69,6 @@ def router(ctx: Context) -> APIRouter:
                 where = ", ".join(sorted(names.get(a, a) for a in access.agencies))
             allowed.append(Allowed(what, where, href))
         roles = sorted(r.value.replace("_", " ") for r in who.person.roles)
-        return page(
-            ctx, request, who, "home.html", allowed=allowed, roles=roles, needs=needs
-        )
+        return page(ctx, request, who, "home.html", allowed=allowed, roles=roles, needs=needs)
 
     return routes

@@ -8,10 +8,10 @@ from typing import Any
 
 from engine.mail_facts import ItemFacts, MailFacts, Person
 from engine.spec import load_spec_file
-from web.urls import Links
 from notifications.context import EXPECTED, Contexts, decision_labels, long_date
 from notifications.templates import available
 from tests.conftest import WORKFLOWS
+from web.urls import Links
 
 SPEC = load_spec_file(WORKFLOWS / "recommendation.yaml", available())
 BM = "bm@example.org"
@@ -37,7 +37,10 @@ FACTS = MailFacts(
 
 def contexts() -> Contexts:
     return Contexts(
-        FACTS, links=Links("https://signoff.example.org"), sender="lscb@example.org", sender_name="B"
+        FACTS,
+        links=Links("https://signoff.example.org"),
+        sender="lscb@example.org",
+        sender_name="B",
     )
 
 
