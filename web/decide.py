@@ -50,11 +50,18 @@ from engine.store.tables import Rag
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead, client_of
+from web.filters import has_control
 from web.items import FormState, item_page, load_dossier, split_ref
+from web.pages import long_date
 from web.reply import REFUSED, upload_limits
 
 _MAX_REASON = 5000
 _TIMED_OUT = "This page timed out or was opened in another tab. Check what you typed and try again."
+_CONTROL = "{what} must only include letters, numbers, spaces, line breaks and punctuation"
+_NOT_NOW = (
+    "You cannot do this on this item now. If you think you should be able to, ask the "
+    "board's business manager."
+)
 _NAMES = {
     Requirement.REASON: "reason",
     Requirement.DUE_DATE: "due_date",
@@ -141,7 +148,7 @@ def router(ctx: Context) -> APIRouter:
         if seen_version is None or seen_seq is None:
             raise LinkDead()
         if seen_version != item.view["version"]:  # changed since the page was loaded
-            return _conflict(request, who, found, item, seen_seq)
+            return await run_in_threadpool(_conflict, request, who, found, item, seen_seq)
         action = item.action(trigger)
         if action is None:  # not theirs to take, now or ever: the same 404 as a wrong address
             raise LinkDead()
@@ -151,10 +158,18 @@ def router(ctx: Context) -> APIRouter:
                 errors["reason"] = "Enter a reason"
             elif len(reason) > _MAX_REASON:
                 errors["reason"] = f"Reason must be {_MAX_REASON} characters or fewer"
+            elif has_control(reason):
+                errors["reason"] = _CONTROL.format(what="Reason")
         today = ctx.services.calendar.local(ctx.clock()).date()
         due = _date(form, "due_date", errors, values) if Requirement.DUE_DATE in needs else None
+        current = dt.date.fromisoformat(item.view["due"]) if item.view["due"] else None
         if due is not None and due <= today:
             errors["due_date"] = "The date you are asking for must be in the future"
+        elif due is not None and current is not None and due <= current:
+            errors["due_date"] = (
+                "The date you are asking for must be later than the current due date, "
+                f"{long_date(current)}"
+            )
         meeting = (
             _date(form, "meeting_date", errors, values)
             if Requirement.MEETING_DATE in needs
@@ -177,6 +192,8 @@ def router(ctx: Context) -> APIRouter:
             raise LinkDead()  # evidence goes through the live request; the page offered none
         if Requirement.EVIDENCE in needs and not statement and not uploads:
             errors["statement"] = REFUSED[Refusal.EMPTY]
+        elif Requirement.EVIDENCE in needs and has_control(statement):
+            errors["statement"] = _CONTROL.format(what="Statement")
         if errors:
             state = FormState(agency=agency, trigger=trigger, values=values, errors=errors)
             return item_page(ctx, request, who, found, form=state, status=422)
@@ -199,8 +216,9 @@ def router(ctx: Context) -> APIRouter:
                         due_date=due, expected_version=seen_version, channel="web",
                     ),
                 )  # fmt: skip
-        except (ConcurrentUpdate, TransitionNotAllowed):
-            return _conflict(request, who, found, item, seen_seq)
+        except (ConcurrentUpdate, TransitionNotAllowed, GuardFailed):
+            # someone acted first: the state, or what the guard reads, moved under the form
+            return await run_in_threadpool(_conflict, request, who, found, item, seen_seq)
         except UploadRefused as exc:
             errors["files"] = str(exc)
         except RequestRefused as exc:
@@ -208,12 +226,8 @@ def router(ctx: Context) -> APIRouter:
         except BadInput as exc:
             field = "due_date" if Requirement.DUE_DATE in needs else "reason"
             errors[field] = exc.problem[:1].upper() + exc.problem[1:]
-        except GuardFailed as exc:
-            errors[_first_field(action)] = (
-                f"This cannot be done now: {str(exc).split(': cannot ', 1)[-1].split(' (guard')[0]}"
-            )
-        except FireError as exc:  # refused for who they are: worded, never a 500
-            errors["reason"] = f"signoff refused this: {exc}"
+        except FireError:  # refused for who they are now (roles changed): worded, never a 500
+            errors[_first_field(action)] = _NOT_NOW
         if errors:
             state = FormState(agency=agency, trigger=trigger, values=values, errors=errors)
             return item_page(ctx, request, who, found, form=state, status=422)

@@ -72,6 +72,8 @@ def check(query: Mapping[str, str], choices: Mapping[str, list[str]]) -> Checked
     if "q" in typed:
         if len(typed["q"]) > _MAX_Q:
             errors["q"] = f"Search text must be {_MAX_Q} characters or fewer"
+        elif has_control(typed["q"]):
+            errors["q"] = "Search text must only include letters, numbers, spaces and punctuation"
         else:
             values["q"] = typed["q"]
     if "sort" in typed:
@@ -86,6 +88,12 @@ def check(query: Mapping[str, str], choices: Mapping[str, list[str]]) -> Checked
         else:
             values["page"] = page
     return Checked(filters=Filters(**values), typed=typed, errors=errors)  # type: ignore[arg-type]
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds control characters other than line breaks and tabs (a NUL
+    cannot even be stored in PostgreSQL)."""
+    return any(not c.isprintable() and c not in "\r\n\t" for c in text)
 
 
 def _whole(text: str) -> int | None:

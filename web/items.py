@@ -28,7 +28,7 @@ from engine.store.tables import Rag
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead
-from web.filters import SORT_LABELS, check
+from web.filters import SORT_LABELS, check, has_control
 from web.reply import limits_hint
 
 
@@ -49,7 +49,7 @@ def split_ref(ref: str) -> tuple[str, str | None]:
         LinkDead: ``R1@`` (an empty agency), which names nothing.
     """
     base, at, agency = ref.partition("@")
-    if at and not agency:
+    if (at and not agency) or has_control(ref):
         raise LinkDead()
     return base, (agency if at else None)
 
@@ -58,6 +58,8 @@ def load_dossier(ctx: Context, who: SignedIn, review: str, ref: str) -> Dossier:
     """The recommendation as ``who`` may see it. Raises LinkDead (the plain 404) when it does
     not exist or none of it is theirs."""
     base, agency = split_ref(ref)
+    if has_control(review):
+        raise LinkDead()
     found = dossier.load(
         ctx.services,
         review,

@@ -85,7 +85,7 @@ def test_an_agency_lists_only_its_own_items(
     [
         "rag=purple", "page=0", "page=-1", "page=abc", "due_within=x", "due_within=99999",
         "sort=%27;drop", "overdue=maybe", "priority=Z", "state=nope", "theme=%00",
-        "q=" + "x" * 201, "review=" + "r" * 300, "page=99999999999",
+        "q=" + "x" * 201, "review=" + "r" * 300, "page=99999999999", "q=a%00b",
     ],
 )  # fmt: skip
 def test_bad_filters_give_the_error_summary_not_a_500(
@@ -266,6 +266,14 @@ def test_a_form_without_its_csrf_token_changes_nothing(
     assert forged.status_code == 400
     assert "timed out" in forged.text
     assert row_counts(demo) == before
+    nul = client.post(
+        f"{path}/request_extension",
+        data={**base, "csrf_token": csrf_of(forged.text), "reason": "sick\x00",
+              "due_date-day": "1", "due_date-month": "6", "due_date-year": "2011"},
+    )  # fmt: skip
+    assert nul.status_code == 422
+    assert "Reason must only include" in nul.text
+    assert row_counts(demo) == before
 
 
 def test_an_action_the_person_may_not_take_is_a_404(
@@ -381,3 +389,20 @@ def test_the_panel_signs_off_from_the_item_page(
     after = client.get(done.headers["location"]).text
     assert "You signed off." in after
     assert re.search(r"signed off on 10 January 2011 \(RAG green; panel meeting 10 January", after)
+
+
+def test_more_time_must_be_later_than_the_current_due_date(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    ask(demo, "T1", "sept")  # due 4 March 2011
+    client = signed_in(make_client, demo, clock, SEPT)
+    path = f"/items/{REVIEW}/T1@sept"
+    before = row_counts(demo)
+    sooner = client.post(
+        f"{path}/request_extension",
+        data={**_more_time_form(client.get(path).text), "reason": "x", "due_date-day": "1",
+              "due_date-month": "2", "due_date-year": "2011"},
+    )  # fmt: skip
+    assert sooner.status_code == 422
+    assert "must be later than the current due date, 4 March 2011" in sooner.text
+    assert row_counts(demo) == before
