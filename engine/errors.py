@@ -14,7 +14,8 @@
     │   ├── WorkflowNotFound
     │   ├── RequestNotFound           no evidence request with that public id
     │   ├── NotHeld                   no received message held for staff with that id
-    │   └── UnknownPerson             an address the directory does not know (sign-in)
+    │   ├── UnknownPerson             an address the directory does not know (sign-in)
+    │   └── TokenNotFound             no API token with that public id
     ├── FireError                     a transition was refused; nothing was written
     │   ├── UnknownTrigger (LookupError)
     │   ├── TransitionNotAllowed
@@ -34,7 +35,8 @@
     ├── ReportRefused (ValueError)    a report was asked for with a bad name, date or filter
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
-    └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
+    ├── ActorRefused (PermissionError)  the roles table does not give --actor this permission
+    └── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -368,3 +370,19 @@ class AssetsMissing(SettingsError):
             "reinstall signoff, or run `npm ci --prefix web` in a checkout"
         )
         self.dist, self.missing = dist, missing
+
+
+class TokenNotFound(NotFound):
+    """No API token has this public id (``signoff token list`` names them)."""
+
+    def __init__(self, public_id: str) -> None:
+        super().__init__(f"no API token {public_id!r}")
+        self.public_id = public_id
+
+
+class TokenRefused(SignoffError, ValueError):
+    """An API token cannot be created as asked: ``field`` is wrong because ``problem``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
