@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, assets, downloads, home, reply, signin
+from web import admin, assets, downloads, home, outbox, panel, reply, signin
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -27,7 +27,16 @@ from web.settings import WebSettings
 
 _MB = 1024 * 1024
 _FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
-_THROTTLED = ("/r/", "/reply/", "/sign-in/", "/evidence/", "/sessions/")
+_THROTTLED = (
+    "/r/",
+    "/reply/",
+    "/sign-in/",
+    "/evidence/",
+    "/sessions/",
+    "/items/",
+    "/outbox/",
+    "/quarantine/",
+)
 
 
 def create_app(
@@ -72,6 +81,8 @@ def create_app(
     app.include_router(home.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(panel.router(ctx))
+    app.include_router(outbox.router(ctx))
 
     def not_found(request: Request) -> Response:
         if request.url.path.startswith(_THROTTLED):
