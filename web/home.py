@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from engine import queries
-from engine.permissions import Permission
+from engine import queries, queue
+from engine.permissions import Permission, Role
 from engine.sessions import SignedIn
+from engine.spec.moves import Owed
 from web.access import Requires, page
 from web.deps import Context
 
@@ -26,11 +27,26 @@ _WORDS: dict[Permission, tuple[str, str | None]] = {
     Permission.ACT_ON_ITEMS: ("Act on recommendations (as the workflow allows)", None),
     Permission.REQUEST_EVIDENCE: ("Ask an agency for evidence", None),
     Permission.MANAGE_QUARANTINE: ("Deal with emailed replies held in quarantine", "/quarantine"),
-    Permission.MANAGE_OUTBOX: ("See and retry the emails signoff sends", None),
+    Permission.MANAGE_OUTBOX: ("See and retry the emails signoff sends", "/outbox"),
     Permission.MANAGE_SESSIONS: ("See who is signed in and end a session", "/sessions"),
-    Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", None),
+    Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", "/directory"),
     Permission.ADMINISTER: ("Import plans, publish workflows and edit email wording", None),
 }
+
+
+# the work queues (web.panel), and the roles that see theirs even when it is empty
+_QUEUES = (
+    ("Decisions waiting for you", "/panel", Owed.DECISION,
+     {Role.PANEL_MEMBER, Role.CHAIR, Role.BUSINESS_MANAGER}),
+    ("Confirmations waiting for you", "/audit", Owed.CONFIRMATION, {Role.INTERNAL_AUDITOR}),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Queue:
+    what: str
+    href: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,12 @@ def router(ctx: Context) -> APIRouter:
                 where = ", ".join(sorted(names.get(a, a) for a in access.agencies))
             allowed.append(Allowed(what, where, href))
         roles = sorted(r.value.replace("_", " ") for r in who.person.roles)
-        return page(ctx, request, who, "home.html", allowed=allowed, roles=roles)
+        queues = []
+        if who.person.may(Permission.ACT_ON_ITEMS):
+            for what, href, owed, usual in _QUEUES:
+                count = len(queue.awaiting(ctx.services, who.person.email, owed))
+                if count or who.person.roles & usual:
+                    queues.append(Queue(what, href, count))
+        return page(ctx, request, who, "home.html", allowed=allowed, roles=roles, queues=queues)
 
     return routes
