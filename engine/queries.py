@@ -160,6 +160,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         sa.select(_evidence).where(_evidence.c.item_id == row.id).order_by(_evidence.c.id)
     ).all()
     return {
+        "item_id": row.id,
         "agency": row.agency_id,
         "state": row.state,
         "state_label": spec.states[row.state].label,
@@ -173,6 +174,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         "workflow": row.workflow,
         "workflow_version": row.wf_version,
         "version": row.version,
+        "seq": row.seq,
         "allowed": list(dict.fromkeys(spec.allowed_from(row.state))),
         "evidence": [
             {

@@ -95,6 +95,9 @@ def page(
     is on every page)."""
     csrf = ctx.csrf()
     token, signed = csrf.generate_csrf_tokens()
-    response = ctx.page(request, name, status=status, who=who, csrf_token=token, **context)
+    response = ctx.page(
+        request, name, status=status, who=who, csrf_token=token, current_path=request.url.path,
+        **context,
+    )  # fmt: skip
     csrf.set_csrf_cookie(signed, response)
     return response

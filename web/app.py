@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, assets, downloads, home, outbox, panel, reply, signin
+from web import admin, assets, decide, downloads, home, items, outbox, panel, reply, signin
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -79,6 +79,8 @@ def create_app(
     app.include_router(reply.router(ctx))
     app.include_router(signin.router(ctx))
     app.include_router(home.router(ctx))
+    app.include_router(items.router(ctx))
+    app.include_router(decide.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
     app.include_router(panel.router(ctx))

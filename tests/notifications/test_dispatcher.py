@@ -68,7 +68,7 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
     assert smtp.recorder.envelope_senders == ["bounces@localhost"]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1" in text
+    assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1@" in text
     assert "<html" in html.lower()
     assert "done" not in text  # the evidence statement itself never goes into email
     assert statuses(demo) == [("sent", 1)]

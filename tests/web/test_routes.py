@@ -22,13 +22,17 @@ from engine import permissions, sessions
 from engine.permissions import Permission, Person
 from engine.services import Services
 from engine.store.tables import new_public_id
-from tests.conftest import AUDITOR, BM, PANEL
+from engine.evidence import EvidenceInput
+from engine.fire import FireRequest, fire
+from engine.store.tables import Rag
+from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
 from web.access import Requires
 
 CHAIR = "chair@southend-lscb.example.org"
 VIEWER = "board.member@southend-lscb.example.org"
 SEPT_LEAD = "named.nurse@sept.example.org"
+NHS_LEAD = "designated.nurse@nhs-see.example.org"
 PEOPLE = {
     "business_manager": BM,
     "panel_member": PANEL,
@@ -55,10 +59,26 @@ PUBLIC = {
 
 @dataclass(frozen=True)
 class Thing:
-    """Something a route names by id, and the agency it belongs to (None: the board's)."""
+    """Something a route names by id, and the agency it belongs to (None: the board's).
+
+    ``path``: the whole address, for routes naming it by more than one part (an item's review
+    and ref, and the action to take on it); ``form``: what a successful post sends."""
 
     id: str
     agency: str | None
+    path: str | None = None
+    form: dict[str, str] | None = None
+
+
+# what each role does to an item on the item page (a transition the workflow gives them from
+# the state the item is put in), and the form that does it
+ACTIONS = {
+    "agency_contact": ("open", "request_extension",
+                       {"reason": "Staff off sick", "due_date-day": "1", "due_date-month": "6",
+                        "due_date-year": "2011"}),
+    "internal_auditor": ("panel_signed_off", "audit_not_confirmed", {"reason": "Not embedded"}),
+}  # fmt: skip
+STAFF_ACTION = ("open", "transfer", {"reason": "A matter for the adults board"})
 
 
 def api_routes(routes: Sequence[object]) -> Iterator[APIRoute]:
@@ -113,6 +133,7 @@ class World:
                 "nhs-south-east-essex",
             ),
         ]
+        self.made = 0
         self.clients: dict[str, TestClient] = {}
         for role, email in PEOPLE.items():
             self.clients[role] = make_client()
@@ -124,10 +145,39 @@ class World:
         assert found is not None
         return found
 
-    def things(self, path: str) -> list[Thing]:
+    def item(self, agency: str, state: str) -> str:
+        """A new item of ``agency`` in ``state`` (open, or signed off by the panel); its ref."""
+        self.made += 1
+        ref = f"W{self.made}"
+        ask(self.demo, ref, agency)
+        if state == "panel_signed_off":
+            key = f"{REVIEW}/{ref}"
+            lead = {"sept": SEPT_LEAD, "nhs-south-east-essex": NHS_LEAD}[agency]
+            for trigger, actor, extra in (
+                ("submit_evidence", lead, {"evidence": [EvidenceInput(statement="done")]}),
+                ("sign_off", PANEL, {"meeting_date": self.clock.now.date(), "rag": Rag.GREEN,
+                                     "reason": "good"}),
+            ):  # fmt: skip
+                fire(self.demo, FireRequest(item=key, trigger=trigger, actor=actor,
+                                            now=self.clock.now, **extra))  # type: ignore[arg-type]  # fmt: skip
+        return ref
+
+    def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
         if path == "/evidence/{public_id}":
             return self.evidence
+        if path == "/items/{review}/{ref}":
+            return [
+                Thing("T1", "sept", f"/items/{REVIEW}/T1@sept"),
+                Thing("T2", "nhs-south-east-essex", f"/items/{REVIEW}/T2"),
+            ]
+        if path == "/items/{review}/{ref}/{trigger}":
+            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
+            return [
+                Thing(ref, agency, f"/items/{REVIEW}/{ref}@{agency}/{trigger}", form)
+                for agency in ("sept", "nhs-south-east-essex")
+                for ref in [self.item(agency, state)]
+            ]
         if path == "/sessions/{public_id}/end":
             sessions.start_session(self.demo, "chief.executive@sept.example.org",
                                    self.clock.now, sessions.How.LINK)  # fmt: skip
@@ -141,17 +191,27 @@ class World:
             return [Thing(newest, None)]
         raise AssertionError(f"{path}: no ids known for this route; teach World.things")
 
-    def request(self, role: str | None, method: str, path: str) -> tuple[int, str]:
+    def request(
+        self, role: str | None, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         client = self.clients[role] if role else self.make_client()
         if method == "GET":
             response = client.get(path)
         else:
-            token = csrf_of(client.get("/").text) if role else "none"
-            response = client.post(path, data={"csrf_token": token})
+            data = {"csrf_token": csrf_of(client.get("/").text) if role else "none"}
+            if form is not None:  # an item page's form: as loaded, when the page loads
+                shown = client.get(path.rsplit("/", 1)[0]) if role else None
+                found = _VERSION.search(shown.text) if shown is not None else None
+                version, seq = found.groups() if found else ("1", "1")
+                data |= {**form, "version": version, "seq": seq}
+                if shown is not None and shown.status_code == 200:
+                    data["csrf_token"] = csrf_of(shown.text)
+            response = client.post(path, data=data)
         return response.status_code, response.text
 
 
 SUCCESS = {"GET": 200, "POST": 303}
+_VERSION = re.compile(r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"')
 _PARAM = re.compile(r"\{[a-z_]+\}")
 
 
@@ -175,15 +235,15 @@ def test_every_route_as_every_role(
             continue
         status, unknown = world.request(role, method, _PARAM.sub(new_public_id(), path))
         assert status == 404, (role, method, path, "unknown id", status)
-        for thing in world.things(path):
-            target = _PARAM.sub(thing.id, path)
+        for thing in world.things(path, role):
+            target = thing.path or _PARAM.sub(thing.id, path)
             if permission is None:
                 allowed = True
             elif thing.agency is None:
                 allowed = person.may(permission)
             else:
                 allowed = person.may(permission, thing.agency)
-            status, text = world.request(role, method, target)
+            status, text = world.request(role, method, target, thing.form)
             if allowed:
                 assert status == SUCCESS[method], (role, method, target, status)
             else:
