@@ -204,6 +204,14 @@ def router(ctx: Context) -> APIRouter:
         if seen is None:
             raise LinkDead()
         version, seq, evidence = seen
+        on_file = tuple(e.id for e in view.evidence)
+        if version != view.version or sorted(evidence) != sorted(on_file):
+            # changed since the page was loaded: say so before anything typed is checked
+            stale = ItemChanged(
+                view.key, view.trigger, seen_version=version, version=view.version,
+                seen_evidence=evidence, evidence=on_file,
+            )  # fmt: skip
+            return conflict(request, who, form, view, seq, back, stale)
         now = ctx.clock()
         today = ctx.services.calendar.local(now).date()
         values: dict[str, Any] = form.check(view.requires, today=today, has_files=bool(uploads))
