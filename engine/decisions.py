@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine import timeline
 from engine.contacts import CONTACT_COLUMNS
 from engine.errors import NotPermitted, RoleNotAllowed
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
@@ -29,6 +30,7 @@ from engine.spec import Requirement, Transition, WorkflowSpec
 from engine.spec.rules import failed_guard
 from engine.store import core
 from engine.store.tables import Contact
+from engine.timeline import Entry, Who
 from engine.uploads import UploadLimits, check_files
 
 _item, _rec, _agency = core.item, core.recommendation, core.agency
@@ -84,19 +86,6 @@ class DecisionView:
     moves: bool
     asks_agency: bool  # a challenge: the agency is emailed and asked for more
     refused: Refused | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Change:
-    """Something that happened to the item after the page was loaded."""
-
-    at: dt.datetime
-    actor: str
-    what: str  # the transition's label, or its trigger made readable
-    from_state: str | None
-    to_state: str
-    reason: str | None
-    rag: str | None
 
 
 def load_item(conn: sa.Connection, review_id: str, ref: str, agency_id: str | None) -> Any:
@@ -277,9 +266,9 @@ def decide(
     return fire_stored(services, request, stored)
 
 
-def changes_since(services: Services, item_id: int, seq: int) -> list[Change]:
-    """What was done to the item after event ``seq``: the workflow's transitions (decisions
-    and evidence), not notes about the mail signoff sent about them."""
+def changes_since(services: Services, item_id: int, seq: int) -> list[Entry]:
+    """What was done to the item after event ``seq``, in words (``engine.timeline``): the
+    workflow's transitions (decisions and evidence), not notes about the mail sent."""
     with services.db.engine.connect() as conn:
         wv = conn.execute(
             sa.select(_item.c.workflow_version_id).where(_item.c.id == item_id)
@@ -287,24 +276,31 @@ def changes_since(services: Services, item_id: int, seq: int) -> list[Change]:
         spec = services.specs.get(conn, wv)
         rows = conn.execute(
             sa.select(_event)
-            .where(
-                _event.c.item_id == item_id,
-                _event.c.seq > seq,
-            )
+            .where(_event.c.item_id == item_id, _event.c.seq > seq)
             .order_by(_event.c.seq)
         ).all()
-    labels = {t.trigger: label_of(t) for t in spec.model.transitions}
-    states = {n: s.label for n, s in spec.states.items()}
-    rows = [r for r in rows if r.trigger in labels]  # not notes about mail or retries
+        found: dict[str, tuple[str, set[str]]] = {}
+        for c in conn.execute(sa.select(_contact.c.email, _contact.c.name, _contact.c.role)):
+            found.setdefault(c.email, (c.name, set()))[1].add(c.role)
+    people = {email: Who(name, frozenset(roles)) for email, (name, roles) in found.items()}
+    triggers = {t.trigger for t in spec.model.transitions}
     return [
-        Change(
-            at=r.at,
-            actor=r.actor,
-            what=labels.get(r.trigger, r.trigger.replace("_", " ").capitalize()),
-            from_state=states.get(r.from_state or "", r.from_state),
-            to_state=states.get(r.to_state, r.to_state),
-            reason=r.reason,
-            rag=r.rag,
-        )
+        timeline.describe(
+            spec,
+            {
+                "seq": r.seq,
+                "at": r.at.isoformat(),
+                "trigger": r.trigger,
+                "actor": r.actor,
+                "from": r.from_state,
+                "to": r.to_state,
+                "rag": r.rag,
+                "reason": r.reason,
+                "data": r.data,
+            },
+            people,
+            services.calendar.local,
+        )  # fmt: skip
         for r in rows
+        if r.trigger in triggers  # not notes about mail or retries
     ]

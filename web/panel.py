@@ -28,7 +28,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from engine import decisions, queue
-from engine.decisions import Change, DecisionView, Refused
+from engine.decisions import DecisionView, Refused
 from engine.errors import (
     BadInput,
     ConcurrentUpdate,
@@ -48,6 +48,7 @@ from engine.requests.answer import Upload
 from engine.sessions import SignedIn
 from engine.spec import Requirement
 from engine.spec.moves import Owed
+from engine.timeline import Entry
 from engine.uploads import UploadLimits
 from web.access import Requires, page
 from web.decision_form import DecisionForm
@@ -127,7 +128,7 @@ def router(ctx: Context) -> APIRouter:
         *,
         form: DecisionForm | None = None,
         status: int = 200,
-        changes: list[Change] | None = None,
+        changes: list[Entry] | None = None,
         refused: Refused | None = None,
         back: str = PANEL,
         new_evidence: list[Any] | None = None,

@@ -13,7 +13,7 @@ from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.services import Services
 from engine.store.tables import Rag
-from tests.conftest import NOW, PANEL, R1, challenge_r1, submit_r1
+from tests.conftest import BM, NOW, PANEL, R1, challenge_r1, submit_r1
 
 
 def sign_off(expected_version: int | None, expected_evidence: list[int] | None) -> FireRequest:
@@ -66,9 +66,13 @@ def test_changes_since_lists_the_workflows_transitions_not_mail_notes(demo: Serv
         row = conn.execute(sa.text("SELECT id FROM outbox ORDER BY id LIMIT 1")).scalar_one()
         conn.execute(sa.text("UPDATE outbox SET status = 'failed' WHERE id = :i"), {"i": row})
     assert outbox.retry(demo.db, row, by=PANEL, now=NOW)
-    fire(demo, FireRequest(item=R1, trigger="submit_evidence", actor="business.manager@southend-lscb.example.org",
-                           now=NOW + dt.timedelta(hours=1), evidence=[EvidenceInput(statement="more")]))  # fmt: skip
+    more = [EvidenceInput(statement="more")]
+    later = NOW + dt.timedelta(hours=1)
+    fire(demo, FireRequest(item=R1, trigger="submit_evidence", actor=BM, now=later, evidence=more))
     changes = decisions.changes_since(demo, first.item_id, first.seq)
-    assert [c.what for c in changes] == ["Challenge the evidence", "Submit evidence"]
+    assert [c.text.split(" on ")[0] for c in changes] == [
+        "Case review panel (Case Review Panel Member) challenged the evidence",
+        "Agency lead officer (LSCB Business Manager) submitted evidence",
+    ]
     assert changes[0].reason == "thin"
-    assert changes[0].to_state == "Challenged by the panel"
+    assert changes[0].text.endswith("Now: Challenged by the panel.")

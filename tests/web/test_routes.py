@@ -18,15 +18,13 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from engine import permissions, sessions
+from engine import inbox, permissions, sessions
+from engine.evidence import EvidenceInput, store_bytes
+from engine.fire import FireRequest, fire
+from engine.inbox import Arrival, InboundStatus
 from engine.permissions import Permission, Person
 from engine.services import Services
-from engine.store.tables import new_public_id
-from engine import inbox
-from engine.evidence import EvidenceInput, store_bytes
-from engine.inbox import Arrival, InboundStatus
-from engine.fire import FireRequest, fire
-from engine.store.tables import Rag
+from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
 from web.access import Requires
