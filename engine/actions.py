@@ -40,9 +40,7 @@ def contacts_for(conn: sa.Connection, actor: str) -> Sequence[Any]:
     """The rows ``authorise`` reads: the actor's own (and those they deputise), and the
     business managers' (they tell which agencies are the board's)."""
     return conn.execute(
-        sa.select(*CONTACT_COLUMNS).where(
-            sa.or_(held_by(actor), _contact.c.role == FALLBACK_ROLE)
-        )
+        sa.select(*CONTACT_COLUMNS).where(sa.or_(held_by(actor), _contact.c.role == FALLBACK_ROLE))
     ).all()
 
 

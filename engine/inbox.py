@@ -257,9 +257,10 @@ def discard(services: Services, message_id: int, *, by: str, note: str, now: dt.
 
 
 def assign(
-    services: Services, message_id: int, item: int, *, by: str, note: str, now: dt.datetime
+    services: Services, message_id: int, item: int | str, *, by: str, note: str, now: dt.datetime
 ) -> Fired | None:
-    """Put a quarantined message on ``item`` as evidence: the email itself, as received.
+    """Put a quarantined message on ``item`` (an id or ``REVIEW/REF@AGENCY``) as evidence: the
+    email itself, as received.
 
     The item's answering transition (``submit_evidence`` in the shipped workflow) is fired
     as the message's sender, so every workflow rule still applies: the sender must be a
@@ -268,6 +269,7 @@ def assign(
     is recorded as accepted, with the evidence's id. None when it is not in the quarantine.
 
     Raises:
+        RecommendationNotFound: no such item;
         RequestRefused: the sender may not answer for the item's agency (``NOT_ANSWERER``)
             or the item takes no evidence in its state (``NOT_ASKED_HERE``); the workflow's
             refusals (FireError).

@@ -73,7 +73,9 @@ class Row:
     @property
     def path(self) -> str:
         """The item page's path (web.urls builds the same)."""
-        return f"{self.review}/{self.ref}@{self.agency}" if self.multi else f"{self.review}/{self.ref}"
+        return (
+            f"{self.review}/{self.ref}@{self.agency}" if self.multi else f"{self.review}/{self.ref}"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,9 +261,7 @@ def mine(
     from engine.spec import Scope, move_in  # the home page only: keeps list imports light
 
     contact = Contact.__table__  # type: ignore[attr-defined]  # the table held_by reads
-    held = conn.execute(
-        sa.select(contact.c.agency_id, contact.c.role).where(held_by(email))
-    ).all()
+    held = conn.execute(sa.select(contact.c.agency_id, contact.c.role).where(held_by(email))).all()
     roles_at = {(r.role, r.agency_id) for r in held}
     my_roles = {r.role for r in held}
     own_agencies = {r.agency_id for r in held}

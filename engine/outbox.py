@@ -442,9 +442,12 @@ def deliveries(
 
 def counts(conn: sa.Connection) -> dict[DeliveryStatus, int]:
     """How many rows are in each status."""
-    found = dict(
-        conn.execute(sa.select(_outbox.c.status, sa.func.count()).group_by(_outbox.c.status)).all()
-    )
+    found: dict[str, int] = {
+        r.status: r.n
+        for r in conn.execute(
+            sa.select(_outbox.c.status, sa.func.count().label("n")).group_by(_outbox.c.status)
+        )
+    }
     return {s: int(found.get(s.value, 0)) for s in DeliveryStatus}
 
 
