@@ -207,7 +207,7 @@ class ItemChanged(ConcurrentUpdate):
         super().__init__(ref, trigger)
         self.args = (
             f"{ref}: the item changed since it was read (version {seen_version}, now "
-            f"{version}); nothing was written: reload it and decide again",
+            f"{version}); nothing was written — reload it and try again",
         )
         self.seen_version, self.version = seen_version, version
         self.seen_evidence, self.evidence = tuple(seen_evidence), tuple(evidence)
