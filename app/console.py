@@ -160,7 +160,14 @@ _REQUEST_ADVICE = {
 def advice(exc: Exception) -> str:
     """What to do about ``exc`` on the command line, to follow the engine's message ('' if
     the message says it all). The one place the CLI words its advice."""
-    from engine.errors import MissingInput, PublishRefused, RequestNotFound, RequestRefused
+    from engine.errors import (
+        ActorRefused,
+        CheckpointRefused,
+        MissingInput,
+        PublishRefused,
+        RequestNotFound,
+        RequestRefused,
+    )
 
     if isinstance(exc, MissingInput):
         return f"; {_GIVE[exc.requirement]}" if exc.requirement in _GIVE else ""
@@ -169,6 +176,10 @@ def advice(exc: Exception) -> str:
     if isinstance(exc, PublishRefused) and exc.unmapped:
         maps = " ".join(f"--map {state}=STATE" for state in exc.unmapped)
         return f"\nmap each state the new version lacks to one it has: {maps}"
+    if isinstance(exc, ActorRefused):
+        return "; give --actor EMAIL of someone who holds one"
+    if isinstance(exc, CheckpointRefused):
+        return "\n`signoff verify-log` names every problem"
     if isinstance(exc, RequestNotFound):
         return "\n`signoff show REVIEW/REF` lists an item's requests"
     return ""

@@ -75,6 +75,9 @@ def serve(
             key=current.key(),
             domain=current.reply_domain,
             limits=current.upload_limits(),
+            max_message_bytes=current.inbound_max_message_mb * 1024 * 1024,
+            messages_per_minute=current.inbound_messages_per_minute,
+            refusals_per_minute=current.inbound_refusals_per_minute,
         ),
         current.inbound_smtp_host,
         current.inbound_smtp_port,
@@ -95,9 +98,13 @@ def serve(
         Templates(),
         sweep_every=sweep_every,
         dispatch_every=dispatch_every,
+        checkpoint_key=current.key(),
     )
     jobs.start()
-    typer.echo("signoff is running: sweep and dispatch on a timer; Ctrl-C stops it")
+    typer.echo(
+        "signoff is running: sweep and dispatch on a timer, a signed checkpoint of the "
+        "history daily; Ctrl-C stops it"
+    )
     try:
         while not stop.wait(0.5):
             pass

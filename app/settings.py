@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     reply_domain: str = Field(
         "localhost", description="replies go to reply+<request>.<tag>@REPLY_DOMAIN"
     )
+    inbound_max_message_mb: int = Field(
+        35, ge=1, le=500, description="larger messages are refused (SMTP SIZE, 552)"
+    )
+    inbound_messages_per_minute: int = Field(
+        30, ge=1, le=100_000, description="messages one client address may send (then 450)"
+    )
+    inbound_refusals_per_minute: int = Field(
+        10, ge=1, le=100_000, description="unknown recipients before a client is cut off (421)"
+    )
     request_expiry_days: int = Field(28, ge=1, le=365, description="how long a link works")
     max_upload_mb: int = Field(25, ge=1, le=500, description="largest file accepted")
     max_upload_files: int = Field(10, ge=1, le=100, description="most files in one answer")
@@ -224,7 +233,7 @@ class Settings(BaseSettings):
         return path.read_text().strip().encode()
 
     def mail(self) -> MailSettings:
-        """The mail adapter's settings; the key is read only when a reply address is needed."""
+        """The mail adapter's settings; the key is read once there is mail to sign."""
         password = self.smtp_password.get_secret_value() if self.smtp_password else None
         return MailSettings(
             smtp_host=self.smtp_host,

@@ -213,6 +213,7 @@ def prepare(tmp: Path, sink: Sink, n: int) -> Bench:
             }
         )
     settings = load_settings(
+        secret_key="bench-dispatch-secret-key-0123456789",  # signs Message-IDs and bounce addresses
         smtp_host="127.0.0.1",
         smtp_port=sink.port,
         smtp_timeout=30,

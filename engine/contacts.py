@@ -16,9 +16,12 @@ board. The board's agencies are those with a business manager (``FALLBACK_ROLE``
 *act* is a separate question (``engine.fire``): scope ``any`` still lets any holder act.
 
 Absent contacts are replaced by their deputy, who also holds their roles for that agency
-while they are absent (``held_by``); contacts whose address bounces are skipped. When
-nobody is left, the board's business manager receives it instead, so nothing is silently
-dropped.
+while they are absent (``held_by``); contacts whose address bounces, and absent contacts
+with no deputy (or a deputy whose address bounces), are skipped. When nobody is left, the
+board's business manager receives it instead; when no business manager is reachable either,
+the role has nobody reachable (``Directory.unreachable``): the sweep records that and the
+daily summary tells another reachable member of the board (``engine.failures``), so
+nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -67,10 +70,18 @@ class Directory:
         # addresses by (role, agency) and by (role, None) for any agency, built once: a sweep
         # asks thousands of times
         index: dict[tuple[str, str | None], set[str]] = {}
+        failing = {c.email for c in contacts if c.failing}
+        self._reachable_board: set[str] = set()
         for c in contacts:
             if c.failing:
                 continue
-            email = c.deputy_email if c.absent and c.deputy_email else c.email
+            email = c.email
+            if c.absent:  # their deputy stands in; with none reachable, nobody does
+                if not c.deputy_email or c.deputy_email in failing:
+                    continue
+                email = c.deputy_email
+            if c.agency_id in board:
+                self._reachable_board.add(email)
             index.setdefault((c.role, c.agency_id), set()).add(email)
             index.setdefault((c.role, None), set()).add(email)
         self._index = {key: sorted(emails) for key, emails in index.items()}
@@ -98,21 +109,42 @@ class Directory:
                 return found
         return []
 
+    def _target(self, spec: WorkflowSpec, target: str, agency: str, step: int) -> list[str]:
+        """The reachable addresses one target names (no fallback)."""
+        if target in spec.model.roles:
+            return self.workflow_role(spec, target, agency)
+        if target == LADDER:
+            ladder = self._ladders.get(agency, [])
+            return self._emails(ladder[min(step + 1, len(ladder) - 1)], agency) if ladder else []
+        return self._emails(target, agency)
+
+    def unreachable(
+        self, spec: WorkflowSpec, targets: Iterable[str], agency: str, step: int = 0
+    ) -> list[str]:
+        """The targets that reach nobody at all, the business manager's fallback included.
+
+        Empty whenever a business manager is reachable (they stand in for every target).
+        """
+        if self._emails(FALLBACK_ROLE, None):
+            return []
+        return [t for t in targets if not self._target(spec, t, agency, step)]
+
+    def board_reachable(self) -> list[str]:
+        """Who is told when a role has nobody reachable: the reachable business managers,
+        or, with none, every reachable contact of the board's own agencies."""
+        return self._emails(FALLBACK_ROLE, None) or sorted(self._reachable_board)
+
     def resolve(
         self, spec: WorkflowSpec, targets: Iterable[str], agency: str, step: int = 0
     ) -> list[Recipient]:
-        """Every address the targets name, deduplicated, with the business manager as fallback."""
+        """Every address the targets name, deduplicated, with the business manager as fallback.
+
+        A target nobody is reachable for, the fallback included, adds nobody (see
+        ``unreachable``).
+        """
         out: dict[str, Recipient] = {}
         for target in targets:
-            if target in spec.model.roles:
-                emails = self.workflow_role(spec, target, agency)
-            elif target == LADDER:
-                ladder = self._ladders.get(agency, [])
-                emails = (
-                    self._emails(ladder[min(step + 1, len(ladder) - 1)], agency) if ladder else []
-                )
-            else:
-                emails = self._emails(target, agency)
+            emails = self._target(spec, target, agency, step)
             fallback = not emails
             if fallback:
                 emails = self._emails(FALLBACK_ROLE, None)

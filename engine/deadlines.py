@@ -5,9 +5,10 @@ calendar; nothing here reads the clock or the database. The sweep asks ``due_now
 what to send at ``now`` and ``next_after`` when to look again; ``fire`` asks
 ``attention`` whenever an item moves or its due date changes.
 
-Catching up after downtime never floods: of the reminders whose time has passed only
-the latest is due (and none once the item is overdue), of the chases only the latest
-period's, while each escalation step is due once, whenever it is reached.
+Catching up after downtime or an import never floods: of the reminders whose time has
+passed only the latest is due (and none once the item is overdue), of the chases only the
+latest period's, and of the escalation steps only the highest one reached (steps passed
+over while nobody swept are never sent: the person the item has reached is told once).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Plan:
     chase_every: Duration | None
     chase_targets: tuple[str, ...]
     chase_template: str | None
-    digest: bool
+    digest: frozenset[str]  # the kinds this rule sends as one digest per recipient
 
 
 def plan(
@@ -97,7 +98,7 @@ def plan(
         chase_every=rule.chase_every,
         chase_targets=targets,
         chase_template=templates.get("chase"),
-        digest=rule.digest,
+        digest=rule.digest_kinds(),
     )
 
 
@@ -158,7 +159,9 @@ def due_now(p: Plan, now: dt.datetime, calendar: Calendar) -> list[Due]:
         k = _latest_chase(p, now, calendar)
         if k is not None:
             out.append(_chase(p, k, calendar))
-    out.extend(e for e in p.escalations if e.at <= now)
+    reached = [e for e in p.escalations if e.at <= now]
+    if reached:
+        out.append(reached[-1])  # the steps are in time order (checked when loaded)
     return out
 
 

@@ -26,12 +26,14 @@
     │   └── ConcurrentUpdate          someone else changed the item first
     │       └── ItemChanged           it changed since the deciding page was loaded
     ├── ChainMoved                    an item's history moved on while events were appended
+    ├── CheckpointRefused             a checkpoint would seal a history that does not verify
     ├── PublishRefused                a publish would strand items; lists them
     ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
     │   └── UploadRefused             a file was refused by its name or content
     ├── RequestRefused (ValueError)   a request cannot be issued, reissued or answered (``reason``)
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
-    └── Unreadable (ValueError)       received bytes are not a parseable email message
+    ├── Unreadable (ValueError)       received bytes are not a parseable email message
+    └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -213,6 +215,16 @@ class ItemChanged(ConcurrentUpdate):
         self.seen_evidence, self.evidence = tuple(seen_evidence), tuple(evidence)
 
 
+class CheckpointRefused(SignoffError):
+    """A checkpoint was not taken: the history it would seal does not extend the last
+    checkpoint (``problems`` says where), or another checkpoint was taken at the same time.
+    Nothing was written."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("no checkpoint taken: " + "; ".join(self.problems))
+
+
 class ChainMoved(SignoffError):
     """An item's history moved on between reading its head and appending to it.
 
@@ -329,6 +341,17 @@ class UnknownPerson(NotFound):
             "(signoff import FILE) first"
         )
         self.email = email
+
+
+class ActorRefused(SignoffError, PermissionError):
+    """The roles table (``engine.permissions``) does not give ``actor`` ``permission``."""
+
+    def __init__(self, actor: str, permission: str, roles: Sequence[str]) -> None:
+        super().__init__(
+            f"{actor} may not {permission.replace('_', ' ')}: the roles table gives that to "
+            f"{', '.join(roles)} only"
+        )
+        self.actor, self.permission, self.roles = actor, permission, list(roles)
 
 
 class AssetsMissing(SettingsError):

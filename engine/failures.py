@@ -2,7 +2,11 @@
 
 Failed deliveries are summarised for the business manager once a day: the first sweep of
 each local day (kept in ``sweep_state``, so every process sees it) lists what failed since
-the previous check, and at least in the last 24 hours.
+the previous check, and at least in the last 24 hours, and which roles had nobody
+reachable for which items (``nobody_reachable``: the sweep records those, see
+``outbox.record_unreachable``). It goes to every reachable business manager, or, when none
+is reachable, to every reachable contact of the board's own agencies
+(``Directory.board_reachable``): never to an address known to bounce.
 """
 
 from __future__ import annotations
@@ -65,11 +69,12 @@ def summarise_failures(
 def _failure_summaries(
     conn: sa.Connection, now: dt.datetime, calendar: Calendar, since: dt.datetime
 ) -> list[dict[str, Any]]:
-    """Tell each business manager which deliveries failed after ``since``."""
+    """Tell the board which deliveries failed, and which roles had nobody, after ``since``."""
     failed = outbox.failed_since(conn, since)
-    if not failed:
+    nobody = nobody_reachable(conn, since)
+    if not failed and not nobody:
         return []
-    managers = contacts.fallback_addresses(conn)
+    managers = contacts.Directory.load(conn).board_reachable()
     listed = [
         {
             "ref": (f.context.get("key") or "/").split("/", 1)[1],
@@ -89,8 +94,23 @@ def _failure_summaries(
             kind=outbox.Kind.FAILURES,
             template="failures",
             recipient=email,
-            context={"count": len(listed), "failures": listed},
+            context={"count": len(listed), "failures": listed, "unreachable": nobody},
             send_at=office,
         ).row(now)
         for email in managers
     ]
+
+
+def nobody_reachable(conn: sa.Connection, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Each role that had nobody reachable (after ``since``), with the items it was for.
+
+    ``[{"role": "agency", "items": ["review-id R3", ...]}, ...]``, roles in the order first
+    recorded, each item once. For the daily summary and the staff pages.
+    """
+    found: dict[str, dict[str, None]] = {}
+    for row in outbox.unreachable_since(conn, since):
+        role = row.recipient.removeprefix(outbox.NOBODY)
+        key = (row.context or {}).get("key") or "/"
+        review, _, ref = key.partition("/")
+        found.setdefault(role, {})[f"{review} {ref}"] = None
+    return [{"role": role, "items": list(items)} for role, items in found.items()]

@@ -7,6 +7,12 @@ point of ``deadlines.points_between`` before the end), with the send time that s
 would give it, less every one whose dedupe key is already in the outbox (queued, sent,
 failed or cancelled alike). Nothing is written. Recipients are resolved from today's
 directory, so a contact change before the day shows up in the next forecast.
+
+Digests as the sweep makes them: an entry whose kind its rule gathers into digests says
+``digest: true``, and the digest rows one sweep decides for a recipient and kind share the
+earliest send time among them (an entry whose recipients then go at different times is
+split, one entry per recipient). Targets with nobody reachable are listed under
+``unreachable`` (role and dedupe key), as the sweep records them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from engine import deadlines
 from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.items import item_key
+from engine.outbox import NOBODY
 from engine.services import Services
 from engine.store.tables import Item, Outbox
 from engine.sweep import DUE_ITEMS, dedupe_key
@@ -72,11 +79,16 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
                     for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
                     if (key := dedupe_key(due, plan, row.id, r.email)) not in known
                 ]
-                if not recipients:
+                nobody = [
+                    {"role": role, "dedupe_key": key}
+                    for role in directory.unreachable(spec, due.targets, row.agency_id, due.step)
+                    if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
+                ]
+                if not recipients and not nobody:
                     continue
                 out.append(
                     {
-                        "at": send_at.isoformat(),
+                        "at": send_at,
                         "decided_at": decided_at.isoformat(),
                         "key": item_key(row.review_id, row.ref),
                         "agency": row.agency_id,
@@ -86,6 +98,42 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
                         "to": [r.email for r, _ in recipients],
                         "dedupe_keys": [k for _, k in recipients],
                         "fallback": any(r.fallback for r, _ in recipients),
+                        "digest": due.kind in plan.digest,
+                        "unreachable": nobody,
                     }
                 )
+    out = _digests_together(out)
+    for entry in out:
+        entry["at"] = entry["at"].isoformat()
     return sorted(out, key=lambda x: (x["at"], x["key"], x["kind"], x["step"]))
+
+
+def _digests_together(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """As the sweep does: one sweep's digest rows for a recipient and kind go at the
+    earliest send time among them; an entry whose recipients now differ is split."""
+    first: dict[tuple[str, str, str], dt.datetime] = {}
+    for e in entries:
+        if e["digest"]:
+            for to in e["to"]:
+                group = (e["decided_at"], e["kind"], to)
+                if group not in first or e["at"] < first[group]:
+                    first[group] = e["at"]
+    if not first:
+        return entries
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        times = [first[(e["decided_at"], e["kind"], to)] for to in e["to"]] if e["digest"] else []
+        if len(set(times)) <= 1:
+            out.append({**e, "at": times[0]} if times else e)
+            continue
+        for i, (to, key, at) in enumerate(zip(e["to"], e["dedupe_keys"], times, strict=True)):
+            out.append(
+                {
+                    **e,
+                    "at": at,
+                    "to": [to],
+                    "dedupe_keys": [key],
+                    "unreachable": e["unreachable"] if i == 0 else [],
+                }
+            )
+    return out

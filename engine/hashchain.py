@@ -49,6 +49,24 @@ def event_hash(
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
 
 
+def row_hash(prev_hash: str, row: Any) -> str:
+    """The hash an event row (with the ``event`` table's columns) must carry after
+    ``prev_hash``."""
+    return event_hash(
+        prev_hash,
+        item_id=row.item_id,
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        trigger=row.trigger,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        reason=row.reason,
+        rag=row.rag,
+        data=row.data,
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class BrokenLink:
     """The first place the history does not verify."""
@@ -96,8 +114,9 @@ def verify(conn: sa.Connection) -> Verification:
             "its newest events were removed or replaced",
         )
 
-    stream = conn.execution_options(yield_per=2000).execute(
-        sa.select(ev).order_by(ev.c.item_id, ev.c.seq)
+    # on the statement: Connection.execution_options would change the caller's connection
+    stream = conn.execute(
+        sa.select(ev).order_by(ev.c.item_id, ev.c.seq).execution_options(yield_per=2000)
     )
     current: int | None = None
     prev, expected = GENESIS, 1
@@ -113,19 +132,7 @@ def verify(conn: sa.Connection) -> Verification:
                 problem = f"expected event {expected} next, found {row.seq}: an event is missing"
             elif row.prev_hash != prev:
                 problem = "its prev_hash does not match the hash of the event before it"
-            elif row.hash != event_hash(
-                prev,
-                item_id=row.item_id,
-                seq=row.seq,
-                at=row.at,
-                actor=row.actor,
-                trigger=row.trigger,
-                from_state=row.from_state,
-                to_state=row.to_state,
-                reason=row.reason,
-                rag=row.rag,
-                data=row.data,
-            ):
+            elif row.hash != row_hash(prev, row):
                 problem = "its content was changed after it was written (hash mismatch)"
             if problem:
                 return result(BrokenLink(item_id=row.item_id, seq=row.seq, problem=problem))

@@ -1,43 +1,56 @@
 """Received messages: the one writer of the inbound_message table.
 
-Every message the inbound listener takes is recorded once, by its key (its Message-ID,
-else the SHA-256 of its bytes), with what became of it (``InboundStatus``) and why. A
-message delivered twice, even twice at once, is recorded once; the second delivery gets
-the first one's record back (``Seen``).
+Every message the inbound listener takes is recorded once, by its key
+(``delivery_key``), with what became of it (``InboundStatus``) and why. A message
+delivered twice, even twice at once, is recorded once; the second delivery gets the first
+one's record back (``Seen``). An accepted reply is keyed by the reply address it came to
+and its Message-ID, so a retrying mail server adds nothing; anything else by its bytes, so
+junk that borrows a genuine reply's Message-ID cannot make the genuine one look received.
+
+``local_address`` is the one place that decides which addresses signoff takes mail at.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import contacts
+from engine import contacts, history
+from engine.contacts import mark_failing
 from engine.errors import Refusal, RequestRefused
 from engine.evidence import EvidenceInput, StoredFile
 from engine.fire import Fired, FireRequest, fire_in
 from engine.items import item_key, resolve_item
+from engine.replykeys import parse_bounce_address, parse_reply_address
+from engine.requests import records
 from engine.requests.answer import Upload, answer
 from engine.services import Services
 from engine.spec import answer_transition
-from engine.store.tables import InboundMessage, InboundStatus, Outbox
+from engine.store.tables import DeliveryStatus, InboundMessage, InboundStatus, Outbox
 from engine.uploads import UploadLimits
 
 __all__ = [
+    "AddressKind",
     "Arrival",
     "Held",
     "InboundStatus",
+    "LocalAddress",
     "Seen",
     "Sent",
     "assign",
+    "delivery_key",
     "discard",
     "held",
     "insert",
+    "local_address",
     "record",
     "record_answer",
+    "record_bounce",
     "seen",
     "sent_message",
 ]
@@ -76,6 +89,64 @@ class Sent:
     item_id: int | None
     recipient: str
     kind: str
+    message_id: str
+
+
+class AddressKind(StrEnum):
+    REPLY = "reply"  # reply+<request>.<tag>@: answers to an evidence request
+    BOUNCE = "bounce"  # bounces+<outbox id>.<tag>@: the envelope sender of one email
+    INBOUND = "inbound"  # a configured address (postmaster@): kept for the admin to read
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalAddress:
+    """An address signoff takes mail at, and what it is."""
+
+    kind: AddressKind
+    address: str  # lower-cased
+    public_id: str | None = None  # REPLY: the request
+    outbox_id: int | None = None  # BOUNCE: the email
+
+
+def local_address(
+    services: Services, address: str, *, key: bytes, domain: str, inbound: Collection[str] = ()
+) -> LocalAddress | None:
+    """What ``address`` is, when signoff takes mail at it; None when it does not.
+
+    The one place that decides it (the listener refuses every other address at RCPT TO,
+    as a mail server refuses an unknown user): a reply address whose tag verifies for a
+    request that exists (answered or expired still counts: the reply is recorded and the
+    reason kept), a bounce address whose tag verifies for an email that was sent, or one
+    of the ``inbound`` local parts at ``domain``. Tags are checked before the database is
+    read, so made-up addresses cost no query.
+    """
+    address = address.strip().strip("<>").lower()
+    local, at, host = address.rpartition("@")
+    if not at or host != domain.lower():
+        return None
+    if local in inbound:
+        return LocalAddress(kind=AddressKind.INBOUND, address=address)
+    public_id = parse_reply_address(key, address, domain)
+    if public_id is not None:
+        with services.db.engine.connect() as conn:
+            if records.find(conn, public_id) is None:
+                return None
+        return LocalAddress(kind=AddressKind.REPLY, address=address, public_id=public_id)
+    outbox_id = parse_bounce_address(key, address, domain)
+    if outbox_id is not None:
+        with services.db.engine.connect() as conn:
+            if sent_message(conn, outbox_id) is None:
+                return None
+        return LocalAddress(kind=AddressKind.BOUNCE, address=address, outbox_id=outbox_id)
+    return None
+
+
+def delivery_key(recipient: str, *, message_id: str | None, raw_sha256: str) -> str:
+    """The key a delivery is recorded under (unique): an accepted reply's is its reply
+    address and Message-ID (``message_id``; None for anything not accepted, or without
+    one), anything else's its recipient and the SHA-256 of its bytes."""
+    what = message_id if message_id else f"sha256:{raw_sha256}"
+    return f"{recipient.lower()[:320]} {what}"[:400]
 
 
 def seen(services: Services, key: str) -> Seen | None:
@@ -191,16 +262,84 @@ def record_answer(
     return fired
 
 
-def sent_message(conn: sa.Connection, message_id: str) -> Sent | None:
-    """The email signoff sent with this Message-ID, or None when it does not know one."""
+def sent_message(conn: sa.Connection, outbox_id: int) -> Sent | None:
+    """The email sent for outbox row ``outbox_id``, or None when no such email was sent."""
     row = conn.execute(
-        sa.select(_outbox.c.item_id, _outbox.c.recipient, _outbox.c.kind)
-        .where(_outbox.c.message_id == message_id)
-        .limit(1)
+        sa.select(
+            _outbox.c.item_id, _outbox.c.recipient, _outbox.c.kind, _outbox.c.message_id
+        ).where(_outbox.c.id == outbox_id, _outbox.c.status == DeliveryStatus.SENT.value)
     ).one_or_none()
-    if row is None:
+    if row is None or row.message_id is None:
         return None
-    return Sent(item_id=row.item_id, recipient=row.recipient, kind=row.kind)
+    return Sent(
+        item_id=row.item_id, recipient=row.recipient, kind=row.kind, message_id=row.message_id
+    )
+
+
+def record_bounce(
+    services: Services,
+    arrival: Arrival,
+    *,
+    key: str,
+    outbox_id: int,
+    failed_recipients: Sequence[str],
+    original_message_id: str | None,
+    status: str | None,
+    permanent: bool,
+    note: str = "",
+    now: dt.datetime,
+) -> tuple[InboundStatus, str] | Seen:
+    """Record a bounce that came back to the bounce address of the email ``outbox_id``.
+
+    Only when that email was sent and what the bounce names agrees with it (the
+    ``original_message_id``, if given, is its Message-ID; the ``failed_recipients``, if
+    any, include its recipient) is the bounce taken: the recipient is marked failing when
+    it is ``permanent``, and the item's history notes it. Otherwise it is quarantined and
+    changes nothing. ``note`` ends the recorded reason. Returns the status and reason
+    recorded, or the earlier record of the same delivery (``Seen``).
+    """
+    try:
+        with services.db.write() as conn:
+            sent = sent_message(conn, outbox_id)
+            why = None
+            if sent is None:
+                why = f"came back to the bounce address of email #{outbox_id}, which was never sent"
+            elif original_message_id not in (None, sent.message_id):
+                why = (
+                    f"names {original_message_id}, not {sent.message_id}, "
+                    "the email whose bounce address it came back to"
+                )
+            elif failed_recipients and sent.recipient.lower() not in failed_recipients:
+                why = f"names other recipients than {sent.recipient}, whom that email went to"
+            if sent is None or why is not None:
+                reason = f"a delivery report that {why}: nothing changed{note}"
+                insert(conn, arrival, key=key, status=InboundStatus.QUARANTINED, reason=reason)
+                return InboundStatus.QUARANTINED, reason
+            if permanent:
+                mark_failing(conn, sent.recipient)
+            if sent.item_id is not None:
+                history.note(
+                    conn,
+                    item_id=sent.item_id,
+                    at=now,
+                    actor="system:mail",
+                    trigger="notification_bounced",
+                    data={
+                        "recipient": sent.recipient,
+                        "kind": sent.kind,
+                        "status": status,
+                        "permanent": permanent,
+                    },
+                )
+            what = "marked failing" if permanent else "temporary, nothing changed"
+            reason = f"{sent.recipient}: {what}{note}"
+            insert(conn, arrival, key=key, status=InboundStatus.BOUNCE, reason=reason)
+            return InboundStatus.BOUNCE, reason
+    except IntegrityError:
+        found = seen(services, key)
+        if found is None:
+            raise
+        return found
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -84,12 +84,28 @@ class Found:
     total: int
     page: int
     pages: int
-    choices: dict[str, list[str]] = field(default_factory=dict)  # values the filters can take
 
 
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
+
+
+def _select(agencies: Collection[str] | None) -> sa.Select[Any]:
+    """Items with their recommendation, review and agency, of ``agencies`` (None: all)."""
+    query = (
+        sa.select(
+            _item, _rec.c.review_id, _rec.c.ref, _rec.c.text, _rec.c.priority, _rec.c.themes,
+            _rec.c.agreed_action, _review.c.title.label("review_title"),
+            _agency.c.name.label("agency_name"),
+        )
+        .join(_rec, _rec.c.id == _item.c.recommendation_id)
+        .join(_review, _review.c.id == _rec.c.review_id)
+        .join(_agency, _agency.c.id == _item.c.agency_id)
+    )  # fmt: skip
+    if agencies is not None:
+        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
+    return query
 
 
 def find(
@@ -103,24 +119,7 @@ def find(
 ) -> Found:
     """The page ``filters.page`` of the items matching ``filters`` among ``agencies``' items
     (None: every agency's). A page past the last gives the last page."""
-    query = (
-        sa.select(
-            _item,
-            _rec.c.review_id,
-            _rec.c.ref,
-            _rec.c.text,
-            _rec.c.priority,
-            _rec.c.themes,
-            _review.c.title.label("review_title"),
-            _agency.c.name.label("agency_name"),
-        )
-        .join(_rec, _rec.c.id == _item.c.recommendation_id)
-        .join(_review, _review.c.id == _rec.c.review_id)
-        .join(_agency, _agency.c.id == _item.c.agency_id)
-    )
-    if agencies is not None:
-        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
-    scoped = query
+    query = _select(agencies)
     f = filters
     if f.review:
         query = query.where(_rec.c.review_id == f.review)
@@ -162,7 +161,6 @@ def find(
         total=len(rows),
         page=page,
         pages=pages,
-        choices=_choices(conn, scoped),
     )
 
 
@@ -210,9 +208,9 @@ def _multi(conn: sa.Connection, keys: set[tuple[str, str]]) -> set[tuple[str, st
     return {(r.review_id, r.ref) for r in found} & keys
 
 
-def _choices(conn: sa.Connection, scoped: sa.Select[Any]) -> dict[str, list[str]]:
-    """The values each filter can take among the items the person may see."""
-    sub = scoped.subquery()
+def choices(conn: sa.Connection, agencies: Collection[str] | None) -> dict[str, list[str]]:
+    """The values each filter can take among the items of ``agencies`` (None: all)."""
+    sub = _select(agencies).subquery()
     out: dict[str, list[str]] = {}
     for name, column in (
         ("review", sub.c.review_id),
@@ -265,17 +263,7 @@ def mine(
     roles_at = {(r.role, r.agency_id) for r in held}
     my_roles = {r.role for r in held}
     own_agencies = {r.agency_id for r in held}
-    query = (
-        sa.select(
-            _item, _rec.c.review_id, _rec.c.ref, _rec.c.text, _rec.c.priority, _rec.c.themes,
-            _review.c.title.label("review_title"), _agency.c.name.label("agency_name"),
-        )
-        .join(_rec, _rec.c.id == _item.c.recommendation_id)
-        .join(_review, _review.c.id == _rec.c.review_id)
-        .join(_agency, _agency.c.id == _item.c.agency_id)
-    )  # fmt: skip
-    if agencies is not None:
-        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
+    query = _select(agencies)
     awaiting, overdue, by_id = [], [], {}
     for r in conn.execute(query).all():
         row = _row(specs, conn, r, today)

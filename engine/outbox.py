@@ -57,6 +57,7 @@ class Kind(StrEnum):
 
 
 CHASING = (Kind.REMINDER, Kind.CHASE, Kind.ESCALATION)  # cancelled when the item moves on
+NOBODY = "nobody:"  # the recipient of a notification nobody was reachable for: "nobody:ROLE"
 
 COLUMNS = (
     "dedupe_key",
@@ -184,8 +185,69 @@ def cancel_chasing(conn: sa.Connection, item_id: int) -> None:
     conn.execute(_CANCEL_CHASING, {"b_item_id": item_id})
 
 
+def record_unreachable(
+    conn: sa.Connection, rows: Sequence[dict[str, Any]], now: dt.datetime
+) -> int:
+    """Record notifications that nobody is reachable for; return how many were new.
+
+    Each row (``dedupe_key``, ``item_id``, ``kind``, ``template``, ``role``, ``context``) is
+    written once under its dedupe key, already ``failed`` (never sent, never claimed), to
+    ``nobody:ROLE`` with the reason as its error: what was decided is kept, and the daily
+    summary and ``unreachable_since`` tell the board which role had nobody for which items.
+    """
+    if not rows:
+        return 0
+    insert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(_outbox)
+    values = [
+        {
+            "dedupe_key": r["dedupe_key"],
+            "item_id": r["item_id"],
+            "kind": r["kind"],
+            "template": r["template"],
+            "recipient": NOBODY + r["role"],
+            "context": r["context"],
+            "status": DeliveryStatus.FAILED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "failed_at": now,
+            "last_error": f"nobody reachable for {r['role']!r}: every holder is failing or "
+            "absent without a deputy, and so is every business manager",
+        }
+        for r in rows
+    ]
+    new = 0
+    for value in values:  # one at a time: the driver's row count then says what was new
+        new += conn.execute(
+            insert.values(value).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        ).rowcount
+    return new
+
+
+_UNREACHABLE = (
+    sa.select(_outbox.c.recipient, _outbox.c.item_id, _outbox.c.context, _outbox.c.failed_at)
+    .where(
+        _outbox.c.status == DeliveryStatus.FAILED.value,
+        _outbox.c.recipient.startswith(NOBODY, autoescape=True),
+    )
+    .order_by(_outbox.c.id)
+)
+
+
+def unreachable_since(conn: sa.Connection, since: dt.datetime | None = None) -> list[Any]:
+    """Notifications recorded as having nobody reachable (at or after ``since``), oldest first.
+
+    At, too: the sweep records them after the day's summary in the same sweep, so those of
+    the sweep that last summarised carry its time. Each row: ``recipient`` (``nobody:ROLE``),
+    ``item_id``, ``context`` (with the item's ``key``), ``failed_at``.
+    """
+    query = _UNREACHABLE if since is None else _UNREACHABLE.where(_outbox.c.failed_at >= since)
+    return list(conn.execute(query).all())
+
+
 def failed_since(conn: sa.Connection, since: dt.datetime, limit: int = 200) -> list[Any]:
-    """Deliveries that failed after ``since`` (not failure summaries), oldest first."""
+    """Deliveries that failed after ``since`` (not failure summaries, not notifications
+    nobody was reachable for: see ``unreachable_since``), oldest first."""
     return list(
         conn.execute(
             sa.select(_outbox.c.kind, _outbox.c.recipient, _outbox.c.context, _outbox.c.last_error)
@@ -193,6 +255,7 @@ def failed_since(conn: sa.Connection, since: dt.datetime, limit: int = 200) -> l
                 _outbox.c.status == DeliveryStatus.FAILED.value,
                 _outbox.c.failed_at > since,
                 _outbox.c.kind != Kind.FAILURES.value,
+                ~_outbox.c.recipient.startswith(NOBODY, autoescape=True),
             )
             .order_by(_outbox.c.id)
             .limit(limit)
@@ -219,7 +282,12 @@ class Outcome:
 
 
 def claim(db: Database, now: dt.datetime, owner: str, limit: int, lease: dt.timedelta) -> list[Any]:
-    """Claim up to ``limit`` rows for ``owner`` until ``now + lease``; return them."""
+    """Claim up to ``limit`` rows for ``owner`` until ``now + lease``; return them.
+
+    A row that goes into a digest (``context.digest``) brings every claimable row of the
+    same kind and recipient with it, past ``limit`` if need be, so that the recipient's
+    digest of that kind is one message listing all of them.
+    """
     claimable = sa.or_(
         sa.and_(_outbox.c.status == PENDING, _outbox.c.next_attempt_at <= now),
         sa.and_(_outbox.c.status == SENDING, _outbox.c.lease_until < now),
@@ -231,17 +299,43 @@ def claim(db: Database, now: dt.datetime, owner: str, limit: int, lease: dt.time
         chosen = list(conn.execute(ids).scalars())
         if not chosen:
             return []
-        conn.execute(
-            _outbox.update()
-            .where(_outbox.c.id.in_(chosen))
-            .values(
-                status=SENDING,
-                lease_owner=owner,
-                lease_until=now + lease,
-                attempts=_outbox.c.attempts + 1,
-            )
+        rows = _take(conn, chosen, owner, now + lease)
+        digests = {(r.kind, r.recipient) for r in rows if (r.context or {}).get("digest")}
+        if digests:  # the rest of each digest, claimable but past the limit
+            taken = set(chosen)
+            mates = [i for i in _digest_mates(conn, db, claimable, digests) if i not in taken]
+            if mates:
+                rows = sorted([*rows, *_take(conn, mates, owner, now + lease)], key=lambda r: r.id)
+        return rows
+
+
+def _take(conn: sa.Connection, ids: list[int], owner: str, until: dt.datetime) -> list[Any]:
+    """Mark rows ``ids`` as being sent by ``owner`` until ``until``; return them."""
+    conn.execute(
+        _outbox.update()
+        .where(_outbox.c.id.in_(ids))
+        .values(
+            status=SENDING,
+            lease_owner=owner,
+            lease_until=until,
+            attempts=_outbox.c.attempts + 1,
         )
-        return list(conn.execute(_CLAIMED.where(_outbox.c.id.in_(chosen))).all())
+    )
+    return list(conn.execute(_CLAIMED.where(_outbox.c.id.in_(ids))).all())
+
+
+def _digest_mates(
+    conn: sa.Connection, db: Database, claimable: Any, digests: set[tuple[str, str]]
+) -> list[int]:
+    """The claimable rows of each (kind, recipient) in ``digests``."""
+    kinds = sorted({k for k, _ in digests})
+    recipients = sorted({r for _, r in digests})
+    query = sa.select(_outbox.c.id, _outbox.c.kind, _outbox.c.recipient).where(
+        claimable, _outbox.c.kind.in_(kinds), _outbox.c.recipient.in_(recipients)
+    )
+    if not db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    return [r.id for r in conn.execute(query) if (r.kind, r.recipient) in digests]
 
 
 # what composing, sending and settling a claimed row read of it

@@ -42,6 +42,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.contacts import FALLBACK_ROLE, held_by
+from engine.errors import ActorRefused
 from engine.store.tables import Contact
 
 _contact = Contact.__table__  # type: ignore[attr-defined]
@@ -195,3 +196,19 @@ def person(conn: sa.Connection, email: str) -> Person | None:
 def who_may(permission: Permission) -> list[Role]:
     """The roles the table gives ``permission`` (for refusals that say who may instead)."""
     return [role for role, granted in TABLE.items() if permission in granted]
+
+
+def require(conn: sa.Connection, actor: str, permission: Permission) -> None:
+    """Refuse a command's ``--actor`` the table does not give ``permission`` (anywhere).
+
+    ``system:…`` actors (the defaults of ``init`` and ``import``: whoever runs the server's
+    command line, before anyone is in the directory) are not people and pass.
+
+    Raises:
+        ActorRefused.
+    """
+    if actor.startswith("system:"):
+        return
+    found = person(conn, actor)
+    if found is None or not found.may(permission):
+        raise ActorRefused(actor, permission.value, [r.value for r in who_may(permission)])

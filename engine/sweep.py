@@ -5,7 +5,19 @@ indexed column that ``fire`` keeps current), asks each item's deadline plan what
 at ``now``, and inserts one outbox row per notification and recipient under a unique
 dedupe key (kind, item, state entry and due date, step, recipient) with
 ``ON CONFLICT DO NOTHING``. Two sweeps at once, a repeated sweep, a crash or downtime
-therefore never send anything twice; after downtime only the latest chase is sent.
+therefore never send anything twice; after downtime or an import only the latest chase and
+the highest escalation step reached are sent (``engine.deadlines``).
+
+Digests. Where an item's deadline rule gathers a kind into digests (``digest:`` in the
+workflow), its rows say so in their context and the dispatcher sends one message per
+recipient and kind listing every item (``notifications.compose``); each row is still its
+own (item, step, recipient), recorded as sent once. A sweep gives all of a recipient's
+digest rows of one kind the earliest send time among them, so an urgent step brings the
+rest of that digest with it rather than splitting it in two.
+
+Nobody reachable. A notification whose target has nobody reachable, the business manager's
+fallback included (``Directory.unreachable``), is recorded once as failed to ``nobody:ROLE``
+(``outbox.record_unreachable``) for the daily summary (``engine.failures``).
 On PostgreSQL concurrent sweepers split the due items with ``FOR UPDATE SKIP LOCKED``.
 The scheduler only calls this; correctness never depends on it.
 
@@ -88,6 +100,7 @@ class SweepReport:
     items: int = 0
     queued: int = 0
     decided: list[dict[str, Any]] = field(default_factory=list)
+    unreachable: list[dict[str, Any]] = field(default_factory=list)  # nobody to send to
 
 
 # --- statements, compiled once per dialect -----------------------------------------------
@@ -176,14 +189,16 @@ def run_once(
             ).all()
             if not rows:
                 return report
-            decided, params, moves = _decide(conn, services, sql, rows, now)
+            decided, params, moves, unreachable = _decide(conn, services, sql, rows, now)
             report.items = len(rows)
             report.decided = decided
+            report.unreachable = unreachable
             if dry_run:
                 conn.rollback()
                 return report
             if decided:
                 report.queued += outbox.enqueue_new(conn, params)
+            outbox.record_unreachable(conn, unreachable, now)
             _set_next(conn, sql, moves)
     return report
 
@@ -224,21 +239,23 @@ class _Slot:
     tail: str  # the JSON of ``context`` after the "key" member, closing brace included
     send: dt.datetime
     bound_send: Any
+    digest: bool  # goes into its recipient's digest of its kind
 
 
 @dataclass(frozen=True)
 class _Decision:
     """What one distinct (workflow version, state, due, state entry) calls for at ``now``."""
 
-    dues: tuple[tuple[deadlines.Due, deadlines.Plan, str, int, dt.datetime], ...]
+    dues: tuple[tuple[deadlines.Due, deadlines.Plan, str, dt.datetime], ...]
     next_at: Any  # the driver's value for next_attention_at
 
 
 def _decide(
     conn: sa.Connection, services: Services, sql: _Sql, rows: Sequence[Any], now: dt.datetime
-) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
+) -> tuple[list[dict[str, Any]], list[Any], list[Any], list[dict[str, Any]]]:
     """The outbox rows: as dicts for the report, and as the driver binds them (in
-    ``outbox.COLUMNS`` order); and the moves: (item id, version, next_attention_at)."""
+    ``outbox.COLUMNS`` order); the moves: (item id, version, next_attention_at); and the
+    notifications nobody is reachable for (``outbox.record_unreachable``'s rows)."""
     calendar = services.calendar
     directory = Directory.load(conn)
     bound_now = sql.time(now)
@@ -246,10 +263,12 @@ def _decide(
     times = {now: bound_now, office: sql.time(office)}
     decisions: dict[tuple[Any, ...], _Decision] = {}
     specs: dict[int, WorkflowSpec] = {}
-    slots: dict[tuple[Any, ...], list[_Slot]] = {}
+    slots: dict[tuple[Any, ...], tuple[list[_Slot], list[str]]] = {}
     decided: list[dict[str, Any]] = []
     params: list[Any] = []
     moves: list[Any] = []
+    unreachable: list[dict[str, Any]] = []
+    digested: list[tuple[int, str, str, dt.datetime]] = []  # (row, kind, recipient, send)
     dumps = json.dumps
     for item_id, state, version, wv_id, agency, due, entered_at, seq, review_id, ref in rows:
         memo = (wv_id, state, due, entered_at, seq)
@@ -271,18 +290,33 @@ def _decide(
         if decision.dues:
             key = item_key(review_id, ref)
             head = '{"key": ' + dumps(key)
-            for number, (d, plan, day, overdue, send) in enumerate(decision.dues):
+            for number, (d, plan, day, send) in enumerate(decision.dues):
                 slot_key = (memo, number, agency)
                 found = slots.get(slot_key)
                 if found is None:
-                    who = directory.resolve(specs[wv_id], d.targets, agency, d.step)
-                    found = slots[slot_key] = [
-                        _slot(d, plan, r, state, day, overdue, send, times[send]) for r in who
-                    ]
-                for slot in found:
-                    dedupe_key = slot.pre + str(item_id) + slot.post
+                    item_spec = specs[wv_id]
+                    who = directory.resolve(item_spec, d.targets, agency, d.step)
+                    found = slots[slot_key] = (
+                        [_slot(d, plan, r, state, day, send, times[send]) for r in who],
+                        directory.unreachable(item_spec, d.targets, agency, d.step),
+                    )
+                for role in found[1]:
+                    unreachable.append(
+                        {
+                            "dedupe_key": dedupe_key(d, plan, item_id, outbox.NOBODY + role),
+                            "item_id": item_id,
+                            "kind": d.kind,
+                            "template": d.template,
+                            "role": role,
+                            "context": {"key": key, "state": state, "step": d.step, "due": day},
+                        }
+                    )
+                for slot in found[0]:
+                    if slot.digest:
+                        digested.append((len(params), slot.kind, slot.email, slot.send))
+                    row_key = slot.pre + str(item_id) + slot.post
                     values = (
-                        dedupe_key,
+                        row_key,
                         item_id,
                         slot.kind,
                         slot.template,
@@ -296,7 +330,7 @@ def _decide(
                     params.append(values)
                     decided.append(
                         {
-                            "dedupe_key": dedupe_key,
+                            "dedupe_key": row_key,
                             "item_id": item_id,
                             "kind": slot.kind,
                             "template": slot.template,
@@ -309,7 +343,29 @@ def _decide(
                         }
                     )
         moves.append((item_id, version, decision.next_at))
-    return decided, params, moves
+    if digested:
+        _send_digests_together(digested, params, decided, times)
+    return decided, params, moves, unreachable
+
+
+def _send_digests_together(
+    digested: list[tuple[int, str, str, dt.datetime]],
+    params: list[Any],
+    decided: list[dict[str, Any]],
+    times: dict[dt.datetime, Any],
+) -> None:
+    """Give each recipient's digest rows of one kind the earliest send time among them."""
+    first: dict[tuple[str, str], dt.datetime] = {}
+    for _, kind, email, send in digested:
+        group = (kind, email)
+        if group not in first or send < first[group]:
+            first[group] = send
+    for index, kind, email, send in digested:
+        earliest = first[(kind, email)]
+        if earliest != send:
+            row = params[index]
+            params[index] = (*row[:8], times[earliest], *row[9:])
+            decided[index]["next_attempt_at"] = earliest
 
 
 def dedupe_key(d: deadlines.Due, plan: deadlines.Plan, item_id: int, email: str) -> str:
@@ -324,18 +380,17 @@ def _slot(
     r: Recipient,
     state: str,
     day: str,
-    overdue: int,
     send: dt.datetime,
     bound_send: Any,
 ) -> _Slot:
+    # no day count: it depends on the day the email goes, so the composer works it out then
     context = {
         "state": state,
         "step": d.step,
         "via": r.via,
         "fallback": r.fallback,
         "due": day,
-        "days_overdue": overdue,
-        "digest": plan.digest,
+        "digest": d.kind in plan.digest,
         "urgent": d.urgent,
     }
     # json.dumps({"key": k, **context}) == '{"key": ' + json.dumps(k) + ", " + this without "{"
@@ -350,6 +405,7 @@ def _slot(
         tail=tail,
         send=send,
         bound_send=bound_send,
+        digest=d.kind in plan.digest,
     )
 
 
@@ -369,9 +425,8 @@ def _decision(
     if plan is None:
         return _Decision((), None)
     due_day = calendar.local(plan.due_at - dt.timedelta(microseconds=1)).date()
-    overdue = calendar.days_overdue(due_day, now)
     dues = tuple(
-        (d, plan, due_day.isoformat(), overdue, now if d.urgent else office)
+        (d, plan, due_day.isoformat(), now if d.urgent else office)
         for d in deadlines.due_now(plan, now, calendar)
     )
     after = deadlines.next_after(plan, now, calendar)

@@ -3,12 +3,22 @@
 Only a message to a valid reply address (``reply+<request>.<tag>@<reply domain>``),
 from a contact of the request's agency, with something in it, while the request is
 live, becomes evidence; it fires the request's answering transition as the sender, in
-the same transaction that records the message, so a redelivered Message-ID adds
-nothing. Everything else is recorded with its reason and shown to the admin
-(``signoff quarantine``); nothing of it touches an item. Bounces of signoff's own mail
-mark the address failing (the ladder then moves on to the next contact); automatic
-replies are recorded and otherwise ignored. The raw message is kept, by its SHA-256,
-in the evidence store.
+the same transaction that records the message, so the same reply delivered again to
+the same address adds nothing. Everything else is recorded with its reason and shown to
+the admin (``signoff quarantine``); nothing of it touches an item, and junk that borrows
+a genuine reply's Message-ID is recorded on its own (``engine.inbox.delivery_key``).
+
+A bounce counts only when it proves it answers an email signoff sent: it comes from the
+null sender (``MAIL FROM:<>``) to that email's own envelope sender
+(``bounces+<outbox id>.<tag>@<reply domain>``, whose tag verifies), and whatever it
+names (the failed recipient, the Message-ID) agrees with that email. Only then is the
+recipient marked failing (the ladder moves on to the next contact). A delivery report
+that proves nothing is recorded and changes nothing, whatever Message-IDs it names.
+Automatic replies are recorded and otherwise ignored.
+
+The raw message is kept, by its SHA-256, in the evidence store: whole when it became
+evidence; otherwise only its header and the first ``KEEP_BODY_BYTES`` of its body, and
+the record says so.
 """
 
 from __future__ import annotations
@@ -17,21 +27,24 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from engine import history, inbox
-from engine.contacts import mark_failing
+from engine import inbox
 from engine.errors import SignoffError, Unreadable
 from engine.evidence import store_bytes
-from engine.inbox import Arrival, InboundStatus, Seen
-from engine.replykeys import parse_reply_address
+from engine.inbox import Arrival, InboundStatus, Seen, delivery_key
+from engine.replykeys import parse_bounce_address, parse_reply_address
 from engine.requests.answer import Upload, reply_target
 from engine.services import Services
 from engine.uploads import UploadLimits
 from inbound.parse import Parsed, parse_message
 
 log = logging.getLogger("signoff.inbound")
+
+KEEP_HEADER_BYTES = 256 * 1024  # of a message not taken as evidence: its header, up to this
+KEEP_BODY_BYTES = 64 * 1024  # ... and this much of what follows
+_NULL_SENDERS = ("", "<>")  # MAIL FROM:<>, as aiosmtpd hands it on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,12 +58,22 @@ class Received:
 
 @dataclass(frozen=True, kw_only=True)
 class Mailbox:
-    """Where replies arrive and what they may carry."""
+    """Where replies arrive, what they may carry, and how much one client may send.
+
+    ``addresses`` are the local parts at ``domain`` taken besides reply and bounce
+    addresses: ``postmaster`` (RFC 5321 requires it) and ``bounces``, the envelope sender
+    of mail sent before each email had its own. ``messages_per_minute`` and
+    ``refusals_per_minute`` are per client address (``inbound.listener``).
+    """
 
     key: bytes
     domain: str
     limits: UploadLimits = field(default_factory=UploadLimits)
-    max_message_bytes: int = 60 * 1024 * 1024
+    max_message_bytes: int = 35 * 1024 * 1024  # a 25 MiB file, base64-encoded, and a reply
+    addresses: frozenset[str] = frozenset({"postmaster", "bounces"})
+    max_recipients: int = 10
+    messages_per_minute: int = 30
+    refusals_per_minute: int = 10
 
 
 def receive(
@@ -64,12 +87,9 @@ def receive(
 ) -> Received:
     """Record one message and act on it; never raises for anything the sender did."""
     sha = hashlib.sha256(raw).hexdigest()
-    if raw:
-        store_bytes(services.data_dir, raw, "message.eml")
-    recipient = next(
-        (r for r in rcpt_tos if parse_reply_address(mailbox.key, r, mailbox.domain)),
-        rcpt_tos[0] if rcpt_tos else "",
-    )
+    reply_to = _first(rcpt_tos, lambda r: parse_reply_address(mailbox.key, r, mailbox.domain))
+    bounce_to = _first(rcpt_tos, lambda r: parse_bounce_address(mailbox.key, r, mailbox.domain))
+    recipient = (reply_to or bounce_to or (rcpt_tos[0] if rcpt_tos else "")).strip().lower()
     arrival = Arrival(
         received_at=now,
         envelope_from=(envelope_from or "")[:320] or None,
@@ -77,33 +97,83 @@ def receive(
         raw_sha256=sha,
         size=len(raw),
     )
+    key = delivery_key(recipient, message_id=None, raw_sha256=sha)
+    seen = inbox.seen(services, key)
+    if seen is not None:  # these very bytes, to this address, again
+        return _duplicate(seen)
+    kept = _Kept(services, raw)
     try:
         parsed = parse_message(raw, max_bytes=mailbox.max_message_bytes)
     except Unreadable as exc:
-        return _record(services, arrival, f"sha256:{sha}", InboundStatus.QUARANTINED, str(exc))
-    key = (parsed.message_id or f"sha256:{sha}")[:400]
+        return kept.record(arrival, key, InboundStatus.QUARANTINED, str(exc))
     arrival = dataclasses.replace(
         arrival, sender=(parsed.sender or "")[:320] or None, subject=parsed.subject[:1000]
     )
-    seen = inbox.seen(services, key)
-    if seen is not None:
-        return _duplicate(seen)
-    if parsed.bounce is not None:
-        return _bounce(services, arrival, key, parsed, now)
+    if parsed.bounce is not None or (bounce_to is not None and not parsed.auto_reply):
+        null_sender = envelope_from is not None and envelope_from.strip() in _NULL_SENDERS
+        return _bounce(services, mailbox, kept, arrival, key, parsed, bounce_to, null_sender, now)
     if parsed.auto_reply:
-        return _record(services, arrival, key, InboundStatus.AUTO_REPLY, "automatic reply")
+        return kept.record(arrival, key, InboundStatus.AUTO_REPLY, "automatic reply")
     public_id = parse_reply_address(mailbox.key, recipient, mailbox.domain)
     if public_id is None:
-        return _record(
-            services, arrival, key, InboundStatus.QUARANTINED,
+        return kept.record(
+            arrival, key, InboundStatus.QUARANTINED,
             f"{recipient or 'no recipient'} is not a valid reply address for any request",
         )  # fmt: skip
-    return _answer(services, mailbox, arrival, key, public_id, parsed, now)
+    return _answer(services, mailbox, kept, arrival, key, public_id, parsed, now)
+
+
+def _first(rcpt_tos: Sequence[str], parse: Callable[[str], object]) -> str | None:
+    """The first of ``rcpt_tos`` that ``parse`` reads (returns other than None)."""
+    return next((r for r in rcpt_tos if parse(r) is not None), None)
+
+
+class _Kept:
+    """The raw message in the evidence store: whole, or cut, once it is known which."""
+
+    def __init__(self, services: Services, raw: bytes) -> None:
+        self.services, self.raw = services, raw
+
+    def whole(self, arrival: Arrival) -> Arrival:
+        if self.raw:
+            store_bytes(self.services.data_dir, self.raw, "message.eml")
+        return arrival
+
+    def cut(self, arrival: Arrival) -> tuple[Arrival, str]:
+        """Keep the header and the start of the body; the arrival, and what the record
+        says of the cut ("" when nothing was cut)."""
+        raw = self.raw
+        if not raw:
+            return arrival, ""
+        ends = [i + n for i, n in ((raw.find(b"\r\n\r\n"), 4), (raw.find(b"\n\n"), 2)) if i >= 0]
+        head = min([*ends, KEEP_HEADER_BYTES])
+        kept = raw[: head + KEEP_BODY_BYTES]
+        stored = store_bytes(self.services.data_dir, kept, "message.eml")
+        arrival = dataclasses.replace(arrival, raw_sha256=stored.sha256)
+        if len(kept) == len(raw):
+            return arrival, ""
+        return arrival, (
+            f" (kept the first {len(kept):,} of {len(raw):,} bytes: the header and the start "
+            "of the body; the rest was discarded)"
+        )
+
+    def record(
+        self,
+        arrival: Arrival,
+        key: str,
+        status: InboundStatus,
+        reason: str,
+        request: str | None = None,
+        request_id: int | None = None,
+    ) -> Received:
+        arrival, note = self.cut(arrival)
+        return _record(self.services, arrival, key, status, reason + note, request, request_id)
 
 
 def _answer(
     services: Services,
     mailbox: Mailbox,
+    kept: _Kept,
     arrival: Arrival,
     key: str,
     public_id: str,
@@ -111,9 +181,7 @@ def _answer(
     now: dt.datetime,
 ) -> Received:
     def quarantine(reason: str, request_id: int | None = None) -> Received:
-        return _record(
-            services, arrival, key, InboundStatus.QUARANTINED, reason, public_id, request_id
-        )
+        return kept.record(arrival, key, InboundStatus.QUARANTINED, reason, public_id, request_id)
 
     sender = parsed.sender or ""
     target = reply_target(services, public_id, sender)
@@ -128,10 +196,19 @@ def _answer(
     uploads = [Upload(filename=a.filename or "attachment", data=a.data) for a in parsed.attachments]
     if not parsed.text.strip() and not uploads:
         return quarantine("the reply is empty: no text and no attachments", target.request_id)
+    # an accepted reply is known by its address and Message-ID: a retrying server's copy
+    # (other Received: lines, the same Message-ID) is the same delivery
+    accepted_key = delivery_key(
+        arrival.recipient, message_id=parsed.message_id, raw_sha256=arrival.raw_sha256
+    )
+    seen = inbox.seen(services, accepted_key)
+    if seen is not None:
+        return _duplicate(seen)
     try:
         done = inbox.record_answer(
-            services, arrival, key=key, request_id=target.request_id, public_id=public_id,
-            sender=sender, statement=parsed.text, uploads=uploads, limits=mailbox.limits, now=now,
+            services, kept.whole(arrival), key=accepted_key, request_id=target.request_id,
+            public_id=public_id, sender=sender, statement=parsed.text, uploads=uploads,
+            limits=mailbox.limits, now=now,
         )  # fmt: skip
     except SignoffError as exc:  # refused files, a dead request, the workflow's refusals
         return quarantine(str(exc), target.request_id)
@@ -146,40 +223,48 @@ def _answer(
 
 
 def _bounce(
-    services: Services, arrival: Arrival, key: str, parsed: Parsed, now: dt.datetime
+    services: Services,
+    mailbox: Mailbox,
+    kept: _Kept,
+    arrival: Arrival,
+    key: str,
+    parsed: Parsed,
+    bounce_to: str | None,
+    null_sender: bool,
+    now: dt.datetime,
 ) -> Received:
-    bounce = parsed.bounce
-    assert bounce is not None
-    with services.db.write() as conn:
-        sent = None
-        if bounce.original_message_id:
-            sent = inbox.sent_message(conn, bounce.original_message_id)
-        if sent is None:
-            reason = "a bounce of a message signoff did not send (or no longer knows)"
-            inbox.insert(conn, arrival, key=key, status=InboundStatus.QUARANTINED, reason=reason)
-            return Received(status=InboundStatus.QUARANTINED, reason=reason)
-        failed = set(bounce.failed_recipients) or {sent.recipient}
-        failed &= {sent.recipient}  # a bounce may only mark the address the message went to
-        if bounce.permanent and failed:
-            mark_failing(conn, sent.recipient)
-        if sent.item_id is not None:
-            history.note(
-                conn,
-                item_id=sent.item_id,
-                at=now,
-                actor="system:mail",
-                trigger="notification_bounced",
-                data={
-                    "recipient": sent.recipient,
-                    "kind": sent.kind,
-                    "status": bounce.status,
-                    "permanent": bounce.permanent,
-                },
-            )
-        what = "marked failing" if bounce.permanent and failed else "temporary, nothing changed"
-        reason = f"{sent.recipient}: {what}"
-        inbox.insert(conn, arrival, key=key, status=InboundStatus.BOUNCE, reason=reason)
-        return Received(status=InboundStatus.BOUNCE, reason=reason)
+    """A delivery report, or anything sent to a bounce address; see the module docstring."""
+
+    def unproven(why: str) -> Received:
+        reason = f"a delivery report that {why}: nothing changed"
+        return kept.record(arrival, key, InboundStatus.QUARANTINED, reason)
+
+    report = parsed.bounce
+    outbox_id = parse_bounce_address(mailbox.key, bounce_to, mailbox.domain) if bounce_to else None
+    if outbox_id is None:
+        return unproven(
+            f"did not come back to the bounce address of an email signoff sent "
+            f"(it came to {arrival.recipient or 'no recipient'})"
+        )
+    if not null_sender:
+        return unproven(
+            f"came from {arrival.envelope_from or 'an unknown envelope sender'}, "
+            "not the null sender (MAIL FROM:<>) real bounces come from"
+        )
+    if report is None:
+        return unproven("signoff cannot read as one (no failed recipient or status found)")
+    arrival, note = kept.cut(arrival)
+    done = inbox.record_bounce(
+        services, arrival, key=key, outbox_id=outbox_id,
+        failed_recipients=report.failed_recipients, original_message_id=report.original_message_id,
+        status=report.status, permanent=report.permanent, note=note, now=now,
+    )  # fmt: skip
+    if isinstance(done, Seen):  # the same bytes, delivered twice at once
+        return _duplicate(done)
+    status, reason = done
+    if status is InboundStatus.QUARANTINED:
+        log.warning("inbound message quarantined: %s", reason)
+    return Received(status=status, reason=reason)
 
 
 def _duplicate(seen: Seen) -> Received:

@@ -1,10 +1,18 @@
 """Turning claimed outbox rows into email messages.
 
-Each row becomes one message, except reminders and chases whose rule asks for a digest:
-those are grouped into one message per recipient. The facts come from
+Each row becomes one message, with two exceptions. Rows of one kind of chasing (reminder,
+chase, escalation) about the same item to the same person merge into one message, from
+the highest step among them (a step reached while an earlier one still waited to go).
+And where the item's rule asks for digests of that kind (``digest:`` in the workflow),
+a recipient's rows of that kind are one message listing every item (the ``digest``
+template), or the item's own email when there is only one. Every row is settled with
+the message that carried it. The facts come from
 ``engine.mail_facts`` at send time, the template context from ``notifications.context``
-and the bytes from ``notifications.mime``. Every message has a stable Message-ID derived
-from its dedupe key(s), so a resend after a crash is recognisable.
+and the bytes from ``notifications.mime``. Every message has a stable Message-ID, an HMAC
+of its dedupe key(s) under the board's secret key, so a resend after a crash is
+recognisable and nobody without the key can predict one; and an envelope sender of its
+own (``engine.replykeys.bounce_address`` of its first outbox row), so a bounce can prove
+which message, to whom, it answers.
 
 A composer lives for one dispatch and keeps what many rows share: a rendering with its
 encoded parts, keyed by everything it depends on. Request emails never come from that
@@ -16,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parseaddr
@@ -24,8 +33,8 @@ from typing import Any
 from engine import signin
 from engine.errors import TemplateError
 from engine.mail_facts import MailFacts, read_mail_facts
-from engine.outbox import Outcome, Result
-from engine.replykeys import reply_address
+from engine.outbox import CHASING, Outcome, Result
+from engine.replykeys import bounce_address, reply_address
 from engine.requests import mint_token
 from engine.services import Services
 from notifications import mime
@@ -39,22 +48,34 @@ class Prepared:
     """One message ready to send, and the outbox rows it settles."""
 
     row_ids: tuple[int, ...]
-    sender: str
+    sender: str  # the envelope sender (MAIL FROM): this message's bounce address
     recipient: str
     message: bytes
     message_id: str
     template_version: str
 
 
-def message_id(keys: Sequence[str], domain: str) -> str:
-    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time."""
-    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:40]
-    return f"<{digest}@{domain}>"
+def message_id(key: bytes, keys: Sequence[str], domain: str) -> str:
+    """The Message-ID of the message for the rows with dedupe ``keys``: the same every time.
+
+    An HMAC under the board's secret ``key``: dedupe keys are built from public facts (the
+    item, the state entry, the rule), so a plain hash of them could be predicted.
+    """
+    mac = hmac.new(key, b"message-id:" + "\n".join(sorted(keys)).encode(), hashlib.sha256)
+    return f"<{mac.hexdigest()[:40]}@{domain}>"
+
+
+_CHASING = frozenset(k.value for k in CHASING)
 
 
 def is_digest(row: Any) -> bool:
     """Whether ``row`` goes into its recipient's digest rather than a message of its own."""
-    return bool(row.context.get("digest")) and row.kind in ("reminder", "chase")
+    return bool(row.context.get("digest")) and row.kind in _CHASING
+
+
+def _highest(rows: Sequence[Any]) -> Any:
+    """The row of the highest step (the latest reminder, chase or escalation) of ``rows``."""
+    return max(rows, key=lambda r: (int(r.context.get("step", 0)), r.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +125,9 @@ class Composer:
         # that is the product's own (the default), which no board signs as
         self.signature = name if name and name.lower() != "signoff" else "The business manager"
         self.domain = address.rpartition("@")[2] or "localhost"
-        # the envelope sender: bounces come back to the reply listener, which marks the
-        # address failing (the From: and Reply-To: stay the board's)
-        self.envelope = f"bounces@{settings.reply_domain}"
+        # each message's envelope sender is its own bounce address (see _message): bounces
+        # come back to the reply listener, which marks the address failing only when the
+        # address verifies (the From: and Reply-To: stay the board's)
         self._dates: dict[dt.datetime, str] = {}
         # what many rows of one dispatch share: a rendering with its encoded parts, keyed
         # by everything it uses (see _render), and the contexts of the last facts read
@@ -164,10 +185,11 @@ class Composer:
         contexts = self._contexts_for(self.facts(rows) if facts is None else facts, now)
         prepared: list[Prepared] = []
         failed: list[Outcome] = []
-        digests: dict[str, list[Any]] = {}
+        # chasing rows by recipient, kind and item (same item: one message), in row order
+        chasing: dict[tuple[str, str, int], list[Any]] = {}
         for row in rows:
-            if is_digest(row):
-                digests.setdefault(row.recipient, []).append(row)
+            if row.kind in _CHASING and row.item_id:
+                chasing.setdefault((row.recipient, row.kind, row.item_id), []).append(row)
                 continue
             try:
                 if row.kind == "failures":
@@ -179,13 +201,44 @@ class Composer:
                     prepared.append(self._single(row, contexts, now))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.append(_cannot(row.id, exc))
-        for recipient, group in digests.items():
+        digests: dict[tuple[str, str], list[list[Any]]] = {}
+        for (recipient, kind, _item), same in chasing.items():
+            if any(is_digest(r) for r in same):
+                digests.setdefault((recipient, kind), []).append(same)
+            else:
+                self._merged(same, contexts, now, prepared, failed)
+        for (recipient, kind), items in digests.items():
+            if len(items) == 1:
+                self._merged(items[0], contexts, now, prepared, failed)
+                continue
+            group = [r for same in items for r in same]
             try:
-                rendered = self.templates.render("digest", contexts.digest(recipient, group))
+                listed = sorted(
+                    (_highest(same) for same in items),
+                    key=lambda r: (r.context.get("due") or "", r.context.get("key") or ""),
+                )
+                ctx = contexts.digest(recipient, listed, kind)
+                rendered = self.templates.render("digest", ctx)
                 prepared.append(self._message(group, recipient, rendered, now))
             except (TemplateError, KeyError, ValueError) as exc:
                 failed.extend(_cannot(r.id, exc) for r in group)
         return prepared, failed
+
+    def _merged(
+        self,
+        same: Sequence[Any],
+        contexts: Contexts,
+        now: dt.datetime,
+        prepared: list[Prepared],
+        failed: list[Outcome],
+    ) -> None:
+        """One message for rows of one kind about one item to one person: the highest step's."""
+        top = _highest(same)
+        try:
+            body = self._render(top.template, contexts.single(top))
+            prepared.append(self._message(same, top.recipient, None, now, body=body))
+        except (TemplateError, KeyError, ValueError) as exc:
+            failed.extend(_cannot(r.id, exc) for r in same)
 
     def _single(self, row: Any, contexts: Contexts, now: dt.datetime) -> Prepared:
         ctx = contexts.single(row)
@@ -270,7 +323,7 @@ class Composer:
             to = mime.header("To", recipient)
             if len(self._to) < _CACHED:
                 self._to[recipient] = to
-        mid = message_id([r.dedupe_key for r in rows], self.domain)
+        mid = message_id(self._reply_key, [r.dedupe_key for r in rows], self.domain)
         headers = (
             self._from_header,
             to,
@@ -283,7 +336,7 @@ class Composer:
         )
         return Prepared(
             row_ids=tuple(r.id for r in rows),
-            sender=self.envelope,
+            sender=bounce_address(self._reply_key, rows[0].id, self.settings.reply_domain),
             recipient=recipient,
             message=mime.alternative(headers, body.text, body.html, mime.boundary_of(mid)),
             message_id=mid,

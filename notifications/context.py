@@ -33,7 +33,17 @@ EXPECTED_BY_OWED = {
         "Confirmation that the agreed action has been implemented: for example an audit report."
     ),
 }
-DIGEST_ITEM_KEYS = ("ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link")
+DIGEST_ITEM_KEYS = (
+    "ref",
+    "summary",
+    "review_ref",
+    "agency_name",
+    "due",
+    "days_overdue",
+    "overdue_since",
+    "urgent",
+    "link",
+)
 SIGNER_ROLE = "Business manager"  # who signs: the board's business manager (the directory's)
 
 
@@ -195,8 +205,9 @@ class Contexts:
             known = self._labels[id(spec)] = (spec, decision_labels(spec))
         return known[1]
 
-    def digest(self, recipient: str, rows: Sequence[Any]) -> dict[str, object]:
-        """The context of one digest of ``rows`` (reminders and chases) to ``recipient``."""
+    def digest(self, recipient: str, rows: Sequence[Any], kind: str) -> dict[str, object]:
+        """The context of one digest of ``rows`` (one each item; reminders, chases or
+        escalations, as ``kind`` says) to ``recipient``."""
         items = []
         for row in rows:
             c = self.common(row)
@@ -204,7 +215,9 @@ class Contexts:
         first = self.facts.items[rows[0].item_id]
         sender_name, sender_role = self._signature()
         return {
+            "kind": kind,
             "items": items,
+            "urgent": any(i["urgent"] for i in items),
             "recipient_name": self._recipient_name(recipient, first.agency_id),
             "board_name": first.board,
             "reply_to": self.sender,
@@ -217,6 +230,7 @@ class Contexts:
         return {
             "count": row.context["count"],
             "failures": row.context["failures"],
+            "unreachable": row.context.get("unreachable", []),
             "recipient_name": self._recipient_name(row.recipient),
             "board_name": self.sender_name,
             "sender_name": "signoff",

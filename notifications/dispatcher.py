@@ -292,24 +292,23 @@ class _Dispatch:
     def _sent(self, p: Prepared, exc: BaseException | None) -> None:
         """Turn one message's delivery into its rows' outcomes."""
         found = Result.SENT if exc is None else classify(exc)
-        outcomes = []
-        for row_id in p.row_ids:
-            attempts = self.rows[row_id].attempts
-            result = found
-            if result is Result.RETRY and attempts >= MAX_ATTEMPTS:
-                result = Result.FAILED
-            outcomes.append(
-                Outcome(
-                    row_id=row_id,
-                    result=result,
-                    message_id=p.message_id,
-                    template_version=p.template_version,
-                    error=None if exc is None else f"{type(exc).__name__}: {exc}",
-                    retry_at=self.now + backoff(attempts, self.rng)
-                    if result is Result.RETRY
-                    else None,
-                )
+        # the rows of one message (a digest) retry together, so they stay one message
+        attempts = max(self.rows[row_id].attempts for row_id in p.row_ids)
+        result = found
+        if result is Result.RETRY and attempts >= MAX_ATTEMPTS:
+            result = Result.FAILED
+        retry_at = self.now + backoff(attempts, self.rng) if result is Result.RETRY else None
+        outcomes = [
+            Outcome(
+                row_id=row_id,
+                result=result,
+                message_id=p.message_id,
+                template_version=p.template_version,
+                error=None if exc is None else f"{type(exc).__name__}: {exc}",
+                retry_at=retry_at,
             )
+            for row_id in p.row_ids
+        ]
         self._outcomes(outcomes)
 
     def _outcomes(self, outcomes: Sequence[Outcome]) -> None:

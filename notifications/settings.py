@@ -23,8 +23,8 @@ class SmtpTls(StrEnum):
 class MailSettings:
     """Outgoing mail: where it goes, who it is from, and what its links and reply addresses are.
 
-    ``reply_key`` returns the board's secret; it is called only when a message needs a
-    reply address (evidence requests), so sending reminders never needs the key.
+    ``reply_key`` returns the board's secret, read once a dispatch has something to send:
+    it signs every message's Message-ID and bounce address, and requests' reply addresses.
     """
 
     smtp_host: str = "127.0.0.1"

@@ -70,15 +70,18 @@ state the item moved to.
 
 ``failures`` (the business manager's daily summary of undelivered email) has ``count``,
 ``failures`` (mappings with ``ref``, ``review_ref``, ``kind``, ``recipient`` and ``error``),
-``recipient_name``, ``board_name``, ``sender_name``, ``reply_to`` and ``link``.
+``unreachable`` (mappings with ``role`` and ``items``, a list of "review_ref ref": the roles
+nobody was reachable for, the business manager's fallback included), ``recipient_name``,
+``board_name``, ``sender_name``, ``reply_to`` and ``link``.
 
 ``sign_in`` (a sign-in link someone asked for on ``/sign-in``) has ``link`` (used once, within
 ``minutes``), ``minutes``, ``recipient_name``, ``board_name``, ``sender_name`` and ``reply_to``.
 
-``digest`` has ``items``, ``recipient_name``, ``board_name``, ``reply_to``, ``sender_name`` and
-``sender_role``: ``items`` is a list of mappings with exactly the keys ``ref``, ``summary``,
-``review_ref``,
-``due``, ``days_overdue``, ``overdue_since`` and ``link``.
+``digest`` (one email listing a recipient's items of one kind) has ``kind`` (``reminder``,
+``chase`` or ``escalation``), ``urgent`` (any item is), ``items``, ``recipient_name``,
+``board_name``, ``reply_to``, ``sender_name`` and ``sender_role``: ``items`` is a list of
+mappings with exactly the keys ``ref``, ``summary``, ``review_ref``, ``agency_name``, ``due``,
+``days_overdue``, ``overdue_since``, ``urgent`` and ``link``.
 
 Subjects are cut to at most :data:`MAX_SUBJECT` characters at a word, ending with an ellipsis.
 

@@ -57,7 +57,17 @@ _COMMON = frozenset(
     }
 )
 DIGEST_ITEM_KEYS = frozenset(
-    {"ref", "summary", "review_ref", "due", "days_overdue", "overdue_since", "link"}
+    {
+        "ref",
+        "summary",
+        "review_ref",
+        "agency_name",
+        "due",
+        "days_overdue",
+        "overdue_since",
+        "urgent",
+        "link",
+    }
 )
 ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "request": _COMMON,
@@ -65,12 +75,30 @@ ALLOWED_VARIABLES: dict[str, frozenset[str]] = {
     "chase": _COMMON,
     "escalation": _COMMON | {"step", "escalated_to_role", "late_agency_name"},
     "digest": frozenset(
-        {"items", "recipient_name", "board_name", "reply_to", "sender_name", "sender_role"}
+        {
+            "kind",
+            "items",
+            "urgent",
+            "recipient_name",
+            "board_name",
+            "reply_to",
+            "sender_name",
+            "sender_role",
+        }
     ),
     "decision": _COMMON | {"decision_label"},
     "receipt": _COMMON | {"received"},
     "failures": frozenset(
-        {"count", "failures", "recipient_name", "board_name", "sender_name", "reply_to", "link"}
+        {
+            "count",
+            "failures",
+            "unreachable",
+            "recipient_name",
+            "board_name",
+            "sender_name",
+            "reply_to",
+            "link",
+        }
     ),
     "sign_in": frozenset(
         {"link", "minutes", "recipient_name", "board_name", "sender_name", "reply_to"}

@@ -22,11 +22,11 @@ from engine.fire import Fired, FireRequest, fire
 from engine.importer import import_files
 from engine.items import create_item
 from engine.services import Services
-from engine.spec import load_spec_file
+from engine.spec import load_spec, load_spec_file
 from engine.store import migrate
 from engine.store.db import Database
 from engine.store.tables import Recommendation
-from engine.versions import ensure_published, require_latest
+from engine.versions import ensure_published, publish, require_latest
 from notifications.templates import available
 from tests.smtpd import SmtpServer
 
@@ -330,6 +330,18 @@ def publish_shipped(services: Services) -> None:
     with services.db.write() as conn:
         for path in sorted(WORKFLOWS.glob("*.yaml")):
             ensure_published(conn, load_spec_file(path, available()), actor="test", now=NOW)
+
+
+def without_digests(services: Services, now: dt.datetime = NOW) -> None:
+    """Republish the shipped default workflow with every ``digest:`` line removed, items
+    migrated: one email per item, for tests about a single email's wording."""
+    text = (WORKFLOWS / "recommendation.yaml").read_text()
+    plain = "".join(line for line in text.splitlines(True) if "digest:" not in line)
+    with services.db.write() as conn:
+        latest = services.specs.get(conn, require_latest(conn, "recommendation"))
+        if not any(s.deadline and s.deadline.digest for s in latest.states.values()):
+            return  # already without
+        publish(conn, load_spec(plain, "no_digests.yaml"), actor="test", now=now, migrate=True)
 
 
 @pytest.fixture

@@ -339,6 +339,19 @@ def test_staff_link_prints_a_stored_single_use_link(cli: Cli) -> None:
     assert stored == [(PANEL, hashlib.sha256(token.encode()).hexdigest())]  # never the token
 
 
+def test_a_named_actor_needs_the_tables_permission_to_import_or_publish(cli: Cli) -> None:
+    refused = cli("import", str(CONTACTS), "--actor", PANEL, code=1)
+    assert refused.stderr.strip() == (
+        f"error: {PANEL} may not administer: the roles table gives that to business_manager "
+        "only; give --actor EMAIL of someone who holds one"
+    )
+    workflow = ROOT / "workflows" / "recommendation.yaml"
+    refused = cli("workflow", "publish", str(workflow), "--actor", PANEL, code=1)
+    assert "may not administer" in refused.stderr
+    assert "already this content" in cli("workflow", "publish", str(workflow), "--actor", BM).stdout
+    assert "imported" in cli("import", str(CONTACTS), "--actor", BM).stdout
+
+
 def test_staff_link_refuses_an_address_the_directory_does_not_know(cli: Cli) -> None:
     refused = cli("staff-link", "stranger@elsewhere.example", code=1)
     assert "stranger@elsewhere.example is not in the directory" in refused.stderr

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from engine import sessions
 from engine.permissions import Permission
@@ -25,6 +26,8 @@ from engine.sessions import SignedIn
 from web.deps import Context, LinkDead
 
 SESSION_COOKIE = "signoff_session"
+CSRF_COOKIE = "signoff_csrf"  # web.deps.csrf_for
+FORM_TOKEN_REUSED_FOR = 4 * 3600  # seconds; a form token is good for 8 hours (web.app)
 _UNREAD = object()
 
 
@@ -94,10 +97,32 @@ def page(
     """A signed-in page: the template gets ``who`` and a CSRF token for its forms (sign-out
     is on every page)."""
     csrf = ctx.csrf()
-    token, signed = csrf.generate_csrf_tokens()
+    token = _form_token_in_use(ctx, request)
+    signed = None
+    if token is None:
+        token, signed = csrf.generate_csrf_tokens()
     response = ctx.page(
         request, name, status=status, who=who, csrf_token=token, current_path=request.url.path,
         **context,
     )  # fmt: skip
-    csrf.set_csrf_cookie(signed, response)
+    if signed is not None:
+        csrf.set_csrf_cookie(signed, response)
     return response
+
+
+def _form_token_in_use(ctx: Context, request: Request) -> str | None:
+    """The form token of the browser's CSRF cookie while it has most of its life left.
+
+    Reusing it keeps forms in other tabs working (a new cookie on every page would make the
+    form of every other open page fail). The cookie is fastapi-csrf-protect's: its token
+    signed under our key with the library's salt.
+    """
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie:
+        return None
+    serializer = URLSafeTimedSerializer(ctx.secret.decode(), salt="fastapi-csrf-token")
+    try:
+        token = serializer.loads(cookie, max_age=FORM_TOKEN_REUSED_FOR)
+    except BadData:
+        return None
+    return token if isinstance(token, str) else None

@@ -29,6 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from engine.actions import Action
+from engine.dossier import AgencyItem, Dossier
 from engine.errors import (
     BadInput,
     ConcurrentUpdate,
@@ -39,8 +41,6 @@ from engine.errors import (
     TransitionNotAllowed,
     UploadRefused,
 )
-from engine.actions import Action
-from engine.dossier import AgencyItem, Dossier
 from engine.fire import FireRequest, fire
 from engine.permissions import Permission
 from engine.requests.answer import Upload, answer
@@ -68,7 +68,9 @@ _WORDS = {  # how a missing or wrong value is named in a message
 }
 
 
-def _date(form: FormData, name: str, errors: dict[str, str], values: dict[str, str]) -> dt.date | None:
+def _date(
+    form: FormData, name: str, errors: dict[str, str], values: dict[str, str]
+) -> dt.date | None:
     parts = {p: str(form.get(f"{name}-{p}") or "").strip() for p in ("day", "month", "year")}
     values.update({f"{name}-{p}": v[:10] for p, v in parts.items()})
     words = _WORDS.get(name, "the date")

@@ -64,7 +64,9 @@ def check(query: Mapping[str, str], choices: Mapping[str, list[str]]) -> Checked
     if "due_within" in typed:
         days = _whole(typed["due_within"])
         if days is None or not 0 <= days <= _MAX_DAYS:
-            errors["due_within"] = f"Due within must be a whole number of days from 0 to {_MAX_DAYS}"
+            errors["due_within"] = (
+                f"Due within must be a whole number of days from 0 to {_MAX_DAYS}"
+            )
         else:
             values["due_within"] = days
     if "q" in typed:

@@ -43,8 +43,14 @@ class FormState:
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
-    """``R1@sept`` -> (``R1``, ``sept``); ``R1`` -> (``R1``, None)."""
+    """``R1@sept`` -> (``R1``, ``sept``); ``R1`` -> (``R1``, None).
+
+    Raises:
+        LinkDead: ``R1@`` (an empty agency), which names nothing.
+    """
     base, at, agency = ref.partition("@")
+    if at and not agency:
+        raise LinkDead()
     return base, (agency if at else None)
 
 
@@ -110,11 +116,8 @@ def router(ctx: Context) -> APIRouter:
         now = ctx.clock()
         today = ctx.services.calendar.local(now).date()
         with ctx.services.db.engine.connect() as conn:
-            first = listing.find(
-                conn, ctx.services.specs, listing.Filters(), agencies=access.agencies,
-                today=today, page_size=1,
-            )  # fmt: skip
-            checked = check(request.query_params, first.choices)
+            choices = listing.choices(conn, access.agencies)
+            checked = check(request.query_params, choices)
             found = listing.find(
                 conn, ctx.services.specs, checked.filters, agencies=access.agencies,
                 today=today,
@@ -127,6 +130,7 @@ def router(ctx: Context) -> APIRouter:
             "items.html",
             status=400 if checked.errors else 200,
             found=found,
+            choices=choices,
             typed=checked.typed,
             field_errors=checked.errors,
             errors=[{"text": t, "href": f"#{n}"} for n, t in checked.errors.items()],
@@ -149,4 +153,3 @@ def router(ctx: Context) -> APIRouter:
         return item_page(ctx, request, who, found, done=said)
 
     return routes
-

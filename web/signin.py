@@ -3,7 +3,8 @@
 - ``GET /sign-in`` asks for an email address; ``POST /sign-in`` checks it (GOV.UK error
   summary and inline message, the value kept) and asks ``engine.signin`` for a link, which
   is emailed only when the directory knows the address. Either way the answer is the same
-  "Check your email" page. Throttled per client (429) and per address (silently: no email).
+  "Check your email" page, sent before the link is asked for (a background task), so its
+  timing does not tell either. Throttled per client (429) and per address (silently: no email).
 - ``GET /sign-in/{token}`` changes nothing (mail scanners fetch links): a live link shows a
   "Sign in" button; ``POST`` to the same address (CSRF-checked) spends the link and starts a
   session (``engine.sessions.start_session``), ending the browser's earlier one (rotation).
@@ -17,6 +18,7 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi_csrf_protect.exceptions import CsrfProtectError
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from engine import sessions, signin
@@ -82,11 +84,14 @@ def router(ctx: Context) -> APIRouter:
         problem = email_problem(email)
         if problem is not None:
             return form_page(request, email=email, next_path=next_path, error=problem)
-        if ctx.throttle.link_asked(client, email.lower()):
-            await run_in_threadpool(
-                signin.ask_for_link, ctx.services, email, ctx.clock(), next_path
-            )
-        return RedirectResponse("/sign-in/check-email", status_code=303)
+        # asked for after the answer is sent, so how long the answer takes does not say
+        # whether the address is known (only a known one writes anything)
+        task = (
+            BackgroundTask(signin.ask_for_link, ctx.services, email, ctx.clock(), next_path)
+            if ctx.throttle.link_asked(client, email.lower())
+            else None
+        )
+        return RedirectResponse("/sign-in/check-email", status_code=303, background=task)
 
     @routes.get("/sign-in/check-email")
     def check_email(request: Request) -> Response:

@@ -45,11 +45,17 @@ def sweep(
                 "queued": report.queued,
                 "dry_run": dry_run,
                 "decided": decided,
+                "unreachable": [
+                    {"kind": u["kind"], "key": u["context"]["key"], "role": u["role"]}
+                    for u in report.unreachable
+                ],
             }
         )
         return
     for d in decided:
         typer.echo(f"{d['key']}: {d['kind']} {d['step']} to {d['to']} at {d['send_at']}")
+    for u in report.unreachable:
+        typer.echo(f"{u['context']['key']}: {u['kind']}: nobody reachable for {u['role']!r}")
     verb = "would queue" if dry_run else f"queued {report.queued} new of"
     typer.echo(f"{report.items} item(s) due; {verb} {len(decided)} notification(s)")
 
@@ -144,7 +150,9 @@ def forecast_(
     for r in rows:
         typer.echo(
             f"{r['at'][:16]}  {r['kind']:<10} {r['key']:<40} to {', '.join(r['to'])}"
+            + ("  (in a digest)" if r["digest"] else "")
             + ("  (no contact for the role: business manager instead)" if r["fallback"] else "")
+            + "".join(f"  (nobody reachable for {u['role']!r})" for u in r["unreachable"])
         )
     typer.echo(f"{len(rows)} email(s) in the next {days} day(s)")
 

@@ -1,4 +1,4 @@
-"""Setting up and checking: init, import, verify-log, and the workflow commands
+"""Setting up and checking: init, import, verify-log, checkpoint, and the workflow commands
 (validate, publish, diagram, schema).
 
 Each imports the engine inside its body, so loading this module (for ``--help``) is cheap.
@@ -64,10 +64,12 @@ def import_(
     Likely personal data in what goes into emails (a review's email name, an email summary)
     is a ``warning:`` line naming the row and field; in a title, an ``info:`` line.
     """
+    from engine import permissions
     from engine.importer import import_files
 
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         report = import_files(
             conn,
             files,
@@ -100,32 +102,87 @@ def import_(
 
 @refusals
 def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the hash chain of every item's history; report the first broken link."""
+    """Check the hash chain of every item's history and every signed checkpoint; report
+    each problem and exit 1 if any."""
     from engine import queries
+    from engine.checkpoints import check, log_path
     from engine.hashchain import verify
 
     current = services()
+    key = settings().key()
     with current.db.engine.connect() as conn:
         result = verify(conn)
+        sealed = check(conn, key, log_file=log_path(current.data_dir))
+    ok = result.ok and sealed.ok
     if as_json:
         broken = result.broken
         print_json(
             {
                 "format": queries.FORMAT,
-                "ok": result.ok,
+                "ok": ok,
                 "items": result.items,
                 "events": result.events,
                 "broken": None
                 if broken is None
                 else {"item_id": broken.item_id, "seq": broken.seq, "problem": broken.problem},
+                "checkpoints": {
+                    "count": sealed.checkpoints,
+                    "verified": sealed.verified,
+                    "latest": sealed.latest.record() if sealed.latest else None,
+                    "problems": [p.record() for p in sealed.problems],
+                    "notes": sealed.notes,
+                },
             }
         )
-    elif result.ok:
-        typer.echo(f"ok: {result.events} events on {result.items} items verify")
     else:
-        typer.echo(f"BROKEN: {result.broken}", err=True)
-    if not result.ok:
+        if result.ok:
+            typer.echo(f"ok: {result.events} events on {result.items} items verify")
+        else:
+            typer.echo(f"BROKEN: {result.broken}", err=True)
+        for problem in sealed.problems:
+            typer.echo(f"BROKEN: {problem}", err=True)
+        for note in sealed.notes:
+            typer.echo(f"note: {note}")
+        latest = sealed.latest
+        if latest is None:
+            typer.echo(
+                "no checkpoints: the chain shows only that the history agrees with itself; "
+                "anyone who can write to the database could have rewritten it and recomputed "
+                "the chain. Take one with `signoff checkpoint` (`signoff serve` takes one daily)"
+            )
+        elif sealed.ok:
+            typer.echo(
+                f"ok: {sealed.checkpoints} signed checkpoint(s) verify; the latest, "
+                f"#{latest.number} of {latest.taken_at:%Y-%m-%d %H:%M} UTC, sealed "
+                f"{latest.events} events on {latest.items} items, which are unchanged"
+            )
+    if not ok:
         raise typer.Exit(1)
+
+
+@refusals
+def checkpoint(
+    actor: Annotated[str, typer.Option(help="recorded as who took it")] = "system:cli",
+    now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
+) -> None:
+    """Seal every item's history with a checkpoint signed with the secret key."""
+    import datetime as dt
+
+    from engine.checkpoints import take
+
+    current = services()
+    taken = take(current, settings().key(), now=parse_now(now), actor=actor)
+    seal = taken.seal
+    at = seal.taken_at.astimezone(dt.UTC)
+    typer.echo(
+        f"checkpoint #{seal.number} taken at {at:%Y-%m-%d %H:%M} UTC: {seal.events} events on "
+        f"{seal.items} items ({seal.heads} item(s) moved since the last checkpoint), signed "
+        f"with key id {seal.key_id}"
+    )
+    if taken.log_error:
+        typer.echo(f"warning: not appended to the checkpoint file: {taken.log_error}", err=True)
+    else:
+        typer.echo(f"appended to {taken.log_file}")
 
 
 def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
@@ -152,7 +209,9 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
 @refusals
 def workflow_publish(
     file: Annotated[Path, typer.Argument()],
-    actor: Annotated[str, typer.Option(help="who publishes (recorded)")],
+    actor: Annotated[
+        str, typer.Option(help="who publishes (recorded): a business manager, or system:…")
+    ],
     migrate_items: Annotated[
         bool, typer.Option("--migrate", help="move open items onto it")
     ] = False,
@@ -163,6 +222,7 @@ def workflow_publish(
     now: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Publish a new immutable version of a workflow."""
+    from engine import permissions
     from engine.spec import load_spec_file
     from engine.versions import publish
 
@@ -177,6 +237,7 @@ def workflow_publish(
     spec = load_spec_file(file, known_templates())
     current = services()
     with current.db.write() as conn:
+        permissions.require(conn, actor, permissions.Permission.ADMINISTER)
         done = publish(
             conn,
             spec,

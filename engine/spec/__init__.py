@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.spec.compiled import WorkflowSpec
 from engine.spec.loader import json_schema, load_spec, load_spec_file
 from engine.spec.model import (
+    DEADLINE_KINDS,
     LADDER,
     TEMPLATE_KINDS,
     Clock,
@@ -34,6 +35,7 @@ from engine.spec.report import suggest
 from engine.spec.rules import EFFECTS, GUARDS
 
 __all__ = [
+    "DEADLINE_KINDS",
     "EFFECTS",
     "GUARDS",
     "LADDER",

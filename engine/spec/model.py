@@ -49,6 +49,9 @@ class Scope(StrEnum):
 # In an escalation step, 'ladder' means the next rung of the late agency's own ladder.
 LADDER = "ladder"
 TEMPLATE_KINDS = ("request", "reminder", "chase", "escalation", "decision")
+# what a deadline sends, and so what it may gather into digests
+DEADLINE_KINDS = ("reminder", "chase", "escalation")
+DeadlineKind = Literal["reminder", "chase", "escalation"]
 
 
 class _Model(BaseModel):
@@ -88,7 +91,14 @@ class Deadline(_Model):
         default_factory=list,
         description="who receives reminders and chases: workflow roles or contact roles",
     )
-    digest: bool = Field(False, description="one email per recipient per sweep listing all items")
+    digest: bool | list[DeadlineKind] = Field(
+        False,
+        description=(
+            "gather these kinds into one email per recipient and kind (a digest listing "
+            "every item) instead of one email per item: a list of reminder, chase, "
+            "escalation, or true for all three"
+        ),
+    )
 
     @field_validator("due")
     @classmethod
@@ -96,6 +106,12 @@ class Deadline(_Model):
         if value != "item_due":
             parse_duration(value)
         return value
+
+    def digest_kinds(self) -> frozenset[str]:
+        """The kinds of email this rule sends as digests (``digest: true`` means all)."""
+        if self.digest is True:
+            return frozenset(DEADLINE_KINDS)
+        return frozenset(self.digest or ())
 
 
 class State(_Model):

@@ -248,3 +248,27 @@ sweep_state = sa.Table(
     sa.Column("failures_checked_at", UTCDateTime(), nullable=False),
     sa.Column("failures_next_check_at", UTCDateTime(), nullable=False),
 )
+
+checkpoint = sa.Table(
+    "checkpoint",
+    metadata,
+    sa.Column("number", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("taken_at", UTCDateTime(), nullable=False),
+    sa.Column("taken_by", sa.String(320), nullable=False),
+    sa.Column("prev_signature", sa.String(64), nullable=False),
+    sa.Column("items", sa.Integer(), nullable=False),
+    sa.Column("events", sa.Integer(), nullable=False),
+    sa.Column("heads", sa.Integer(), nullable=False),
+    sa.Column("heads_sha256", sa.String(64), nullable=False),
+    sa.Column("key_id", sa.String(16), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),
+)
+
+checkpoint_head = sa.Table(
+    "checkpoint_head",
+    metadata,
+    sa.Column("checkpoint", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("item_id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

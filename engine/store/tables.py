@@ -322,6 +322,33 @@ class SweepState(SQLModel, table=True):
     failures_next_check_at: dt.datetime = _ts()
 
 
+class Checkpoint(SQLModel, table=True):
+    """A signed seal over every item's chain head at one time, written only by
+    ``engine.checkpoints``; its heads that moved since the checkpoint before are its
+    ``checkpoint_head`` rows."""
+
+    number: int = Field(primary_key=True)  # 1, 2, 3 ... with no gaps
+    taken_at: dt.datetime = _ts()
+    taken_by: str = Field(max_length=320)
+    prev_signature: str = Field(max_length=64)  # the signature of number - 1 ('' for 1)
+    items: int
+    events: int
+    heads: int  # how many checkpoint_head rows it has
+    heads_sha256: str = Field(max_length=64)
+    key_id: str = Field(max_length=16)
+    signature: str = Field(max_length=64)
+
+
+class CheckpointHead(SQLModel, table=True):
+    """An item's chain head (its last seq and hash) as one checkpoint sealed it."""
+
+    __tablename__ = "checkpoint_head"
+    checkpoint: int = Field(foreign_key="checkpoint.number", primary_key=True)
+    item_id: int = Field(primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)
+
+
 def _core_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, UTCDateTime):

@@ -27,11 +27,25 @@ zips that would unpack beyond ``max_unpacked_bytes``, with a part compressed mor
 paths, or an archive or program inside (embedded Office documents are checked one level
 deep).
 
+Anything that could act on whoever opens the file is refused too:
+
+- PDF (:mod:`~engine.uploads.pdf`): JavaScript, automatic, launch and other-file actions,
+  attached files, rich media, XFA, script or ``\\\\host`` links; a PDF that is also a web
+  page; a protected PDF;
+- images (:mod:`~engine.uploads.images`): not decoding as the kind claimed, too many
+  pixels, anything after the image's end, web-page markup inside;
+- Office: ActiveX, OLE objects (and OLE packages in legacy files), a part name used twice
+  (a second ``[Content_Types].xml``), relationships that fetch from outside the file;
+- CSV (:mod:`~engine.uploads.formulas`): cells a spreadsheet would run as formulas;
+- email: every part but its text, inline parts included, by these same rules.
+
 The extension must agree with the content (``report.pdf`` holding a PNG is refused and
 told to rename it ``.png``); a name without an extension is given the detected one.
-Names with folder paths, control or bidirectional-override characters, Windows device
-names (CON, NUL.txt…), no name at all or more than 200 characters are refused; accepted
-names are cleaned with :func:`engine.uploads.names.clean_filename`.
+Names are checked as Windows shows them (NFKC, format characters such as zero-width space
+removed, trailing dots and spaces dropped): folder paths, control or bidirectional-override
+characters, a colon (alternate data streams), Windows device names (CON, NUL.txt…), no
+name at all or more than 200 characters are refused; accepted names are cleaned with
+:func:`engine.uploads.names.clean_filename`.
 
 One module a concept:
 
@@ -39,6 +53,9 @@ One module a concept:
 - :mod:`~engine.uploads.sniffing`: what kind the bytes are, text detection;
 - :mod:`~engine.uploads.office`: OOXML, OpenDocument and legacy OLE (with olefile);
 - :mod:`~engine.uploads.archives`: zip structure, zip bombs, streaming inflate;
+- :mod:`~engine.uploads.pdf`, :mod:`~engine.uploads.images`, :mod:`~engine.uploads.formulas`:
+  active content in PDFs, images and CSV; :mod:`~engine.uploads.payloads`: web pages
+  hidden in binary files;
 - :mod:`~engine.uploads.policy`: the kinds, limits and advice the others judge by.
 """
 
@@ -50,10 +67,12 @@ import email
 import email.policy
 
 from engine import errors
-from engine.uploads import names, policy, sniffing
+from engine.uploads import names, policy
 from engine.uploads.policy import UploadLimits
 
 __all__ = ["Accepted", "UploadLimits", "check_file", "check_files"]
+
+_BODY_TYPES = frozenset(["text/plain", "text/html"])  # an email's own text, shown as text
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -102,6 +121,10 @@ def check_files(
 
 
 def _check(name: str, data: bytes, limits: UploadLimits, *, depth: int) -> Accepted:
+    # qpdf and Pillow take a quarter of a second to import: only when a file is checked, so
+    # commands that merely read the upload settings start fast
+    from engine.uploads import formulas, sniffing
+
     cleaned = names.check_name(name)
     if not data:
         raise errors.UploadRefused(
@@ -122,6 +145,12 @@ def _check(name: str, data: bytes, limits: UploadLimits, *, depth: int) -> Accep
     kind = _agree(name, ext, content)
     if kind == "email":
         _check_attachments(name, data, limits, depth)
+    if kind == "csv":
+        text = data.decode("utf-16" if content.charset == "utf-16" else "utf-8-sig")
+        try:
+            formulas.check_csv(text)
+        except policy.BadContent as exc:
+            raise errors.UploadRefused(name, exc.reason) from None
     content_type = policy.KINDS[kind].content_type
     if content.charset and kind in ("text", "csv"):
         content_type += f"; charset={content.charset}"
@@ -152,14 +181,22 @@ def _agree(name: str, ext: str | None, content: policy.Content) -> str:
 
 
 def _check_attachments(name: str, data: bytes, limits: UploadLimits, depth: int) -> None:
-    """Every attachment in an email, forwarded emails included, must be acceptable itself."""
+    """Every part of an email but its text, forwarded emails included, must be acceptable.
+
+    Inline parts too: a mail program shows or opens them as it does attachments.
+    """
     message = email.message_from_bytes(data, policy=email.policy.default)
-    for part in message.walk():
-        if part.is_multipart() or not (
-            part.get_filename() or part.get_content_disposition() == "attachment"
+    for number, part in enumerate(message.walk()):
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if (
+            not filename
+            and part.get_content_disposition() != "attachment"
+            and part.get_content_type() in _BODY_TYPES
         ):
             continue
-        inner_name = part.get_filename() or "attachment"
+        inner_name = filename or f"inline part {number}"
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue

@@ -18,6 +18,7 @@ from engine.uploads.policy import (
     ARCHIVE_SUFFIXES,
     ARCHIVES,
     MAX_DEPTH,
+    OLE_MAGIC,
     PASSWORD,
     PROGRAMS,
     RESAVE,
@@ -87,6 +88,17 @@ def _office(archive: zipfile.ZipFile, data: bytes, limits: UploadLimits, depth: 
     infos = archive.infolist()
     if len(infos) > limits.max_entries:
         raise _too_many_parts(len(infos), limits)
+    seen: set[str] = set()
+    for info in infos:
+        # Office names parts without regard to case; a second "[Content_Types].xml" can
+        # declare macros to Office while a checker reads the first
+        same = info.filename.replace("\\", "/").lower()
+        if same in seen:
+            raise BadContent(
+                f"has two parts with the same name inside it ({info.filename!r}), a trick to "
+                f"hide one from checks. {SAVE_AS_PDF}"
+            )
+        seen.add(same)
     for info in infos:
         parts = info.filename.replace("\\", "/").split("/")
         if info.filename.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
@@ -149,6 +161,12 @@ def _check_part(
         raise BadContent(
             f"has another archive inside it ({info.filename!r}). Remove it from the document, "
             "or save the document as PDF, and upload that."
+        )
+    if head.startswith(OLE_MAGIC) and not lower.endswith("vbaproject.bin"):  # macros: later
+        raise BadContent(
+            f"has an embedded object (OLE) inside it ({info.filename!r}), which can run a "
+            "program when it is opened. Remove it from the document, or save the document as "
+            "PDF, and upload that."
         )
     if is_windows_program(head) or any(head.startswith(m) for m, _ in PROGRAMS):
         raise BadContent(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from xml.etree import ElementTree
 
 import olefile
 
@@ -29,6 +30,17 @@ _OOXML_KINDS = (
     ("spreadsheetml.sheet.main+xml", "xlsx"),
     ("presentationml.presentation.main+xml", "pptx"),
 )
+_MAX_XML = 4 << 20  # content types and relationships: a few kB in real documents
+_OLE_PACKAGE = "\x01Ole10Native"  # a file of any kind, a program too, packed into the document
+_ACTIVE_RELATIONSHIPS = {
+    "oleobject": "has an embedded object (OLE), which can run a program when it is opened",
+    "activexcontrol": "contains ActiveX controls, which can run programs",
+    "activexcontrolbinary": "contains ActiveX controls, which can run programs",
+    "control": "contains ActiveX controls, which can run programs",
+    "afchunk": "has a web page or other document merged into it when it is opened",
+}
+_REMOTE = ("\\\\", "//", "file:", "smb:")
+_LINKS = ("http://", "https://", "mailto:")
 _ODF_KINDS = (("text", "odt"), ("spreadsheet", "ods"), ("presentation", "odp"))
 
 
@@ -47,6 +59,11 @@ def ole_content(data: bytes) -> Content:
         ) from None
     if "EncryptedPackage" in names:
         raise BadContent(f"is protected by a password, so we cannot check it. {PASSWORD}")
+    if _OLE_PACKAGE in names:
+        raise BadContent(
+            "has a file packed inside it (an embedded package), which can be a program. "
+            f"{SAVE_AS_PDF}"
+        )
     for stream, kind, save_as in _OLE_KINDS:
         if stream in names:
             if names & _OLE_MACROS:
@@ -82,28 +99,88 @@ def _ole_names(data: bytes) -> set[str]:
 
 
 def ooxml_content(archive: zipfile.ZipFile) -> Content:
-    """OOXML: which kind, from ``[Content_Types].xml``.
+    """OOXML: which kind, from ``[Content_Types].xml``, once nothing in it can act.
+
+    The zip's structure (one part per name, no archives or programs, OLE objects refused)
+    is proved by :mod:`engine.uploads.archives` first.
 
     Raises:
-        BadContent: macro-enabled, or holding a VBA project.
+        BadContent: macros (a VBA project, a macro-enabled type), ActiveX controls, or a
+            relationship that reaches outside the file (a remote template, an image on
+            ``\\\\host``: Word fetches them on opening, leaking the reader's password hash),
+            or unreadable relationships.
     """
-    with archive.open("[Content_Types].xml") as part:
-        types = part.read(1 << 20).decode("utf-8", "replace")
+    types = _read_part(archive, "[Content_Types].xml")
     names = [n.lower() for n in archive.namelist()]
-    if "macroenabled" in types.lower() or any(n.endswith("vbaproject.bin") for n in names):
-        save_as = "a Word document (.docx)"
-        if any(n.startswith("xl/") for n in names):
-            save_as = "an Excel workbook (.xlsx)"
-        elif any(n.startswith("ppt/") for n in names):
-            save_as = "a PowerPoint presentation (.pptx)"
-        raise BadContent(
-            f"contains macros, which we never accept. Save it as {save_as}, which cannot "
-            "hold macros, and upload that."
-        )
+    lowered = types.lower()
+    if (
+        "macroenabled" in lowered
+        or "vbaproject" in lowered
+        or any(n.endswith(("vbaproject.bin", "vbadata.xml")) for n in names)
+    ):
+        raise _macros(names)
+    if "activex" in lowered or any("/activex/" in f"/{n}" for n in names):
+        raise BadContent(f"contains ActiveX controls, which can run programs. {SAVE_AS_PDF}")
+    for name in archive.namelist():
+        if name.lower().endswith(".rels"):
+            _check_relationships(name, _read_part(archive, name), names)
     for main, kind in _OOXML_KINDS:
         if main in types:
             return Content.of(kind)
     return _unsupported_office()
+
+
+def _read_part(archive: zipfile.ZipFile, name: str) -> str:
+    with archive.open(name) as part:
+        data = part.read(_MAX_XML + 1)
+    if len(data) > _MAX_XML:
+        raise BadContent(f"has a part ({name!r}) too large for what it should hold. {SAVE_AS_PDF}")
+    return data.decode("utf-8", "replace")
+
+
+def _check_relationships(part: str, xml: str, names: list[str]) -> None:
+    """No macro, OLE or ActiveX relationship; nothing fetched from outside the file."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
+        raise BadContent(
+            f"seems damaged: a part inside it cannot be read ({part!r}). {RESAVE}"
+        ) from None
+    for rel in root.iter():
+        if not rel.tag.endswith("Relationship"):
+            continue
+        kind = rel.get("Type", "").rsplit("/", 1)[-1].lower()
+        target = "".join(rel.get("Target", "").split())
+        external = rel.get("TargetMode", "").lower() == "external"
+        if kind == "vbaproject":
+            raise _macros(names)
+        if kind in _ACTIVE_RELATIONSHIPS:
+            raise BadContent(f"{_ACTIVE_RELATIONSHIPS[kind]}. {SAVE_AS_PDF}")
+        remote = target.lower().startswith(_REMOTE) or "://" in target
+        if kind == "hyperlink":  # clicked, never fetched on opening: web and email only
+            if external and not target.lower().startswith(_LINKS):
+                raise BadContent(
+                    f"has a link to a file on another computer ({target[:60]!r}), which can "
+                    f"leak the password of whoever clicks it. {SAVE_AS_PDF}"
+                )
+        elif external or remote:
+            raise BadContent(
+                f"fetches something from outside the file when it is opened "
+                f"({kind}: {target[:60]!r}), which can track or leak the password of whoever "
+                f"opens it. Remove it (or save the document as PDF) and upload that."
+            )
+
+
+def _macros(names: list[str]) -> BadContent:
+    save_as = "a Word document (.docx)"
+    if any(n.startswith("xl/") for n in names):
+        save_as = "an Excel workbook (.xlsx)"
+    elif any(n.startswith("ppt/") for n in names):
+        save_as = "a PowerPoint presentation (.pptx)"
+    return BadContent(
+        f"contains macros, which we never accept. Save it as {save_as}, which cannot "
+        "hold macros, and upload that."
+    )
 
 
 def opendocument_content(archive: zipfile.ZipFile) -> Content:

@@ -17,7 +17,9 @@ import filetype
 
 from engine.uploads import policy
 from engine.uploads.archives import zip_content
+from engine.uploads.images import check_image
 from engine.uploads.office import ole_content
+from engine.uploads.pdf import check_pdf
 
 _MAX_CONTROL_SHARE = 0.01  # "mostly printable": at most 1 character in 100 a control
 _HEADER = re.compile(r"[!-9;-~]+:")
@@ -43,11 +45,14 @@ def sniff(data: bytes, limits: policy.UploadLimits, depth: int) -> policy.Conten
                 "is an incomplete PDF (it has no end marker), perhaps cut short while "
                 f"uploading. {policy.RESAVE}"
             )
+        check_pdf(data)
         return policy.Content.of("pdf")
     for magic, kind in policy.IMAGES:
         if data.startswith(magic):
+            check_image(kind, data)
             return policy.Content.of(kind)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        check_image("webp", data)
         return policy.Content.of("webp")
     if data.startswith(policy.OLE_MAGIC):
         return ole_content(data)

@@ -3,10 +3,12 @@
 Rules: text/plain is preferred; in multipart/alternative the plain part wins, and an
 HTML-only message is converted to text (``inbound.parse.html``; only the first 1,000,000
 characters of HTML are converted). Several inline text parts of a multipart/mixed are
-joined. The first part of a multipart/related, signed or report is the body; an encrypted
-part and an attached message are never. ``format=flowed`` plain text is unwrapped.
-Unknown charsets are read as UTF-8 and undeclared 8-bit text as UTF-8, else Windows-1252,
-with replacement characters.
+joined; only the first 1,000,000 characters of body text are read (a longer one is not
+something a person wrote as a reply, and reading it is what costs). The first part of a
+multipart/related, signed or report is the body; an encrypted part and an attached
+message are never. ``format=flowed`` plain text is unwrapped. Unknown charsets are read
+as UTF-8 and undeclared 8-bit text as UTF-8, else Windows-1252, with replacement
+characters.
 """
 
 from __future__ import annotations
@@ -21,13 +23,22 @@ from inbound.parse.mime import HEADER_ERRORS, children
 from inbound.parse.quotes import CUT, RULE
 
 _MAX_HTML = 1_000_000  # characters of HTML converted; html.parser is slow on hostile markup
+_MAX_TEXT = 1_000_000  # characters of body text read (quote stripping works line by line)
 
 
 def body(msg: Message) -> tuple[list[Message], str]:
     """The parts chosen as the body, and their text (HTML already converted)."""
     parts = list(_body_parts(msg))
-    texts = [_part_text(p) for p in parts]
-    return parts, "\n".join(t for t in texts if t.strip())
+    texts: list[str] = []
+    left = _MAX_TEXT
+    for p in parts:
+        if left <= 0:
+            break
+        text = _part_text(p)[:left]
+        if text.strip():
+            texts.append(text)
+            left -= len(text) + 1
+    return parts, "\n".join(texts)
 
 
 # EmailMessage.get_body() returns one part (it cannot join the text parts of a
@@ -98,10 +109,14 @@ def decode(part: Message) -> str:
 
 
 def _part_text(part: Message) -> str:
-    text = decode(part).replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace(CUT, "").replace(RULE, "")
+    text = decode(part)
     if part.get_content_type() == "text/html":
-        return html_to_text(text[:_MAX_HTML])
+        text = text[:_MAX_HTML]
+    else:
+        text = text[:_MAX_TEXT]
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace(CUT, "").replace(RULE, "")
+    if part.get_content_type() == "text/html":
+        return html_to_text(text)
     if part.get_param("format", "", "content-type") == "flowed":
         delsp = str(part.get_param("delsp", "", "content-type")).lower() == "yes"
         return _unflow(text, delsp=delsp)

@@ -28,6 +28,7 @@ from inbound.parse.message_ids import first_id
 from inbound.parse.mime import children, header, walk
 
 _MAX_ADDRESS_FIELD = 1000  # longer DSN recipient fields are cut before searching
+_MAX_REPORT_TEXT = 100_000  # characters of a bounce written for people searched: it is short
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +83,7 @@ def bounce(msg: Message, sender: str | None, subject: str, text: str) -> Bounce 
     if report and status_part is not None:
         return _standard_bounce(msg, status_part)
     if sender and _DAEMON_RE.match(sender) and _BOUNCE_SUBJECT_RE.match(subject):
-        return _textual_bounce(msg, text)
+        return _textual_bounce(msg, text[:_MAX_REPORT_TEXT])
     return None
 
 

@@ -7,9 +7,12 @@ a damaged field.
 Rules (``Unreadable``): empty input, input over ``max_bytes`` (the message names the
 limit), bytes without a single recognisable header field, MIME nesting deeper than
 ``max_depth`` (message/rfc822 parts count as a level; checked while parsing, so a hostile
-nesting costs little), more than 1000 MIME parts (counted before parsing), a header field
-longer than 65536 characters or a Content-* field longer than 4096. Anything else parses,
-however damaged: bad base64 padding, unknown charsets and raw 8-bit headers are tolerated.
+nesting costs little), more than 1000 MIME parts (counted before parsing, and again as
+the parser makes each part, so the blocks of a delivery report count too), more than 1000
+header fields in one part or 10000 in all (counted as the parser reads them, so a flood
+of fields costs little), a header field longer than 65536 characters or a Content-*
+field longer than 4096. Anything else parses, however damaged: bad base64 padding,
+unknown charsets and raw 8-bit headers are tolerated.
 
 Subjects and display names go through ``clean_line``: decoded (RFC 2047, raw UTF-8), every
 control and line-separator character replaced by a space, whitespace collapsed.
@@ -24,6 +27,7 @@ from email import policy
 from email.errors import HeaderParseError, MessageError
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 
 from engine.errors import Unreadable
 
@@ -35,7 +39,10 @@ HEADER_ERRORS = (
     HeaderParseError, MessageError, ValueError, LookupError, IndexError, TypeError, AttributeError
 )  # fmt: skip
 _CHUNK = 4096
+_POLICY: EmailPolicy[EmailMessage] = policy.default
 _MAX_PARTS = 1000
+_MAX_PART_FIELDS = 1000  # header fields in one part (real mail has a few dozen to hundreds)
+_MAX_FIELDS = 10 * _MAX_PART_FIELDS  # in the whole message
 _MAX_FIELD = 65536  # characters in one header field
 _MAX_MIME_FIELD = 4096  # in one Content-* field, which the stdlib re-parses on every read
 _BOUNDARY_RE = re.compile(rb'(?i)boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))')
@@ -67,7 +74,9 @@ def parse_mime(raw: bytes, *, max_bytes: int, max_depth: int) -> EmailMessage:
             raise Unreadable(f"{name} is longer than {_MAX_MIME_FIELD} characters")
     if _delimiter_lines(raw) > _MAX_PARTS:
         raise Unreadable(f"more than {_MAX_PARTS} MIME parts")
-    parser = BytesFeedParser(policy=policy.default)
+    budget = _Budget()
+    parser = BytesFeedParser(budget.part, policy=policy.default)
+    budget.parts = 0  # the parser made one part to try the factory
     try:
         for start in range(0, len(raw), _CHUNK):
             parser.feed(raw[start : start + _CHUNK])
@@ -78,7 +87,8 @@ def parse_mime(raw: bytes, *, max_bytes: int, max_depth: int) -> EmailMessage:
         msg = parser.close()
     except RecursionError:
         raise Unreadable(f"MIME nesting deeper than {max_depth} levels") from None
-    assert isinstance(msg, EmailMessage)  # policy.default's message factory
+    if not isinstance(msg, EmailMessage):  # _Budget.part makes every part; never otherwise
+        raise Unreadable("the message could not be parsed")
     if not any(name.lower() in _KNOWN_HEADERS for name in msg.keys()):
         raise Unreadable("no email header fields found")
     if _depth(msg) > max_depth:
@@ -90,6 +100,40 @@ def parse_mime(raw: bytes, *, max_bytes: int, max_depth: int) -> EmailMessage:
             if len(value) > _MAX_MIME_FIELD and name.lower().startswith("content-"):
                 raise Unreadable(f"{name} is longer than {_MAX_MIME_FIELD} characters")
     return msg
+
+
+class _Budget:
+    """What one parse may make: parts and header fields, counted as the parser makes them
+    (the parser's documented factory hook), so the parse stops as soon as one runs out."""
+
+    def __init__(self) -> None:
+        self.parts = 0
+        self.fields = 0
+
+    # the parser calls its factory with policy=...: the parameter keeps that name
+    def part(self, policy: EmailPolicy[EmailMessage] = _POLICY) -> EmailMessage:
+        self.parts += 1
+        if self.parts > _MAX_PARTS:
+            raise Unreadable(f"more than {_MAX_PARTS} MIME parts")
+        return _CountedPart(self, policy)
+
+
+class _CountedPart(EmailMessage):
+    """A part that counts its header fields against its parse's budget."""
+
+    def __init__(self, budget: _Budget, policy: EmailPolicy[EmailMessage]) -> None:
+        super().__init__(policy)
+        self._budget = budget
+        self._fields = 0
+
+    def set_raw(self, name: str, value: str) -> None:  # what the parser stores fields with
+        self._fields += 1
+        if self._fields > _MAX_PART_FIELDS:
+            raise Unreadable(f"more than {_MAX_PART_FIELDS} header fields in one part")
+        self._budget.fields += 1
+        if self._budget.fields > _MAX_FIELDS:
+            raise Unreadable(f"more than {_MAX_FIELDS} header fields")
+        super().set_raw(name, value)
 
 
 def _delimiter_lines(raw: bytes) -> int:

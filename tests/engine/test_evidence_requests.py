@@ -37,11 +37,12 @@ from tests.conftest import (
     sept_lead_officer,
     submit_r1,
 )
+from tests.files import pdf
 
 LIMITS = UploadLimits()
 NURSE = "named.nurse@sept.example.org"  # sept's lead officer
 SEPT_DIRECTOR = "director.nursing@sept.example.org"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = pdf()  # a real one-page PDF: the upload check opens it
 
 
 def _count(services: Services, table: type) -> int:

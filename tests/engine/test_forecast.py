@@ -14,6 +14,7 @@ from engine.store.tables import Item, Outbox
 from engine.sweep import run_once
 
 CHASING = ("reminder", "chase", "escalation")
+CHAIR = "chair@southend-lscb.example.org"
 _o = Outbox.__table__  # type: ignore[attr-defined]
 _i = Item.__table__  # type: ignore[attr-defined]
 
@@ -71,6 +72,33 @@ def test_forecast_equals_sweeps_over_60_days(demo: Services) -> None:
     assert {kind for _k, kind, *_ in got} == set(CHASING)
     # and nothing more is left to forecast inside the window that was swept
     assert forecast(demo, start, 60) == []
+
+
+def test_forecast_shows_digests_as_the_sweeps_queue_them(demo: Services) -> None:
+    """The shipped workflow gathers chasing into digests: the forecast says which entries go
+    into one, and a recipient's digest rows of one sweep and kind share one send time."""
+    start = at("2011-03-10T09:30+00:00")
+    ahead = forecast(demo, start, 60)
+    assert ahead
+    assert all(e["digest"] for e in ahead)
+    times: dict[tuple[str, str, str], set[str]] = {}
+    for e in ahead:
+        for to in e["to"]:
+            times.setdefault((e["decided_at"], e["kind"], to), set()).add(e["at"])
+    assert all(len(t) == 1 for t in times.values())
+
+
+def test_an_urgent_step_brings_the_rest_of_its_digest_with_it(demo: Services) -> None:
+    """Sunday night, long overdue: R3 reaches the chair's urgent step, R8 and R9 their first
+    step (the LSCB's ladder: the chair too, not urgent). One digest, sent at once."""
+    night = at("2011-02-14T02:00+00:00")
+    now = [e for e in forecast(demo, night, 1) if e["decided_at"] == night.isoformat()]
+    run_once(demo, night)
+    got = queued(demo)
+    assert got == set(rows_of(now))
+    to_chair = [(k.split(":")[1], t) for k, kind, to, t in got if to == CHAIR]
+    assert len(to_chair) == 3  # R3, R8 and R9: one escalation each (R3 only its top step)
+    assert {t for _item, t in to_chair} == {night}
 
 
 def test_forecast_windows_add_up(demo: Services) -> None:

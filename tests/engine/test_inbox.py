@@ -43,9 +43,9 @@ def test_a_message_is_recorded_once(demo: Services) -> None:
     )
 
 
-def test_an_unknown_message_id_was_not_sent(demo: Services) -> None:
+def test_an_unknown_outbox_row_was_not_sent(demo: Services) -> None:
     with demo.db.engine.connect() as conn:
-        assert inbox.sent_message(conn, "<never@example.org>") is None
+        assert inbox.sent_message(conn, 987654) is None
 
 
 def test_mark_failing_marks_every_row_of_the_address(demo: Services) -> None:

@@ -302,3 +302,16 @@ def test_parse_duration_refuses(text: object) -> None:
         ValueError, match="a count of at least 1 and a unit, like '14 days', '20 working days'"
     ):
         parse_duration(text)
+
+
+def test_digest_takes_true_or_the_kinds_to_gather() -> None:
+    text = (WORKFLOWS / "recommendation.yaml").read_text()
+    shipped = load_spec(text).states["open"].deadline
+    assert shipped is not None
+    assert shipped.digest_kinds() == {"reminder", "chase", "escalation"}
+    only = load_spec(text.replace("digest: [reminder, chase, escalation]", "digest: [escalation]"))
+    assert only.states["open"].deadline.digest_kinds() == {"escalation"}  # type: ignore[union-attr]
+    every = load_spec(text.replace("digest: [reminder, chase, escalation]", "digest: true"))
+    assert every.states["open"].deadline.digest_kinds() == {"reminder", "chase", "escalation"}  # type: ignore[union-attr]
+    none = load_spec(text.replace("digest: [reminder, chase, escalation]", "digest: false"))
+    assert none.states["open"].deadline.digest_kinds() == frozenset()  # type: ignore[union-attr]

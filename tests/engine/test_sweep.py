@@ -50,16 +50,15 @@ def test_reminder_outside_office_hours_waits_for_the_office(demo: Services) -> N
     assert outbox(demo) == [("reminder", BM, "pending", at("2011-03-21T09:00+00:00"))]
 
 
-def test_catch_up_after_downtime_sends_one_chase_and_each_due_escalation(demo: Services) -> None:
+def test_catch_up_after_downtime_sends_one_chase_and_only_the_highest_step(
+    demo: Services,
+) -> None:
     # 2011-04-25 is Easter Monday; 24 days overdue: chases 0..3 missed, only chase 3 is sent;
-    # escalation step 0 (7 days) and step 1 (21 days) each go up the LSCB ladder (chair)
+    # escalation steps 0 (7 days) and 1 (21 days) were both reached: only step 1 goes, once
+    # (issue 9: "This is step 1/2/3" for one item in one burst)
     run_once(demo, at("2011-04-25T10:00+01:00"))
     kinds = [(k, r) for k, r, _s, _t in outbox(demo)]
-    assert kinds == [
-        ("chase", BM),
-        ("escalation", "chair@southend-lscb.example.org"),
-        ("escalation", "chair@southend-lscb.example.org"),
-    ]
+    assert kinds == [("chase", BM), ("escalation", "chair@southend-lscb.example.org")]
     with demo.db.engine.connect() as conn:
         item_id = conn.execute(
             sa.text(
@@ -202,3 +201,13 @@ def test_board_staff_roles_still_reach_the_board(demo: Services) -> None:
     with demo.db.engine.connect() as conn:
         sent = conn.execute(sa.select(o.c.recipient).where(o.c.item_id == item_id)).scalars()
         assert sorted(sent) == [PANEL_CHAIR, PANEL]
+
+
+def test_no_day_count_is_written_before_it_is_known(demo: Services) -> None:
+    """Issue 9: the sweep wrote ``days_overdue: 0`` into a reminder's context 11 days before
+    the due date; the count depends on the day the email goes, so the composer makes it."""
+    report = run_once(demo, at("2011-03-21T10:00+00:00"))  # R1 due on 1 April
+    [r1] = [d for d in report.decided if d["context"]["key"].endswith("/R1")]
+    assert r1["kind"] == "reminder"
+    assert "days_overdue" not in r1["context"]
+    assert r1["context"]["due"] == "2011-04-01"

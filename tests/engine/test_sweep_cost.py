@@ -199,8 +199,8 @@ def test_the_context_json_is_what_json_dumps_writes() -> None:
         kind="chase", step=3, at=NOW, targets=("agency",), urgent=False, template="chase"
     )
     recipient = sweep.Recipient(email="a@b.example", via="agency", fallback=True)
-    plan: Any = type("P", (), {"digest": False, "cycle": "1:2011-04-02"})()
-    slot = sweep._slot(due, plan, recipient, "open", "2011-04-01", 24, NOW, None)
+    plan: Any = type("P", (), {"digest": frozenset({"chase"}), "cycle": "1:2011-04-02"})()
+    slot = sweep._slot(due, plan, recipient, "open", "2011-04-01", NOW, None)
     key = 'rev/R"1\u00e9'
     assert '{"key": ' + json.dumps(key) + slot.tail == json.dumps({"key": key, **slot.context})
 

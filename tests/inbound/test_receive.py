@@ -7,6 +7,7 @@ reached an item: no evidence, the state unchanged.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import io
 import smtplib
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import pytest
@@ -24,7 +26,7 @@ from app.settings import load_settings
 from engine import requests as er
 from engine.fire import FireRequest, fire
 from engine.hashchain import verify
-from engine.replykeys import reply_address, reply_tag
+from engine.replykeys import bounce_address, reply_address, reply_tag
 from engine.services import Services
 from engine.store.tables import (
     Contact,
@@ -42,22 +44,32 @@ from inbound.receive import Mailbox, receive
 from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import BM, DEPUTY, NOW, PANEL, make_item, sept_lead_officer
+from tests.files import pdf
 from tests.smtpd import SmtpServer, free_port
 
 KEY = b"k" * 32
 DOMAIN = "replies.board.example.org"
 NURSE = "named.nurse@sept.example.org"
 DIRECTOR = "director.nursing@sept.example.org"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = pdf()  # a real one-page PDF: the upload check opens it
 T1 = "southend-iawg-scr-audit-2010/T1"
 
 
 class Listener:
     def __init__(self, services: Services, limits: UploadLimits, max_bytes: int) -> None:
+        self.services = services
         self.port = free_port()
         self.mailbox = Mailbox(key=KEY, domain=DOMAIN, limits=limits, max_message_bytes=max_bytes)
         self.controller = listener.start(
             services, self.mailbox, "127.0.0.1", self.port, clock=lambda: NOW
+        )
+
+    def restart(self, key: bytes, **mailbox: Any) -> None:
+        """Listen again on the same port, with ``key`` (and other mailbox settings)."""
+        self.controller.stop()
+        self.mailbox = dataclasses.replace(self.mailbox, key=key, **mailbox)
+        self.controller = listener.start(
+            self.services, self.mailbox, "127.0.0.1", self.port, clock=lambda: NOW
         )
 
     def send(self, msg: EmailMessage, to: str | None = None) -> None:
@@ -170,9 +182,12 @@ def test_the_same_message_twice_is_one_evidence_record(
     msg = reply(public_id, message_id="<once@sept.example.org>")
     inbox.send(msg)
     inbox.send(msg)  # a retrying mail server
+    msg["Received"] = "from mx2.sept.example.org by relay; Mon, 10 Jan 2011 09:05:00 +0000"
+    inbox.send(msg)  # the same reply again by another route: other bytes, same Message-ID
     with demo.db.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(Evidence)).scalar_one() == 1
-    assert [r.message_key for r in inbound_rows(demo)] == ["<once@sept.example.org>"]
+    address = reply_address(KEY, public_id, DOMAIN)
+    assert [r.message_key for r in inbound_rows(demo)] == [f"{address} <once@sept.example.org>"]
 
 
 def _tag_cases(public_id: str) -> dict[str, str]:
@@ -188,16 +203,41 @@ def _tag_cases(public_id: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["forged tag", "truncated tag", "no tag", "another request's tag", "tag of another key",
-     "plain address"],
-)  # fmt: skip
-def test_bad_reply_addresses_are_quarantined(
+BAD_ADDRESSES = [
+    "forged tag", "truncated tag", "no tag", "another request's tag", "tag of another key",
+    "plain address",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_ADDRESSES)
+def test_bad_reply_addresses_are_refused_at_rcpt_to(
     demo: Services, inbox: Listener, item: int, public_id: str, case: str
 ) -> None:
     address = _tag_cases(public_id)[case]
-    inbox.send(reply(public_id, to=address), to=address)
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as info:
+        inbox.send(reply(public_id, to=address), to=address)
+    [refusal] = info.value.recipients
+    assert (refusal.code, refusal.message) == (
+        550,
+        "5.1.1 no such address here: replies go to the reply address of the email signoff "
+        "sent (its Reply-To)",
+    )
+    assert inbound_rows(demo) == []
+    nothing_on_the_item(demo, item)
+
+
+@pytest.mark.parametrize("case", BAD_ADDRESSES)
+def test_bad_reply_addresses_that_reach_receive_are_quarantined(
+    demo: Services, item: int, public_id: str, case: str
+) -> None:
+    """Behind the listener's refusal, receive() itself takes nothing from a bad address."""
+    address = _tag_cases(public_id)[case]
+    msg = reply(public_id, to=address)
+    got = receive(
+        demo, Mailbox(key=KEY, domain=DOMAIN), msg.as_bytes(), rcpt_tos=[address],
+        envelope_from="mailer@sept.example.org", now=NOW,
+    )  # fmt: skip
+    assert got.status == "quarantined"
     quarantined(demo, item, "is not a valid reply address")
 
 
@@ -206,7 +246,14 @@ def test_a_tag_for_a_request_that_does_not_exist(
 ) -> None:
     ghost = "zzzzzzzzzzzzzzzz"
     address = reply_address(KEY, ghost, DOMAIN)
-    inbox.send(reply(ghost), to=address)
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as info:
+        inbox.send(reply(ghost), to=address)
+    assert [r.code for r in info.value.recipients] == [550]
+    got = receive(
+        demo, inbox.mailbox, reply(ghost).as_bytes(), rcpt_tos=[address], envelope_from=None,
+        now=NOW,
+    )  # fmt: skip
+    assert got.status == "quarantined"
     quarantined(demo, item, f"request {ghost} does not exist")
 
 
@@ -332,7 +379,7 @@ def test_other_domains_are_refused_not_relayed(demo: Services, inbox: Listener) 
 
 def test_garbage_is_quarantined(demo: Services, inbox: Listener, item: int) -> None:
     with smtplib.SMTP("127.0.0.1", inbox.port) as client:
-        client.sendmail("x@sept.example.org", [f"board@{DOMAIN}"], b"\x00\x01\x02 not mail")
+        client.sendmail("x@sept.example.org", [f"postmaster@{DOMAIN}"], b"\x00\x01\x02 not mail")
     rows = inbound_rows(demo)
     assert [r.status for r in rows] == ["quarantined"]
     nothing_on_the_item(demo, item)
@@ -354,19 +401,13 @@ def test_header_injection_in_the_subject_is_flattened(
     assert "\n" not in (row.subject or "")
 
 
-def test_a_bounce_marks_the_address_failing(
-    demo: Services, inbox: Listener, smtp: SmtpServer, item: int, public_id: str
-) -> None:
-    settings = load_settings(smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN).mail()
-    report = dispatch(demo, settings, Templates(), NOW, owner="test")
-    assert report.sent >= 1
-    [sent] = [m for m in smtp.recorder.messages if m["To"] == NURSE]
-    # a Postfix delivery status notification, as it arrives
-    raw = (
+def dsn(message_id: str, recipient: str, *, to: str, status: str = "5.1.1") -> bytes:
+    """A Postfix delivery status notification, as it arrives."""
+    return (
         "From: MAILER-DAEMON@mx.sept.example.org (Mail Delivery System)\r\n"
-        f"To: bounces@{DOMAIN}\r\n"
+        f"To: {to}\r\n"
         "Subject: Undelivered Mail Returned to Sender\r\n"
-        "Message-ID: <bounce1@mx.sept.example.org>\r\n"
+        f"Message-ID: <{make_msgid()[1:-1]}>\r\n"
         "Auto-Submitted: auto-replied\r\n"
         "MIME-Version: 1.0\r\n"
         'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
@@ -374,13 +415,35 @@ def test_a_bounce_marks_the_address_failing(
         "This is the mail system. Your message could not be delivered.\r\n\r\n"
         "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mx.sept.example.org\r\n\r\n"
-        f"Final-Recipient: rfc822; {NURSE}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"Message-ID: {sent['Message-ID']}\r\nTo: {NURSE}\r\n\r\n"
+        f"Message-ID: {message_id}\r\nTo: {recipient}\r\n\r\n"
         "--B--\r\n"
     ).encode()
+
+
+def outbox_id_of(services: Services, recipient: str) -> int:
+    with services.db.engine.connect() as conn:
+        found: int = conn.execute(
+            sa.select(Outbox.id).where(Outbox.recipient == recipient, Outbox.status == "sent")
+        ).scalar_one()
+    return found
+
+
+def test_a_bounce_marks_the_address_failing(
+    demo: Services, inbox: Listener, smtp: SmtpServer, item: int, public_id: str
+) -> None:
+    settings = load_settings(smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN).mail()
+    inbox.restart(b"s" * 32)
+    report = dispatch(demo, settings, Templates(), NOW, owner="test")
+    assert report.sent >= 1
+    [(sent, envelope)] = [
+        (m, e) for m, e in zip(smtp.messages, smtp.recorder.envelope_senders, strict=True)
+        if m["To"] == NURSE
+    ]  # fmt: skip
+    assert envelope == bounce_address(b"s" * 32, outbox_id_of(demo, NURSE), DOMAIN)
     with smtplib.SMTP("127.0.0.1", inbox.port) as client:
-        client.sendmail("", [f"bounces@{DOMAIN}"], raw)
+        client.sendmail("", [envelope], dsn(sent["Message-ID"], NURSE, to=envelope))
     rows = inbound_rows(demo)
     assert [r.status for r in rows] == ["bounce"], [r.reason for r in rows]
     with demo.db.engine.connect() as conn:
@@ -408,7 +471,7 @@ def test_a_bounce_of_something_we_never_sent(demo: Services, inbox: Listener, it
         "Original-Message-ID: <never@localhost>\n"
     )
     inbox.send(bounce, to=f"bounces@{DOMAIN}")
-    quarantined(demo, item, "a bounce of a message signoff did not send")
+    quarantined(demo, item, "did not come back to the bounce address of an email signoff sent")
     with demo.db.engine.connect() as conn:
         assert not any(conn.execute(sa.select(Contact.failing)).scalars())
 
@@ -420,9 +483,7 @@ def test_a_contact_answers_the_request_email_and_gets_a_receipt(
     settings = load_settings(
         smtp_port=smtp.port, secret_key="s" * 32, reply_domain=DOMAIN, base_url="https://b.example"
     ).mail()
-    inbox.mailbox = Mailbox(key=b"s" * 32, domain=DOMAIN, max_message_bytes=1_000_000)
-    inbox.controller.stop()
-    inbox.controller = listener.start(demo, inbox.mailbox, "127.0.0.1", inbox.port, lambda: NOW)
+    inbox.restart(b"s" * 32)
     dispatch(demo, settings, Templates(), NOW, owner="test")
     [request] = [m for m in smtp.recorder.messages if m["X-Signoff-Kind"] == "request"]
     assert request["To"] == NURSE

@@ -55,7 +55,7 @@ def stdlib_message(c: Composer, rows: list[Any], recipient: str, rendered: Rende
     msg["To"] = recipient
     msg["Subject"] = rendered.subject
     msg["Date"] = email.utils.format_datetime(NOW)
-    msg["Message-ID"] = message_id([r.dedupe_key for r in rows], c.domain)
+    msg["Message-ID"] = message_id(c.settings.reply_key(), [r.dedupe_key for r in rows], c.domain)
     msg["Reply-To"] = c.sender
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Signoff-Kind"] = rows[0].kind

@@ -18,7 +18,7 @@ from engine.store.tables import Outbox
 from engine.sweep import run_once
 from notifications.compose import Composer
 from notifications.templates import Rendered, Templates
-from tests.conftest import BM, NOW, R1, REVIEW, challenge_r1, submit_r1
+from tests.conftest import BM, NOW, R1, REVIEW, challenge_r1, submit_r1, without_digests
 from tests.notifications.test_dispatcher import settings_for
 
 LATE = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # the plan's items are weeks overdue
@@ -83,6 +83,7 @@ def queue(services: Services, item: str, kind: str, recipient: str, **context: o
 def test_rows_with_the_same_context_render_once_and_keep_their_own_message_id(
     demo: Services,
 ) -> None:
+    without_digests(demo)  # one email per row
     submit_r1(demo)
     challenge_r1(demo)
     submit_r1(demo)  # the same decision again: its email renders as the first one did
@@ -137,8 +138,8 @@ def test_request_emails_are_never_rendered_from_a_cache(demo: Services) -> None:
 
 
 def test_a_context_value_that_is_no_key_is_rendered_without_the_cache(demo: Services) -> None:
-    for _ in range(2):
-        queue(demo, R1, "chase", BM, days_overdue=True, due=None)
+    for item in (R1, f"{REVIEW}/R2"):  # two items: two emails
+        queue(demo, item, "chase", BM, days_overdue=True, due=None)
     rows = claim_all(demo, NOW)
     assert len(rows) == 2
     prepared, failed = composer(demo, Counting()).prepare(rows, NOW)

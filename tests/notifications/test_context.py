@@ -8,10 +8,10 @@ from typing import Any
 
 from engine.mail_facts import ItemFacts, MailFacts, Person
 from engine.spec import load_spec_file
-from web.urls import Links
 from notifications.context import EXPECTED, Contexts, decision_labels, long_date
 from notifications.templates import available
 from tests.conftest import WORKFLOWS
+from web.urls import Links
 
 SPEC = load_spec_file(WORKFLOWS / "recommendation.yaml", available())
 BM = "bm@example.org"
@@ -37,7 +37,10 @@ FACTS = MailFacts(
 
 def contexts() -> Contexts:
     return Contexts(
-        FACTS, links=Links("https://signoff.example.org"), sender="lscb@example.org", sender_name="B"
+        FACTS,
+        links=Links("https://signoff.example.org"),
+        sender="lscb@example.org",
+        sender_name="B",
     )
 
 
@@ -108,8 +111,9 @@ def test_a_decision_gets_its_label_and_a_receipt_its_list() -> None:
 
 def test_digest_and_failures_contexts() -> None:
     c = contexts()
-    digest = c.digest(BM, [row("chase", days_overdue=3)])
+    digest = c.digest(BM, [row("chase", days_overdue=3)], "chase")
     assert digest["recipient_name"] == "Ann"
+    assert (digest["kind"], digest["urgent"]) == ("chase", False)
     assert [i["ref"] for i in digest["items"]] == ["R1"]  # type: ignore[attr-defined]
     failures = c.failures(row("failures", count=1, failures=["x"]))
     assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/")

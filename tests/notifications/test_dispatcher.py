@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from typing import Any
 
 import pytest
@@ -13,19 +14,24 @@ from app.settings import load_settings
 from engine.hashchain import verify
 from engine.outbox import Result
 from engine.queries import show
+from engine.replykeys import bounce_address
 from engine.services import Services
 from engine.sweep import run_once
 from notifications.dispatcher import MAX_ATTEMPTS, classify, dispatch
 from notifications.settings import MailSettings
 from notifications.templates import Templates
-from tests.conftest import BM, NOW, R1, submit_r1
+from tests.conftest import BM, NOW, R1, REVIEW, submit_r1
 from tests.smtpd import SmtpServer, free_port
 
 TEMPLATES = Templates()
 
 
+SECRET = "dispatcher-tests-secret-key-0123456789"
+
+
 def settings_for(port: int) -> MailSettings:
     return load_settings(
+        secret_key=SECRET,
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_timeout=5,
@@ -65,7 +71,10 @@ def test_decision_email_arrives_and_is_recorded(demo: Services, smtp: SmtpServer
     assert message["Message-ID"].endswith("@southend-lscb.example.org>")
     assert message["From"] == "Southend LSCB <lscb@southend-lscb.example.org>"
     # bounces go to the reply listener (SIGNOFF_REPLY_DOMAIN), which marks the address failing
-    assert smtp.recorder.envelope_senders == ["bounces@localhost"]
+    # only from a bounce to this email's own envelope sender (its outbox row, signed)
+    with demo.db.engine.connect() as conn:
+        [row_id] = conn.execute(sa.text("SELECT id FROM outbox")).scalars()
+    assert smtp.recorder.envelope_senders == [bounce_address(SECRET.encode(), row_id, "localhost")]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1@" in text
@@ -87,12 +96,14 @@ def test_reminders_and_escalations_reach_the_right_people(demo: Services, smtp: 
     now = dt.datetime(2011, 4, 26, 10, tzinfo=dt.UTC)  # R1: 24 days overdue
     run_once(demo, now)
     go(demo, smtp.port, now, batch=1000)
-    to_r1 = [(m["To"], m["Subject"]) for m in smtp.messages if " R1 " in f" {m['Subject']} "]
-    assert sorted(to for to, _ in to_r1) == [
-        BM,
-        "chair@southend-lscb.example.org",
-        "chair@southend-lscb.example.org",
+    # the chase to the business manager (who leads R1) and the highest escalation step
+    # reached (step 2 of 3, up the LSCB's ladder to the chair), each in a digest or alone
+    to_r1 = [
+        (m["To"], m["X-Signoff-Kind"])
+        for m in smtp.messages
+        if re.search(f"/{REVIEW}/R1\\s", m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     ]
+    assert sorted(to_r1) == [(BM, "chase"), ("chair@southend-lscb.example.org", "escalation")]
 
 
 def test_421_is_retried_later_then_sent(demo: Services, smtp: SmtpServer) -> None:
@@ -190,6 +201,7 @@ def test_digest_rule_sends_one_email_per_recipient_listing_every_item(
     text = (
         (WORKFLOWS / "recommendation.yaml")
         .read_text()
+        .replace("      digest: [reminder, chase, escalation]\n", "")
         .replace(
             "      due: item_due\n      to: [agency]\n",
             "      due: item_due\n      to: [agency]\n      digest: true\n",
@@ -200,8 +212,11 @@ def test_digest_rule_sends_one_email_per_recipient_listing_every_item(
     now = dt.datetime(2011, 3, 22, 10, tzinfo=dt.UTC)  # R1, R2, R4, R5, R7: 14-day reminders
     run_once(demo, now)
     go(demo, smtp.port, now)
-    digests = [m for m in smtp.messages if m["To"] == BM]
-    assert len(digests) == 1
-    body = digests[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # one digest per kind: the reminders, and the chases of R3, R8 and R9 (long overdue)
+    digests = {m["X-Signoff-Kind"]: m for m in smtp.messages if m["To"] == BM}
+    assert len(digests) == len([m for m in smtp.messages if m["To"] == BM]) == 2
+    reminders = digests["reminder"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert digests["reminder"]["Subject"] == "Southend LSCB: 5 items due soon"
     for ref in ("R1", "R2", "R4", "R5", "R7"):
-        assert f"\n{ref}\r\n" in body
+        assert f"\n{ref}\r\n" in reminders
+    assert digests["chase"]["Subject"] == "Southend LSCB: 3 overdue items"

@@ -145,12 +145,20 @@ def test_chase_and_escalation_say_how_late(templates: Templates) -> None:
 
 def test_digest_lists_every_item(templates: Templates) -> None:
     r = templates.render("digest", SAMPLE_CONTEXT["digest"])
-    assert r.subject == "Southend LSCB: 2 items to look at"
+    assert r.subject == "Urgent: Southend LSCB: 2 overdue items escalated to you"
     assert "Due: 1 April 2011, overdue since 2 April 2011\n" in r.text
-    assert "Due: 30 April 2011\n" in r.text
+    assert "R4: Referral form audit (urgent)\n" in r.text
+    assert "These items are overdue and have been escalated to you." in r.text
     assert r.html.count("/items/southend-iawg-scr-audit-2010/R") == 2
-    empty = templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": []})
-    assert empty.subject == "Southend LSCB: 0 items to look at"
+    sample = SAMPLE_CONTEXT["digest"]["items"]
+    items = [{**i, "days_overdue": -3, "urgent": False} for i in sample]  # type: ignore[attr-defined]
+    soon = templates.render(
+        "digest", {**SAMPLE_CONTEXT["digest"], "kind": "reminder", "urgent": False, "items": items}
+    )
+    assert soon.subject == "Southend LSCB: 2 items due soon"
+    assert "Due: in 3 days, on 30 April 2011\n" in soon.text
+    empty = templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": [], "urgent": False})
+    assert empty.subject == "Southend LSCB: 0 overdue items escalated to you"
     assert "Nothing needs your attention" in empty.text
 
 
@@ -427,8 +435,9 @@ def test_unknown_digest_item_key_is_named_with_a_suggestion() -> None:
         validate("digest", text, "<p></p>")
     assert str(info.value) == (
         "template 'digest' (text) line 3: undefined variable: 'dict object' has no attribute "
-        "'ref_no'; did you mean 'ref'?; item keys: ['days_overdue', 'due', 'link', "
-        "'overdue_since', 'ref', 'review_ref', 'summary'] (with the sample context)"
+        "'ref_no'; did you mean 'ref'?; item keys: ['agency_name', 'days_overdue', 'due', "
+        "'link', 'overdue_since', 'ref', 'review_ref', 'summary', 'urgent'] (with the sample "
+        "context)"
     )
 
 
@@ -524,7 +533,7 @@ def test_strict_undefined_inside_items(templates: Templates) -> None:
         templates.render("digest", {**SAMPLE_CONTEXT["digest"], "items": items})
     assert info.value.part == "text"
     assert str(info.value) == (
-        "template 'digest' (text) line 12: undefined variable: 'dict object' has no attribute "
+        "template 'digest' (text) line 20: undefined variable: 'dict object' has no attribute "
         "'due': an item in 'items' has no 'due'"
     )
 
@@ -627,8 +636,21 @@ def test_templates_from_another_directory(tmp_path: Path) -> None:
 
 
 def test_failure_summary_lists_each_failed_delivery(templates: Templates) -> None:
-    r = templates.render("failures", SAMPLE_CONTEXT["failures"])
+    r = templates.render("failures", {**SAMPLE_CONTEXT["failures"], "unreachable": []})
     assert r.subject == "1 email from signoff could not be delivered"
     for part in (r.text, r.html):
         assert "named.nurse@sept.example.org" in part
         assert "550 mailbox unavailable" in part
+
+
+def test_failure_summary_names_each_role_nobody_is_reachable_for(templates: Templates) -> None:
+    context = {**SAMPLE_CONTEXT["failures"], "count": 0, "failures": []}
+    r = templates.render("failures", context)
+    assert r.subject == "Nobody reachable for 1 role"
+    for part in (r.text, r.html):
+        assert "agency: southend-iawg-scr-audit-2010 R3" in part
+        assert "could not deliver" not in part
+    both = templates.render("failures", SAMPLE_CONTEXT["failures"])
+    assert both.subject == (
+        "1 email from signoff could not be delivered; nobody reachable for 1 role"
+    )

@@ -16,7 +16,17 @@ from engine.spec import Owed, load_spec_file, move_in
 from engine.store.tables import Rag
 from engine.sweep import run_once
 from notifications.templates import available
-from tests.conftest import BM, NOW, PANEL, R1, WORKFLOWS, challenge_r1, make_item, submit_r1
+from tests.conftest import (
+    BM,
+    NOW,
+    PANEL,
+    R1,
+    WORKFLOWS,
+    challenge_r1,
+    make_item,
+    submit_r1,
+    without_digests,
+)
 from tests.notifications.test_dispatcher import go
 from tests.smtpd import SmtpServer
 
@@ -38,6 +48,7 @@ def about(smtp: SmtpServer, ref: str, kind: str) -> list[EmailMessage]:
 
 
 def sweep_and_send(services: Services, smtp: SmtpServer, now: dt.datetime) -> None:
+    without_digests(services)  # one email per item: each its own wording
     run_once(services, now)
     go(services, smtp.port, now, batch=1000)
 

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from engine.services import Services
 from engine.sweep import run_once
 from notifications.templates import shorten_subject
-from tests.conftest import BM, NOW, challenge_r1, make_item, submit_r1
+from tests.conftest import BM, NOW, challenge_r1, make_item, submit_r1, without_digests
 from tests.notifications.test_dispatcher import go
 from tests.smtpd import SmtpServer
 
@@ -37,6 +37,7 @@ def test_a_reminder_before_the_due_date_counts_the_days(demo: Services, smtp: Sm
 def test_overdue_items_say_since_when_urgent_steps_say_so_and_subjects_are_short(
     demo: Services, smtp: SmtpServer
 ) -> None:
+    without_digests(demo)  # one email per item: their own wording
     run_once(demo, SEPT_19)  # the plan's items are years overdue
     go(demo, smtp.port, SEPT_19, batch=1000)
     assert smtp.messages

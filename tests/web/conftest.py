@@ -17,11 +17,12 @@ from engine import requests as evidence_requests
 from engine import signin
 from engine.services import Services
 from tests.conftest import BM, NOW, REVIEW, make_item
+from tests.files import pdf
 from web import create_app
 from web.settings import WebSettings
 
 SECRET = "test-secret-key-0123456789abcdef0123456789"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf()  # a real one-page PDF: the upload check opens it
 # agency A and agency B: items answered by each agency's lead officer
 SEPT = "named.nurse@sept.example.org"
 NHS = "designated.nurse@nhs-see.example.org"

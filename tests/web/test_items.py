@@ -34,7 +34,11 @@ def test_item_page_shows_the_recommendation_history_in_words_and_the_evidence(
     text = page.text
     assert "Recommendation R1" in text
     assert "Supervision policy revised" in text  # the statement, in full
-    assert re.search(r"Case review panel \(Case Review Panel Member\) challenged the evidence on 10 January 2011", text), text
+    assert re.search(
+        r"Case review panel \(Case Review Panel Member\) "
+        r"challenged the evidence on 10 January 2011",
+        text,
+    ), text
     assert "minutes predate the review" in text
     assert "challenge</" not in text  # no trigger names
     assert "Emails about this item" in text
@@ -72,7 +76,8 @@ def test_an_agency_lists_only_its_own_items(
     assert "There is a problem" in other.text
     staff = signed_in(make_client, demo, clock, BM)
     both = staff.get("/items?q=test+item")
-    assert "/T1@sept" in both.text and "/T2@nhs-south-east-essex" in both.text
+    assert "/T1@sept" in both.text
+    assert "/T2@nhs-south-east-essex" in both.text
 
 
 @pytest.mark.parametrize(
@@ -103,7 +108,6 @@ def test_filters_narrow_sort_and_paginate(
     total = int(re.search(r"(\d+) items?", everything.text).group(1))  # type: ignore[union-attr]
     assert total > 1
     one_page = client.get("/items?page=1&sort=ref&agency=sept")
-    print(re.findall(r"govuk-error-message.*?</p>", one_page.text, re.S))
     assert one_page.status_code == 200
     assert "/T1@sept" in one_page.text
     assert "nhs-south-east-essex" not in one_page.text.split("<table", 1)[1]
@@ -115,9 +119,7 @@ def test_filters_narrow_sort_and_paginate(
     assert far.status_code == 200
 
 
-def test_home_page_counts_what_needs_me(
-    demo: Services, clock: Clock, make_client: Client
-) -> None:
+def test_home_page_counts_what_needs_me(demo: Services, clock: Clock, make_client: Client) -> None:
     ask(demo, "T1", "sept")
     submit_r1(demo)
     panel = signed_in(make_client, demo, clock, PANEL)
@@ -134,7 +136,8 @@ def test_home_page_counts_what_needs_me(
 def _more_time_form(page: str) -> dict[str, str]:
     version = re.search(r'name="version" value="(\d+)"', page)
     seq = re.search(r'name="seq" value="(\d+)"', page)
-    assert version and seq
+    assert version
+    assert seq
     return {"csrf_token": csrf_of(page), "version": version.group(1), "seq": seq.group(1)}
 
 
@@ -148,9 +151,9 @@ def test_an_agency_asks_for_more_time(demo: Services, clock: Clock, make_client:
     before = row_counts(demo)
     # nothing typed: every field named, nothing changed
     empty = client.post(f"{path}/request_extension", data=base)
-    print(re.findall(r"govuk-error-message.*?</p>", empty.text, re.S))
     assert empty.status_code == 422
-    assert "Enter a reason" in empty.text and "Enter the date you are asking for" in empty.text
+    assert "Enter a reason" in empty.text
+    assert "Enter the date you are asking for" in empty.text
     # a date in the past, an impossible date: refused, what was typed kept
     base["csrf_token"] = csrf_of(empty.text)
     past = client.post(
@@ -159,7 +162,8 @@ def test_an_agency_asks_for_more_time(demo: Services, clock: Clock, make_client:
               "due_date-year": "2010"},
     )  # fmt: skip
     assert past.status_code == 422
-    assert "must be in the future" in past.text and "Staff off sick" in past.text
+    assert "must be in the future" in past.text
+    assert "Staff off sick" in past.text
     base["csrf_token"] = csrf_of(past.text)
     bad = client.post(
         f"{path}/request_extension",
@@ -238,7 +242,8 @@ def test_evidence_from_the_item_page_uses_the_reply_pages_checks(
     )  # fmt: skip
     assert ok.status_code == 303, ok.text
     page = client.get(path)
-    assert "minutes.pdf" in page.text and "SHA-256" in page.text
+    assert "minutes.pdf" in page.text
+    assert "SHA-256" in page.text
     with demo.db.engine.connect() as conn:
         state = conn.execute(
             sa.text("SELECT state FROM item WHERE id = :i"), {"i": asked.item_id}
@@ -279,3 +284,101 @@ def test_an_action_the_person_may_not_take_is_a_404(
     nhs = signed_in(make_client, demo, clock, NHS)
     assert nhs.get(f"/items/{REVIEW}/T2").status_code == 200
     _ = dt
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/items/{REVIEW}/T1@@sept", f"/items/{REVIEW}/T1@sept@sept", f"/items/{REVIEW}/T1%00",
+        f"/items/{REVIEW}/T1@", f"/items/{REVIEW}/" + "x" * 5000,
+        "/items/%27%20OR%201=1--/T1", f"/items/{REVIEW}/T1@%25", f"/items/{REVIEW}/%25",
+        f"/items/{REVIEW}/T_", "/items/%25/T1",
+    ],
+)  # fmt: skip
+def test_hostile_item_addresses_are_the_plain_404(
+    path: str, demo: Services, clock: Clock, make_client: Client
+) -> None:
+    ask(demo, "T1", "sept")
+    client = signed_in(make_client, demo, clock, SEPT)
+    unknown = client.get(f"/items/{REVIEW}/T999")
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.text == unknown.text
+
+
+def test_what_people_typed_is_escaped_and_the_done_banner_says_only_known_words(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo, "<script>alert(1)</script> done")
+    challenge_r1(demo, "<img src=x onerror=alert(2)>")
+    client = signed_in(make_client, demo, clock, PANEL)
+    page = client.get(f"/items/{R1}?done=%3Cscript%3Ealert(3)%3C/script%3E")
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; done" in page.text
+    assert "<img src=x" not in page.text
+    assert "alert(3)" not in page.text
+    assert "govuk-notification-banner" not in page.text
+
+
+def test_a_board_viewer_reads_but_may_not_download_or_act(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    asked = ask(demo, "T1", "sept")
+    viewer = "board.member@southend-lscb.example.org"
+    with demo.db.write() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO contact (agency_id, name, email, role, absent, failing) "
+                "VALUES ('southend-lscb', 'Board member', :e, 'board_member', false, false)"
+            ),
+            {"e": viewer},
+        )
+    lead = make_client()
+    from tests.web.conftest import evidence_file
+
+    evidence_file(lead, demo, asked)
+    client = signed_in(make_client, demo, clock, viewer)
+    page = client.get(f"/items/{REVIEW}/T1")
+    assert page.status_code == 200
+    assert "Ward" in page.text  # the file is listed
+    assert 'href="/evidence/' not in page.text  # but not offered for download
+    assert "There is nothing for you to do on this item now." in page.text
+    assert 'method="post" action="/items/' not in page.text
+
+
+def test_the_panel_is_offered_its_decisions_and_the_agency_none_of_them(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo)
+    panel = signed_in(make_client, demo, clock, PANEL).get(f"/items/{R1}").text
+    for label in ("Sign off", "Challenge the evidence", "Set Red/Amber/Green"):
+        assert re.search(r">\s*" + re.escape(label) + r"\s*</span>", panel), label
+    assert "/sign_off" in panel
+    assert "Ask for more time" not in panel  # not from evidence_submitted
+    manager = signed_in(make_client, demo, clock, BM).get(f"/items/{R1}").text
+    assert "/sign_off" not in manager  # they submitted the evidence: separation of duties
+
+
+def test_the_panel_signs_off_from_the_item_page(
+    demo: Services, clock: Clock, make_client: Client
+) -> None:
+    submit_r1(demo)
+    client = signed_in(make_client, demo, clock, PANEL)
+    page = client.get(f"/items/{R1}")
+    form = _more_time_form(page.text)
+    missing = client.post(f"/items/{R1}@southend-lscb/sign_off", data=form)
+    assert missing.status_code == 422
+    for message in ("Enter a reason", "Enter the date of the panel meeting",
+                    "Select red, amber or green"):  # fmt: skip
+        assert message in missing.text
+    form["csrf_token"] = csrf_of(missing.text)
+    done = client.post(
+        f"/items/{R1}@southend-lscb/sign_off",
+        data={**form, "reason": "Minutes seen", "rag": "green", "meeting_date-day": "10",
+              "meeting_date-month": "1", "meeting_date-year": "2011"},
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    after = client.get(done.headers["location"]).text
+    assert "You signed off." in after
+    assert re.search(r"signed off on 10 January 2011 \(RAG green; panel meeting 10 January", after)

@@ -331,3 +331,20 @@ def test_each_role_is_allowed_something_and_refused_something(
         assert granted, role
         if role != "business_manager":
             assert granted != set(Permission), role
+
+
+def test_every_signed_in_post_needs_the_form_token(
+    demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    """As the business manager (allowed everything), a POST without the CSRF token does
+    nothing: the same 404, and the thing it names is untouched."""
+    world = World(demo, clock, make_client)
+    client = world.clients["business_manager"]
+    posts = [p for m, p, _ in signed_in_routes(client.app.routes) if m == "POST"]
+    assert posts
+    for path in posts:
+        [thing] = world.things(path)[:1]
+        target = _PARAM.sub(thing.id, path)
+        for data in ({}, {"csrf_token": "forged"}):
+            assert client.post(target, data=data).status_code == 404, (path, data)
+        assert client.post(target, data={"csrf_token": csrf_of(client.get("/").text)}).is_redirect

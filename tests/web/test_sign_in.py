@@ -439,3 +439,12 @@ def test_an_unsent_link_stops_working_when_its_email_is_composed_again(
     [link] = deliver(demo, smtp, clock.now)
     assert client.get(f"/sign-in/{lost}").status_code == 404
     assert client.get(link).status_code == 200
+
+
+def test_forms_in_other_tabs_keep_working(client: TestClient, demo: Services, clock: Clock) -> None:
+    sign_in(client, demo, BM, clock)
+    first_tab = client.get("/sessions")
+    second_tab = client.get("/")
+    assert csrf_of(second_tab.text) == csrf_of(first_tab.text)
+    out = client.post("/sign-out", data={"csrf_token": csrf_of(first_tab.text)})
+    assert out.status_code == 303

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -67,6 +68,11 @@ def server(demo: Services) -> Iterator[tuple[str, Clock]]:
 
 def deliver(services: Services, smtp: SmtpServer, base_url: str, now: dt.datetime) -> str:
     """Send the outbox; the HTML of the one sign-in email that arrived."""
+    for _ in range(100):  # the link is asked for just after the page is answered
+        with services.db.engine.connect() as conn:
+            if conn.execute(sa.text("SELECT count(*) FROM outbox")).scalar_one():
+                break
+        time.sleep(0.05)
     mail = load_settings(
         data_dir=services.data_dir,
         secret_key=SECRET,

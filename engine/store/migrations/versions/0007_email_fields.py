@@ -1,6 +1,6 @@
 """What emails may carry: a review's email name and a recommendation's email summary.
 
-Revision ID: 0007_i9_wording
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_i9_wording"
-down_revision = "0007_i10_auth"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Sign-in links and sessions kept in the database; evidence gets a random public id.
 
-Revision ID: 0007_i10_auth
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_i10_auth"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
