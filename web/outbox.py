@@ -18,10 +18,11 @@ from engine import outbox
 from engine.permissions import Permission
 from engine.sessions import SignedIn
 from engine.store.tables import DeliveryStatus
+from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead, client_of
 
-OUTBOX = "/outbox"
+OUTBOX = urls.OUTBOX
 _SHOWN = (
     DeliveryStatus.FAILED,
     DeliveryStatus.PENDING,
@@ -52,7 +53,7 @@ def router(ctx: Context) -> APIRouter:
             shown=_SHOWN, retried=retried,
         )  # fmt: skip
 
-    @routes.post(OUTBOX + "/{row_id}/retry")
+    @routes.post(urls.OUTBOX_RETRY)
     async def retry(
         request: Request,
         row_id: int,

@@ -50,13 +50,12 @@ from engine.spec import Requirement
 from engine.spec.moves import Owed
 from engine.timeline import Entry
 from engine.uploads import UploadLimits
+from web import urls
 from web.access import Requires, page
 from web.decision_form import DecisionForm
 from web.deps import Context, LinkDead, client_of
 
-PANEL = "/panel"
-AUDIT = "/audit"
-DECIDE = "/items/{review}/{ref}/decide/{trigger}"
+PANEL, AUDIT, DECIDE = urls.PANEL, urls.AUDIT, urls.DECIDE
 _QUEUES = {PANEL: Owed.DECISION, AUDIT: Owed.CONFIRMATION}
 _MB = 1024 * 1024
 _FIELD_OF = {
