@@ -91,11 +91,17 @@ class DecisionView:
 def load_item(conn: sa.Connection, review_id: str, ref: str, agency_id: str | None) -> Any:
     """The item row of ``review_id``/``ref`` (of ``agency_id`` when given), or None when there
     is none or, without an agency, several agencies answer the recommendation."""
+    if not all(_plain(p) for p in (review_id, ref, agency_id or "")):
+        return None  # no key has control characters (PostgreSQL refuses NUL in text)
     query = SELECT_ITEM.where(_rec.c.review_id == review_id, _rec.c.ref == ref)
     if agency_id:
         query = query.where(_item.c.agency_id == agency_id)
     rows = conn.execute(query.limit(2)).all()
     return rows[0] if len(rows) == 1 else None
+
+
+def _plain(part: str) -> bool:
+    return len(part) <= 200 and part.isprintable()
 
 
 def view(
@@ -109,7 +115,7 @@ def view(
         if row is None:
             return None
         spec = services.specs.get(conn, row.workflow_version_id)
-        known = {t.trigger: t for t in spec.model.transitions}
+        known = {t.trigger: t for t in spec.model.transitions}  # a dict: any string is safe
         if trigger not in known:
             return None
         t = spec.table.get((trigger, row.state), known[trigger])

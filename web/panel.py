@@ -141,6 +141,7 @@ def router(ctx: Context) -> APIRouter:
             ctx, request, who, "decide.html", status=status, view=view, form=form,
             errors=errors, changes=changes, refused=refused or view.refused, back=back,
             new_evidence=new_evidence or [],
+            item_href=urls.item_path(view.review_id, view.ref, view.agency_id),
             action=decide_path(view.review_id, view.ref, view.agency_id, view.trigger, back),
             requires={r.value for r in view.requires}, limits=limits,
         )  # fmt: skip
