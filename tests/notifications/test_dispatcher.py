@@ -101,7 +101,7 @@ def test_reminders_and_escalations_reach_the_right_people(demo: Services, smtp: 
     to_r1 = [
         (m["To"], m["X-Signoff-Kind"])
         for m in smtp.messages
-        if re.search(f"/{REVIEW}/R1\\s", m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        if re.search(f"/{REVIEW}/R1(@[a-z-]+)?\\s", m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
     ]
     assert sorted(to_r1) == [(BM, "chase"), ("chair@southend-lscb.example.org", "escalation")]
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from engine.services import Services
 from tests.conftest import BM, PANEL, R1, REVIEW, challenge_r1, submit_r1
-from tests.web.conftest import NHS, SEPT, Clock, ask, csrf_of, row_counts, sign_in
+from tests.web.conftest import NHS, PDF, SEPT, Clock, ask, csrf_of, row_counts, sign_in
 
 Client = Callable[..., TestClient]
 
@@ -237,8 +237,7 @@ def test_evidence_from_the_item_page_uses_the_reply_pages_checks(
     ok = client.post(
         f"{path}/submit_evidence",
         data={**base, "statement": "see file"},
-        files=[("files", ("minutes.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
-                          "application/pdf"))],
+        files=[("files", ("minutes.pdf", PDF, "application/pdf"))],
     )  # fmt: skip
     assert ok.status_code == 303, ok.text
     page = client.get(path)
