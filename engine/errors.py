@@ -26,6 +26,7 @@
     │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
     │   └── ConcurrentUpdate          someone else changed the item first
+    │       └── ItemChanged           it changed since the deciding page was loaded
     ├── ChainMoved                    an item's history moved on while events were appended
     ├── CheckpointRefused             a checkpoint would seal a history that does not verify
     ├── PublishRefused                a publish would strand items; lists them
@@ -200,6 +201,31 @@ class ConcurrentUpdate(FireError):
             "nothing was written — reload it and try again"
         )
         self.ref, self.trigger = ref, trigger
+
+
+class ItemChanged(ConcurrentUpdate):
+    """The item is not as the person deciding saw it: someone decided first, or evidence
+    arrived or changed, since the page was loaded. ``seen_version`` and ``version`` are the
+    item's versions then and now; ``seen_evidence`` and ``evidence`` the ids of the evidence
+    on file then and now. Nothing was written; each interface shows what changed."""
+
+    def __init__(
+        self,
+        ref: str,
+        trigger: str,
+        *,
+        seen_version: int,
+        version: int,
+        seen_evidence: Sequence[int] = (),
+        evidence: Sequence[int] = (),
+    ) -> None:
+        super().__init__(ref, trigger)
+        self.args = (
+            f"{ref}: the item changed since it was read (version {seen_version}, now "
+            f"{version}); nothing was written — reload it and try again",
+        )
+        self.seen_version, self.version = seen_version, version
+        self.seen_evidence, self.evidence = tuple(seen_evidence), tuple(evidence)
 
 
 class CheckpointRefused(SignoffError):

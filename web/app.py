@@ -24,7 +24,20 @@ from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, api, assets, decide, downloads, home, items, reply, signin, tokens
+from web import (
+    admin,
+    api,
+    assets,
+    decide,
+    downloads,
+    home,
+    items,
+    outbox,
+    panel,
+    reply,
+    signin,
+    tokens,
+)
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -33,7 +46,16 @@ from web.settings import WebSettings
 
 _MB = 1024 * 1024
 _FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
-_THROTTLED = ("/r/", "/reply/", "/sign-in/", "/evidence/", "/sessions/")
+_THROTTLED = (
+    "/r/",
+    "/reply/",
+    "/sign-in/",
+    "/evidence/",
+    "/sessions/",
+    "/items/",
+    "/outbox/",
+    "/quarantine/",
+)
 
 
 def create_app(
@@ -80,6 +102,8 @@ def create_app(
     app.include_router(decide.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(panel.router(ctx))
+    app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from engine import listing, queries
-from engine.permissions import Permission
+from engine.permissions import Permission, Role
 from engine.sessions import SignedIn
 from web.access import Requires, page
 from web.deps import Context
@@ -27,11 +27,19 @@ _WORDS: dict[Permission, tuple[str, str | None]] = {
     Permission.ACT_ON_ITEMS: ("Act on recommendations (as the workflow allows)", None),
     Permission.REQUEST_EVIDENCE: ("Ask an agency for evidence", None),
     Permission.MANAGE_QUARANTINE: ("Deal with emailed replies held in quarantine", "/quarantine"),
-    Permission.MANAGE_OUTBOX: ("See and retry the emails signoff sends", None),
+    Permission.MANAGE_OUTBOX: ("See and retry the emails signoff sends", "/outbox"),
     Permission.MANAGE_SESSIONS: ("See who is signed in and end a session", "/sessions"),
-    Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", None),
+    Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", "/directory"),
     Permission.ADMINISTER: ("Import plans, publish workflows and edit email wording", None),
 }
+
+
+# the work queues (web.panel) and the roles whose home page links to them
+_QUEUES = (
+    ("Decisions waiting for you (panel)", "/panel",
+     {Role.PANEL_MEMBER, Role.CHAIR, Role.BUSINESS_MANAGER}),
+    ("Confirmations waiting for you (internal audit)", "/audit", {Role.INTERNAL_AUDITOR}),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,10 @@ def router(ctx: Context) -> APIRouter:
                 where = ", ".join(sorted(names.get(a, a) for a in access.agencies))
             allowed.append(Allowed(what, where, href))
         roles = sorted(r.value.replace("_", " ") for r in who.person.roles)
-        return page(ctx, request, who, "home.html", allowed=allowed, roles=roles, needs=needs)
+        queues = [(what, href) for what, href, usual in _QUEUES if who.person.roles & usual]
+        return page(
+            ctx, request, who, "home.html", allowed=allowed, roles=roles, needs=needs,
+            queues=queues,
+        )  # fmt: skip
 
     return routes

@@ -17,9 +17,11 @@ ITEM_ACTION = ITEM + "/{trigger}"  # a form on the item page: fire ``trigger`` (
 SIGN_IN = "/sign-in"
 SIGN_IN_LINK = "/sign-in/{token}"
 REPLY_LINK = "/r/{token}"
-# the undelivered-email page is the business manager's outbox (issue 10, built separately);
-# until it exists the failures email leads to their home page, which counts the failures
-OUTBOX = HOME
+OUTBOX = "/outbox"  # the business manager's emails, failed ones first (web.outbox)
+OUTBOX_RETRY = OUTBOX + "/{row_id}/retry"
+PANEL = "/panel"  # decisions waiting for the signed-in person (web.panel)
+AUDIT = "/audit"  # confirmations waiting for them
+DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own
 
 
 def _q(part: str) -> str:

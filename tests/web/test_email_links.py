@@ -204,6 +204,8 @@ def check_link(site: Site, client: httpx.Client, recipient: str, kind: str, path
         assert f"Recommendation {ref}</h1>" in landed.text, (kind, path)
         assert f'id="{agency}-heading"' in landed.text, (kind, path)
         assert str(landed.url).endswith(path) or landed.request.url.path == path
+    elif path == "/outbox":  # the failures summary: the business manager's emails
+        assert '<h1 class="govuk-heading-l">Emails</h1>' in landed.text
     else:
         assert path == "/", (kind, path)
         assert "What needs you now" in landed.text

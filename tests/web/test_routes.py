@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from engine import api_tokens, permissions, sessions
-from engine.evidence import EvidenceInput
+from engine import api_tokens, inbox, permissions, sessions
+from engine.evidence import EvidenceInput, store_bytes
 from engine.fire import FireRequest, fire
+from engine.inbox import Arrival, InboundStatus
 from engine.permissions import Permission, Person
 from engine.services import Services
 from engine.store.tables import Rag, new_public_id
@@ -161,6 +162,35 @@ class World:
                                             now=self.clock.now, **extra))  # type: ignore[arg-type]  # fmt: skip
         return ref
 
+    def held(self, sender: str) -> int:
+        """A reply from ``sender`` held in the quarantine; its id."""
+        self.made += 1
+        raw = f"From: {sender}\r\nSubject: minutes {self.made}\r\n\r\nAttached.\r\n".encode()
+        stored = store_bytes(self.demo.data_dir, raw, "message.eml")
+        arrival = Arrival(received_at=self.clock.now, envelope_from=sender, sender=sender,
+                          recipient="evidence@signoff.example.org", raw_sha256=stored.sha256,
+                          size=len(raw))  # fmt: skip
+        inbox.record(self.demo, arrival, key=f"<held-{self.made}@test>",
+                     status=InboundStatus.QUARANTINED, reason="not a reply address")  # fmt: skip
+        with self.demo.db.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT max(id) FROM inbound_message")).scalar_one())
+
+    def failed_email(self) -> int:
+        """An email to a SEPT contact the dispatcher gave up on; its outbox id."""
+        self.made += 1
+        with self.demo.db.write() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox (dedupe_key, kind, template, recipient, context, "
+                        "status, attempts, next_attempt_at, created_at, failed_at, last_error) "
+                        "VALUES (:k, 'reminder', 'reminder', :r, '{}', 'failed', 5, :t, :t, :t, "
+                        "'550 mailbox unavailable') RETURNING id"
+                    ),
+                    {"k": f"test:{self.made}", "r": SEPT_LEAD, "t": self.clock.now},
+                ).scalar_one()
+            )
+
     def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
         if path == "/evidence/{public_id}":
@@ -183,6 +213,25 @@ class World:
                 acts_for=None, created_by=BM, now=self.clock.now,
             )  # fmt: skip
             return [Thing(made.public_id, None)]
+        if path == "/items/{review}/{ref}/decide/{trigger}":
+            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
+            return [
+                Thing(ref, agency, target, {**form, "_page": target})
+                for agency in ("sept", "nhs-south-east-essex")
+                for ref in [self.item(agency, state)]
+                for target in [f"/items/{REVIEW}/{ref}@{agency}/decide/{trigger}"]
+            ]
+        if path.startswith("/quarantine/{message_id}"):
+            ref = self.item("sept", "open")
+            message = str(self.held(SEPT_LEAD))
+            form = (
+                {"item": f"{REVIEW}/{ref}@sept", "assign-note": "It answers the request"}
+                if path.endswith("/assign")
+                else {"discard-note": "Not for us"}
+            )
+            return [Thing(message, None, path.replace("{message_id}", message), form)]
+        if path == "/outbox/{row_id}/retry":
+            return [Thing(str(self.failed_email()), None)]
         if path == "/sessions/{public_id}/end":
             sessions.start_session(self.demo, "chief.executive@sept.example.org",
                                    self.clock.now, sessions.How.LINK)  # fmt: skip
@@ -205,10 +254,15 @@ class World:
         else:
             data = {"csrf_token": csrf_of(client.get("/").text) if role else "none"}
             if form is not None:  # an item page's form: as loaded, when the page loads
-                shown = client.get(path.rsplit("/", 1)[0]) if role else None
+                form = dict(form)
+                where = form.pop("_page", None) or path.rsplit("/", 1)[0]
+                shown = client.get(where) if role else None
                 found = _VERSION.search(shown.text) if shown is not None else None
                 version, seq = found.groups() if found else ("1", "1")
                 data |= {**form, "version": version, "seq": seq}
+                evidence = _EVIDENCE.search(shown.text) if shown is not None else None
+                if evidence:
+                    data["evidence"] = evidence.group(1)
                 if shown is not None and shown.status_code == 200:
                     data["csrf_token"] = csrf_of(shown.text)
             response = client.post(path, data=data)
@@ -222,6 +276,7 @@ FORMS = {("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 2
 _VERSION = re.compile(
     r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
 )
+_EVIDENCE = re.compile(r'name="evidence" value="([\d,]*)"')
 _PARAM = re.compile(r"\{[a-z_]+\}")
 
 
@@ -301,15 +356,17 @@ def test_every_signed_in_post_needs_the_form_token(
         if _PARAM.search(path):
             [thing] = world.things(path, "business_manager")[:1]
             target, form, success = thing.path or _PARAM.sub(thing.id, path), thing.form, 303
-            # a form (the item page's) is shown again, saying why, with what was typed
+            # a form (the item page's, a decision's) is shown again, saying why, with what was
+            # typed; anything else is the plain 404
             refused_with = 400 if thing.form else 404
         else:  # /tokens: a token made is shown on the page, once
             target = path
             form, success = FORMS.get(("POST", path), (None, 303))
             refused_with = 404
+        typed = {k: v for k, v in (form or {}).items() if k != "_page"}
         for data in ({}, {"csrf_token": "forged"}):
             before = row_counts(demo)
-            refused = client.post(target, data={**(form or {}), **data})
+            refused = client.post(target, data={**typed, **data})
             assert refused.status_code == refused_with, (path, data)
             assert row_counts(demo) == before, (path, data)
         status, _ = world.request("business_manager", "POST", target, form)
