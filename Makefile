@@ -48,7 +48,7 @@ DEMO_ENV = SIGNOFF_DATABASE_URL=$(DEMO_DB) SIGNOFF_SMTP_HOST=127.0.0.1 SIGNOFF_S
 
 run: $(STAMP) $(ASSETS)
 	$(DEMO_ENV) $(BIN)/signoff init
-	$(DEMO_ENV) $(BIN)/signoff import config/examples/southend_iawg_scr_audit_2010.yaml config/examples/southend_contacts.yaml
+	$(DEMO_ENV) $(BIN)/signoff demo --plan config/examples/southend_iawg_scr_audit_2010.yaml --contacts config/examples/southend_contacts.yaml --rebase-dates-to today
 	$(DEMO_ENV) $(BIN)/signoff list
 	$(DEMO_ENV) $(BIN)/signoff serve --mail-catcher --sweep-every 60 --dispatch-every 10
 
@@ -72,6 +72,7 @@ bench: $(STAMP) $(ASSETS)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) web/node_modules signoff.db signoff.db-wal signoff.db-shm signoff-data .pytest_cache .mypy_cache .hypothesis

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import items, mail, report, setup
+from app.commands import demo, items, mail, report, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -26,6 +26,10 @@ workflow_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Check, publish and draw workflows."
 )
 app.add_typer(workflow_app, name="workflow")
+token_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Personal access tokens for the JSON API."
+)
+app.add_typer(token_app, name="token")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
@@ -44,11 +48,15 @@ app.command()(mail.outbox)
 app.command("forecast")(mail.forecast_)
 app.command("report")(report.report_)
 app.command()(serve.serve)
+app.command("demo")(demo.demo)
 workflow_app.command("validate")(setup.workflow_validate)
 workflow_app.command("publish")(setup.workflow_publish)
 workflow_app.command("diagram")(setup.workflow_diagram)
 app.command("templates")(mail.templates_check)
 workflow_app.command("schema")(setup.workflow_schema)
+token_app.command("create")(tokens.create)
+token_app.command("list")(tokens.list_)
+token_app.command("revoke")(tokens.revoke)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from engine.evidence import make_private_dir
 from engine.uploads import UploadLimits
 from notifications.settings import MailSettings, SmtpTls
 from web.settings import WebSettings
+from web.urls import Links
 
 
 def shipped_workflows() -> Path:
@@ -260,7 +261,7 @@ class Settings(BaseSettings):
             smtp_tls=self.smtp_tls,
             smtp_timeout=self.smtp_timeout,
             mail_from=self.mail_from,
-            base_url=self.base_url,
+            links=Links(self.base_url),
             reply_domain=self.reply_domain,
             reply_key=functools.cache(self.key),
         )

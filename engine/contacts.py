@@ -235,3 +235,36 @@ def fallback_addresses(conn: sa.Connection) -> list[str]:
     """Everyone who stands in when a role resolves to nobody (the business managers)."""
     query = sa.select(_contact.c.email).where(_contact.c.role == FALLBACK_ROLE).distinct()
     return sorted(conn.execute(query).scalars())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Listed:
+    """One agency as the directory page shows it: its contacts and its escalation ladder."""
+
+    id: str
+    name: str
+    ladder: tuple[str, ...]
+    contacts: tuple[Any, ...]  # rows: name, email, role, absent, deputy_email, failing
+
+
+def listing(conn: sa.Connection) -> list[Listed]:
+    """Every agency, by name, with its contacts (by role, then name). Read only."""
+    people: dict[str, list[Any]] = {}
+    for c in conn.execute(
+        sa.select(
+            _contact.c.agency_id,
+            _contact.c.name,
+            _contact.c.email,
+            _contact.c.role,
+            _contact.c.absent,
+            _contact.c.deputy_email,
+            _contact.c.failing,
+        ).order_by(_contact.c.role, _contact.c.name)
+    ):
+        people.setdefault(c.agency_id, []).append(c)
+    return [
+        Listed(id=a.id, name=a.name, ladder=tuple(a.ladder), contacts=tuple(people.get(a.id, ())))
+        for a in conn.execute(
+            sa.select(_agency.c.id, _agency.c.name, _agency.c.ladder).order_by(_agency.c.name)
+        )
+    ]

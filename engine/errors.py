@@ -14,7 +14,8 @@
     │   ├── WorkflowNotFound
     │   ├── RequestNotFound           no evidence request with that public id
     │   ├── NotHeld                   no received message held for staff with that id
-    │   └── UnknownPerson             an address the directory does not know (sign-in)
+    │   ├── UnknownPerson             an address the directory does not know (sign-in)
+    │   └── TokenNotFound             no API token with that public id
     ├── FireError                     a transition was refused; nothing was written
     │   ├── UnknownTrigger (LookupError)
     │   ├── TransitionNotAllowed
@@ -25,6 +26,7 @@
     │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
     │   └── ConcurrentUpdate          someone else changed the item first
+    │       └── ItemChanged           it changed since the deciding page was loaded
     ├── ChainMoved                    an item's history moved on while events were appended
     ├── CheckpointRefused             a checkpoint would seal a history that does not verify
     ├── PublishRefused                a publish would strand items; lists them
@@ -34,7 +36,8 @@
     ├── ReportRefused (ValueError)    a report was asked for with a bad name, date or filter
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
-    └── ActorRefused (PermissionError)  the roles table does not give --actor this permission
+    ├── ActorRefused (PermissionError)  the roles table does not give --actor this permission
+    └── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -198,6 +201,31 @@ class ConcurrentUpdate(FireError):
             "nothing was written — reload it and try again"
         )
         self.ref, self.trigger = ref, trigger
+
+
+class ItemChanged(ConcurrentUpdate):
+    """The item is not as the person deciding saw it: someone decided first, or evidence
+    arrived or changed, since the page was loaded. ``seen_version`` and ``version`` are the
+    item's versions then and now; ``seen_evidence`` and ``evidence`` the ids of the evidence
+    on file then and now. Nothing was written; each interface shows what changed."""
+
+    def __init__(
+        self,
+        ref: str,
+        trigger: str,
+        *,
+        seen_version: int,
+        version: int,
+        seen_evidence: Sequence[int] = (),
+        evidence: Sequence[int] = (),
+    ) -> None:
+        super().__init__(ref, trigger)
+        self.args = (
+            f"{ref}: the item changed since it was read (version {seen_version}, now "
+            f"{version}); nothing was written — reload it and try again",
+        )
+        self.seen_version, self.version = seen_version, version
+        self.seen_evidence, self.evidence = tuple(seen_evidence), tuple(evidence)
 
 
 class CheckpointRefused(SignoffError):
@@ -368,3 +396,19 @@ class AssetsMissing(SettingsError):
             "reinstall signoff, or run `npm ci --prefix web` in a checkout"
         )
         self.dist, self.missing = dist, missing
+
+
+class TokenNotFound(NotFound):
+    """No API token has this public id (``signoff token list`` names them)."""
+
+    def __init__(self, public_id: str) -> None:
+        super().__init__(f"no API token {public_id!r}")
+        self.public_id = public_id
+
+
+class TokenRefused(SignoffError, ValueError):
+    """An API token cannot be created as asked: ``field`` is wrong because ``problem``."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem

@@ -24,6 +24,7 @@ from engine.errors import (
     BadInput,
     ConcurrentUpdate,
     GuardFailed,
+    ItemChanged,
     MissingInput,
     NotPermitted,
     RoleNotAllowed,
@@ -105,7 +106,10 @@ class FireRequest:
     meeting_date: dt.date | None = None
     due_date: dt.date | None = None
     evidence: Sequence[EvidenceInput] = ()
+    # what the person deciding saw: the item's version and the evidence on file (ids), so
+    # a decision is never recorded on an item that changed since (ItemChanged)
     expected_version: int | None = None
+    expected_evidence: Sequence[int] | None = None
     channel: str = "staff"  # how evidence came in: staff (CLI), web or email
     request_id: int | None = None  # the evidence request it answers
 
@@ -134,14 +138,27 @@ def fire(services: Services, request: FireRequest) -> Fired:
 
     Raises:
         RecommendationNotFound, UnknownTrigger, TransitionNotAllowed, NotPermitted, RoleNotAllowed,
-        SeparationOfDuties, MissingInput, BadInput, GuardFailed, ConcurrentUpdate,
-        EvidenceError.
+        SeparationOfDuties, MissingInput, BadInput, GuardFailed, ConcurrentUpdate (ItemChanged
+        when ``expected_version`` or ``expected_evidence`` no longer hold), EvidenceError.
     """
     if request.now.tzinfo is None:
         raise BadInput(str(request.item), request.trigger, "'now' must carry a timezone")
     stored = [
         (ev, store_file(services.data_dir, ev.path) if ev.path else None) for ev in request.evidence
     ]
+    return fire_stored(services, request, stored)
+
+
+def fire_stored(
+    services: Services, request: FireRequest, stored: list[tuple[EvidenceInput, Any]]
+) -> Fired:
+    """``fire`` with its evidence already stored (files checked and kept by the caller, e.g.
+    uploads from a page); ``stored`` pairs each input with its ``StoredFile`` or None.
+
+    Raises what ``fire`` raises.
+    """
+    if request.now.tzinfo is None:
+        raise BadInput(str(request.item), request.trigger, "'now' must carry a timezone")
     try:
         with services.db.write() as conn:
             return fire_in(conn, services.specs, request, stored, services.calendar)
@@ -170,8 +187,22 @@ def fire_in(
     row = resolve_item(conn, req.item)
     key = item_key(row.review_id, row.ref)
     spec = specs.get(conn, row.workflow_version_id)
-    if req.expected_version is not None and req.expected_version != row.version:
-        raise ConcurrentUpdate(key, req.trigger)  # first: what they saw is no longer so
+    on_file = None
+    if req.expected_evidence is not None:
+        on_file = conn.execute(_SELECT_EVIDENCE_ON_FILE, {"item_id": row.id}).all()
+    stale_version = req.expected_version is not None and req.expected_version != row.version
+    stale_evidence = on_file is not None and sorted(r.id for r in on_file) != sorted(
+        req.expected_evidence or ()
+    )
+    if stale_version or stale_evidence:  # first: what they saw is no longer so
+        raise ItemChanged(
+            key,
+            req.trigger,
+            seen_version=req.expected_version if req.expected_version is not None else row.version,
+            version=row.version,
+            seen_evidence=sorted(req.expected_evidence or ()),
+            evidence=sorted(r.id for r in on_file or ()),
+        )
     transition = _transition(spec, key, req.trigger, row.state)
     actor = req.actor.strip().lower()
     wanted = {r for n in transition.notify for r in n.to}
@@ -182,7 +213,7 @@ def fire_in(
         {FALLBACK_ROLE, *(cr for r in wanted for cr in spec.model.roles[r].contact_roles)}
     )
     contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
-    _authorise(spec, transition, key, actor, row.agency_id, contacts)
+    authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
         if req.actor in row.actors.get(earlier, ()):
             raise SeparationOfDuties(key, req.trigger, req.actor, earlier)
@@ -216,10 +247,9 @@ def fire_in(
         data["evidence"] = evidence_record(evidence_ids, stored)
     elif transition.dest is not None:
         # a decision records the evidence on file it was taken on
-        data["evidence_on_file"] = [
-            {"id": r.id, "sha256": r.sha256}
-            for r in conn.execute(_SELECT_EVIDENCE_ON_FILE, {"item_id": row.id})
-        ]
+        if on_file is None:
+            on_file = conn.execute(_SELECT_EVIDENCE_ON_FILE, {"item_id": row.id}).all()
+        data["evidence_on_file"] = [{"id": r.id, "sha256": r.sha256} for r in on_file]
 
     seq = row.seq + 1
     rag = req.rag.value if req.rag else None
@@ -357,11 +387,14 @@ def _transition(spec: WorkflowSpec, key: str, trigger: str, state: str) -> Trans
     raise TransitionNotAllowed(key, trigger, state, spec.allowed_from(state))
 
 
-def _authorise(
+def authorise(
     spec: WorkflowSpec, t: Transition, key: str, actor: str, agency: str, contacts: Sequence[Any]
 ) -> None:
     """The workflow's roles for this transition, then the roles table (``engine.permissions``):
-    whose items the person may act on at all, whatever roles a workflow gives them."""
+    whose items the person may act on at all, whatever roles a workflow gives them.
+
+    ``contacts``: rows of ``CONTACT_COLUMNS`` with at least the actor's and the business
+    managers'. Raises RoleNotAllowed or NotPermitted (also read by ``engine.actions``)."""
     held = acting_as(contacts, actor)
     if not any(
         r.role in role.contact_roles and (role.scope is Scope.ANY or r.agency_id == agency)

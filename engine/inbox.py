@@ -20,14 +20,17 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from engine import history, outbox, permissions
+from engine import contacts, history, outbox, permissions
 from engine.contacts import mark_failing
-from engine.errors import NotHeld
-from engine.fire import Fired
+from engine.errors import NotHeld, Refusal, RequestRefused
+from engine.evidence import EvidenceInput, StoredFile, read_stored
+from engine.fire import Fired, FireRequest, fire_in
+from engine.items import item_key, resolve_item
 from engine.replykeys import parse_bounce_address, parse_reply_address
 from engine.requests import records
 from engine.requests.answer import Upload, answer
 from engine.services import Services
+from engine.spec import answer_transition
 from engine.store.tables import DeliveryStatus, InboundMessage, InboundStatus, Outbox
 from engine.uploads import UploadLimits
 
@@ -39,8 +42,11 @@ __all__ = [
     "LocalAddress",
     "Seen",
     "Sent",
+    "assign",
     "delivery_key",
+    "discard",
     "insert",
+    "quarantined",
     "local_address",
     "record",
     "record_answer",
@@ -49,6 +55,7 @@ __all__ = [
     "sent_message",
     "auto_answer",
     "Held",
+    "Quarantined",
     "held",
     "confirm_answer",
 ]
@@ -471,3 +478,130 @@ def confirm_answer(
             )
         )
     return fired
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quarantined:
+    """A message in the quarantine, or held for staff to confirm who sent it."""
+
+    id: int
+    received_at: dt.datetime
+    sender: str | None
+    recipient: str
+    subject: str | None
+    reason: str | None
+    size: int
+    raw_sha256: str
+
+
+_FOR_STAFF = (InboundStatus.QUARANTINED.value, InboundStatus.HELD.value)
+_QUARANTINED = sa.select(
+    _inbound.c.id,
+    _inbound.c.received_at,
+    _inbound.c.sender,
+    _inbound.c.recipient,
+    _inbound.c.subject,
+    _inbound.c.reason,
+    _inbound.c.size,
+    _inbound.c.raw_sha256,
+).where(_inbound.c.status.in_(_FOR_STAFF))
+
+
+def quarantined(conn: sa.Connection, message_id: int | None = None) -> list[Quarantined]:
+    """The quarantined and held messages (or the one with ``message_id``), oldest first."""
+    query = _QUARANTINED.order_by(_inbound.c.id)
+    if message_id is not None:
+        query = query.where(_inbound.c.id == message_id)
+    return [Quarantined(**r._asdict()) for r in conn.execute(query)]
+
+
+def discard(services: Services, message_id: int, *, by: str, note: str, now: dt.datetime) -> bool:
+    """Set a quarantined message aside (``dismissed``), saying who did, when and why after the
+    reason it was held. False (nothing changed) when it is not in the quarantine (any more)."""
+    with services.db.write() as conn:
+        done = conn.execute(
+            _inbound.update()
+            .where(
+                _inbound.c.id == message_id,
+                _inbound.c.status.in_(_FOR_STAFF),
+            )
+            .values(
+                status=InboundStatus.DISMISSED.value,
+                reason=sa.func.coalesce(_inbound.c.reason, "")
+                + f" | discarded by {by} on {now:%Y-%m-%d %H:%M} UTC: {note}",
+            )
+        )
+        return done.rowcount == 1
+
+
+def assign(
+    services: Services, message_id: int, item: int | str, *, by: str, note: str, now: dt.datetime
+) -> Fired | None:
+    """Put a quarantined message on ``item`` (an id or ``REVIEW/REF@AGENCY``) as evidence: the
+    email itself, as received.
+
+    The item's answering transition (``submit_evidence`` in the shipped workflow) is fired
+    as the message's sender, so every workflow rule still applies: the sender must be a
+    contact of the item's agency (or a deputy of one) and the item must be taking evidence.
+    ``note`` (why it belongs there) is the event's reason, with who assigned it; the message
+    is recorded as accepted, with the evidence's id. None when it is not in the quarantine.
+
+    Raises:
+        RecommendationNotFound: no such item;
+        RequestRefused: the sender may not answer for the item's agency (``NOT_ANSWERER``)
+            or the item takes no evidence in its state (``NOT_ASKED_HERE``); the workflow's
+            refusals (FireError).
+    """
+    with services.db.write() as conn:
+        found = quarantined(conn, message_id)
+        if not found:
+            return None
+        message = found[0]
+        row = resolve_item(conn, item)
+        key = item_key(row.review_id, row.ref, row.agency_id)
+        sender = (message.sender or "").strip().lower()
+        if not sender or not contacts.answers_for(conn, sender, row.agency_id):
+            raise RequestRefused(
+                Refusal.NOT_ANSWERER,
+                f"{sender or 'the sender'} is not a contact of {row.agency_id}, so their email "
+                f"cannot be evidence on {key}: add them to the directory first",
+                key,
+            )
+        spec = services.specs.get(conn, row.workflow_version_id)
+        answering = answer_transition(spec.model, row.state)
+        if answering is None:
+            raise RequestRefused(
+                Refusal.NOT_ASKED_HERE, f"{key} takes no evidence in {row.state!r}", key
+            )
+        sha = message.raw_sha256
+        # what was kept (a quarantined message may have been cut), not what arrived
+        size = len(read_stored(services.data_dir, sha))
+        raw = StoredFile(
+            sha256=sha, size=size, stored_name=f"{sha[:2]}/{sha}", filename="reply.eml"
+        )
+        fired = fire_in(
+            conn,
+            services.specs,
+            FireRequest(
+                item=int(row.id),
+                trigger=answering.trigger,
+                actor=sender,
+                now=now,
+                reason=f"Assigned from the quarantine by {by}: {note}",
+                evidence=[EvidenceInput(content_type="message/rfc822")],
+                channel="email",
+            ),
+            [(EvidenceInput(content_type="message/rfc822"), raw)],
+            services.calendar,
+        )
+        conn.execute(
+            _inbound.update()
+            .where(_inbound.c.id == message_id)
+            .values(
+                status=InboundStatus.ACCEPTED.value,
+                evidence_ids=list(fired.evidence_ids),
+                reason=sa.func.coalesce(_inbound.c.reason, "")
+                + f" | assigned to {key} by {by} on {now:%Y-%m-%d %H:%M} UTC",
+            )
+        )
+        return fired

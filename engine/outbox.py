@@ -498,3 +498,91 @@ def _entry(row: Any, outcome: Outcome) -> history.Entry:
             "dedupe_key": row.dedupe_key,
         },
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """One outbox row as the business manager's outbox page lists it."""
+
+    id: int
+    item_id: int | None
+    kind: str
+    template: str
+    recipient: str
+    status: str
+    attempts: int
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime
+    sent_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    last_error: str | None
+    context: dict[str, Any]
+
+
+_LISTED = sa.select(
+    _outbox.c.id,
+    _outbox.c.item_id,
+    _outbox.c.kind,
+    _outbox.c.template,
+    _outbox.c.recipient,
+    _outbox.c.status,
+    _outbox.c.attempts,
+    _outbox.c.created_at,
+    _outbox.c.next_attempt_at,
+    _outbox.c.sent_at,
+    _outbox.c.failed_at,
+    _outbox.c.last_error,
+    _outbox.c.context,
+)
+
+
+def deliveries(
+    conn: sa.Connection, status: DeliveryStatus | None = None, limit: int = 200
+) -> list[Delivery]:
+    """The newest ``limit`` rows (of ``status`` when given), newest first."""
+    query = _LISTED.order_by(_outbox.c.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(_outbox.c.status == status.value)
+    return [Delivery(**r._asdict()) for r in conn.execute(query)]
+
+
+def counts(conn: sa.Connection) -> dict[DeliveryStatus, int]:
+    """How many rows are in each status."""
+    found: dict[str, int] = {
+        r.status: r.n
+        for r in conn.execute(
+            sa.select(_outbox.c.status, sa.func.count().label("n")).group_by(_outbox.c.status)
+        )
+    }
+    return {s: int(found.get(s.value, 0)) for s in DeliveryStatus}
+
+
+RETRIED = "notification_retried"
+
+
+def retry(db: Database, row_id: int, *, by: str, now: dt.datetime) -> bool:
+    """Send a failed row again: back to ``pending``, due ``now``, its attempts counted afresh.
+
+    Its last error stays until the next attempt settles it. When the row is about an item, an
+    event in the item's history says who asked. Returns False (and changes nothing) when there
+    is no such row or it has not failed (sent, pending, or retried meanwhile by someone else).
+    """
+    with db.write() as conn:
+        done = conn.execute(
+            _outbox.update()
+            .where(_outbox.c.id == row_id, _outbox.c.status == DeliveryStatus.FAILED.value)
+            .values(status=PENDING, next_attempt_at=now, attempts=0, failed_at=None)
+            .returning(_outbox.c.item_id, _outbox.c.kind, _outbox.c.recipient)
+        ).one_or_none()
+        if done is None:
+            return False
+        if done.item_id is not None:
+            history.note(
+                conn,
+                item_id=done.item_id,
+                at=now,
+                actor=by,
+                trigger=RETRIED,
+                data={"kind": done.kind, "recipient": done.recipient, "outbox_id": row_id},
+            )
+        return True

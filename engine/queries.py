@@ -164,6 +164,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         sa.select(_evidence).where(_evidence.c.item_id == row.id).order_by(_evidence.c.id)
     ).all()
     return {
+        "item_id": row.id,
         "agency": row.agency_id,
         "state": row.state,
         "state_label": spec.states[row.state].label,
@@ -177,6 +178,7 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         "workflow": row.workflow,
         "workflow_version": row.wf_version,
         "version": row.version,
+        "seq": row.seq,
         "allowed": list(dict.fromkeys(spec.allowed_from(row.state))),
         "evidence": [
             {
@@ -294,3 +296,45 @@ def agency_names(conn: sa.Connection) -> dict[str, str]:
     """Every agency's name, by id."""
     agency = core.agency
     return {r.id: r.name for r in conn.execute(sa.select(agency.c.id, agency.c.name))}
+
+
+def outbox(
+    conn: sa.Connection, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Outbox rows, oldest first: what was sent, is waiting or failed, and why (the JSON
+    API's outbox). Never the email's context (it names items and people)."""
+    table = core.outbox
+    query = sa.select(table).order_by(table.c.id).limit(limit).offset(offset)
+    if status:
+        query = query.where(table.c.status == status)
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "template": r.template,
+            "to": r.recipient,
+            "status": r.status,
+            "attempts": r.attempts,
+            "item_id": r.item_id,
+            "error": r.last_error,
+            "created_at": r.created_at,
+            "next_attempt_at": r.next_attempt_at,
+            "sent_at": r.sent_at,
+        }
+        for r in conn.execute(query)
+    ]
+
+
+def reviews(conn: sa.Connection, agencies: frozenset[str] | None) -> list[dict[str, Any]]:
+    """Reviews with how many items each has among ``agencies`` (None: every agency); reviews
+    with none of those are left out."""
+    query = (
+        sa.select(_review.c.id, _review.c.title, sa.func.count(_item.c.id).label("items"))
+        .join(_rec, _rec.c.review_id == _review.c.id)
+        .join(_item, _item.c.recommendation_id == _rec.c.id)
+        .group_by(_review.c.id, _review.c.title)
+        .order_by(_review.c.id)
+    )
+    if agencies is not None:
+        query = query.where(_item.c.agency_id.in_(sorted(agencies)))
+    return [{"id": r.id, "title": r.title, "items": r.items} for r in conn.execute(query)]

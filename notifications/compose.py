@@ -175,7 +175,7 @@ class Composer:
         if known is None or known.facts is not facts or known.today != today:
             self._contexts = known = Contexts(
                 facts,
-                base_url=self.settings.base_url,
+                links=self.settings.links,
                 sender=self.sender,
                 sender_name=self.sender_name,
                 signature=self.signature,
@@ -314,7 +314,7 @@ class Composer:
         token = signin.mint_token(self.services, row.context["sign_in"], now)
         if token is None:
             raise ValueError("the sign-in link was used or expired before it was sent")
-        link = f"{self.settings.base_url}/sign-in/{token}"
+        link = self.settings.links.sign_in(token)
         minutes = int(signin.LINK_FOR.total_seconds() // 60)
         rendered = self.templates.render(row.template, contexts.sign_in(row, link, minutes))
         return self._message([row], row.recipient, rendered, now)
@@ -332,7 +332,7 @@ class Composer:
         address = reply_address(self._reply_key, public_id, self.settings.reply_domain)
         # what the request asks in full (the agreed action, a note) is plan and staff free
         # text: it stays behind the link; the email says what the state expects
-        ctx.update(link=f"{self.settings.base_url}/r/{token}", reply_to=address)
+        ctx.update(link=self.settings.links.reply(token), reply_to=address)
         return address
 
     def _render(self, name: str, ctx: dict[str, object]) -> _Body:

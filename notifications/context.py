@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.mail_facts import ItemFacts, MailFacts
 from engine.spec import Move, Owed, WorkflowSpec, move_in
+from notifications.links import Links
 
 EXPECTED = (
     "Evidence that the agreed action is in place and working: for example minutes, "
@@ -112,14 +113,14 @@ class Contexts:
         self,
         facts: MailFacts,
         *,
-        base_url: str,
+        links: Links,
         sender: str,
         sender_name: str,
         signature: str | None = None,
         today: dt.date | None = None,
     ) -> None:
         self.facts, self.today = facts, today
-        self.base_url, self.sender, self.sender_name = base_url, sender, sender_name
+        self.links, self.sender, self.sender_name = links, sender, sender_name
         self.signature = signature or sender_name
         self._common: dict[tuple[object, ...], dict[str, object]] = {}
         self._labels: dict[int, tuple[WorkflowSpec, dict[str, str]]] = {}
@@ -190,7 +191,7 @@ class Contexts:
             "owed": owed,
             "owed_by": owed_by,
             "expected": " ".join(expected.split()),
-            "link": f"{self.base_url}/items/{item.review_id}/{item.ref}",
+            "link": self.links.item(item.review_id, item.ref, item.agency_id),
             "reply_to": self.sender,
             "sender_name": sender_name,
             "sender_role": sender_role,
@@ -269,7 +270,7 @@ class Contexts:
             "board_name": self.sender_name,
             "sender_name": "signoff",
             "reply_to": self.sender,
-            "link": f"{self.base_url}/admin/outbox",
+            "link": self.links.outbox(),
         }
 
     def sign_in(self, row: Any, link: str, minutes: int) -> dict[str, object]:

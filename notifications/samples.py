@@ -22,7 +22,7 @@ _SAMPLE_ITEM: dict[str, object] = {
     "owed": "evidence",
     "owed_by": "NHS South East Essex",
     "expected": "The revised terms of reference and the minutes of the meeting that agreed them",
-    "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
+    "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1@southend-lscb",
     "reply_to": "signoff+southend-iawg-scr-audit-2010.r1@southend-lscb.example.org",
     "sender_name": "LSCB Business Manager",
     "sender_role": "Business manager",
@@ -41,7 +41,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
         "board_name": "Southend LSCB",
         "sender_name": "signoff",
         "reply_to": "business.manager@southend-lscb.example.org",
-        "link": "https://signoff.example.org/admin/outbox",
+        "link": "https://signoff.example.org/",
         "count": 1,
         "failures": [
             {
@@ -99,7 +99,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "days_overdue": 9,
                 "overdue_since": "2 April 2011",
                 "urgent": False,
-                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1",
+                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R1@southend-lscb",
             },
             {
                 "ref": "R4",
@@ -110,7 +110,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {  # one per kind
                 "days_overdue": 43,
                 "overdue_since": "1 May 2011",
                 "urgent": True,
-                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R4",
+                "link": "https://signoff.example.org/items/southend-iawg-scr-audit-2010/R4@southend-lscb",
             },
         ],
     },

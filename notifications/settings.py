@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from notifications.links import Links
+
 
 class SmtpTls(StrEnum):
     NONE = "none"
@@ -33,6 +35,6 @@ class MailSettings:
     smtp_tls: SmtpTls = SmtpTls.NONE
     smtp_timeout: float = 30.0
     mail_from: str = "signoff <signoff@localhost>"
-    base_url: str = "http://localhost:8000"
+    links: Links  # the web layer's URL builder (web.urls.Links), every email link from it
     reply_domain: str = "localhost"
     reply_key: Callable[[], bytes] = field(repr=False, compare=False)

@@ -101,7 +101,10 @@ def page(
     signed = None
     if token is None:
         token, signed = csrf.generate_csrf_tokens()
-    response = ctx.page(request, name, status=status, who=who, csrf_token=token, **context)
+    response = ctx.page(
+        request, name, status=status, who=who, csrf_token=token, current_path=request.url.path,
+        **context,
+    )  # fmt: skip
     if signed is not None:
         csrf.set_csrf_cookie(signed, response)
     return response

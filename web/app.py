@@ -13,12 +13,31 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.exceptions import HTTPException
 
 from engine.services import Services
 from engine.uploads import UploadLimits
-from web import admin, assets, downloads, home, reply, signin
+from web import (
+    admin,
+    api,
+    assets,
+    decide,
+    downloads,
+    home,
+    items,
+    outbox,
+    panel,
+    reply,
+    signin,
+    tokens,
+)
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -27,7 +46,16 @@ from web.settings import WebSettings
 
 _MB = 1024 * 1024
 _FORM_FOR = 8 * 3600  # seconds a form's CSRF token stays good: time to write a statement
-_THROTTLED = ("/r/", "/reply/", "/sign-in/", "/evidence/", "/sessions/")
+_THROTTLED = (
+    "/r/",
+    "/reply/",
+    "/sign-in/",
+    "/evidence/",
+    "/sessions/",
+    "/items/",
+    "/outbox/",
+    "/quarantine/",
+)
 
 
 def create_app(
@@ -70,10 +98,18 @@ def create_app(
     app.include_router(reply.router(ctx))
     app.include_router(signin.router(ctx))
     app.include_router(home.router(ctx))
+    app.include_router(items.router(ctx))
+    app.include_router(decide.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(panel.router(ctx))
+    app.include_router(outbox.router(ctx))
+    app.include_router(tokens.router(ctx))
+    app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:
+        if request.url.path.startswith(api.PREFIX + "/"):  # a path the API's mount missed
+            return JSONResponse({"detail": "Not found", "error": None}, status_code=404)
         if request.url.path.startswith(_THROTTLED):
             ctx.throttle.failed(client_of(request))
         return HTMLResponse(pages.not_found, status_code=404)

@@ -20,6 +20,8 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader
 from markupsafe import Markup, escape
 
+from web import urls
+
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 
 
@@ -79,8 +81,11 @@ class Pages:
             long_time=lambda t: long_time(local(t)),  # in the board's time zone
             paragraphs=paragraphs,
             file_size=file_size,
+            iso_date=lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v,
+            iso_time=lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v,
         )
         self.env.globals["serviceName"] = service_name
+        self.env.globals.update(item_path=urls.item_path, items_path=urls.items_path)
         self.not_found = self.render("not_found.html", nonce=None).encode()
         self.too_many = self.render("too_many.html", nonce=None).encode()
         self.script_hash = _script_hash(self.not_found.decode())

@@ -59,9 +59,10 @@ _KINDS = (
 )
 _NEW_LINK = "Ask the safeguarding board for a new link if you still need to send evidence."
 _CANNOT = "This request cannot be answered. " + _NEW_LINK
-# What the page says when the engine refuses an answer, by the refusal's reason. Only the
+# What the page says when the engine refuses an answer, by the refusal's reason (the item
+# page's evidence form says the same). Only the
 # first three can come from answering; the others are refusals to issue, worded all the same.
-_REFUSED: dict[Refusal, str] = {
+REFUSED: dict[Refusal, str] = {
     Refusal.EMPTY: "Write a statement or choose at least one file to send.",
     Refusal.CLOSED: (
         "This request can no longer be answered: it has been answered or withdrawn, it has "
@@ -100,11 +101,9 @@ def _fire_refusal(exc: FireError) -> str:
 
 def router(ctx: Context) -> APIRouter:
     routes = APIRouter()
-    limits = UploadLimits(
-        max_file_bytes=ctx.settings.max_upload_mb * _MB, max_files=ctx.settings.max_upload_files
-    )
+    limits = upload_limits(ctx)
     done_signer = URLSafeSerializer(ctx.secret, salt="signoff-reply-done")
-    hint = _limits_hint(ctx.settings.max_upload_mb, ctx.settings.max_upload_files)
+    hint = limits_hint(ctx.settings.max_upload_mb, ctx.settings.max_upload_files)
 
     def live(request: Request, public_id: str) -> tuple[str, RequestView]:
         ctx.throttle.check(client_of(request))
@@ -240,7 +239,7 @@ def router(ctx: Context) -> APIRouter:
             errors = {"files": str(exc)}
             return form_page(request, view, status=422, statement=statement, errors=errors)
         except RequestRefused as exc:
-            errors = {"statement": _REFUSED[exc.reason]}
+            errors = {"statement": REFUSED[exc.reason]}
             return form_page(request, view, status=422, statement=statement, errors=errors)
         except FireError as exc:  # the workflow refused: worded here, never a 500
             errors = {"statement": _fire_refusal(exc)}
@@ -285,7 +284,14 @@ def router(ctx: Context) -> APIRouter:
     return routes
 
 
-def _limits_hint(max_mb: int, max_files: int) -> Markup:
+def upload_limits(ctx: Context) -> UploadLimits:
+    """The upload checks' limits for this app's settings (the reply page and the item page)."""
+    return UploadLimits(
+        max_file_bytes=ctx.settings.max_upload_mb * _MB, max_files=ctx.settings.max_upload_files
+    )
+
+
+def limits_hint(max_mb: int, max_files: int) -> Markup:
     return Markup(
         "You can choose up to {files} files, each up to {mb} MB. We accept {kinds}. "
         "We do not accept zip files, programs, web pages or documents with macros or passwords."

@@ -159,9 +159,11 @@ def answer(
     limits: UploadLimits,
     channel: str,
     conn: sa.Connection | None = None,
+    expected_version: int | None = None,
 ) -> Fired:
     """Record an answer and fire the state's answering transition, in one transaction.
 
+    ``expected_version``: the item's version the person saw; ConcurrentUpdate when it moved.
     With ``conn``, runs inside the caller's write transaction (the inbound listener
     records the message in the same one, so a redelivered message adds nothing).
 
@@ -187,9 +189,9 @@ def answer(
     if statement:
         stored.append((EvidenceInput(statement=statement), None))
     if conn is not None:
-        return _answer_in(conn, services, public_id, actor, stored, now, channel)
+        return _answer_in(conn, services, public_id, actor, stored, now, channel, expected_version)
     with services.db.write() as own:
-        return _answer_in(own, services, public_id, actor, stored, now, channel)
+        return _answer_in(own, services, public_id, actor, stored, now, channel, expected_version)
 
 
 def _answer_in(
@@ -200,6 +202,7 @@ def _answer_in(
     stored: list[tuple[EvidenceInput, Any]],
     now: dt.datetime,
     channel: str,
+    expected_version: int | None = None,
 ) -> Fired:
     row = records.load(conn, public_id, for_update=not services.db.is_sqlite)
     key = item_key(row.review_id, row.ref, None)
@@ -239,6 +242,7 @@ def _answer_in(
             evidence=[e for e, _ in stored],
             channel=channel,
             request_id=int(row.id),
+            expected_version=expected_version,
         ),
         stored,
         services.calendar,

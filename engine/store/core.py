@@ -245,6 +245,22 @@ staff_session = sa.Table(
     sa.Column("ended_reason", sa.String(100)),
 )
 
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("public_id", sa.String(32), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(50), nullable=False),
+    sa.Column("agency_id", sa.String(100)),
+    sa.Column("acts_for", sa.String(320)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(320), nullable=False),
+    sa.Column("last_used_at", UTCDateTime()),
+    sa.Column("revoked_at", UTCDateTime()),
+)
+
 sweep_state = sa.Table(
     "sweep_state",
     metadata,

@@ -332,6 +332,24 @@ class StaffSession(SQLModel, table=True):
     ended_reason: str | None = Field(default=None, max_length=100)
 
 
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the JSON API, scoped to one role (and agency); only the
+    SHA-256 of its secret is kept. Written only by ``engine.api_tokens``."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=32)  # names it on /tokens; not a secret
+    secret_hash: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=50)  # an engine.permissions.Role
+    agency_id: str | None = Field(default=None, foreign_key="agency.id", max_length=100)
+    acts_for: str | None = Field(default=None, max_length=320)  # who decisions are made as
+    created_at: dt.datetime = _ts()
+    created_by: str = Field(max_length=320)
+    last_used_at: dt.datetime | None = _ts(nullable=True)
+    revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
 class SweepState(SQLModel, table=True):
     """What the sweep remembers between runs (one row, id 1): when it last looked for failed
     deliveries and when it should next look (the next local midnight), so the every-minute

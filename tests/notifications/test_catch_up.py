@@ -80,7 +80,7 @@ def body(m: EmailMessage) -> str:
 
 
 def refs_in(m: EmailMessage) -> list[str]:
-    return re.findall(rf"/items/{REVIEW}/(C\d+)\s", body(m))
+    return re.findall(rf"/items/{REVIEW}/(C\d+)(?:@[a-z-]+)?\s", body(m))
 
 
 def per_recipient_and_kind(messages: list[EmailMessage]) -> Counter[tuple[str, str]]:

@@ -11,6 +11,7 @@ from engine.spec import load_spec_file
 from notifications.context import EXPECTED, Contexts, decision_labels, long_date
 from notifications.templates import available
 from tests.conftest import WORKFLOWS
+from web.urls import Links
 
 SPEC = load_spec_file(WORKFLOWS / "recommendation.yaml", available())
 BM = "bm@example.org"
@@ -36,7 +37,10 @@ FACTS = MailFacts(
 
 def contexts() -> Contexts:
     return Contexts(
-        FACTS, base_url="https://signoff.example.org", sender="lscb@example.org", sender_name="B"
+        FACTS,
+        links=Links("https://signoff.example.org"),
+        sender="lscb@example.org",
+        sender_name="B",
     )
 
 
@@ -73,7 +77,7 @@ def test_the_common_context_says_only_what_the_facts_say() -> None:
         "owed": "evidence",
         "owed_by": "Southend LSCB",
         "expected": EXPECTED,
-        "link": "https://signoff.example.org/items/scr-2010/R1",
+        "link": "https://signoff.example.org/items/scr-2010/R1@lscb",
         "reply_to": "lscb@example.org",
         "sender_name": "B",
         "sender_role": "",
@@ -112,20 +116,20 @@ def test_digest_and_failures_contexts() -> None:
     assert (digest["kind"], digest["urgent"]) == ("chase", False)
     assert [i["ref"] for i in digest["items"]] == ["R1"]  # type: ignore[attr-defined]
     failures = c.failures(row("failures", count=1, failures=["x"]))
-    assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/admin/outbox")
+    assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/")
     assert failures["recipient_name"] == "Ann"
 
 
 def test_the_business_manager_signs_and_without_one_the_given_signature() -> None:
     signed = MailFacts(items=FACTS.items, people=FACTS.people, signer="Sam Jones")
     ctx = Contexts(
-        signed, base_url="https://x.example.org", sender="s@x.org", sender_name="signoff"
+        signed, links=Links("https://x.example.org"), sender="s@x.org", sender_name="signoff"
     )
     common = ctx.common(row("chase", days_overdue=3))
     assert (common["sender_name"], common["sender_role"]) == ("Sam Jones", "Business manager")
     unsigned = Contexts(
         FACTS,
-        base_url="https://x.example.org",
+        links=Links("https://x.example.org"),
         sender="s@x.org",
         sender_name="signoff",
         signature="The business manager",

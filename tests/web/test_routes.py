@@ -18,17 +18,21 @@ import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from engine import permissions, sessions
+from engine import api_tokens, inbox, permissions, sessions
+from engine.evidence import EvidenceInput, store_bytes
+from engine.fire import FireRequest, fire
+from engine.inbox import Arrival, InboundStatus
 from engine.permissions import Permission, Person
 from engine.services import Services
-from engine.store.tables import new_public_id
-from tests.conftest import AUDITOR, BM, PANEL
-from tests.web.conftest import Clock, ask, csrf_of, evidence_file, sign_in
+from engine.store.tables import Rag, new_public_id
+from tests.conftest import AUDITOR, BM, PANEL, REVIEW
+from tests.web.conftest import Clock, ask, csrf_of, evidence_file, row_counts, sign_in
 from web.access import Requires
 
 CHAIR = "chair@southend-lscb.example.org"
 VIEWER = "board.member@southend-lscb.example.org"
 SEPT_LEAD = "named.nurse@sept.example.org"
+NHS_LEAD = "designated.nurse@nhs-see.example.org"
 PEOPLE = {
     "business_manager": BM,
     "panel_member": PANEL,
@@ -55,10 +59,26 @@ PUBLIC = {
 
 @dataclass(frozen=True)
 class Thing:
-    """Something a route names by id, and the agency it belongs to (None: the board's)."""
+    """Something a route names by id, and the agency it belongs to (None: the board's).
+
+    ``path``: the whole address, for routes naming it by more than one part (an item's review
+    and ref, and the action to take on it); ``form``: what a successful post sends."""
 
     id: str
     agency: str | None
+    path: str | None = None
+    form: dict[str, str] | None = None
+
+
+# what each role does to an item on the item page (a transition the workflow gives them from
+# the state the item is put in), and the form that does it
+ACTIONS = {
+    "agency_contact": ("open", "request_extension",
+                       {"reason": "Staff off sick", "due_date-day": "1", "due_date-month": "6",
+                        "due_date-year": "2011"}),
+    "internal_auditor": ("panel_signed_off", "audit_not_confirmed", {"reason": "Not embedded"}),
+}  # fmt: skip
+STAFF_ACTION = ("open", "transfer", {"reason": "A matter for the adults board"})
 
 
 def api_routes(routes: Sequence[object]) -> Iterator[APIRoute]:
@@ -113,6 +133,7 @@ class World:
                 "nhs-south-east-essex",
             ),
         ]
+        self.made = 0
         self.clients: dict[str, TestClient] = {}
         for role, email in PEOPLE.items():
             self.clients[role] = make_client()
@@ -124,10 +145,93 @@ class World:
         assert found is not None
         return found
 
-    def things(self, path: str) -> list[Thing]:
+    def item(self, agency: str, state: str) -> str:
+        """A new item of ``agency`` in ``state`` (open, or signed off by the panel); its ref."""
+        self.made += 1
+        ref = f"W{self.made}"
+        ask(self.demo, ref, agency)
+        if state == "panel_signed_off":
+            key = f"{REVIEW}/{ref}"
+            lead = {"sept": SEPT_LEAD, "nhs-south-east-essex": NHS_LEAD}[agency]
+            for trigger, actor, extra in (
+                ("submit_evidence", lead, {"evidence": [EvidenceInput(statement="done")]}),
+                ("sign_off", PANEL, {"meeting_date": self.clock.now.date(), "rag": Rag.GREEN,
+                                     "reason": "good"}),
+            ):  # fmt: skip
+                fire(self.demo, FireRequest(item=key, trigger=trigger, actor=actor,
+                                            now=self.clock.now, **extra))  # type: ignore[arg-type]  # fmt: skip
+        return ref
+
+    def held(self, sender: str) -> int:
+        """A reply from ``sender`` held in the quarantine; its id."""
+        self.made += 1
+        raw = f"From: {sender}\r\nSubject: minutes {self.made}\r\n\r\nAttached.\r\n".encode()
+        stored = store_bytes(self.demo.data_dir, raw, "message.eml")
+        arrival = Arrival(received_at=self.clock.now, envelope_from=sender, sender=sender,
+                          recipient="evidence@signoff.example.org", raw_sha256=stored.sha256,
+                          size=len(raw))  # fmt: skip
+        inbox.record(self.demo, arrival, key=f"<held-{self.made}@test>",
+                     status=InboundStatus.QUARANTINED, reason="not a reply address")  # fmt: skip
+        with self.demo.db.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT max(id) FROM inbound_message")).scalar_one())
+
+    def failed_email(self) -> int:
+        """An email to a SEPT contact the dispatcher gave up on; its outbox id."""
+        self.made += 1
+        with self.demo.db.write() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO outbox (dedupe_key, kind, template, recipient, context, "
+                        "status, attempts, next_attempt_at, created_at, failed_at, last_error) "
+                        "VALUES (:k, 'reminder', 'reminder', :r, '{}', 'failed', 5, :t, :t, :t, "
+                        "'550 mailbox unavailable') RETURNING id"
+                    ),
+                    {"k": f"test:{self.made}", "r": SEPT_LEAD, "t": self.clock.now},
+                ).scalar_one()
+            )
+
+    def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
         if path == "/evidence/{public_id}":
             return self.evidence
+        if path == "/items/{review}/{ref}":
+            return [
+                Thing("T1", "sept", f"/items/{REVIEW}/T1@sept"),
+                Thing("T2", "nhs-south-east-essex", f"/items/{REVIEW}/T2"),
+            ]
+        if path == "/items/{review}/{ref}/{trigger}":
+            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
+            return [
+                Thing(ref, agency, f"/items/{REVIEW}/{ref}@{agency}/{trigger}", form)
+                for agency in ("sept", "nhs-south-east-essex")
+                for ref in [self.item(agency, state)]
+            ]
+        if path == "/tokens/{public_id}/revoke":
+            _secret, made = api_tokens.create(
+                self.demo, name="route test", role="board_viewer", agency=None,
+                acts_for=None, created_by=BM, now=self.clock.now,
+            )  # fmt: skip
+            return [Thing(made.public_id, None)]
+        if path == "/items/{review}/{ref}/decide/{trigger}":
+            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
+            return [
+                Thing(ref, agency, target, {**form, "_page": target})
+                for agency in ("sept", "nhs-south-east-essex")
+                for ref in [self.item(agency, state)]
+                for target in [f"/items/{REVIEW}/{ref}@{agency}/decide/{trigger}"]
+            ]
+        if path.startswith("/quarantine/{message_id}"):
+            ref = self.item("sept", "open")
+            message = str(self.held(SEPT_LEAD))
+            form = (
+                {"item": f"{REVIEW}/{ref}@sept", "assign-note": "It answers the request"}
+                if path.endswith("/assign")
+                else {"discard-note": "Not for us"}
+            )
+            return [Thing(message, None, path.replace("{message_id}", message), form)]
+        if path == "/outbox/{row_id}/retry":
+            return [Thing(str(self.failed_email()), None)]
         if path == "/sessions/{public_id}/end":
             sessions.start_session(self.demo, "chief.executive@sept.example.org",
                                    self.clock.now, sessions.How.LINK)  # fmt: skip
@@ -141,17 +245,38 @@ class World:
             return [Thing(newest, None)]
         raise AssertionError(f"{path}: no ids known for this route; teach World.things")
 
-    def request(self, role: str | None, method: str, path: str) -> tuple[int, str]:
+    def request(
+        self, role: str | None, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         client = self.clients[role] if role else self.make_client()
         if method == "GET":
             response = client.get(path)
         else:
-            token = csrf_of(client.get("/").text) if role else "none"
-            response = client.post(path, data={"csrf_token": token})
+            data = {"csrf_token": csrf_of(client.get("/").text) if role else "none"}
+            if form is not None:  # an item page's form: as loaded, when the page loads
+                form = dict(form)
+                where = form.pop("_page", None) or path.rsplit("/", 1)[0]
+                shown = client.get(where) if role else None
+                found = _VERSION.search(shown.text) if shown is not None else None
+                version, seq = found.groups() if found else ("1", "1")
+                data |= {**form, "version": version, "seq": seq}
+                evidence = _EVIDENCE.search(shown.text) if shown is not None else None
+                if evidence:
+                    data["evidence"] = evidence.group(1)
+                if shown is not None and shown.status_code == 200:
+                    data["csrf_token"] = csrf_of(shown.text)
+            response = client.post(path, data=data)
         return response.status_code, response.text
 
 
 SUCCESS = {"GET": 200, "POST": 303}
+# posts without an id in the path: what a successful one sends, and its answer (a token made
+# on /tokens is shown on the page, once, rather than redirected to)
+FORMS = {("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 200)}
+_VERSION = re.compile(
+    r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
+)
+_EVIDENCE = re.compile(r'name="evidence" value="([\d,]*)"')
 _PARAM = re.compile(r"\{[a-z_]+\}")
 
 
@@ -167,23 +292,24 @@ def test_every_route_as_every_role(
     for method, path, permission in routes:
         if not _PARAM.search(path):
             allowed = permission is None or person.may(permission)
-            status, _ = world.request(role, method, path)
-            assert (status == SUCCESS[method]) is allowed, (role, method, path, status)
+            form, success = FORMS.get((method, path), (None, SUCCESS[method]))
+            status, _ = world.request(role, method, path, form)
+            assert (status == success) is allowed, (role, method, path, status)
             if not allowed:
                 assert status == 404, (role, method, path, status)
             tried += 1
             continue
         status, unknown = world.request(role, method, _PARAM.sub(new_public_id(), path))
         assert status == 404, (role, method, path, "unknown id", status)
-        for thing in world.things(path):
-            target = _PARAM.sub(thing.id, path)
+        for thing in world.things(path, role):
+            target = thing.path or _PARAM.sub(thing.id, path)
             if permission is None:
                 allowed = True
             elif thing.agency is None:
                 allowed = person.may(permission)
             else:
                 allowed = person.may(permission, thing.agency)
-            status, text = world.request(role, method, target)
+            status, text = world.request(role, method, target, thing.form)
             if allowed:
                 assert status == SUCCESS[method], (role, method, target, status)
             else:
@@ -227,8 +353,21 @@ def test_every_signed_in_post_needs_the_form_token(
     posts = [p for m, p, _ in signed_in_routes(client.app.routes) if m == "POST"]
     assert posts
     for path in posts:
-        [thing] = world.things(path)[:1]
-        target = _PARAM.sub(thing.id, path)
+        if _PARAM.search(path):
+            [thing] = world.things(path, "business_manager")[:1]
+            target, form, success = thing.path or _PARAM.sub(thing.id, path), thing.form, 303
+            # a form (the item page's, a decision's) is shown again, saying why, with what was
+            # typed; anything else is the plain 404
+            refused_with = 400 if thing.form else 404
+        else:  # /tokens: a token made is shown on the page, once
+            target = path
+            form, success = FORMS.get(("POST", path), (None, 303))
+            refused_with = 404
+        typed = {k: v for k, v in (form or {}).items() if k != "_page"}
         for data in ({}, {"csrf_token": "forged"}):
-            assert client.post(target, data=data).status_code == 404, (path, data)
-        assert client.post(target, data={"csrf_token": csrf_of(client.get("/").text)}).is_redirect
+            before = row_counts(demo)
+            refused = client.post(target, data={**typed, **data})
+            assert refused.status_code == refused_with, (path, data)
+            assert row_counts(demo) == before, (path, data)
+        status, _ = world.request("business_manager", "POST", target, form)
+        assert status == success, path

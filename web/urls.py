@@ -1,0 +1,58 @@
+"""The web app's URLs, built in one place: for its own pages and for the emails it is linked
+from (``notifications.links.Links``, handed to the mail adapter by ``app.settings``).
+
+Each path pattern here is the one its route is declared with, so a link can only name a page
+that exists; a test checks every pattern against the app's route table.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+
+HOME = "/"
+ITEMS = "/items"
+ITEM = "/items/{review}/{ref}"  # ref: ``R1`` (every agency's item) or ``R1@agency`` (one)
+ITEM_ACTION = ITEM + "/{trigger}"  # a form on the item page: fire ``trigger`` (web.decide)
+SIGN_IN = "/sign-in"
+SIGN_IN_LINK = "/sign-in/{token}"
+REPLY_LINK = "/r/{token}"
+OUTBOX = "/outbox"  # the business manager's emails, failed ones first (web.outbox)
+OUTBOX_RETRY = OUTBOX + "/{row_id}/retry"
+PANEL = "/panel"  # decisions waiting for the signed-in person (web.panel)
+AUDIT = "/audit"  # confirmations waiting for them
+DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own
+
+
+def _q(part: str) -> str:
+    return urllib.parse.quote(part, safe="@")
+
+
+def item_path(review: str, ref: str, agency: str | None = None) -> str:
+    """``/items/REVIEW/REF`` or, for one agency's item, ``/items/REVIEW/REF@AGENCY``."""
+    return ITEM.format(review=_q(review), ref=_q(f"{ref}@{agency}" if agency else ref))
+
+
+def items_path(filters: Mapping[str, object] | None = None) -> str:
+    """``/items`` with the given filters as query parameters (empty ones left out)."""
+    query = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "", False)}
+    return ITEMS + (f"?{urllib.parse.urlencode(query)}" if query else "")
+
+
+class Links:
+    """Absolute URLs for emails (``notifications.links.Links``)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def item(self, review: str, ref: str, agency: str) -> str:
+        return self.base_url + item_path(review, ref, agency)
+
+    def outbox(self) -> str:
+        return self.base_url + OUTBOX
+
+    def sign_in(self, token: str) -> str:
+        return self.base_url + SIGN_IN_LINK.format(token=token)
+
+    def reply(self, token: str) -> str:
+        return self.base_url + REPLY_LINK.format(token=token)
