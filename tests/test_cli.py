@@ -24,7 +24,7 @@ from engine.services import Services
 from engine.store import migrate
 from engine.store.db import Database
 from inbound.receive import Mailbox, receive
-from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, ROOT
+from tests.conftest import BM, CONTACTS, PANEL, PLAN, R1, REVIEW, ROOT
 
 SIGNOFF = str(Path(sys.executable).parent / "signoff")
 NOW_ISO = "2011-01-10T09:00Z"
@@ -241,6 +241,30 @@ def test_forecast_and_sweep_show_the_chasing(cli: Cli) -> None:
     done = cli("sweep", "--now", "2011-03-21T10:00Z").stdout
     assert "queued" in done
     assert "pending" in cli("outbox", "--status", "pending").stdout
+
+
+def test_start_dates_are_shown_and_never_chased(cli: Cli) -> None:
+    """Issue 9: 'From January 2011' (R3) and 'From April 2011' (R5) were chased and escalated
+    through every step at the first sweep. They are start dates: shown, never chased."""
+    r3, r5 = f"{REVIEW}/R3", f"{REVIEW}/R5"
+    swept = json.loads(cli("sweep", "--now", "2012-06-01T10:00Z", "--json").stdout)
+    decided = {(d["key"], d["kind"]) for d in swept["decided"]}
+    # the rest of the plan, long overdue, is chased and escalated at this first sweep
+    assert {kind for _key, kind in decided} == {"chase", "escalation"}
+    assert swept["queued"] > 0
+    assert {key for key, _kind in decided}.isdisjoint({r3, r5})
+    rows = json.loads(cli("outbox", "--json").stdout)["rows"]
+    assert rows
+    assert [r for r in rows if r["key"] in (r3, r5)] == []
+    for key, start in ((r3, "2011-01-01"), (r5, "2011-04-01")):
+        assert f"due -; starts {start} (not chased)" in cli("show", key).stdout
+        view = json.loads(cli("show", key, "--json").stdout)
+        assert (view["due_dates"], view["start_dates"]) == ([], [start])
+        (item,) = view["items"]
+        assert (item["state"], item["due"]) == ("open", None)
+    listed = {i["key"]: i for i in json.loads(cli("list", "--json").stdout)["items"]}
+    assert (listed[r3]["due"], listed[r3]["starts"]) == (None, "2011-01-01")
+    assert (listed[r5]["due"], listed[r5]["starts"]) == (None, "2011-04-01")
 
 
 def test_templates_command_refuses_an_ssti_payload(tmp_path: Path) -> None:

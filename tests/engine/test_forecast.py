@@ -89,15 +89,16 @@ def test_forecast_shows_digests_as_the_sweeps_queue_them(demo: Services) -> None
 
 
 def test_an_urgent_step_brings_the_rest_of_its_digest_with_it(demo: Services) -> None:
-    """Sunday night, long overdue: R3 reaches the chair's urgent step, R8 and R9 their first
-    step (the LSCB's ladder: the chair too, not urgent). One digest, sent at once."""
-    night = at("2011-02-14T02:00+00:00")
+    """Sunday night, first sweep: R1, R2, R4, R7, R8 and R9, long overdue, reach the chair's
+    urgent step; R6 (due 31 May) its first step (the LSCB's ladder: the chair too, not
+    urgent). One digest, sent at once. (R3 and R5 have only start dates: never chased.)"""
+    night = at("2011-06-13T02:00+00:00")
     now = [e for e in forecast(demo, night, 1) if e["decided_at"] == night.isoformat()]
     run_once(demo, night)
     got = queued(demo)
     assert got == set(rows_of(now))
     to_chair = [(k.split(":")[1], t) for k, kind, to, t in got if to == CHAIR]
-    assert len(to_chair) == 3  # R3, R8 and R9: one escalation each (R3 only its top step)
+    assert len(to_chair) == 7  # one escalation each, the long-overdue six only their top step
     assert {t for _item, t in to_chair} == {night}
 
 

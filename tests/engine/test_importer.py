@@ -92,7 +92,9 @@ def test_example_plan_and_contacts_import(published: Services) -> None:
     assert {i["state"] for i in items.values()} == {"open"}
     assert r8["due_dates"] == ["2011-06-30", "2011-01-31"]  # source order kept
     assert items["R8"]["due"] == "2011-01-31"  # the earliest is chased
-    assert items["R3"]["due"] == "2011-01-01"
+    # 'From January 2011' and 'From April 2011' are starts, not deadlines: kept, never chased
+    assert (items["R3"]["due"], items["R3"]["starts"]) == (None, "2011-01-01")
+    assert (items["R5"]["due"], items["R5"]["starts"]) == (None, "2011-04-01")
 
 
 def test_reimport_leaves_existing_items_unchanged(published: Services) -> None:

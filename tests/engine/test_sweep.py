@@ -125,10 +125,13 @@ def test_granted_extension_starts_a_new_cycle(demo: Services) -> None:
 
 
 def test_next_attention_only_reads_due_items(demo: Services) -> None:
-    # imported on 2011-01-10: only R3 (due 2011-01-01) needs attention then
-    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1
-    # its next point (the next weekly chase) is days away, so nothing is read an hour later
-    assert run_once(demo, NOW + dt.timedelta(hours=2)).items == 0
+    # imported on 2011-01-10: nothing is due yet (R3 'From January 2011' is a start date,
+    # never chased), so the sweep reads no item
+    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 0
+    # 14 days before 31 January: only R8 and R9 need attention (their first reminder)
+    assert run_once(demo, at("2011-01-18T10:00+00:00")).items == 2
+    # their next point (the 3-day reminder) is days away, so nothing is read an hour later
+    assert run_once(demo, at("2011-01-18T11:00+00:00")).items == 0
 
 
 def test_two_concurrent_sweepers_queue_exactly_what_one_would(demo: Services) -> None:

@@ -42,6 +42,9 @@ def _statements(services: Services) -> list[str]:
 
 _EXTENDED = {"Parse", "Bind", "Describe", "Execute", "Sync"}  # no Query: no BEGIN, no COMMIT
 _PROBE = "SELECT (SELECT min(item."
+# 14 days before 31 January: R8 and R9 (the example's earliest deadlines) need their first
+# reminder; before then nothing in the example is due (R3 and R5 have only start dates)
+REMINDED = dt.datetime(2011, 1, 18, 10, tzinfo=dt.UTC)
 
 
 def _sent_by_driver(services: Services, action: Callable[[], object]) -> list[str]:
@@ -103,11 +106,11 @@ def _summaries(services: Services) -> list[tuple[str, int]]:
 
 
 def test_nothing_due_sends_one_statement_and_opens_no_transaction(demo: Services) -> None:
-    first = run_once(demo, NOW + dt.timedelta(hours=1))  # R3 is due; the day's check runs
-    assert first.items == 1
+    first = run_once(demo, REMINDED)  # R8 and R9 are due a reminder; the day's check runs
+    assert first.items == 2
     seen = _statements(demo)
     for minutes in range(5):
-        report = run_once(demo, NOW + dt.timedelta(hours=2, minutes=minutes))
+        report = run_once(demo, REMINDED + dt.timedelta(hours=1, minutes=minutes))
         assert (report.items, report.queued, report.decided) == (0, 0, [])
     assert seen == []  # the probe goes straight to the driver: no BEGIN, no COMMIT, no SELECT
     if demo.db.is_sqlite:
@@ -115,13 +118,13 @@ def test_nothing_due_sends_one_statement_and_opens_no_transaction(demo: Services
         traced: list[str] = []
         probe.set_trace_callback(traced.append)
         try:
-            run_once(demo, NOW + dt.timedelta(hours=3))
+            run_once(demo, REMINDED + dt.timedelta(hours=2))
         finally:
             probe.set_trace_callback(None)
         assert len(traced) == 1
         assert traced[0].startswith(_PROBE)
     else:  # what libpq sends: the probe, executed once, and nothing else
-        sent = _sent_by_driver(demo, lambda: run_once(demo, NOW + dt.timedelta(hours=3)))
+        sent = _sent_by_driver(demo, lambda: run_once(demo, REMINDED + dt.timedelta(hours=2)))
         kinds = [m.split("\t")[2] for m in sent]
         assert (kinds.count("Parse"), kinds.count("Execute")) == (1, 1), sent
         assert set(kinds) <= _EXTENDED, sent  # no simple Query: no BEGIN, no COMMIT
@@ -214,7 +217,7 @@ def test_the_probe_connections_close_with_the_engine(demo: Services) -> None:
     demo.db.engine.dispose()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         probe.execute("SELECT 1")
-    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+    assert run_once(demo, REMINDED).items == 2  # a new one is opened
 
 
 def _the_pooled_probe_connections_close_with_the_engine(demo: Services) -> None:
@@ -235,6 +238,6 @@ def _the_pooled_probe_connections_close_with_the_engine(demo: Services) -> None:
     assert probe.closed
     with pytest.raises(psycopg.OperationalError, match="closed"):
         probe.execute("SELECT 1")
-    assert run_once(demo, NOW + dt.timedelta(hours=1)).items == 1  # a new one is opened
+    assert run_once(demo, REMINDED).items == 2  # a new one is opened
     assert len(borrowed) > 1  # from the new pool
     assert not any(d is probe for d in borrowed[1:])

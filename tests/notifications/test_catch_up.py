@@ -187,21 +187,27 @@ def test_a_digest_that_must_wait_retries_as_one_message(
 def test_steps_reached_before_the_first_was_sent_merge_into_one_email(
     demo: Services, smtp: SmtpServer
 ) -> None:
-    """R3 (due 1 January) reaches step 1 on 9 January and step 2 on 23 January; with the
-    dispatcher down between, the chair gets one email about R3, at step 2."""
+    """R8 and R9 (due 31 January) reach step 1 on 8 February and step 2 on 22 February;
+    with the dispatcher down between, the chair gets one email about each, at step 2."""
     without_digests(demo)  # merging is not a digest's doing: it holds for single emails too
-    run_once(demo, dt.datetime(2011, 1, 10, 10, tzinfo=dt.UTC))
-    later = dt.datetime(2011, 1, 24, 10, tzinfo=dt.UTC)
+    run_once(demo, dt.datetime(2011, 2, 8, 10, tzinfo=dt.UTC))
+    later = dt.datetime(2011, 2, 22, 10, tzinfo=dt.UTC)
     run_once(demo, later)
     go(demo, smtp.port, later, batch=1000)
     to_chair = [m for m in smtp.messages if m["To"] == CHAIR]
-    assert len(to_chair) == 1
-    assert "step 2" in str(to_chair[0]["Subject"]).lower()
+    assert len(to_chair) == 2  # R8 and R9; R3 and R5 have only start dates: never escalated
+    assert all("step 2" in str(m["Subject"]).lower() for m in to_chair)
     with demo.db.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(_outbox.c.status, _outbox.c.message_id).where(
+            sa.select(_outbox.c.dedupe_key, _outbox.c.status, _outbox.c.message_id).where(
                 _outbox.c.recipient == CHAIR, _outbox.c.kind == "escalation"
             )
         ).all()
-    assert len(rows) == 2  # each step recorded, sent once, by the same message
-    assert {(r.status, r.message_id) for r in rows} == {("sent", to_chair[0]["Message-ID"])}
+    # each step of each item recorded, and an item's two steps sent once, by the same message
+    assert len(rows) == 4
+    by_item: dict[str, set[tuple[str, str]]] = {}
+    for r in rows:  # the dedupe key is kind:item:...
+        by_item.setdefault(r.dedupe_key.split(":")[1], set()).add((r.status, r.message_id))
+    assert len(by_item) == 2
+    assert all(len(sends) == 1 for sends in by_item.values())
+    assert {s for (s,) in by_item.values()} == {("sent", m["Message-ID"]) for m in to_chair}

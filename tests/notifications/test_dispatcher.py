@@ -209,14 +209,20 @@ def test_digest_rule_sends_one_email_per_recipient_listing_every_item(
     )
     with demo.db.write() as conn:
         publish(conn, load_spec(text, "digest.yaml"), actor=BM, now=NOW, migrate=True)
-    now = dt.datetime(2011, 3, 22, 10, tzinfo=dt.UTC)  # R1, R2, R4, R5, R7: 14-day reminders
+    now = dt.datetime(2011, 3, 22, 10, tzinfo=dt.UTC)  # R1, R2, R4, R7: 14-day reminders
     run_once(demo, now)
     go(demo, smtp.port, now)
-    # one digest per kind: the reminders, and the chases of R3, R8 and R9 (long overdue)
+    # one digest per kind: the reminders, and the chases of R8 and R9 (long overdue); R3 and
+    # R5 have only start dates ('From January/April 2011'), so neither is reminded or chased
     digests = {m["X-Signoff-Kind"]: m for m in smtp.messages if m["To"] == BM}
     assert len(digests) == len([m for m in smtp.messages if m["To"] == BM]) == 2
     reminders = digests["reminder"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert digests["reminder"]["Subject"] == "Southend LSCB: 5 items due soon"
-    for ref in ("R1", "R2", "R4", "R5", "R7"):
+    chases = digests["chase"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert digests["reminder"]["Subject"] == "Southend LSCB: 4 items due soon"
+    for ref in ("R1", "R2", "R4", "R7"):
         assert f"\n{ref}\r\n" in reminders
-    assert digests["chase"]["Subject"] == "Southend LSCB: 3 overdue items"
+    assert digests["chase"]["Subject"] == "Southend LSCB: 2 overdue items"
+    for ref in ("R8", "R9"):
+        assert f"\n{ref}\r\n" in chases
+    for ref in ("R3", "R5"):
+        assert f"\n{ref}\r\n" not in reminders + chases
