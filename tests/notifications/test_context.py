@@ -116,7 +116,7 @@ def test_digest_and_failures_contexts() -> None:
     assert (digest["kind"], digest["urgent"]) == ("chase", False)
     assert [i["ref"] for i in digest["items"]] == ["R1"]  # type: ignore[attr-defined]
     failures = c.failures(row("failures", count=1, failures=["x"]))
-    assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/")
+    assert (failures["count"], failures["link"]) == (1, "https://signoff.example.org/outbox")
     assert failures["recipient_name"] == "Ann"
 
 

@@ -157,7 +157,7 @@ def test_decisions_take_the_engines_path_and_refusals(demo: Services, live: str)
     assert decide(live, reader, key, trigger="challenge", reason="thin").status_code == 403
     stale = decide(live, panel, key, trigger="challenge", reason="thin", expected_version=1)
     assert stale.status_code == 409
-    assert stale.json()["error"] == "ConcurrentUpdate"
+    assert stale.json()["error"] == "ItemChanged"  # a ConcurrentUpdate: the item moved on
     missing = decide(live, panel, key, trigger="challenge")
     assert missing.status_code == 422
     assert missing.json()["error"] == "MissingInput"

@@ -25,8 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop both columns."""
-    with op.batch_alter_table("recommendation") as batch:
-        batch.drop_column("email_summary")
-    with op.batch_alter_table("review") as batch:
-        batch.drop_column("email_name")
+    """Drop both columns, natively (SQLite 3.35+): recreating ``review`` as batch mode does
+    would break the foreign keys that point at it."""
+    op.drop_column("recommendation", "email_summary")
+    op.drop_column("review", "email_name")

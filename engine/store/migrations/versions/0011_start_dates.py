@@ -28,7 +28,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("review", schema=None) as batch_op:
-        batch_op.drop_column("source")
-    with op.batch_alter_table("recommendation", schema=None) as batch_op:
-        batch_op.drop_column("start_dates")
+    """Drop both columns: natively (SQLite 3.35+), since recreating ``review`` as batch mode
+    does would break the foreign keys that point at it."""
+    op.drop_column("review", "source")
+    op.drop_column("recommendation", "start_dates")
