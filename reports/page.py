@@ -20,6 +20,8 @@ th, td { border: 1px solid #b1b4b6; padding: .3em .6em; text-align: left; vertic
 a { color: #1d70b8; }
 a:focus { outline: 3px solid #fd0; background: #fd0; color: #0b0c0c; }
 td { overflow-wrap: anywhere; }
+figure.chart { margin: 1em 0; }
+figure.chart svg { max-width: 100%; height: auto; }
 @page { size: A4 landscape; margin: 1.5cm; }
 @media print { body { margin: 0; font-size: 9pt; } a { color: #0b0c0c; } }
 </style>
@@ -30,6 +32,7 @@ td { overflow-wrap: anywhere; }
 <p>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
 {% for note in report.notes %}<p>{{ note }}</p>{% endfor %}
 {% for table in report.tables %}
+{% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
 <table id="{{ table.name }}">
 <caption>{{ table.caption }}</caption>
 <thead><tr>{% for c in table.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
@@ -78,6 +81,9 @@ def render_html(report: Report) -> bytes:
             return escape(cell.isoformat())
         return escape(str(cell))
 
+    from reports.chart import charts_of
+
+    charts = {name: Markup(svg) for name, svg in charts_of(report).items()}
     env = Environment(autoescape=True)
     data = report.data
     facts = [
@@ -97,5 +103,6 @@ def render_html(report: Report) -> bytes:
         figures=[(anchor[id(f)], f) for f in figures],
         show=show,
         facts=facts,
+        charts=charts,
     )
     return text.encode("utf-8")

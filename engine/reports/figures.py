@@ -49,6 +49,16 @@ class Table:
         return [c for row in self.rows for c in row if isinstance(c, Figure)]
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Chart:
+    """A picture of one table's counts (a heat map: rows by columns). The table stays the
+    text alternative; ``title`` and ``description`` are what a screen reader announces."""
+
+    table: str  # the name of the Table it draws
+    title: str
+    description: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class Report:
     """A built report: its stable JSON and the tables people read."""
@@ -58,6 +68,18 @@ class Report:
     data: dict[str, Any]  # the stable JSON (README, "Reports"; config/report.schema.json)
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = field(default=())
+    charts: tuple[Chart, ...] = field(default=())
+
+    def table(self, name: str) -> Table:
+        """The table called ``name``.
+
+        Raises:
+            KeyError: no such table.
+        """
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
 
     def figures(self) -> list[Figure]:
         """Every figure with items behind it, once each, in table order."""
