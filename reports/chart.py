@@ -43,15 +43,18 @@ def render_svg(chart: Chart, table: Table, *, ident: str) -> str:
         canvas = Canvas(figsize=(width, height))
         axes = canvas.add_subplot()
         if rows and columns:
-            axes.imshow(counts, cmap="Blues", aspect="auto", vmin=0)
+            # vector cells (pcolormesh), not a raster (imshow): the PDF renderer fetches no
+            # embedded image, and the picture stays sharp at any zoom
+            axes.pcolormesh(counts, cmap="Blues", vmin=0, edgecolors="#ffffff", linewidth=1)
+            axes.invert_yaxis()
             top = max(max(r) for r in counts) or 1
             for y, line in enumerate(counts):
                 for x, n in enumerate(line):
                     # white on the dark cells, near-black on the light: contrast both ways
                     colour = "#ffffff" if n > top / 2 else "#0b0c0c"
-                    axes.text(x, y, str(n), ha="center", va="center", color=colour)
-        axes.set_xticks(range(len(columns)), labels=columns, rotation=30, ha="right")
-        axes.set_yticks(range(len(rows)), labels=rows)
+                    axes.text(x + 0.5, y + 0.5, str(n), ha="center", va="center", color=colour)
+        axes.set_xticks([x + 0.5 for x in range(len(columns))], labels=columns, rotation=30, ha="right")
+        axes.set_yticks([y + 0.5 for y in range(len(rows))], labels=rows)
         axes.set_title(chart.title, loc="left")
         canvas.tight_layout()
         out = io.StringIO()
