@@ -27,11 +27,10 @@ figure.chart svg { max-width: 100%; height: auto; }
 </style>
 </head>
 <body>
-<main>
-<h1>{{ report.title }}</h1>
-<p>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
-{% for note in report.notes %}<p>{{ note }}</p>{% endfor %}
-{% for table in report.tables %}
+{% macro tables(list) %}{% for table in list %}
+{% if table.section and (loop.first or loop.previtem.section != table.section) %}
+<h2 id="part-{{ table.name }}">{{ table.section }}</h2>
+{% endif %}
 {% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
 <table id="{{ table.name }}">
 <caption>{{ table.caption }}</caption>
@@ -44,7 +43,12 @@ figure.chart svg { max-width: 100%; height: auto; }
 {% endfor %}
 </tbody>
 </table>
-{% endfor %}
+{% endfor %}{% endmacro %}
+<main>
+<h1>{{ report.title }}</h1>
+<p>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
+{% for note in report.notes %}<p>{{ note }}</p>{% endfor %}
+{{ tables(report.tables) }}
 {% if figures %}
 <h2 id="items">Items behind each figure</h2>
 {% for name, f in figures %}
@@ -54,6 +58,7 @@ figure.chart svg { max-width: 100%; height: auto; }
 </section>
 {% endfor %}
 {% endif %}
+{{ tables(report.closing) }}
 </main>
 </body>
 </html>

@@ -44,6 +44,7 @@ class Table:
     caption: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    section: str | None = None  # a heading above it, where a report has parts (board-pack)
 
     def figures(self) -> list[Figure]:
         return [c for row in self.rows for c in row if isinstance(c, Figure)]
@@ -69,6 +70,9 @@ class Report:
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = field(default=())
     charts: tuple[Chart, ...] = field(default=())
+    # tables printed last, after the items behind each figure (a board pack's chain heads);
+    # they hold no figures
+    closing: tuple[Table, ...] = field(default=())
 
     def table(self, name: str) -> Table:
         """The table called ``name``.
@@ -76,7 +80,7 @@ class Report:
         Raises:
             KeyError: no such table.
         """
-        for t in self.tables:
+        for t in (*self.tables, *self.closing):
             if t.name == name:
                 return t
         raise KeyError(name)
