@@ -28,6 +28,26 @@ def _matrix(table: Table) -> tuple[list[str], list[str], list[list[int]]]:
     return rows, columns, counts
 
 
+def _luminance(rgb: tuple[float, ...]) -> float:
+    """WCAG relative luminance of an sRGB colour given as 0..1 channels."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _ink(share: float) -> str:
+    """Near-black or white, whichever contrasts more with the cell's colour (WCAG 1.4.3)."""
+    import matplotlib
+
+    cell = _luminance(matplotlib.colormaps["Blues"](share))
+    on_dark = 1.05 / (cell + 0.05)  # white's contrast against the cell
+    on_light = (cell + 0.05) / (_luminance((0.043, 0.047, 0.047)) + 0.05)
+    return "#ffffff" if on_dark > on_light else "#0b0c0c"
+
+
 def render_svg(chart: Chart, table: Table, *, ident: str) -> str:
     """The heat map of ``table`` as an SVG element (no XML prolog), ready to put in a page."""
     import matplotlib
@@ -50,8 +70,7 @@ def render_svg(chart: Chart, table: Table, *, ident: str) -> str:
             top = max(max(r) for r in counts) or 1
             for y, line in enumerate(counts):
                 for x, n in enumerate(line):
-                    # white on the dark cells, near-black on the light: contrast both ways
-                    colour = "#ffffff" if n > top / 2 else "#0b0c0c"
+                    colour = _ink(n / top)
                     axes.text(x + 0.5, y + 0.5, str(n), ha="center", va="center", color=colour)
         axes.set_xticks([x + 0.5 for x in range(len(columns))], labels=columns, rotation=30, ha="right")
         axes.set_yticks([y + 0.5 for y in range(len(rows))], labels=rows)

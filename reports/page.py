@@ -4,8 +4,42 @@ count a link to the list of the items behind it (the drill-down)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from engine.reports import Cell, Figure, Report
+
+_BODY = """{% macro tables(list) %}{% for table in list %}
+{% if table.section and (loop.first or loop.previtem.section != table.section) %}
+<h{{ level + 1 }} id="part-{{ table.name }}">{{ table.section }}</h{{ level + 1 }}>
+{% endif %}
+{% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
+<table id="{{ table.name }}"{% if govuk %} class="govuk-table"{% endif %}>
+<caption{% if govuk %} class="govuk-table__caption govuk-table__caption--s"{% endif %}>{{ table.caption }}</caption>
+<thead><tr{{ cls("govuk-table__row") }}>{% for c in table.columns %}<th scope="col"{{ cls("govuk-table__header") }}>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in table.rows %}<tr{{ cls("govuk-table__row") }}>{% for cell in row %}{% set html = show(cell) %}
+{% if loop.first %}<th scope="row"{{ cls("govuk-table__header") }}>{{ html }}</th>{% else %}<td{{ cls("govuk-table__cell") }}>{{ html }}</td>{% endif %}
+{% endfor %}</tr>
+{% else %}<tr{{ cls("govuk-table__row") }}><td colspan="{{ table.columns|length }}"{{ cls("govuk-table__cell") }}>None</td></tr>
+{% endfor %}
+</tbody>
+</table>
+{% endfor %}{% endmacro %}
+<h{{ level }}>{{ report.title }}</h{{ level }}>
+<p{{ cls("govuk-body") }}>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
+{% for note in report.notes %}<p{{ cls("govuk-body") }}>{{ note }}</p>{% endfor %}
+{{ tables(report.tables) }}
+{% if figures %}
+<h{{ level + 1 }} id="items">Items behind each figure</h{{ level + 1 }}>
+{% for name, f in figures %}
+<section aria-labelledby="{{ name }}">
+<h{{ level + 2 }} id="{{ name }}">{{ f.label }}: {{ f.count }}</h{{ level + 2 }}>
+<ul{{ cls("govuk-list govuk-list--bullet") }}>{% for key in f.keys %}<li>{{ item(key) }}</li>{% endfor %}</ul>
+</section>
+{% endfor %}
+{% endif %}
+{{ tables(report.closing) }}
+"""
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -27,47 +61,33 @@ figure.chart svg { max-width: 100%; height: auto; }
 </style>
 </head>
 <body>
-{% macro tables(list) %}{% for table in list %}
-{% if table.section and (loop.first or loop.previtem.section != table.section) %}
-<h2 id="part-{{ table.name }}">{{ table.section }}</h2>
-{% endif %}
-{% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
-<table id="{{ table.name }}">
-<caption>{{ table.caption }}</caption>
-<thead><tr>{% for c in table.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in table.rows %}<tr>{% for cell in row %}{% set html = show(cell) %}
-{% if loop.first %}<th scope="row">{{ html }}</th>{% else %}<td>{{ html }}</td>{% endif %}
-{% endfor %}</tr>
-{% else %}<tr><td colspan="{{ table.columns|length }}">None</td></tr>
-{% endfor %}
-</tbody>
-</table>
-{% endfor %}{% endmacro %}
 <main>
-<h1>{{ report.title }}</h1>
-<p>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
-{% for note in report.notes %}<p>{{ note }}</p>{% endfor %}
-{{ tables(report.tables) }}
-{% if figures %}
-<h2 id="items">Items behind each figure</h2>
-{% for name, f in figures %}
-<section aria-labelledby="{{ name }}">
-<h3 id="{{ name }}">{{ f.label }}: {{ f.count }}</h3>
-<ul>{% for key in f.keys %}<li>{{ key }}</li>{% endfor %}</ul>
-</section>
-{% endfor %}
-{% endif %}
-{{ tables(report.closing) }}
-</main>
+{% include 'body' %}</main>
 </body>
 </html>
 """
 
 
 def render_html(report: Report) -> bytes:
-    from jinja2 import Environment
+    """The report as a document of its own (a download, and the PDF's source)."""
+    return _render(report, page=True, level=1, link=None).encode("utf-8")
+
+
+def render_fragment(report: Report, *, link: Callable[[str], str], level: int = 2) -> str:
+    """The report's content for a page of the web app: GOV.UK classes, headings from
+    ``level``, each item key a link (``link(key)``), and each chart an image with its title
+    and description as the alternative text (the app's Content-Security-Policy allows no
+    inline styles, which matplotlib's SVG uses; an image's own styles are its own)."""
+    return _render(report, page=False, level=level, link=link)
+
+
+def _render(report: Report, *, page: bool, level: int, link: Callable[[str], str] | None) -> str:
+    import base64
+
+    from jinja2 import DictLoader, Environment
     from markupsafe import Markup, escape
+
+    from reports.chart import charts_of
 
     figures = report.figures()
     anchor = {id(f): f"f{n}" for n, f in enumerate(figures, start=1)}
@@ -77,8 +97,8 @@ def render_html(report: Report) -> bytes:
             name = anchor.get(id(cell))
             if name is None:
                 return Markup("0")
-            return Markup('<a href="#{}" aria-label="{} {}: list the items">{}</a>').format(
-                name, cell.count, cell.label, cell.count
+            return Markup('<a href="#{}"{} aria-label="{} {}: list the items">{}</a>').format(
+                name, cls("govuk-link"), cell.count, cell.label, cell.count
             )
         if cell is None:
             return Markup("")
@@ -86,10 +106,25 @@ def render_html(report: Report) -> bytes:
             return escape(cell.isoformat())
         return escape(str(cell))
 
-    from reports.chart import charts_of
+    def cls(name: str) -> Markup:
+        return Markup(' class="{}"').format(name) if not page else Markup("")
 
-    charts = {name: Markup(svg) for name, svg in charts_of(report).items()}
-    env = Environment(autoescape=True)
+    def item(key: str) -> Markup:
+        if link is None:
+            return escape(key)
+        return Markup('<a class="govuk-link" href="{}">{}</a>').format(link(key), key)
+
+    charts: dict[str, Markup] = {}
+    drawn = charts_of(report)
+    for c in report.charts:
+        svg = drawn[c.table]
+        if page:
+            charts[c.table] = Markup(svg)
+        else:
+            data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            charts[c.table] = Markup('<img src="data:image/svg+xml;base64,{}" alt="{}">').format(
+                data, f"{c.title}. {c.description}"
+            )
     data = report.data
     facts = [
         (k, v)
@@ -103,11 +138,16 @@ def render_html(report: Report) -> bytes:
         )
         if v
     ]
-    text = env.from_string(_PAGE).render(
+    env = Environment(autoescape=True, loader=DictLoader({"body": _BODY, "page": _PAGE}))
+    return env.get_template("page" if page else "body").render(
         report=report,
         figures=[(anchor[id(f)], f) for f in figures],
         show=show,
+        cls=cls,
+        item=item,
         facts=facts,
         charts=charts,
+        level=level,
+        govuk=not page,
     )
-    return text.encode("utf-8")
+
