@@ -17,15 +17,15 @@ serve two council departments); there is no finer assignment of single items to 
 yet, so an auditor sees every item of those agencies and of the board, and nothing of any
 other partner.
 
-===================  =====  =======  ========  ====  =======  ==========  ======  ========  ===========
-role                 items  reports  evidence  act   request  quarantine  outbox  sessions  directory
-===================  =====  =======  ========  ====  =======  ==========  ======  ========  ===========
-business manager     all    all      all       all   all      all         all     all       all
-panel member, chair  all    all      all       all   all      -           -       -         all
-internal auditor     own+b  -        own+b     own+b -        -           -       -         -
-board viewer         all    all      -         -     -        -           -       -         -
-agency contact       own    -        own       own   -        -           -       -         -
-===================  =====  =======  ========  ====  =======  ==========  ======  ========  ===========
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
+role                 items  reports  evidence  act    request  quarantine  outbox  sessions  dir.
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
+business manager     all    all      all       all    all      all         all     all       all
+panel member, chair  all    all      all       all    all      -           -       -         all
+internal auditor     own+b  -        own+b     own+b  -        -           -       -         -
+board viewer         all    all      -         -      -        -           -       -         -
+agency contact       own    -        own       own    -        -           -       -         -
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
 
 (own: their agencies' items; own+b: those and the board's own. Reports count every agency's
 items, so only roles that see every agency read them: an agency contact or auditor would learn

@@ -72,7 +72,9 @@ def render_svg(chart: Chart, table: Table, *, ident: str) -> str:
                 for x, n in enumerate(line):
                     colour = _ink(n / top)
                     axes.text(x + 0.5, y + 0.5, str(n), ha="center", va="center", color=colour)
-        axes.set_xticks([x + 0.5 for x in range(len(columns))], labels=columns, rotation=30, ha="right")
+        axes.set_xticks(
+            [x + 0.5 for x in range(len(columns))], labels=columns, rotation=30, ha="right"
+        )
         axes.set_yticks([y + 0.5 for y in range(len(rows))], labels=rows)
         axes.set_title(chart.title, loc="left")
         canvas.tight_layout()

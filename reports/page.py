@@ -8,38 +8,56 @@ from collections.abc import Callable
 
 from engine.reports import Cell, Figure, Report
 
-_BODY = """{% macro tables(list) %}{% for table in list %}
+_BODY = """\
+{% macro tables(list) %}{% for table in list %}
 {% if table.section and (loop.first or loop.previtem.section != table.section) %}
 <h{{ level + 1 }} id="part-{{ table.name }}">{{ table.section }}</h{{ level + 1 }}>
 {% endif %}
 {% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
-<table id="{{ table.name }}"{% if govuk %} class="govuk-table"{% endif %}>
-<caption{% if govuk %} class="govuk-table__caption govuk-table__caption--s"{% endif %}>{{ table.caption }}</caption>
-<thead><tr{{ cls("govuk-table__row") }}>{% for c in table.columns %}<th scope="col"{{ cls("govuk-table__header") }}>{{ c }}</th>{% endfor %}</tr></thead>
+<table id="{{ table.name }}"{{ k("table") }}>
+<caption{{ k("caption") }}>{{ table.caption }}</caption>
+<thead><tr{{ k("row") }}>
+{% for c in table.columns %}<th scope="col"{{ k("th") }}>{{ c }}</th>{% endfor %}
+</tr></thead>
 <tbody>
-{% for row in table.rows %}<tr{{ cls("govuk-table__row") }}>{% for cell in row %}{% set html = show(cell) %}
-{% if loop.first %}<th scope="row"{{ cls("govuk-table__header") }}>{{ html }}</th>{% else %}<td{{ cls("govuk-table__cell") }}>{{ html }}</td>{% endif %}
+{% for row in table.rows %}<tr{{ k("row") }}>
+{% for cell in row %}{% set html = show(cell) %}
+{% if loop.first %}<th scope="row"{{ k("th") }}>{{ html }}</th>
+{% else %}<td{{ k("td") }}>{{ html }}</td>{% endif %}
 {% endfor %}</tr>
-{% else %}<tr{{ cls("govuk-table__row") }}><td colspan="{{ table.columns|length }}"{{ cls("govuk-table__cell") }}>None</td></tr>
+{% else %}
+<tr{{ k("row") }}><td colspan="{{ table.columns|length }}"{{ k("td") }}>None</td></tr>
 {% endfor %}
 </tbody>
 </table>
 {% endfor %}{% endmacro %}
 <h{{ level }}>{{ report.title }}</h{{ level }}>
-<p{{ cls("govuk-body") }}>{% for k, v in facts %}{{ k }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}</p>
-{% for note in report.notes %}<p{{ cls("govuk-body") }}>{{ note }}</p>{% endfor %}
+<p{{ k("body") }}>
+{% for k_, v in facts %}{{ k_ }}: {{ v }}{% if not loop.last %}; {% endif %}{% endfor %}
+</p>
+{% for note in report.notes %}<p{{ k("body") }}>{{ note }}</p>{% endfor %}
 {{ tables(report.tables) }}
 {% if figures %}
 <h{{ level + 1 }} id="items">Items behind each figure</h{{ level + 1 }}>
 {% for name, f in figures %}
 <section aria-labelledby="{{ name }}">
 <h{{ level + 2 }} id="{{ name }}">{{ f.label }}: {{ f.count }}</h{{ level + 2 }}>
-<ul{{ cls("govuk-list govuk-list--bullet") }}>{% for key in f.keys %}<li>{{ item(key) }}</li>{% endfor %}</ul>
+<ul{{ k("list") }}>{% for key in f.keys %}<li>{{ item(key) }}</li>{% endfor %}</ul>
 </section>
 {% endfor %}
 {% endif %}
 {{ tables(report.closing) }}
 """
+
+_GOVUK = {
+    "table": "govuk-table",
+    "caption": "govuk-table__caption govuk-table__caption--s",
+    "row": "govuk-table__row",
+    "th": "govuk-table__header",
+    "td": "govuk-table__cell",
+    "body": "govuk-body",
+    "list": "govuk-list govuk-list--bullet",
+}
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -98,7 +116,11 @@ def _render(report: Report, *, page: bool, level: int, link: Callable[[str], str
             if name is None:
                 return Markup("0")
             return Markup('<a href="#{}"{} aria-label="{} {}: list the items">{}</a>').format(
-                name, cls("govuk-link"), cell.count, cell.label, cell.count
+                name,
+                Markup(' class="govuk-link"') if not page else "",
+                cell.count,
+                cell.label,
+                cell.count,
             )
         if cell is None:
             return Markup("")
@@ -106,8 +128,9 @@ def _render(report: Report, *, page: bool, level: int, link: Callable[[str], str
             return escape(cell.isoformat())
         return escape(str(cell))
 
-    def cls(name: str) -> Markup:
-        return Markup(' class="{}"').format(name) if not page else Markup("")
+    def k(part: str) -> Markup:
+        """The GOV.UK class of ``part`` inside the web app; none in a document of its own."""
+        return Markup(' class="{}"').format(_GOVUK[part]) if not page else Markup("")
 
     def item(key: str) -> Markup:
         if link is None:
@@ -121,9 +144,9 @@ def _render(report: Report, *, page: bool, level: int, link: Callable[[str], str
         if page:
             charts[c.table] = Markup(svg)
         else:
-            data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+            encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
             charts[c.table] = Markup('<img src="data:image/svg+xml;base64,{}" alt="{}">').format(
-                data, f"{c.title}. {c.description}"
+                encoded, f"{c.title}. {c.description}"
             )
     data = report.data
     facts = [
@@ -143,11 +166,10 @@ def _render(report: Report, *, page: bool, level: int, link: Callable[[str], str
         report=report,
         figures=[(anchor[id(f)], f) for f in figures],
         show=show,
-        cls=cls,
+        k=k,
         item=item,
         facts=facts,
         charts=charts,
         level=level,
         govuk=not page,
     )
-

@@ -9,6 +9,7 @@ refuses (``engine.reports.check``) is shown with the GOV.UK error summary, namin
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 from collections.abc import Mapping
 from typing import Annotated
@@ -57,20 +58,20 @@ def _form(query: Mapping[str, str]) -> dict[str, str]:
     return {k: query.get(k, "").strip()[:100] for k in FIELDS}
 
 
-def _request(form: dict[str, str], today: object) -> engine_reports.ReportRequest:
+def _request(form: dict[str, str], today: dt.date) -> engine_reports.ReportRequest:
     """Raises: ReportRefused naming the field."""
 
-    def day(option: str) -> object:
+    def day(option: str) -> dt.date | None:
         return engine_reports.parse_day(option, form[option]) if form[option] else None
 
     return engine_reports.ReportRequest(
         name=form["report"],
-        today=today,  # type: ignore[arg-type]
-        day_from=day("from"),  # type: ignore[arg-type]
-        day_to=day("to"),  # type: ignore[arg-type]
+        today=today,
+        day_from=day("from"),
+        day_to=day("to"),
         review=form["review"] or None,
         agency=form["agency"] or None,
-        meeting=day("meeting"),  # type: ignore[arg-type]
+        meeting=day("meeting"),
     )
 
 
@@ -87,7 +88,7 @@ def _query(form: dict[str, str]) -> str:
 def router(ctx: Context) -> APIRouter:
     routes = APIRouter()
 
-    def today() -> object:
+    def today() -> dt.date:
         return ctx.services.calendar.local(ctx.clock()).date()
 
     @routes.get(urls.REPORTS)
@@ -112,9 +113,7 @@ def router(ctx: Context) -> APIRouter:
         if built is not None:
             body = Markup(rendering.render_fragment(built, link=urls.key_path, level=2))
         query = _query(form)
-        downloads = [
-            (fmt, urls.REPORT_FILE.format(fmt=fmt) + f"?{query}") for fmt in DOWNLOADS
-        ]
+        downloads = [(fmt, urls.REPORT_FILE.format(fmt=fmt) + f"?{query}") for fmt in DOWNLOADS]
         return page(
             ctx, request, who, "reports.html", form=form, names=engine_reports.NAMES,
             descriptions=DESCRIPTIONS, choices=choices, errors=errors, error_of=error_of,

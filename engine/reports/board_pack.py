@@ -65,31 +65,36 @@ def _chain(
         .where(_cp.c.taken_at >= since, _cp.c.taken_at < moment)
         .order_by(_cp.c.number)
     ).all()
-    data = {
-        "until": canonical_time(moment),
+    until = canonical_time(moment)
+    checkpoints = [
+        {
+            "number": s.number,
+            "taken_at": canonical_time(s.taken_at),
+            "heads_sha256": s.heads_sha256,
+            "key_id": s.key_id,
+            "signature": s.signature,
+        }
+        for s in seals
+    ]
+    data: dict[str, Any] = {
+        "until": until,
         "items": len(heads),
         "events": sum(h.seq for h in heads),
         "heads_sha256": digest,
-        "heads": [{"item": key_of[h.item_id], "id": h.item_id, "seq": h.seq, "hash": h.hash} for h in heads],
-        "checkpoints": [
-            {
-                "number": s.number,
-                "taken_at": canonical_time(s.taken_at),
-                "heads_sha256": s.heads_sha256,
-                "key_id": s.key_id,
-                "signature": s.signature,
-            }
-            for s in seals
+        "heads": [
+            {"item": key_of[h.item_id], "id": h.item_id, "seq": h.seq, "hash": h.hash}
+            for h in heads
         ],
+        "checkpoints": checkpoints,
     }
     summary = Table(
         name="chain-summary",
         caption="The history at the end of the period",
         columns=("What", "Value"),
         rows=(
-            ("Up to (UTC)", data["until"]),
-            ("Items", data["items"]),
-            ("Events", data["events"]),
+            ("Up to (UTC)", until),
+            ("Items", len(heads)),
+            ("Events", sum(h.seq for h in heads)),
             ("SHA-256 of all heads", digest),
         ),
         section=CHAIN_SECTION,
@@ -110,7 +115,7 @@ def _chain(
         columns=("Checkpoint", "Taken at (UTC)", "SHA-256 of heads", "Signature (HMAC-SHA256)"),
         rows=tuple(
             (str(c["number"]), c["taken_at"], c["heads_sha256"], c["signature"])
-            for c in data["checkpoints"]
+            for c in checkpoints
         ),
         section=CHAIN_SECTION,
     )

@@ -51,9 +51,7 @@ def build(
                 "label": _label(t),
                 "count": len(every[t]),
                 "items": every[t],
-                "by_agency": {
-                    a: {"count": len(k), "items": k} for a, k in sorted(grid[t].items())
-                },
+                "by_agency": {a: {"count": len(k), "items": k} for a, k in sorted(grid[t].items())},
                 "reviews": sorted(reviews[t]),
             }
             for t in themes
@@ -117,6 +115,8 @@ def build(
         tables=tables,
         notes=notes,
         charts=(
-            Chart(table="themes-agencies", title="Items by theme and agency", description=description),
+            Chart(
+                table="themes-agencies", title="Items by theme and agency", description=description
+            ),
         ),
     )

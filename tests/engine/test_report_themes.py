@@ -78,7 +78,10 @@ def test_themes_by_agency_count_each_item_under_each_of_its_themes(themed: Servi
     assert data["count"] == 6
     got = {t: {a: v["items"] for a, v in d["by_agency"].items()} for t, d in data["themes"].items()}
     assert got == {
-        "record_keeping": {"nhs": ["scr-a/R2", "scr-b/S1@nhs"], "sept": ["scr-a/R1", "scr-b/S1@sept"]},
+        "record_keeping": {
+            "nhs": ["scr-a/R2", "scr-b/S1@nhs"],
+            "sept": ["scr-a/R1", "scr-b/S1@sept"],
+        },
         "supervision": {"police": ["scr-b/S2"], "sept": ["scr-a/R1"]},
         "training": {"nhs": ["scr-b/S1@nhs"], "sept": ["scr-b/S1@sept"]},
     }

@@ -59,7 +59,8 @@ def test_reports_pages_by_keyboard_with_no_axe_violations(
     page.goto(f"{base}/reports?report=rag&to=2011-03-31")
     link = page.locator("#report-output ul a.govuk-link").first
     href = link.get_attribute("href")
-    assert href is not None and href.startswith("/items/")
+    assert href is not None
+    assert href.startswith("/items/")
     no_axe_violations(page, "reports-rag", shots)
     link.click()
     page.wait_for_url(f"{base}{href}")
