@@ -39,7 +39,7 @@ import sqlalchemy as sa
 
 from engine.errors import CheckpointRefused
 from engine.evidence import make_private_dir
-from engine.hashchain import GENESIS, canonical_time, row_hash
+from engine.hashchain import GENESIS, canonical_time, heads_digest, row_hash
 from engine.items import item_key
 from engine.services import Services
 from engine.store import core
@@ -125,10 +125,7 @@ def _mac(key: bytes, message: bytes) -> str:
 
 def _digest(heads: Iterable[tuple[int, int, str]]) -> str:
     """The SHA-256 of heads given in item order, one ``item seq hash`` line each."""
-    h = hashlib.sha256()
-    for item_id, seq, digest in heads:
-        h.update(f"{item_id} {seq} {digest}\n".encode())
-    return h.hexdigest()
+    return heads_digest(heads)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,3 +150,40 @@ def verify(conn: sa.Connection) -> Verification:
                 )
             )
     return result(None)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Head:
+    """The newest event of one item's chain at some moment: the chain up to it is fixed by
+    its hash."""
+
+    item_id: int
+    seq: int
+    hash: str
+
+
+def heads_at(conn: sa.Connection, until: dt.datetime) -> list[Head]:
+    """Every item's chain head just before ``until`` (its last event at an earlier time), in
+    item order. Items with no event before ``until`` have none."""
+    ev = Event.__table__  # type: ignore[attr-defined]
+    last = (
+        sa.select(ev.c.item_id, sa.func.max(ev.c.seq).label("seq"))
+        .where(ev.c.at < until)
+        .group_by(ev.c.item_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(ev.c.item_id, ev.c.seq, ev.c.hash)
+        .join(last, sa.and_(last.c.item_id == ev.c.item_id, last.c.seq == ev.c.seq))
+        .order_by(ev.c.item_id)
+    )
+    return [Head(item_id=r.item_id, seq=r.seq, hash=r.hash) for r in rows]
+
+
+def heads_digest(heads: Iterable[tuple[int, int, str]]) -> str:
+    """The SHA-256 of heads given in item order, one ``item seq hash`` line each (what a
+    checkpoint signs, ``engine.checkpoints``; what a board pack prints)."""
+    h = hashlib.sha256()
+    for item_id, seq, digest in heads:
+        h.update(f"{item_id} {seq} {digest}\n".encode())
+    return h.hexdigest()

@@ -17,17 +17,19 @@ serve two council departments); there is no finer assignment of single items to 
 yet, so an auditor sees every item of those agencies and of the board, and nothing of any
 other partner.
 
-===================  =====  ========  ====  =======  ==========  ======  ========  ===========
-role                 items  evidence  act   request  quarantine  outbox  sessions  directory
-===================  =====  ========  ====  =======  ==========  ======  ========  ===========
-business manager     all    all       all   all      all         all     all       all
-panel member, chair  all    all       all   all      -           -       -         all
-internal auditor     own+b  own+b     own+b -        -           -       -         -
-board viewer         all    -         -     -        -           -       -         -
-agency contact       own    own       own   -        -           -       -         -
-===================  =====  ========  ====  =======  ==========  ======  ========  ===========
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
+role                 items  reports  evidence  act    request  quarantine  outbox  sessions  dir.
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
+business manager     all    all      all       all    all      all         all     all       all
+panel member, chair  all    all      all       all    all      -           -       -         all
+internal auditor     own+b  -        own+b     own+b  -        -           -       -         -
+board viewer         all    all      -         -      -        -           -       -         -
+agency contact       own    -        own       own    -        -           -       -         -
+===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
 
-(own: their agencies' items; own+b: those and the board's own. ``TABLE`` below is the
+(own: their agencies' items; own+b: those and the board's own. Reports count every agency's
+items, so only roles that see every agency read them: an agency contact or auditor would learn
+other partners' figures. ``TABLE`` below is the
 truth; the README prints it, and a test keeps the two equal.)
 """
 
@@ -58,7 +60,8 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    VIEW_ITEMS = "view_items"  # items, their history and evidence metadata, reports
+    VIEW_ITEMS = "view_items"  # items, their history and evidence metadata
+    VIEW_REPORTS = "view_reports"  # board reports across every agency (/reports)
     DOWNLOAD_EVIDENCE = "download_evidence"
     ACT_ON_ITEMS = "act_on_items"  # fire transitions (the workflow's roles say which)
     REQUEST_EVIDENCE = "request_evidence"  # ask an agency for evidence
@@ -92,13 +95,14 @@ _PANEL = {
     Permission.ACT_ON_ITEMS: _A,
     Permission.REQUEST_EVIDENCE: _A,
     Permission.VIEW_DIRECTORY: _A,
+    Permission.VIEW_REPORTS: _A,
 }
 TABLE: dict[Role, dict[Permission, Scope]] = {
     Role.BUSINESS_MANAGER: dict.fromkeys(Permission, _A),
     Role.PANEL_MEMBER: _PANEL,
     Role.CHAIR: _PANEL,
     Role.INTERNAL_AUDITOR: _AUDITOR,
-    Role.BOARD_VIEWER: {Permission.VIEW_ITEMS: _A},
+    Role.BOARD_VIEWER: {Permission.VIEW_ITEMS: _A, Permission.VIEW_REPORTS: _A},
     Role.AGENCY_CONTACT: _AGENCY,
 }
 """Each role's permissions and their scope; a permission not listed is refused."""

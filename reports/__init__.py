@@ -12,7 +12,7 @@ import json
 import typing
 
 from reports.cells import neutralise
-from reports.page import render_html
+from reports.page import render_fragment, render_html
 from reports.tabular import render_csv
 from reports.workbook import render_xlsx
 
@@ -21,7 +21,15 @@ if typing.TYPE_CHECKING:
 
     from engine.reports import Report
 
-__all__ = ["FORMATS", "neutralise", "render", "render_csv", "render_html", "render_xlsx"]
+__all__ = [
+    "FORMATS",
+    "neutralise",
+    "render",
+    "render_csv",
+    "render_fragment",
+    "render_html",
+    "render_xlsx",
+]
 
 
 def _json(report: Report) -> bytes:

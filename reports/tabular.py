@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import Any
 
-from engine.reports import Cell, Figure, Report
+from engine.reports import Cell, Figure, Report, Table
 from reports.cells import neutralise
 
 
@@ -21,17 +22,21 @@ def _value(cell: Cell) -> str:
     return neutralise(cell)
 
 
+def _table(writer: Any, table: Table) -> None:
+    writer.writerow([])
+    writer.writerow([neutralise(table.caption)])
+    writer.writerow([neutralise(c) for c in table.columns])
+    for row in table.rows:
+        writer.writerow([_value(c) for c in row])
+
+
 def render_csv(report: Report) -> bytes:
     """UTF-8 CSV (with a byte order mark, so spreadsheets read the encoding right)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(report.title)])
     for table in report.tables:
-        writer.writerow([])
-        writer.writerow([neutralise(table.caption)])
-        writer.writerow([neutralise(c) for c in table.columns])
-        for row in table.rows:
-            writer.writerow([_value(c) for c in row])
+        _table(writer, table)
     figures = report.figures()
     if figures:
         writer.writerow([])
@@ -40,4 +45,6 @@ def render_csv(report: Report) -> bytes:
         for f in figures:
             for key in f.keys:
                 writer.writerow([neutralise(f.label), str(f.count), neutralise(key)])
+    for table in report.closing:
+        _table(writer, table)
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -39,7 +39,7 @@ def render_xlsx(report: Report) -> bytes:
     for table in report.tables:
         for f in table.figures():
             home.setdefault(id(f), table.name[:31])
-    for table in report.tables:
+    for table in (*report.tables, *report.closing):
         sheet = book.create_sheet(table.name[:31])
         sheet.append([neutralise(table.caption)])
         sheet["A1"].font = bold

@@ -93,13 +93,23 @@ def test_minutes_xlsx_keeps_a_reason_as_text(cli: Cli, tmp_path: Path) -> None:
     assert (why.value, why.data_type) == ("'=seen", "s")
 
 
+def test_board_pack_json_ends_with_the_chain_heads(cli: Cli) -> None:
+    done = cli("report", "board-pack", "--format", "json", "--to", "2011-04-30", "--now", NOW_ISO)
+    data = json.loads(done.stdout)
+    assert sorted(data["reports"]) == ["high-risk", "overdue", "rag", "themes", "timescale"]
+    assert data["period"]["to"] == "2011-04-30"
+    assert data["period"] == data["reports"]["high-risk"]["period"]  # the same default quarter
+    assert len(data["chain"]["heads_sha256"]) == 64
+    assert data["chain"]["items"] == len(data["chain"]["heads"]) > 0
+
+
 def test_pdf_needs_a_file_or_a_pipe_and_is_written(cli: Cli, tmp_path: Path) -> None:
     out = tmp_path / "rag.pdf"
     cli("report", "rag", "--format", "pdf", "-o", str(out), "--now", NOW_ISO)
     assert out.read_bytes().startswith(b"%PDF-")
 
 
-@pytest.mark.parametrize("name", ["rag", "overdue", "high-risk"])
+@pytest.mark.parametrize("name", ["rag", "overdue", "high-risk", "themes", "board-pack"])
 def test_each_report_renders_html_and_csv(cli: Cli, name: str) -> None:
     page = cli("report", name, "--format", "html", "--now", NOW_ISO).stdout
     assert "<caption>" in page
@@ -115,6 +125,9 @@ def test_each_report_renders_html_and_csv(cli: Cli, name: str) -> None:
         (["rag", "--to", "2011-13-01"], "not a date"),
         (["timescale", "--from", "2011-05-01", "--to", "2011-04-01"], "after --to"),
         (["rag", "--from", "2011-01-01"], "one date"),
+        (["themes", "--from", "2011-01-01"], "one date"),
+        (["board-pack", "--meeting", "2011-01-20"], "only minutes takes a meeting"),
+        (["board-pack", "--from", "2011-05-01", "--to", "2011-04-01"], "after --to"),
         (["rag", "--review", "southend"], "no such review"),
         (["rag", "--agency", "sep"], "did you mean 'sept'"),
         (["minutes"], "needs the panel meeting"),
@@ -126,6 +139,9 @@ def test_each_report_renders_html_and_csv(cli: Cli, name: str) -> None:
         "bad_date",
         "from_after_to",
         "from_on_rag",
+        "from_on_themes",
+        "meeting_on_board_pack",
+        "board_pack_from_after_to",
         "review",
         "agency",
         "no_meeting",

@@ -35,6 +35,7 @@ from web import (
     outbox,
     panel,
     reply,
+    report_pages,
     signin,
     tokens,
 )
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(panel.router(ctx))
     app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))
+    app.include_router(report_pages.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:

@@ -22,6 +22,8 @@ OUTBOX_RETRY = OUTBOX + "/{row_id}/retry"
 PANEL = "/panel"  # decisions waiting for the signed-in person (web.panel)
 AUDIT = "/audit"  # confirmations waiting for them
 DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own
+REPORTS = "/reports"  # board reports: a form, the report on the page (web.report_pages)
+REPORT_FILE = REPORTS + "/file/{fmt}"  # the same report as a file (xlsx, csv, json, pdf, html)
 
 
 def _q(part: str) -> str:
@@ -31,6 +33,12 @@ def _q(part: str) -> str:
 def item_path(review: str, ref: str, agency: str | None = None) -> str:
     """``/items/REVIEW/REF`` or, for one agency's item, ``/items/REVIEW/REF@AGENCY``."""
     return ITEM.format(review=_q(review), ref=_q(f"{ref}@{agency}" if agency else ref))
+
+
+def key_path(key: str) -> str:
+    """The item page of a report's item key (``REVIEW/REF`` or ``REVIEW/REF@AGENCY``)."""
+    review, _, ref = key.partition("/")
+    return ITEM.format(review=_q(review), ref=_q(ref))
 
 
 def items_path(filters: Mapping[str, object] | None = None) -> str:

@@ -28,7 +28,10 @@ class Format(StrEnum):
 
 def report_(
     name: Annotated[
-        str, typer.Argument(help="rag, overdue, timescale, high-risk or minutes (README)")
+        str,
+        typer.Argument(
+            help="rag, overdue, timescale, high-risk, themes, minutes or board-pack (README)"
+        ),
     ],
     fmt: Annotated[
         Format, typer.Option("--format", help="html, xlsx, csv, json or pdf")

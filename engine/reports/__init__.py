@@ -9,7 +9,9 @@ keys of the items it counts. Rendering (HTML, xlsx, csv) lives above the engine 
 - ``overdue``: overdue items at ``--to``: since when, escalation reached, whose move.
 - ``timescale``: % implemented (and assured) within the original and the agreed due date.
 - ``high-risk``: high priority and red items, and what changed over the period.
+- ``themes``: items by theme and agency (a heat map), themes recurring across reviews.
 - ``minutes``: the decisions recorded for one panel meeting.
+- ``board-pack``: all but the minutes for one period, ending with the hash-chain heads.
 """
 
 from __future__ import annotations
@@ -21,20 +23,21 @@ import sqlalchemy as sa
 
 from engine.calendar import Calendar
 from engine.errors import ReportRefused
-from engine.reports import high_risk, minutes, overdue, rag, timescale
-from engine.reports.figures import FORMAT, Cell, Figure, Report, Table, percent
+from engine.reports import board_pack, high_risk, minutes, overdue, rag, themes, timescale
+from engine.reports.figures import FORMAT, Cell, Chart, Figure, Report, Table, percent
 from engine.reports.lives import Scope, Specs, load_lives
 from engine.spec import suggest
 from engine.versions import SpecCache
 
-NAMES = ("rag", "overdue", "timescale", "high-risk", "minutes")
+NAMES = ("rag", "overdue", "timescale", "high-risk", "themes", "minutes", "board-pack")
 # the reports that show the position at one date, and so take no --from
-_AT_ONE_DATE = frozenset({"rag", "overdue"})
+_AT_ONE_DATE = frozenset({"rag", "overdue", "themes"})
 
 __all__ = [
     "FORMAT",
     "NAMES",
     "Cell",
+    "Chart",
     "Figure",
     "Report",
     "ReportRequest",
@@ -132,6 +135,18 @@ def build(
     lives = load_lives(conn, scope, calendar.due_moment(day))
     if request.name == "rag":
         return rag.build(lives, versions, calendar, scope=scope, day=day)
+    if request.name == "board-pack":
+        return board_pack.build(
+            conn,
+            lives,
+            versions,
+            calendar,
+            scope=scope,
+            day_from=request.day_from or high_risk.quarter_before(day),
+            day=day,
+        )
+    if request.name == "themes":
+        return themes.build(lives, versions, calendar, scope=scope, day=day)
     if request.name == "overdue":
         return overdue.build(lives, versions, calendar, scope=scope, day=day)
     if request.name == "timescale":

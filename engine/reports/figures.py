@@ -44,9 +44,20 @@ class Table:
     caption: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    section: str | None = None  # a heading above it, where a report has parts (board-pack)
 
     def figures(self) -> list[Figure]:
         return [c for row in self.rows for c in row if isinstance(c, Figure)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Chart:
+    """A picture of one table's counts (a heat map: rows by columns). The table stays the
+    text alternative; ``title`` and ``description`` are what a screen reader announces."""
+
+    table: str  # the name of the Table it draws
+    title: str
+    description: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +69,21 @@ class Report:
     data: dict[str, Any]  # the stable JSON (README, "Reports"; config/report.schema.json)
     tables: tuple[Table, ...]
     notes: tuple[str, ...] = field(default=())
+    charts: tuple[Chart, ...] = field(default=())
+    # tables printed last, after the items behind each figure (a board pack's chain heads);
+    # they hold no figures
+    closing: tuple[Table, ...] = field(default=())
+
+    def table(self, name: str) -> Table:
+        """The table called ``name``.
+
+        Raises:
+            KeyError: no such table.
+        """
+        for t in (*self.tables, *self.closing):
+            if t.name == name:
+                return t
+        raise KeyError(name)
 
     def figures(self) -> list[Figure]:
         """Every figure with items behind it, once each, in table order."""

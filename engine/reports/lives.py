@@ -106,6 +106,7 @@ class Life:
     title: str
     priority: str | None
     original_due: dt.date | None
+    themes: tuple[str, ...] = ()
     events: list[Any] = field(default_factory=list)
 
     def at(self, moment: dt.datetime, specs: Specs) -> Position:
@@ -277,6 +278,7 @@ def load_lives(
                 _rec.c.ref,
                 _rec.c.text,
                 _rec.c.priority,
+                _rec.c.themes,
             ).join(_rec, _rec.c.id == _item.c.recommendation_id)
         ).order_by(_rec.c.review_id, _rec.c.id, _item.c.agency_id)
     ).all()
@@ -297,6 +299,7 @@ def load_lives(
             title=title_of(r.text),
             priority=r.priority,
             original_due=dt.date.fromisoformat(r.original_due) if r.original_due else None,
+            themes=tuple(r.themes or ()),
         )
     query = (
         scope.where(

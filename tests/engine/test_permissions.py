@@ -100,8 +100,17 @@ def test_a_board_viewer_reads_everything_and_does_nothing(demo: Services) -> Non
     add_viewer(demo)
     viewer = who(demo, VIEWER)
     assert viewer.may(Permission.VIEW_ITEMS, "sept")
-    for permission in set(Permission) - {Permission.VIEW_ITEMS}:
+    assert viewer.may(Permission.VIEW_REPORTS)
+    for permission in set(Permission) - {Permission.VIEW_ITEMS, Permission.VIEW_REPORTS}:
         assert not viewer.may(permission), permission
+
+
+def test_reports_are_for_roles_that_see_every_agency(demo: Services) -> None:
+    """A report counts every partner's items: an agency contact or auditor would learn other
+    agencies' figures, so neither reads them."""
+    assert not who(demo, SEPT_LEAD).may(Permission.VIEW_REPORTS)
+    assert not who(demo, AUDITOR).may(Permission.VIEW_REPORTS)
+    assert who(demo, PANEL).may(Permission.VIEW_REPORTS)
 
 
 def test_an_agency_contact_reaches_only_their_agency(demo: Services) -> None:

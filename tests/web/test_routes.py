@@ -232,6 +232,8 @@ class World:
             return [Thing(message, None, path.replace("{message_id}", message), form)]
         if path == "/outbox/{row_id}/retry":
             return [Thing(str(self.failed_email()), None)]
+        if path == "/reports/file/{fmt}":  # the board's figures: every agency's, or nobody's
+            return [Thing("json", None, "/reports/file/json?report=rag")]
         if path == "/sessions/{public_id}/end":
             sessions.start_session(self.demo, "chief.executive@sept.example.org",
                                    self.clock.now, sessions.How.LINK)  # fmt: skip

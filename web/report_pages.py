@@ -1,0 +1,151 @@
+"""The board's reports in the staff app: ``/reports`` (a form, and the chosen report on the
+page, each figure leading to its items) and ``/reports/file/FMT`` (the same report as a file).
+
+Reports count every agency's items, so both routes need ``Permission.VIEW_REPORTS`` (a role
+that sees every agency). The form is a GET form: choosing a report changes nothing, and its
+address can be bookmarked or shared with someone who may read it. A request the engine
+refuses (``engine.reports.check``) is shown with the GOV.UK error summary, naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+import reports as rendering
+from engine import listing
+from engine import reports as engine_reports
+from engine.errors import ReportRefused
+from engine.permissions import Permission
+from engine.sessions import SignedIn
+from web import urls
+from web.access import Requires, page
+from web.deps import Context, LinkDead
+
+FIELDS = ("report", "from", "to", "review", "agency", "meeting")
+DOWNLOADS = ("pdf", "xlsx", "csv", "json", "html")
+_MEDIA = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+}
+DESCRIPTIONS = {
+    "rag": "RAG and state by review and by agency, on the 'to' date",
+    "overdue": "Overdue items, how far each has been escalated and whose move it is",
+    "timescale": "Recommendations implemented within timescale, against the original and "
+    "the agreed date",
+    "high-risk": "High priority and red items, and what changed over the period",
+    "themes": "Items by theme and agency, and themes recurring across reviews",
+    "minutes": "The decisions recorded for one panel meeting",
+    "board-pack": "All of these but the minutes for one period, with the history's "
+    "hash-chain heads at the end",
+}
+# the field the error summary points to for each option the engine names
+_FIELD_OF = {"report": "report", "from": "from", "to": "to", "meeting": "meeting",
+             "review": "review", "agency": "agency", "name": "report"}  # fmt: skip
+
+
+def _form(query: Mapping[str, str]) -> dict[str, str]:
+    return {k: query.get(k, "").strip()[:100] for k in FIELDS}
+
+
+def _request(form: dict[str, str], today: dt.date) -> engine_reports.ReportRequest:
+    """Raises: ReportRefused naming the field."""
+
+    def day(option: str) -> dt.date | None:
+        return engine_reports.parse_day(option, form[option]) if form[option] else None
+
+    return engine_reports.ReportRequest(
+        name=form["report"],
+        today=today,
+        day_from=day("from"),
+        day_to=day("to"),
+        review=form["review"] or None,
+        agency=form["agency"] or None,
+        meeting=day("meeting"),
+    )
+
+
+def _build(ctx: Context, request: engine_reports.ReportRequest) -> engine_reports.Report:
+    services = ctx.services
+    with services.db.engine.connect() as conn:
+        return engine_reports.build(conn, services.specs, services.calendar, request)
+
+
+def _query(form: dict[str, str]) -> str:
+    return urllib.parse.urlencode({k: v for k, v in form.items() if v})
+
+
+def router(ctx: Context) -> APIRouter:
+    routes = APIRouter()
+
+    def today() -> dt.date:
+        return ctx.services.calendar.local(ctx.clock()).date()
+
+    @routes.get(urls.REPORTS)
+    async def show_reports(
+        request: Request,
+        who: Annotated[SignedIn, Depends(Requires(Permission.VIEW_REPORTS))],
+    ) -> Response:
+        form = _form(request.query_params)
+        with ctx.services.db.engine.connect() as conn:
+            choices = listing.choices(conn, None)
+        errors: list[dict[str, str]] = []
+        error_of: dict[str, str] = {}
+        body, built = None, None
+        if form["report"]:
+            try:
+                built = await run_in_threadpool(_build, ctx, _request(form, today()))
+            except ReportRefused as refused:
+                field = _FIELD_OF.get(refused.option, "report")
+                text = f"{field.capitalize()}: {refused.problem}"
+                errors.append({"text": text, "href": f"#{field}"})
+                error_of[field] = text
+        if built is not None:
+            body = Markup(rendering.render_fragment(built, link=urls.key_path, level=2))
+        query = _query(form)
+        downloads = [(fmt, urls.REPORT_FILE.format(fmt=fmt) + f"?{query}") for fmt in DOWNLOADS]
+        return page(
+            ctx, request, who, "reports.html", form=form, names=engine_reports.NAMES,
+            descriptions=DESCRIPTIONS, choices=choices, errors=errors, error_of=error_of,
+            report=built, body=body, downloads=downloads,
+        )  # fmt: skip
+
+    @routes.get(urls.REPORT_FILE)
+    async def report_file(
+        request: Request,
+        fmt: str,
+        who: Annotated[SignedIn, Depends(Requires(Permission.VIEW_REPORTS))],
+    ) -> Response:
+        if fmt not in DOWNLOADS:
+            raise LinkDead()
+        form = _form(request.query_params)
+        try:
+            built = await run_in_threadpool(_build, ctx, _request(form, today()))
+        except ReportRefused:
+            # the page says what was wrong, in the error summary
+            return RedirectResponse(f"{urls.REPORTS}?{_query(form)}", status_code=303)
+        content = await run_in_threadpool(rendering.render, built, fmt)
+        day = built.data.get("as_of") or (built.data.get("period") or {}).get("to") or ""
+        day = day or built.data.get("meeting") or ""
+        name = f"signoff-{built.name}-{day}.{fmt}" if day else f"signoff-{built.name}.{fmt}"
+        return Response(
+            content,
+            media_type=_MEDIA[fmt],
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return routes
