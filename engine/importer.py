@@ -251,6 +251,8 @@ class _File:
 
     @property
     def data(self) -> Any:
+        if self.sheet is not None:
+            return self.sheet.data
         return self.doc.data if self.doc else None
 
     def add(self, loc: Sequence[Any], message: str, severity: Severity = Severity.ERROR) -> None:
@@ -270,6 +272,7 @@ class _File:
             if any(x.row == row_at and x.field == column for x in self.findings):
                 return
             shown = f"value {sheets.cell_text(value)[:60]!r}: " if value not in (None, "") else ""
+            message = _ROW_REF.sub(lambda m: self._sheet_row(int(m[1])), message)
             self.findings.append(
                 Finding(
                     file=str(self.path),
@@ -302,12 +305,17 @@ class _File:
             )
         )
 
+    def _sheet_row(self, i: int) -> str:
+        assert self.sheet is not None
+        return self.sheet.located.where(["recommendations", i])[0]
+
     @property
     def failed(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
 
 MAX_FINDINGS = 200  # per file: enough to fix a file in one go, and a bounded report
+_ROW_REF = re.compile(r"recommendations\[(\d+)\]")
 _PYDANTIC_LOC = re.compile(r"^(str|list\[|function-|\[key\]$)")
 
 
@@ -497,7 +505,7 @@ def import_files(
     for f in files:
         if isinstance(f.content, ContactsFile) or _is_contacts(f):
             _check_contacts(f, known)
-        elif f.doc is not None and isinstance(f.data, dict):
+        elif (f.doc is not None or f.sheet is not None) and isinstance(f.data, dict):
             _check_plan(f, known, workflows)
         if isinstance(f.content, ActionPlan) and f.doc is not None:
             f.findings.extend(personal_data(f.path, f.doc, f.content))

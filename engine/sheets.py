@@ -605,8 +605,11 @@ def read_plan(
     used_agencies: list[str] = []
     used_sheets: dict[str, Any] = {}
     title: str | None = None
+    one_csv = path.suffix.lower() == ".csv" and len(mapping.sheets) == 1
     for t in tables:
-        sm = mapping.sheets.get(t.name, SheetMapping())
+        # a CSV file is one sheet, whatever the mapping calls it (the file may be renamed)
+        sm = next(iter(mapping.sheets.values())) if one_csv else mapping.sheets.get(t.name)
+        sm = sm or SheetMapping()
         if sm.skip:
             continue
         columns = {**mapping.columns, **sm.columns}
