@@ -493,9 +493,7 @@ def import_files(
         }
     )
     files = [
-        _read_sheet(p, mapping, directory, now.date())
-        if sheets.is_sheet(p)
-        else _read(p)
+        _read_sheet(p, mapping, directory, now.date()) if sheets.is_sheet(p) else _read(p)
         for p in paths
     ]
     known = set(conn.execute(sa.select(_agency.c.id)).scalars())

@@ -407,7 +407,7 @@ def _read_csv(path: Path) -> Table:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     try:
         rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
     except csv.Error as exc:
@@ -558,9 +558,10 @@ def _field_for(heading: str, columns: dict[str, SheetField]) -> SheetField | Non
 def _find_header(t: Table, columns: dict[str, SheetField]) -> int | None:
     best, best_row = 1, None
     for r, row in enumerate(t.rows[:HEADER_SCAN], start=1):
-        fields = {
-            _field_for(str(v), columns) for v in row if isinstance(v, str) and v.strip()
-        } - {None, "ignore"}
+        fields = {_field_for(str(v), columns) for v in row if isinstance(v, str) and v.strip()} - {
+            None,
+            "ignore",
+        }
         if len(fields) > best and ("text" in fields or "ref" in fields):
             best, best_row = len(fields), r
     return best_row
@@ -580,7 +581,9 @@ def read_plan(
     findings: list[Finding] = []
     located = Located(path)
 
-    def add(row: str, column: str, value: Any, message: str, sev: Severity = Severity.ERROR):
+    def add(
+        row: str, column: str, value: Any, message: str, sev: Severity = Severity.ERROR
+    ) -> None:
         shown = f" {str(value)[:60]!r}" if value not in (None, "") else ""
         findings.append(
             Finding(
@@ -751,25 +754,25 @@ def read_plan(
     data: dict[str, Any] = {
         "review": review_data,
         "agencies": [
-            {k: v for k, v in directory.agencies[a].items() if v is not None}
-            for a in used_agencies
+            {k: v for k, v in directory.agencies[a].items() if v is not None} for a in used_agencies
         ],
         "recommendations": recs,
     }
     if mapping.workflow:
         data["workflow"] = mapping.workflow
-    used_mapping = {
-        "review": {k: v for k, v in review_data.items() if k != "source_document"},
+    used_review = {k: v for k, v in review_data.items() if k != "source_document"}
+    if isinstance(used_review.get("date"), dt.date):
+        used_review["date"] = used_review["date"].isoformat()
+    used_mapping: dict[str, Any] = {
+        "review": used_review,
         **({"workflow": mapping.workflow} if mapping.workflow else {}),
         **({"agencies": dict(mapping.agencies)} if mapping.agencies else {}),
         "sheets": {name: s["mapping"] for name, s in used_sheets.items()},
     }
-    if isinstance(used_mapping["review"].get("date"), dt.date):
-        used_mapping["review"]["date"] = used_mapping["review"]["date"].isoformat()
     layout = {
         "format": path.suffix.lower().lstrip("."),
         "file": path.name,
-        "sheets": {name: {k: v for k, v in s.items()} for name, s in used_sheets.items()},
+        "sheets": {name: dict(s.items()) for name, s in used_sheets.items()},
         "mapping": used_mapping,
     }
     return SheetPlan(data, located, findings, used_mapping, layout, row_source)
@@ -997,8 +1000,15 @@ def export_plan(conn: Any, review_id: str | None, agency_id: str | None) -> Expo
     review = conn.execute(sa.select(review_t).where(review_t.c.id == review_id)).one()
     layout = (review.source or {}).get("sheet_layout")
     items_q = (
-        sa.select(rec_t.c.id.label("rec_id"), item_t.c.id, item_t.c.agency_id, item_t.c.state,
-                  item_t.c.rag, item_t.c.due, item_t.c.due_history)
+        sa.select(
+            rec_t.c.id.label("rec_id"),
+            item_t.c.id,
+            item_t.c.agency_id,
+            item_t.c.state,
+            item_t.c.rag,
+            item_t.c.due,
+            item_t.c.due_history,
+        )
         .join(rec_t, rec_t.c.id == item_t.c.recommendation_id)
         .where(rec_t.c.review_id == review_id)
         .order_by(item_t.c.id)
@@ -1060,11 +1070,11 @@ def export_plan(conn: Any, review_id: str | None, agency_id: str | None) -> Expo
         def each(fn: Any, its: list[Any] = its, several: bool = several) -> str:
             parts = [(names.get(i.agency_id, i.agency_id), fn(i)) for i in its]
             if not several:
-                return parts[0][1]
+                return str(parts[0][1])
             return "\n".join(f"{n}: {v}" for n, v in parts)
 
         def original(i: Any) -> str:
-            return (i.due_history or [""])[0]
+            return str((i.due_history or [""])[0])
 
         def agreed(i: Any) -> str:
             return i.due.isoformat() if i.due else ""

@@ -29,8 +29,9 @@ def build(path: Path) -> Path:
     ws["A1"] = "Serious Case Review action plan (fictional example)"
     ws.merge_cells("A1:I1")
     # row 2: group headings; row 3: the headings (some merged down from row 2)
-    for col, heading in zip("ABCDE", ["Ref", "Recommendation", "Action", "Lead agency",
-                                      "Lead officer"], strict=True):
+    for col, heading in zip(
+        "ABCDE", ["Ref", "Recommendation", "Action", "Lead agency", "Lead officer"], strict=True
+    ):
         ws[f"{col}2"] = heading
         ws.merge_cells(f"{col}2:{col}3")
     ws["F2"] = "Timescales"
@@ -39,25 +40,63 @@ def build(path: Path) -> Path:
     ws["H2"] = "Progress"
     ws.merge_cells("H2:I2")
     ws["H3"], ws["I3"] = "RAG", "Update"
-    rows = [
-        ["1", "Agencies to review the threshold guidance with front-line staff.",
-         "Run briefings for all teams.", "Southend Local Safeguarding Children Board",
-         "LSCB Business Manager", dt.date(2011, 1, 31), "High", "Green",
-         "Briefings delivered to most teams."],
-        ["2", "Health partners to share records of missed appointments.",
-         "Agree a protocol for sharing missed appointment information.",
-         "NHS South East Essex / SEPT", "Designated Nurse", "31/01/2011; 1st April 2011",
-         "H", "Amber", "Protocol drafted."],
-        ["3", "Maternity staff to be trained in recognising hidden adults.",
-         "Training programme for midwives.", "nhs-south-east-essex", "Head of Midwifery",
-         "June 2011", "Medium", "completed", None],
+    rows: list[list[str | dt.date | None]] = [
+        [
+            "1",
+            "Agencies to review the threshold guidance with front-line staff.",
+            "Run briefings for all teams.",
+            "Southend Local Safeguarding Children Board",
+            "LSCB Business Manager",
+            dt.date(2011, 1, 31),
+            "High",
+            "Green",
+            "Briefings delivered to most teams.",
+        ],
+        [
+            "2",
+            "Health partners to share records of missed appointments.",
+            "Agree a protocol for sharing missed appointment information.",
+            "NHS South East Essex / SEPT",
+            "Designated Nurse",
+            "31/01/2011; 1st April 2011",
+            "H",
+            "Amber",
+            "Protocol drafted.",
+        ],
+        [
+            "3",
+            "Maternity staff to be trained in recognising hidden adults.",
+            "Training programme for midwives.",
+            "nhs-south-east-essex",
+            "Head of Midwifery",
+            "June 2011",
+            "Medium",
+            "completed",
+            None,
+        ],
         [None] * 9,  # a blank row
-        ["4", "Probation to check for children in the household at assessment.",
-         "Amend assessment checklist.", "Essex Probation Service", "Senior Probation Officer",
-         "Summer 2010", "M", "no response", None],
-        ["5", "Audit of referrals to be repeated.", "Repeat the audit.",
-         "Essex Probation Service", None,
-         "within six months of publication of this Review", "L", "on track", None],
+        [
+            "4",
+            "Probation to check for children in the household at assessment.",
+            "Amend assessment checklist.",
+            "Essex Probation Service",
+            "Senior Probation Officer",
+            "Summer 2010",
+            "M",
+            "no response",
+            None,
+        ],
+        [
+            "5",
+            "Audit of referrals to be repeated.",
+            "Repeat the audit.",
+            "Essex Probation Service",
+            None,
+            "within six months of publication of this Review",
+            "L",
+            "on track",
+            None,
+        ],
     ]
     for r, row in enumerate(rows, start=4):
         for c, value in enumerate(row, start=1):
@@ -75,13 +114,37 @@ def build(path: Path) -> Path:
     audit = book.create_sheet("Audit follow-up")
     audit["A1"] = "Actions from the section 11 audit"
     audit.append(["Rec No", "Recommendations", "Agency", "Timescale", "Status", "Evidence"])
-    audit.append(["A1", "Named nurses to attend strategy meetings.", "SEPT",
-                  "From January 2011", "on track", "Attendance log"])
-    audit.append(["A2", "Staff supervision to include safeguarding cases.", None,
-                  "January 09 onwards; March 2010", "red", None])
+    audit.append(
+        [
+            "A1",
+            "Named nurses to attend strategy meetings.",
+            "SEPT",
+            "From January 2011",
+            "on track",
+            "Attendance log",
+        ]
+    )
+    audit.append(
+        [
+            "A2",
+            "Staff supervision to include safeguarding cases.",
+            None,
+            "January 09 onwards; March 2010",
+            "red",
+            None,
+        ]
+    )
     audit.merge_cells("C3:C4")  # one agency for both rows
-    audit.append(["A3", "Hospital to publish its safeguarding policy.", "sept",
-                  "Immediate", "Completed", "Policy on intranet"])
+    audit.append(
+        [
+            "A3",
+            "Hospital to publish its safeguarding policy.",
+            "sept",
+            "Immediate",
+            "Completed",
+            "Policy on intranet",
+        ]
+    )
 
     notes = book.create_sheet("Notes")
     notes["A1"] = "Updated quarterly for the executive group."
@@ -91,4 +154,3 @@ def build(path: Path) -> Path:
 
 if __name__ == "__main__":
     out = build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / NAME)
-    print(f"wrote {out}")
