@@ -303,3 +303,16 @@ def test_dates_as_boards_write_them(
         assert kept in (got.text or "")
     else:
         assert got.text is None
+
+
+def test_a_yaml_plan_exports_with_the_common_headings_and_reads_back(
+    board: Board, tmp_path: Path
+) -> None:
+    out = tmp_path / "iawg.xlsx"
+    board("export", "--review", REVIEW_IAWG, "-o", str(out))
+    ws = openpyxl.load_workbook(out)["Action plan"]
+    assert [c.value for c in ws[1]][:4] == ["Ref", "Recommendation", "Action", "Lead agency"]
+    assert ws.cell(1, 10).value == "signoff: state" and ws.cell(2, 10).value == "open"
+    counted = _counts(board)
+    again = _import_json(board, str(out))
+    assert again["added"] == [] and len(again["unchanged"]) == 9 and _counts(board) == counted
