@@ -312,7 +312,10 @@ def test_a_yaml_plan_exports_with_the_common_headings_and_reads_back(
     board("export", "--review", REVIEW_IAWG, "-o", str(out))
     ws = openpyxl.load_workbook(out)["Action plan"]
     assert [c.value for c in ws[1]][:4] == ["Ref", "Recommendation", "Action", "Lead agency"]
-    assert ws.cell(1, 10).value == "signoff: state" and ws.cell(2, 10).value == "open"
+    assert ws.cell(1, 10).value == "signoff: state"
+    assert ws.cell(2, 10).value == "open"
     counted = _counts(board)
     again = _import_json(board, str(out))
-    assert again["added"] == [] and len(again["unchanged"]) == 9 and _counts(board) == counted
+    assert again["added"] == []
+    assert len(again["unchanged"]) == 9
+    assert _counts(board) == counted
