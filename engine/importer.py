@@ -204,6 +204,7 @@ class ImportReport:
     email_fields_set: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per spreadsheet
+    rows: list[str] = field(default_factory=list)  # a spreadsheet's rows and their outcome
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -215,6 +216,8 @@ class ImportReport:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
         if self.email_fields_set:
             out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
+        if self.dry_run:
+            out.extend(self.rows)
         out.extend(f"{f.severity.value}: {f.file}: {f}" for f in self.findings)
         return out
 
@@ -235,6 +238,7 @@ class ImportReport:
             ],
             "findings": [f.as_json() for f in self.findings],
             "mappings": self.mappings,
+            "rows": self.rows,
         }
 
 
@@ -816,6 +820,11 @@ def _write_plan(
     }
     for i, rec in enumerate(plan.recommendations):
         row = rows[i] if rows else None
+        if row:
+            outcome = "already present, unchanged" if rec.ref in present else "new"
+            report.rows.append(
+                f"{path.name}: sheet {row['sheet']!r} row {row['row']}: {rec.ref}: {outcome}"
+            )
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
             if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
