@@ -273,7 +273,10 @@ class _File:
         loc = [p for p in loc if isinstance(p, int) or not _PYDANTIC_LOC.match(str(p))]
         if self.sheet is not None:  # sheet, row, column and value; one error per cell
             row_at, column, value = self.sheet.located.where(loc)
-            if any(x.row == row_at and x.field == column for x in self.findings):
+            if any(
+                x.row == row_at and x.field == column and x.severity is Severity.ERROR
+                for x in self.findings
+            ):
                 return
             shown = f"value {sheets.cell_text(value)[:60]!r}: " if value not in (None, "") else ""
             message = _ROW_REF.sub(lambda m: self._sheet_row(int(m[1])), message)
@@ -511,6 +514,9 @@ def import_files(
             _check_plan(f, known, workflows)
         if isinstance(f.content, ActionPlan) and f.doc is not None:
             f.findings.extend(personal_data(f.path, f.doc, f.content))
+    for f in files:
+        if f.sheet is not None and f.content is None and not f.failed:  # never skipped quietly
+            f.add([], "the plan could not be read; nothing imported")
     findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
     if any(f.failed for f in files):
         raise ImportErrors(findings)

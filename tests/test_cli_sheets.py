@@ -218,6 +218,7 @@ def _bad_workbook(path: Path) -> Path:
     ws.append(["1", "Duplicate ref.", "sept", "June 2011", "Low", "Green"])
     ws.append(["6", "A formula with no saved value.", "sept", "=TODAY()+30", "Low", "Green"])
     ws.append(["7", None, "sept", "30/02/2011", "Low", "Green"])
+    ws.append(["8", "Warned, then out of bounds.", "sept", "Summer 1985", "Low", "Green"])
     book.save(path)
     return path
 
@@ -240,7 +241,8 @@ def test_bad_rows_are_all_refused_naming_sheet_row_column_value(
     assert "=TODAY()+30" in where[("sheet 'Plan' row 7", "column D")]
     assert "does not exist" in where[("sheet 'Plan' row 8", "column D")]
     assert "required" in where[("sheet 'Plan' row 8", "column B")]
-    assert len(errors) == 7
+    assert "1985-08-31" in where[("sheet 'Plan' row 9", "column D")]
+    assert len(errors) == 8
     text = board("import", str(path), "--now", NOW, code=1).stderr
     assert "sheet 'Plan' row 4, column D (Target date): value 'soonish'" in text
 
