@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,17 @@ def test_bad_rows_are_all_refused_naming_sheet_row_column_value(
     assert "sheet 'Plan' row 4, column D (Target date): value 'soonish'" in text
 
 
+def _word_document() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document/>")
+    return out.getvalue()
+
+
+_WORD = _word_document()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "said"),
     [
@@ -255,6 +267,8 @@ def test_bad_rows_are_all_refused_naming_sheet_row_column_value(
         ("plan.csv", b"\x00\x01\x02binary", "not a CSV file"),
         ("plan.csv", b"PK\x03\x04\x00\x00", "not a CSV file"),
         ("plan.csv", b"just,some\nwords,here\n", "no recommendation rows found"),
+        ("plan.csv", b'Recommendation\n"' + b"x" * 200_000 + b'"\n', "not a CSV file"),
+        ("plan.xlsx", _WORD, "not an Excel workbook"),
     ],
 )
 def test_a_file_that_is_not_a_plan_says_so(
