@@ -33,6 +33,7 @@ app.add_typer(token_app, name="token")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
+app.command("export")(report.export_)
 app.command("list")(items.list_)
 app.command()(items.show)
 app.command("fire")(items.fire_)

@@ -41,7 +41,8 @@ class Finding:
     @property
     def where(self) -> str:
         """``line 19: recommendations[1] (2).due[0]``, leaving out what is unknown."""
-        path = self.row + (f".{self.field}" if self.row and self.field else self.field)
+        joint = ", " if self.field.startswith("column ") else "."  # a spreadsheet's cell
+        path = self.row + (f"{joint}{self.field}" if self.row and self.field else self.field)
         parts = [f"line {self.line}" if self.line else "", path]
         return ": ".join(p for p in parts if p)
 

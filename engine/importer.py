@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
-from engine import privacy
+from engine import privacy, sheets
 from engine.calendar import Calendar
 from engine.errors import ImportErrors
 from engine.findings import Finding, Severity
@@ -203,6 +203,8 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     email_fields_set: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per spreadsheet
+    rows: list[str] = field(default_factory=list)  # a spreadsheet's rows and their outcome
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -214,6 +216,8 @@ class ImportReport:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
         if self.email_fields_set:
             out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
+        if self.dry_run:
+            out.extend(self.rows)
         out.extend(f"{f.severity.value}: {f.file}: {f}" for f in self.findings)
         return out
 
@@ -233,6 +237,8 @@ class ImportReport:
                 if f.severity in (Severity.WARNING, Severity.INFO)
             ],
             "findings": [f.as_json() for f in self.findings],
+            "mappings": self.mappings,
+            "rows": self.rows,
         }
 
 
@@ -245,9 +251,12 @@ class _File:
     content: ActionPlan | ContactsFile | None = None
     kept: dict[str, Any] = field(default_factory=dict)  # top-level sections kept, not used
     findings: list[Finding] = field(default_factory=list)
+    sheet: sheets.SheetPlan | None = None  # a plan read from a spreadsheet (engine.sheets)
 
     @property
     def data(self) -> Any:
+        if self.sheet is not None:
+            return self.sheet.data
         return self.doc.data if self.doc else None
 
     def add(self, loc: Sequence[Any], message: str, severity: Severity = Severity.ERROR) -> None:
@@ -262,6 +271,25 @@ class _File:
         if len(self.findings) > MAX_FINDINGS:
             return
         loc = [p for p in loc if isinstance(p, int) or not _PYDANTIC_LOC.match(str(p))]
+        if self.sheet is not None:  # sheet, row, column and value; one error per cell
+            row_at, column, value = self.sheet.located.where(loc)
+            if any(
+                x.row == row_at and x.field == column and x.severity is Severity.ERROR
+                for x in self.findings
+            ):
+                return
+            shown = f"value {sheets.cell_text(value)[:60]!r}: " if value not in (None, "") else ""
+            message = _ROW_REF.sub(lambda m: self._sheet_row(int(m[1])), message)
+            self.findings.append(
+                Finding(
+                    file=str(self.path),
+                    row=row_at,
+                    field=column,
+                    message=shown + message,
+                    severity=severity,
+                )
+            )
+            return
         row_len = 2 if len(loc) >= 2 and loc[0] in ("recommendations", "agencies") else 1
         row, rest = loc[:row_len], loc[row_len:]
         row_text = _path_text(row)
@@ -284,12 +312,17 @@ class _File:
             )
         )
 
+    def _sheet_row(self, i: int) -> str:
+        assert self.sheet is not None
+        return self.sheet.located.where(["recommendations", i])[0]
+
     @property
     def failed(self) -> bool:
         return any(f.severity is Severity.ERROR for f in self.findings)
 
 
 MAX_FINDINGS = 200  # per file: enough to fix a file in one go, and a bounded report
+_ROW_REF = re.compile(r"recommendations\[(\d+)\]")
 _PYDANTIC_LOC = re.compile(r"^(str|list\[|function-|\[key\]$)")
 
 
@@ -344,6 +377,29 @@ def _read(path: Path) -> _File:
         return f
     try:
         f.content = model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            f.add(err["loc"], _explain(err))
+    return f
+
+
+def _read_sheet(
+    path: Path, mapping: sheets.SheetMappingFile | None, directory: sheets.Directory, today: dt.date
+) -> _File:
+    """A spreadsheet plan (``engine.sheets``) shape-checked as a YAML plan is."""
+    f = _File(path)
+    try:
+        plan = sheets.read_plan(path, mapping, directory, today=today)
+    except sheets.NotASpreadsheet as exc:
+        f.add([], f"cannot read the file: {exc}")
+        return f
+    except OSError as exc:
+        f.add([], f"cannot read the file: {exc}")
+        return f
+    f.sheet = plan
+    f.findings.extend(plan.findings)
+    try:
+        f.content = ActionPlan.model_validate(plan.data)
     except ValidationError as exc:
         for err in exc.errors():
             f.add(err["loc"], _explain(err))
@@ -422,6 +478,7 @@ def import_files(
     now: dt.datetime,
     dry_run: bool = False,
     calendar: Calendar | None = None,
+    mapping: sheets.SheetMappingFile | None = None,
 ) -> ImportReport:
     """Check every file, then write them all on ``conn`` (the caller's transaction).
 
@@ -432,7 +489,20 @@ def import_files(
     Raises:
         ImportErrors: any file has a problem; it carries every finding of every file.
     """
-    files = [_read(p) for p in paths]
+    directory = sheets.Directory(
+        {
+            row.id: dict(row._mapping)
+            for row in conn.execute(
+                sa.select(
+                    _agency.c.id, _agency.c.name, _agency.c.senior_contact_role, _agency.c.note
+                )
+            )
+        }
+    )
+    files = [
+        _read_sheet(p, mapping, directory, now.date()) if sheets.is_sheet(p) else _read(p)
+        for p in paths
+    ]
     known = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for f in files:
         known |= _agencies_made_by(f)
@@ -440,14 +510,18 @@ def import_files(
     for f in files:
         if isinstance(f.content, ContactsFile) or _is_contacts(f):
             _check_contacts(f, known)
-        elif f.doc is not None and isinstance(f.data, dict):
+        elif (f.doc is not None or f.sheet is not None) and isinstance(f.data, dict):
             _check_plan(f, known, workflows)
         if isinstance(f.content, ActionPlan) and f.doc is not None:
             f.findings.extend(personal_data(f.path, f.doc, f.content))
+    for f in files:
+        if f.sheet is not None and f.content is None and not f.failed:  # never skipped quietly
+            f.add([], "the plan could not be read; nothing imported")
     findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
     if any(f.failed for f in files):
         raise ImportErrors(findings)
     report = ImportReport(dry_run=dry_run, findings=findings)
+    report.mappings = {str(f.path): f.sheet.mapping for f in files if f.sheet is not None}
     write = _Writer(conn, specs, actor, now, report, calendar or Calendar())
     if dry_run:
         savepoint = conn.begin_nested()
@@ -668,12 +742,13 @@ class _Writer:
                     self.conn,
                     f.path,
                     f.content,
-                    f.kept,
+                    {**f.kept, **({"sheet_layout": f.sheet.layout} if f.sheet else {})},
                     self.specs,
                     self.actor,
                     self.now,
                     self.report,
                     self.calendar,
+                    f.sheet.row_source if f.sheet else None,
                 )
         for f in files:
             if isinstance(f.content, ContactsFile):
@@ -706,7 +781,11 @@ def _write_plan(
     now: dt.datetime,
     report: ImportReport,
     calendar: Calendar,
+    rows: list[dict[str, Any]] | None = None,
 ) -> None:
+    """Write one plan. ``rows`` (a spreadsheet's, in recommendation order) are kept in each
+    recommendation's source, and a row's status column becomes the item's first event's
+    imported status, marked ``"verified": false`` (never counted as verified)."""
     r = plan.review
     existing = conn.execute(
         sa.select(_review.c.id, _review.c.email_name).where(_review.c.id == r.id)
@@ -736,7 +815,7 @@ def _write_plan(
                 date=r.date,
                 note=r.note,
                 imported_at=now,
-                source={"file": path.name, "kept_not_used": kept} if kept else {},
+                source=_review_source(path, kept),
             )
         )
     present: dict[str, str | None] = {
@@ -745,7 +824,13 @@ def _write_plan(
             sa.select(_rec.c.ref, _rec.c.email_summary).where(_rec.c.review_id == r.id)
         )
     }
-    for rec in plan.recommendations:
+    for i, rec in enumerate(plan.recommendations):
+        row = rows[i] if rows else None
+        if row:
+            outcome = "already present, unchanged" if rec.ref in present else "new"
+            report.rows.append(
+                f"{path.name}: sheet {row['sheet']!r} row {row['row']}: {rec.ref}: {outcome}"
+            )
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
             if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
@@ -777,6 +862,7 @@ def _write_plan(
                     "reported_status": rec.reported_status,
                     "status_basis": rec.status_basis,
                     "evidence": rec.evidence,
+                    **({"sheet_row": row} if row else {}),
                 },
             )
             .returning(_rec.c.id)
@@ -795,9 +881,30 @@ def _write_plan(
                 due=min(rec.due) if rec.due else None,
                 actor=actor,
                 now=now,
-                data={"imported_from": path.name},
+                data={"imported_from": path.name, **_imported_status(path, row)},
                 calendar=calendar,
             )
+
+
+def _review_source(path: Path, kept: dict[str, Any]) -> dict[str, Any]:
+    """The review's source: sections kept but not used, and a spreadsheet's layout."""
+    kept = dict(kept)
+    layout = kept.pop("sheet_layout", None)
+    source: dict[str, Any] = {"file": path.name, "kept_not_used": kept} if kept else {}
+    if layout:
+        source = {"file": path.name, **source, "sheet_layout": layout}
+    return source
+
+
+def _imported_status(path: Path, row: dict[str, Any] | None) -> dict[str, Any]:
+    if not row or "imported_status" not in row:
+        return {}
+    return {
+        "imported_status": row["imported_status"],
+        "reported_status": row["reported_status"],
+        "status_source": f"{path.name}, sheet {row['sheet']!r} row {row['row']}",
+        "verified": False,  # the board's word, not signoff's: never reported as verified
+    }
 
 
 def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
@@ -828,6 +935,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     for name, model in (
         ("action-plan.schema.json", ActionPlan),
         ("contacts.schema.json", ContactsFile),
+        ("sheet-mapping.schema.json", sheets.SheetMappingFile),
     ):
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

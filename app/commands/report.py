@@ -89,3 +89,47 @@ def report_(
     else:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
+
+
+class PlanFormat(StrEnum):
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+def export_(
+    fmt: Annotated[PlanFormat, typer.Option("--format", help="xlsx or csv")] = PlanFormat.XLSX,
+    review: Annotated[
+        str | None, typer.Option(help="the review (needed when there are several)")
+    ] = None,
+    agency: Annotated[str | None, typer.Option(help="only this agency's rows")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write to FILE (xlsx needs one)")
+    ] = None,
+) -> None:
+    """Write an action plan back in the layout it was imported in, with each row's current
+    state, RAG, original and agreed due dates, evidence and last decision."""
+    from engine.errors import ReportRefused
+    from engine.sheets import export_plan
+    from reports.plan_sheet import OneSheetOnly, render_plan_csv, render_plan_xlsx
+
+    if fmt is PlanFormat.XLSX and output is None and sys.stdout.isatty():
+        raise typer.BadParameter("xlsx is a binary file; give --output FILE", param_hint="--format")
+    current = services()
+    try:
+        with current.db.engine.connect() as conn:
+            plan = export_plan(conn, review, agency)
+        body = render_plan_xlsx(plan) if fmt is PlanFormat.XLSX else render_plan_csv(plan)
+    except ReportRefused as exc:
+        hint = f"; one of: {', '.join(exc.allowed)}" if 0 < len(exc.allowed) <= 20 else ""
+        typer.echo(f"error: --{exc.option}: {exc}{hint}", err=True)
+        raise typer.Exit(2) from None
+    except OneSheetOnly as exc:
+        typer.echo(f"error: --format: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if output is not None:
+        output.write_bytes(body)
+        rows = sum(len(s.rows) for s in plan.sheets)
+        typer.echo(f"wrote {output} ({plan.review_id}, {rows} row(s), {fmt.value})", err=True)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()

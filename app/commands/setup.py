@@ -53,7 +53,18 @@ def _load_dir(folder: Path) -> list[WorkflowSpec]:
 
 @refusals
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="action plan and/or contacts YAML files")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="action plans (YAML, xlsx, csv) and/or contacts YAML files"),
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping",
+            help="YAML file mapping a spreadsheet's headings to signoff's fields "
+            "(config/sheet-mapping.schema.json); --dry-run prints the one used",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
     actor: Annotated[str, typer.Option(help="recorded as who imported")] = "system:import",
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
@@ -68,9 +79,15 @@ def import_(
     from engine import permissions, queries
     from engine.errors import ImportErrors
     from engine.importer import import_files
+    from engine.sheets import load_mapping
 
     current = services()
     try:
+        sheet_mapping = None
+        if mapping is not None:
+            sheet_mapping, problems = load_mapping(mapping)
+            if sheet_mapping is None:
+                raise ImportErrors(problems)
         with current.db.write() as conn:
             permissions.require(conn, actor, permissions.Permission.ADMINISTER)
             report = import_files(
@@ -81,6 +98,7 @@ def import_(
                 now=parse_now(now),
                 dry_run=dry_run,
                 calendar=current.calendar,
+                mapping=sheet_mapping,
             )
             if dry_run:
                 conn.rollback()
@@ -101,6 +119,12 @@ def import_(
         return
     for line in report.lines():
         typer.echo(line)
+    if dry_run and report.mappings:
+        import yaml
+
+        for name, used in report.mappings.items():
+            typer.echo(f"# the mapping used for {name}; save it, edit it, pass it as --mapping")
+            typer.echo(yaml.safe_dump(used, sort_keys=False, allow_unicode=True).rstrip())
 
 
 @refusals
