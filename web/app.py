@@ -144,7 +144,9 @@ def create_app(
     max_body = (
         min(settings.max_upload_files * settings.max_upload_mb * _MB, limits.max_total_bytes) + _MB
     )  # room for the statement and the multipart framing
-    app.add_middleware(Guard, script_hash=pages.script_hash, max_body=max_body)
+    app.add_middleware(
+        Guard, script_hash=pages.script_hash, max_body=max_body, not_found=pages.not_found
+    )
     return app
 
 

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Mount
 
 from engine import api_tokens, inbox, permissions, sessions
 from engine.evidence import EvidenceInput, store_bytes
@@ -28,6 +29,7 @@ from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, row_counts, sign_in
 from web.access import Requires
+from web.api import PREFIX
 
 CHAIR = "chair@southend-lscb.example.org"
 VIEWER = "board.member@southend-lscb.example.org"
@@ -371,3 +373,51 @@ def test_every_signed_in_post_needs_the_form_token(
             assert row_counts(demo) == before, (path, data)
         status, _ = world.request("business_manager", "POST", target, form)
         assert status == success, path
+
+
+def every_route(app_routes: Sequence[object]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route of the app, the JSON API's (mounted) included."""
+    for route in api_routes(app_routes):
+        for method in sorted(route.methods):
+            yield method, route.path
+    for mount in app_routes:
+        if isinstance(mount, Mount) and mount.path == PREFIX:
+            for route in api_routes(mount.routes):
+                for method in sorted(route.methods):
+                    yield method, PREFIX + route.path
+
+
+@pytest.mark.parametrize("bad", ["%00", "%0a", "%1b", "%7f"])
+def test_a_control_character_in_any_path_or_query_is_refused_before_the_route(
+    bad: str, demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    """A NUL in an id or a query parameter made PostgreSQL raise (500) on some routes: every
+    route answers the plain 404 for such a path and 400 for such a query, signed in or not,
+    and changes nothing."""
+    manager = make_client()
+    sign_in(manager, demo, BM, clock)
+    token = api_tokens.create(
+        demo, name="nul test", role="business_manager", agency=None, acts_for=None,
+        created_by=BM, now=clock.now,
+    )[0]  # fmt: skip
+    stranger = make_client()
+    not_found = stranger.get("/no-such-page").text
+    routes = sorted(set(every_route(manager.app.routes)))
+    assert len(routes) > 30
+    before = row_counts(demo)
+    for client in (manager, stranger):
+        for method, path in routes:
+            headers = {"Authorization": f"Bearer {token}"} if path.startswith(PREFIX) else {}
+            ids = _PARAM.sub(f"x{bad}y", path) if _PARAM.search(path) else path + bad
+            fine = _PARAM.sub(new_public_id(), path)
+            for target, status in (
+                (ids, 404),
+                (f"{fine}?q={bad}", 400),
+                (f"{fine}?page=1&agency=a{bad}&sort=due", 400),
+                (f"{fine}?{bad}=1", 400),
+            ):
+                response = client.request(method, target, headers=headers, data=None)
+                assert response.status_code == status, (method, target, response.status_code)
+                if status == 404:
+                    assert response.text == not_found, (method, target)
+    assert row_counts(demo) == before
