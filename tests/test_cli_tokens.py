@@ -103,7 +103,8 @@ def test_the_demo_lead_officer_has_items_of_their_own_and_is_chased(board: Board
     assert {"southend-lscb", "nhs-south-east-essex", "sept"} <= owners
     nhs = board.sql("SELECT due FROM item WHERE agency_id = 'nhs-south-east-essex'")
     overdue = [r for r in nhs if str(r[0])[:10] < "2026-03-02"]
-    assert len(nhs) >= 2 and overdue
+    assert len(nhs) >= 2
+    assert overdue
     board("sweep", "--now", "2026-03-02T09:00Z")
     sent_to = {r[0] for r in board.sql("SELECT recipient FROM outbox WHERE kind LIKE '%chase%'")}
     assert NHS_LEAD in sent_to, sent_to
