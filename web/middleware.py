@@ -5,7 +5,7 @@ Every response gets ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options: 
 one, as downloads do); everything except ``/assets`` gets ``Cache-Control: no-store``.
 
 A path or query holding a control character (``%00``, a newline) is answered before any
-route runs: the plain 404 page for a path, ``400 Bad request`` for a query.
+route runs: the plain 404 page for a path, the 400 "There is a problem" page for a query.
 
 The access log never holds a link token: ``/r/<token>`` and ``/sign-in/<token>``
 are logged as ``/r/<redacted>``, query strings are never logged, and uvicorn's own access
@@ -44,9 +44,17 @@ def redact(path: str) -> str:
 class Guard:
     """Headers, nonce, body limit and access log, in one pass over each HTTP request."""
 
-    def __init__(self, app: ASGIApp, *, script_hash: str, max_body: int, not_found: bytes) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        script_hash: str,
+        max_body: int,
+        not_found: bytes,
+        bad_query: bytes,
+    ) -> None:
         self.app, self.script_hash, self.max_body = app, script_hash, max_body
-        self.not_found = not_found
+        self.not_found, self.bad_query = not_found, bad_query
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,7 +104,7 @@ class Guard:
                 await _answer(send_with_headers, 404, self.not_found, b"text/html")
                 return
             if _CONTROL.search(urllib.parse.unquote_to_bytes(scope["query_string"])):
-                await _answer(send_with_headers, 400, b"Bad request", b"text/plain")
+                await _answer(send_with_headers, 400, self.bad_query, b"text/html")
                 return
             await self.app(scope, limited, send_with_headers)
         finally:

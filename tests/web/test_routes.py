@@ -72,7 +72,7 @@ class Thing:
     form: dict[str, str] | None = None
 
 
-# what each role does to an item on the item page (a transition the workflow gives them from
+# what each role does to an item on its decision page (a transition the workflow gives them from
 # the state the item is put in), and the form that does it
 ACTIONS = {
     "agency_contact": ("open", "request_extension",
@@ -201,13 +201,6 @@ class World:
             return [
                 Thing("T1", "sept", f"/items/{REVIEW}/T1@sept"),
                 Thing("T2", "nhs-south-east-essex", f"/items/{REVIEW}/T2"),
-            ]
-        if path == "/items/{review}/{ref}/{trigger}":
-            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
-            return [
-                Thing(ref, agency, f"/items/{REVIEW}/{ref}@{agency}/{trigger}", form)
-                for agency in ("sept", "nhs-south-east-essex")
-                for ref in [self.item(agency, state)]
             ]
         if path == "/tokens/{public_id}/revoke":
             _secret, made = api_tokens.create(
