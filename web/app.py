@@ -148,6 +148,7 @@ def create_app(
         max_body=max_body,
         not_found=pages.not_found,
         bad_query=pages.bad_query,
+        api_prefix=api.PREFIX,
     )
     return app
 

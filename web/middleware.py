@@ -6,6 +6,8 @@ one, as downloads do); everything except ``/assets`` gets ``Cache-Control: no-st
 
 A path or query holding a control character (``%00``, a newline) is answered before any
 route runs: the plain 404 page for a path, the 400 "There is a problem" page for a query.
+The JSON API gets its 404 ``Problem`` for such a path; its queries are answered by the API
+as its schema documents.
 
 The access log never holds a link token: ``/r/<token>`` and ``/sign-in/<token>``
 are logged as ``/r/<redacted>``, query strings are never logged, and uvicorn's own access
@@ -14,6 +16,7 @@ log is off (``web.server``).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -25,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("signoff.web")
 
+_HTML, _JSON = b"text/html", b"application/json"
 # C0 control characters and DEL: no address or query of this app holds one, and a NUL makes
 # PostgreSQL refuse the query it is bound into
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
@@ -52,9 +56,11 @@ class Guard:
         max_body: int,
         not_found: bytes,
         bad_query: bytes,
+        api_prefix: str,
     ) -> None:
         self.app, self.script_hash, self.max_body = app, script_hash, max_body
         self.not_found, self.bad_query = not_found, bad_query
+        self.api_prefix = api_prefix + "/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,11 +106,15 @@ class Guard:
             if declared is not None and declared > self.max_body:
                 await _too_large(send_with_headers)
                 return
+            api = scope["path"].startswith(self.api_prefix)
             if _CONTROL.search(scope["path"].encode("utf-8", "surrogateescape")):
-                await _answer(send_with_headers, 404, self.not_found, b"text/html")
+                body = _json({"detail": "Not found", "error": None}) if api else self.not_found
+                await _answer(send_with_headers, 404, body, _JSON if api else _HTML)
                 return
-            if _CONTROL.search(urllib.parse.unquote_to_bytes(scope["query_string"])):
-                await _answer(send_with_headers, 400, self.bad_query, b"text/html")
+            # the JSON API answers its queries as its schema documents (bad filters: 422)
+            query = scope["query_string"]
+            if not api and _CONTROL.search(urllib.parse.unquote_to_bytes(query)):
+                await _answer(send_with_headers, 400, self.bad_query, _HTML)
                 return
             await self.app(scope, limited, send_with_headers)
         finally:
@@ -115,6 +125,10 @@ class Guard:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
 
 
 def _content_length(scope: Scope) -> int | None:

