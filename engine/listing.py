@@ -193,7 +193,7 @@ def _like_exact(text: str) -> str:
 def _order(sort: Sort, terminal: sa.ColumnElement[bool]) -> list[sa.ColumnElement[Any]]:
     """The ORDER BY of ``sort``: the same orders ``_SORTS`` gives in Python."""
     ends = sa.case((terminal, 1), else_=0)
-    tail = [_rec.c.review_id, _rec.c.ref, _item.c.agency_id]
+    tail: list[sa.ColumnElement[Any]] = [_rec.c.review_id, _rec.c.ref, _item.c.agency_id]
     if sort is Sort.DUE:
         return [ends, sa.case((_item.c.due.is_(None), 1), else_=0), _item.c.due, *tail]
     if sort is Sort.OLDEST:
