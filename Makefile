@@ -41,14 +41,14 @@ pdf-libs:
 	    echo "for report PDFs: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"; \
 	  fi; }
 
-# The demo: SQLite, the example plan, a local mail catcher (port 1025, messages kept in
+# The demo: SQLite, the example plan and an invented plan of partner agencies' actions, a local mail catcher (port 1025, messages kept in
 # signoff-data/mail/), office hours all day so the chasing is visible at once.
 DEMO_ENV = SIGNOFF_DATABASE_URL=$(DEMO_DB) SIGNOFF_SMTP_HOST=127.0.0.1 SIGNOFF_SMTP_PORT=1025 \
 	SIGNOFF_OFFICE_START=00:00 SIGNOFF_OFFICE_END=23:59:59
 
 run: $(STAMP) $(ASSETS)
 	$(DEMO_ENV) $(BIN)/signoff init
-	$(DEMO_ENV) $(BIN)/signoff demo --plan config/examples/southend_iawg_scr_audit_2010.yaml --contacts config/examples/southend_contacts.yaml --rebase-dates-to today
+	$(DEMO_ENV) $(BIN)/signoff demo --plan config/examples/southend_iawg_scr_audit_2010.yaml --plan config/examples/demo_partner_actions.yaml --contacts config/examples/southend_contacts.yaml --rebase-dates-to today
 	$(DEMO_ENV) $(BIN)/signoff list
 	$(DEMO_ENV) $(BIN)/signoff serve --mail-catcher --sweep-every 60 --dispatch-every 10
 

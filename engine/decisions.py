@@ -24,9 +24,10 @@ from engine.errors import NotPermitted, RoleNotAllowed
 from engine.evidence import EvidenceInput, StoredFile, store_bytes
 from engine.fire import Fired, FireRequest, authorise, fire, fire_stored
 from engine.items import SELECT_ITEM, item_key
-from engine.requests.answer import Upload
+from engine.requests import records
+from engine.requests.answer import Upload, answer
 from engine.services import Services
-from engine.spec import Requirement, Transition, WorkflowSpec
+from engine.spec import Requirement, Transition, WorkflowSpec, answer_transition
 from engine.spec.rules import failed_guard
 from engine.store import core
 from engine.store.tables import Contact
@@ -248,7 +249,9 @@ def decide(
     """Fire ``request`` with the statement and files given on a page as its evidence.
 
     The files are checked by content (``engine.uploads``) and stored before the transaction;
-    a refused file stores nothing. ``request.expected_version`` and
+    a refused file stores nothing. Evidence that answers the item's live request (the
+    agency's, from the item page) goes through it (``engine.requests.answer``: the request is
+    closed and a receipt sent, as from the reply page). ``request.expected_version`` and
     ``request.expected_evidence`` bind the decision to what the page showed.
 
     Raises:
@@ -256,6 +259,13 @@ def decide(
         is no longer as the page showed it).
     """
     limits = limits or UploadLimits()
+    live = _answers(services, request) if (statement or "").strip() or uploads else None
+    if live is not None:
+        return answer(
+            services, live, actor=request.actor, statement=statement, uploads=uploads,
+            now=request.now, limits=limits, channel=request.channel,
+            expected_version=request.expected_version,
+        )  # fmt: skip
     accepted = check_files([(u.filename, u.data) for u in uploads], limits) if uploads else []
     stored: list[tuple[EvidenceInput, StoredFile | None]] = [
         (
@@ -270,6 +280,27 @@ def decide(
     if not stored:
         return fire(services, request)
     return fire_stored(services, request, stored)
+
+
+def _answers(services: Services, request: FireRequest) -> str | None:
+    """The public id of the live request ``request`` answers (its trigger is the state's
+    answering transition), or None."""
+    if not isinstance(request.item, int):
+        return None
+    with services.db.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(_item.c.state, _item.c.entered_seq, _item.c.workflow_version_id).where(
+                _item.c.id == request.item
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        spec = services.specs.get(conn, row.workflow_version_id)
+        answering = answer_transition(spec.model, row.state)
+        if answering is None or answering.trigger != request.trigger:
+            return None
+        live = records.live_for_item(conn, request.item, row.entered_seq, request.now)
+    return None if live is None else str(live.public_id)
 
 
 def changes_since(services: Services, item_id: int, seq: int) -> list[Entry]:

@@ -20,11 +20,12 @@ from engine import actions, queries, timeline
 from engine.actions import Action
 from engine.errors import RecommendationNotFound
 from engine.items import item_key
+from engine.requests import records
 from engine.services import Services
 from engine.store import core
 from engine.timeline import Entry, Who
 
-_outbox, _contact, _req = core.outbox, core.contact, core.evidence_request
+_outbox, _contact = core.outbox, core.contact
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,7 +93,7 @@ def load(
             spec = services.specs.get(conn, _version_of(conn, view["item_id"]))
             labels.update((t.trigger, t.label or t.trigger) for t in spec.model.transitions)
             row = conn.execute(sa.select(core.item).where(core.item.c.id == view["item_id"])).one()
-            live = _live_request(conn, view["item_id"], row.entered_seq, now)
+            live = records.live_for_item(conn, view["item_id"], row.entered_seq, now)
             items.append(
                 AgencyItem(
                     view=view,
@@ -140,17 +141,3 @@ def _emails(conn: sa.Connection, item_id: int) -> list[Email]:
         )
         for r in rows
     ]
-
-
-def _live_request(conn: sa.Connection, item_id: int, entered_seq: int, now: dt.datetime) -> Any:
-    return conn.execute(
-        sa.select(_req.c.public_id, _req.c.due)
-        .where(
-            _req.c.item_id == item_id,
-            _req.c.status == "open",
-            _req.c.entered_seq == entered_seq,
-            _req.c.expires_at > now,
-        )
-        .order_by(_req.c.id.desc())
-        .limit(1)
-    ).one_or_none()

@@ -8,6 +8,7 @@ foreign item is never read. Filters arrive already checked (``web.filters`` word
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
@@ -87,8 +88,7 @@ class Found:
 
 
 def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped.lower()}%"
+    return _like_exact(text.lower())
 
 
 def _select(agencies: Collection[str] | None) -> sa.Select[Any]:
@@ -118,9 +118,13 @@ def find(
     page_size: int = PAGE_SIZE,
 ) -> Found:
     """The page ``filters.page`` of the items matching ``filters`` among ``agencies``' items
-    (None: every agency's). A page past the last gives the last page."""
-    query = _select(agencies)
+    (None: every agency's). A page past the last gives the last page.
+
+    Filtering, sorting and paging are done by the database: which states are terminal (read
+    from the workflows) is turned into a condition, and only the page's rows are read."""
     f = filters
+    terminal = _terminal(conn, specs)
+    query = _select(agencies)
     if f.review:
         query = query.where(_rec.c.review_id == f.review)
     if f.agency:
@@ -131,8 +135,16 @@ def find(
         query = query.where(_item.c.rag == f.rag)
     if f.priority:
         query = query.where(_rec.c.priority == f.priority)
+    if f.theme:
+        query = query.where(_has_theme(f.theme))
+    if f.overdue:
+        query = query.where(_item.c.due.is_not(None), _item.c.due < today, sa.not_(terminal))
     if f.due_within is not None:
-        query = query.where(_item.c.due <= today + dt.timedelta(days=f.due_within))
+        query = query.where(
+            _item.c.due.is_not(None),
+            _item.c.due <= today + dt.timedelta(days=f.due_within),
+            sa.not_(terminal),
+        )
     if f.q:
         pattern = _like(f.q)
         query = query.where(
@@ -143,25 +155,52 @@ def find(
                 sa.func.lower(_review.c.title).like(pattern, escape="\\"),
             )
         )
-    rows = [_row(specs, conn, r, today) for r in conn.execute(query).all()]
-    if f.theme:
-        rows = [r for r in rows if f.theme in r.themes]
-    if f.overdue:
-        rows = [r for r in rows if r.overdue]
-    if f.due_within is not None:
-        rows = [r for r in rows if not r.terminal and r.due is not None]
+    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, f.page), pages)
+    ordered = query.order_by(*_order(f.sort, terminal))
+    found = conn.execute(ordered.limit(page_size).offset((page - 1) * page_size)).all()
+    rows = [_row(specs, conn, r, today) for r in found]
     multi = _multi(conn, {(r.review, r.ref) for r in rows})
     rows = [_with_multi(r, (r.review, r.ref) in multi) for r in rows]
-    rows.sort(key=_SORTS[f.sort])
-    pages = max(1, -(-len(rows) // page_size))
-    page = min(max(1, f.page), pages)
-    start = (page - 1) * page_size
-    return Found(
-        rows=rows[start : start + page_size],
-        total=len(rows),
-        page=page,
-        pages=pages,
-    )
+    return Found(rows=rows, total=total, page=page, pages=pages)
+
+
+def _terminal(conn: sa.Connection, specs: SpecCache) -> sa.ColumnElement[bool]:
+    """True for an item in a terminal state of its workflow version (from the workflows)."""
+    versions = conn.execute(sa.select(_item.c.workflow_version_id).distinct()).scalars()
+    cases = []
+    for version in sorted(versions):
+        ends = sorted(name for name, facts in specs.states(conn, version).items() if facts.terminal)
+        if ends:
+            cases.append(sa.and_(_item.c.workflow_version_id == version, _item.c.state.in_(ends)))
+    return sa.or_(sa.false(), *cases)
+
+
+def _has_theme(theme: str) -> sa.ColumnElement[bool]:
+    """The recommendation's themes (a JSON list) hold ``theme``: its JSON string inside the
+    list's text (as either database writes non-ASCII text)."""
+    text = sa.cast(_rec.c.themes, sa.Text)
+    spelled = {json.dumps(theme), json.dumps(theme, ensure_ascii=False)}
+    return sa.or_(*(text.like(_like_exact(s), escape="\\") for s in sorted(spelled)))
+
+
+def _like_exact(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _order(sort: Sort, terminal: sa.ColumnElement[bool]) -> list[sa.ColumnElement[Any]]:
+    """The ORDER BY of ``sort``: the same orders ``_SORTS`` gives in Python."""
+    ends = sa.case((terminal, 1), else_=0)
+    tail: list[sa.ColumnElement[Any]] = [_rec.c.review_id, _rec.c.ref, _item.c.agency_id]
+    if sort is Sort.DUE:
+        return [ends, sa.case((_item.c.due.is_(None), 1), else_=0), _item.c.due, *tail]
+    if sort is Sort.OLDEST:
+        return [ends, _item.c.entered_at, *tail]
+    if sort is Sort.RECENT:
+        return [_item.c.updated_at.desc(), *tail]
+    return tail
 
 
 def _row(specs: SpecCache, conn: sa.Connection, r: Any, today: dt.date) -> Row:

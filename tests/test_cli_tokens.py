@@ -15,6 +15,8 @@ from tests.test_cli_checkpoint import board as board  # the fixture
 
 NOW = ("--now", "2011-01-10T09:00Z")
 SEPT_LEAD = "named.nurse@sept.example.org"
+NHS_LEAD = "designated.nurse@nhs-see.example.org"
+PARTNER_PLAN = PLAN.parent / "demo_partner_actions.yaml"
 
 
 def test_a_token_is_printed_once_and_only_its_hash_is_kept(board: Board) -> None:
@@ -72,8 +74,8 @@ def test_demo_rebases_due_dates_and_prints_a_link_per_role(board: Board) -> None
     board.sql("DELETE FROM event")
     board.sql("DELETE FROM item")
     board.sql("DELETE FROM recommendation")
-    done = board("demo", "--plan", str(PLAN), "--contacts", str(CONTACTS),
-                 "--rebase-dates-to", "2026-03-02", *NOW)  # fmt: skip
+    done = board("demo", "--plan", str(PLAN), "--plan", str(PARTNER_PLAN),
+                 "--contacts", str(CONTACTS), "--rebase-dates-to", "2026-03-02", *NOW)  # fmt: skip
     assert "due dates moved to around 2026-03-02" in done.stdout
     links = re.findall(r"http\S+/sign-in/(\S+)", done.stdout)
     assert len(links) == 4
@@ -89,6 +91,27 @@ def test_demo_rebases_due_dates_and_prints_a_link_per_role(board: Board) -> None
     )
     assert first == dt.date(2026, 3, 2) + dt.timedelta(days=min(SPREAD[:7]))
     assert last == dt.date(2026, 3, 2) + dt.timedelta(days=max(SPREAD[:7]))
+
+
+def test_the_demo_lead_officer_has_items_of_their_own_and_is_chased(board: Board) -> None:
+    """``make run``'s walk-through: the printed agency lead officer (NHS South East Essex) owns
+    items in the demo, some overdue, and the first sweep chases them by email."""
+    board.sql("DELETE FROM event")
+    board.sql("DELETE FROM item")
+    board.sql("DELETE FROM recommendation")
+    done = board("demo", "--plan", str(PLAN), "--plan", str(PARTNER_PLAN),
+                 "--contacts", str(CONTACTS), "--rebase-dates-to", "2026-03-02",
+                 "--now", "2026-03-02T09:00Z")  # fmt: skip
+    assert f"agency lead officer (NHS South East Essex) ({NHS_LEAD})" in done.stdout
+    owners = {r[0] for r in board.sql("SELECT DISTINCT agency_id FROM item")}
+    assert {"southend-lscb", "nhs-south-east-essex", "sept"} <= owners
+    nhs = board.sql("SELECT due FROM item WHERE agency_id = 'nhs-south-east-essex'")
+    overdue = [r for r in nhs if str(r[0])[:10] < "2026-03-02"]
+    assert len(nhs) >= 2
+    assert overdue
+    board("sweep", "--now", "2026-03-02T09:00Z")
+    sent_to = {r[0] for r in board.sql("SELECT recipient FROM outbox WHERE kind LIKE '%chase%'")}
+    assert NHS_LEAD in sent_to, sent_to
 
 
 def test_rebase_keeps_the_gaps_between_one_lists_dates() -> None:

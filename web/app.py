@@ -28,7 +28,6 @@ from web import (
     admin,
     api,
     assets,
-    decide,
     downloads,
     home,
     items,
@@ -100,7 +99,6 @@ def create_app(
     app.include_router(signin.router(ctx))
     app.include_router(home.router(ctx))
     app.include_router(items.router(ctx))
-    app.include_router(decide.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
     app.include_router(panel.router(ctx))
@@ -146,7 +144,14 @@ def create_app(
     max_body = (
         min(settings.max_upload_files * settings.max_upload_mb * _MB, limits.max_total_bytes) + _MB
     )  # room for the statement and the multipart framing
-    app.add_middleware(Guard, script_hash=pages.script_hash, max_body=max_body)
+    app.add_middleware(
+        Guard,
+        script_hash=pages.script_hash,
+        max_body=max_body,
+        not_found=pages.not_found,
+        bad_query=pages.bad_query,
+        api_prefix=api.PREFIX,
+    )
     return app
 
 

@@ -16,10 +16,12 @@ from starlette.datastructures import FormData
 
 from engine.spec import Requirement
 from engine.store.tables import Rag
+from web.filters import has_control
 
 MAX_REASON = 5000
 MAX_STATEMENT = 20000
 _DATE_FIELDS = {Requirement.MEETING_DATE: "meeting_date", Requirement.DUE_DATE: "due_date"}
+_CONTROL = "{what} must only include letters, numbers, spaces, line breaks and punctuation"
 _DATE_WORDS = {"meeting_date": "the date of the meeting", "due_date": "the new due date"}
 
 
@@ -65,15 +67,23 @@ class DecisionForm:
             return None
 
     def check(
-        self, requires: Sequence[Requirement], *, today: dt.date, has_files: bool
+        self,
+        requires: Sequence[Requirement],
+        *,
+        today: dt.date,
+        has_files: bool,
+        current_due: dt.date | None = None,
     ) -> dict[str, object]:
-        """The values to fire with (keyword arguments of ``FireRequest``); fills ``errors``."""
+        """The values to fire with (keyword arguments of ``FireRequest``); fills ``errors``.
+        A new due date must be later than ``current_due``."""
         values: dict[str, object] = {}
         reason = self.reason.strip()
         if Requirement.REASON in requires and not reason:
             self.errors["reason"] = "Enter the reasons for your decision"
         elif len(reason) > MAX_REASON:
             self.errors["reason"] = f"Reasons must be {MAX_REASON} characters or fewer"
+        elif has_control(reason):
+            self.errors["reason"] = _CONTROL.format(what="Reasons")
         values["reason"] = reason or None
         if Requirement.RAG in requires:
             try:
@@ -83,6 +93,14 @@ class DecisionForm:
         for need, name in _DATE_FIELDS.items():
             if need in requires:
                 values[name] = self._date(name, today, past=need is Requirement.MEETING_DATE)
+        due = values.get("due_date")
+        if isinstance(current_due, dt.datetime):
+            current_due = current_due.date()
+        if isinstance(due, dt.date) and current_due is not None and due <= current_due:
+            self.errors["due_date"] = (
+                "The new due date must be later than the current due date, "
+                f"{current_due.day} {current_due:%B %Y}"
+            )
         if Requirement.EVIDENCE in requires:
             if not self.statement.strip() and not has_files:
                 self.errors["statement"] = "Write a statement or choose at least one file"
@@ -90,6 +108,8 @@ class DecisionForm:
                 self.errors["statement"] = (
                     f"The statement must be {MAX_STATEMENT} characters or fewer"
                 )
+            elif has_control(self.statement):
+                self.errors["statement"] = _CONTROL.format(what="The statement")
         return values
 
     def _date(self, name: str, today: dt.date, *, past: bool) -> dt.date | None:

@@ -7,13 +7,12 @@
   agency's item the person may see (``engine.dossier``), with the actions they may take now.
   Another agency's item and an unknown one are the same plain 404.
 
-The item page's forms post to ``web.decide``, which re-renders this page (``item_page``)
-with what was typed and what was wrong.
+The item page links each action to its decision page (``web.panel``), which returns here
+with ``?done=TRIGGER``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -24,22 +23,10 @@ from engine import dossier, listing, timeline
 from engine.dossier import Dossier
 from engine.permissions import Permission
 from engine.sessions import SignedIn
-from engine.store.tables import Rag
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead
 from web.filters import SORT_LABELS, check, has_control
-from web.reply import limits_hint
-
-
-@dataclass(frozen=True, kw_only=True)
-class FormState:
-    """One form on the item page after a refused post: what was typed and what was wrong."""
-
-    agency: str
-    trigger: str
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)  # field id -> message
 
 
 def split_ref(ref: str) -> tuple[str, str | None]:
@@ -80,15 +67,9 @@ def item_page(
     who: SignedIn,
     found: Dossier,
     *,
-    form: FormState | None = None,
     status: int = 200,
     done: str = "",
 ) -> Response:
-    errors = (
-        [{"text": text, "href": f"#{form.agency}-{name}"} for name, text in form.errors.items()]
-        if form
-        else []
-    )
     return page(
         ctx,
         request,
@@ -97,12 +78,9 @@ def item_page(
         status=status,
         d=found,
         rec=found.rec,
-        form=form,
         done=done,
-        errors=errors,
+        errors=[],
         may_download=lambda agency: who.person.may(Permission.DOWNLOAD_EVIDENCE, agency),
-        rags=[r.value for r in Rag],
-        limits_hint=limits_hint(ctx.settings.max_upload_mb, ctx.settings.max_upload_files),
         today=ctx.services.calendar.local(ctx.clock()).date(),
     )
 

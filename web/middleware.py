@@ -4,6 +4,11 @@ Every response gets ``Referrer-Policy: no-referrer``, ``X-Content-Type-Options: 
 ``X-Frame-Options: DENY`` and a Content-Security-Policy (unless the route set a stricter
 one, as downloads do); everything except ``/assets`` gets ``Cache-Control: no-store``.
 
+A path or query holding a control character (``%00``, a newline) is answered before any
+route runs: the plain 404 page for a path, the 400 "There is a problem" page for a query.
+The JSON API gets its 404 ``Problem`` for such a path; its queries are answered by the API
+as its schema documents.
+
 The access log never holds a link token: ``/r/<token>`` and ``/sign-in/<token>``
 are logged as ``/r/<redacted>``, query strings are never logged, and uvicorn's own access
 log is off (``web.server``).
@@ -11,15 +16,22 @@ log is off (``web.server``).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 import time
+import urllib.parse
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("signoff.web")
+
+_HTML, _JSON = b"text/html", b"application/json"
+# C0 control characters and DEL: no address or query of this app holds one, and a NUL makes
+# PostgreSQL refuse the query it is bound into
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
 
 _SECRET_PATHS = re.compile(r"^/(r|sign-in)/[^/]*")
 
@@ -36,8 +48,19 @@ def redact(path: str) -> str:
 class Guard:
     """Headers, nonce, body limit and access log, in one pass over each HTTP request."""
 
-    def __init__(self, app: ASGIApp, *, script_hash: str, max_body: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        script_hash: str,
+        max_body: int,
+        not_found: bytes,
+        bad_query: bytes,
+        api_prefix: str,
+    ) -> None:
         self.app, self.script_hash, self.max_body = app, script_hash, max_body
+        self.not_found, self.bad_query = not_found, bad_query
+        self.api_prefix = api_prefix + "/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,6 +106,16 @@ class Guard:
             if declared is not None and declared > self.max_body:
                 await _too_large(send_with_headers)
                 return
+            api = scope["path"].startswith(self.api_prefix)
+            if _CONTROL.search(scope["path"].encode("utf-8", "surrogateescape")):
+                body = _json({"detail": "Not found", "error": None}) if api else self.not_found
+                await _answer(send_with_headers, 404, body, _JSON if api else _HTML)
+                return
+            # the JSON API answers its queries as its schema documents (bad filters: 422)
+            query = scope["query_string"]
+            if not api and _CONTROL.search(urllib.parse.unquote_to_bytes(query)):
+                await _answer(send_with_headers, 400, self.bad_query, _HTML)
+                return
             await self.app(scope, limited, send_with_headers)
         finally:
             log.info(
@@ -92,6 +125,10 @@ class Guard:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value).encode()
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -105,16 +142,21 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(send: Send) -> None:
-    body = b"Request too large"
+    await _answer(send, 413, b"Request too large", b"text/plain", close=True)
+
+
+async def _answer(
+    send: Send, status: int, body: bytes, kind: bytes, *, close: bool = False
+) -> None:
+    headers = [
+        (b"content-type", kind + b"; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
+            "status": status,
+            "headers": headers + ([(b"connection", b"close")] if close else []),
         }
     )
     await send({"type": "http.response.body", "body": body})

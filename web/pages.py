@@ -85,9 +85,16 @@ class Pages:
             iso_time=lambda v: dt.datetime.fromisoformat(v) if isinstance(v, str) else v,
         )
         self.env.globals["serviceName"] = service_name
-        self.env.globals.update(item_path=urls.item_path, items_path=urls.items_path)
+        self.env.globals.update(
+            item_path=urls.item_path, items_path=urls.items_path, decide_path=urls.decide_path
+        )
         self.not_found = self.render("not_found.html", nonce=None).encode()
         self.too_many = self.render("too_many.html", nonce=None).encode()
+        self.bad_query = self.render(
+            "problem.html", nonce=None, heading="There is a problem",
+            message="The address has a character that cannot be used in it (a control "
+            "character). Go back to the page you came from and try again.",
+        ).encode()  # fmt: skip
         self.script_hash = _script_hash(self.not_found.decode())
 
     def render(self, name: str, *, nonce: str | None, **context: Any) -> str:

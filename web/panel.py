@@ -8,7 +8,9 @@
   page carries the item's version, its last event and the evidence on file, and the decision
   is fired with them as ``expected_version`` and ``expected_evidence``. When the item changed
   meanwhile the form comes back (409) with what changed and what was typed, at the new
-  version. A person who may not take the decision is told why and who may instead.
+  version. A person who may not take the decision is told why and who may instead. Every
+  action on the item page links here (``?back=`` the item page), the agency's evidence and
+  requests for more time included: there is no other form that fires a trigger.
 
 Which queue an item is on, and which actions are offered, is read from the workflow
 (``engine.queue``, ``engine.decisions``); nothing here names a state or a trigger.
@@ -16,7 +18,6 @@ Which queue an item is on, and which actions are offered, is read from the workf
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -37,6 +38,7 @@ from engine.errors import (
     ItemChanged,
     MissingInput,
     NotPermitted,
+    RequestRefused,
     RoleNotAllowed,
     SeparationOfDuties,
     TransitionNotAllowed,
@@ -54,8 +56,10 @@ from web import urls
 from web.access import Requires, page
 from web.decision_form import DecisionForm
 from web.deps import Context, LinkDead, client_of
+from web.reply import REFUSED
 
 PANEL, AUDIT, DECIDE = urls.PANEL, urls.AUDIT, urls.DECIDE
+decide_path = urls.decide_path
 _QUEUES = {PANEL: Owed.DECISION, AUDIT: Owed.CONFIRMATION}
 _MB = 1024 * 1024
 _FIELD_OF = {
@@ -65,16 +69,6 @@ _FIELD_OF = {
     Requirement.DUE_DATE: "due_date-day",
     Requirement.EVIDENCE: "statement",
 }
-
-
-def decide_path(review: str, ref: str, agency: str | None, trigger: str, back: str = "") -> str:
-    """The decision page of ``trigger`` on one item (``back``: the queue to return to)."""
-    q = urllib.parse.quote
-    path = DECIDE.format(
-        review=q(review, safe=""), ref=q(f"{ref}@{agency}" if agency else ref, safe="@"),
-        trigger=q(trigger, safe=""),
-    )  # fmt: skip
-    return path + (f"?back={q(back, safe='/')}" if back in _QUEUES else "")
 
 
 def router(ctx: Context) -> APIRouter:
@@ -155,7 +149,7 @@ def router(ctx: Context) -> APIRouter:
         who: Annotated[SignedIn, Depends(Requires(Permission.ACT_ON_ITEMS))],
     ) -> Response:
         view = load(who, review, ref, trigger)
-        return form_page(request, who, view, back=_back(request))
+        return form_page(request, who, view, back=_back(request, view))
 
     @routes.post(DECIDE)
     async def decide(
@@ -167,7 +161,7 @@ def router(ctx: Context) -> APIRouter:
     ) -> Response:
         ctx.throttle.post(client_of(request))
         view = await run_in_threadpool(load, who, review, ref, trigger)
-        back = _back(request)
+        back = _back(request, view)
         try:
             posted = await request.form(max_files=limits.max_files + 1, max_fields=30)
         except HTTPException:
@@ -215,7 +209,9 @@ def router(ctx: Context) -> APIRouter:
             return conflict(request, who, form, view, seq, back, stale)
         now = ctx.clock()
         today = ctx.services.calendar.local(now).date()
-        values: dict[str, Any] = form.check(view.requires, today=today, has_files=bool(uploads))
+        values: dict[str, Any] = form.check(
+            view.requires, today=today, has_files=bool(uploads), current_due=view.due
+        )
         if uploads and Requirement.EVIDENCE not in view.requires:
             form.errors["reason"] = "This decision does not take files"
         if form.errors:
@@ -240,6 +236,9 @@ def router(ctx: Context) -> APIRouter:
         except UploadRefused as exc:
             form.errors["files"] = str(exc)
             return form_page(request, who, view, form=form, status=422, back=back)
+        except RequestRefused as exc:  # the request it answers closed meanwhile
+            form.errors["statement"] = REFUSED[exc.reason]
+            return form_page(request, who, view, form=form, status=422, back=back)
         except MissingInput as exc:
             form.errors[_FIELD_OF.get(Requirement(exc.requirement), "reason")] = (
                 f"Enter {exc.missing}"
@@ -255,6 +254,8 @@ def router(ctx: Context) -> APIRouter:
         except (GuardFailed, TransitionNotAllowed, FireError):
             fresh = load(who, view.review_id, _ref(view), view.trigger)
             return form_page(request, who, fresh, form=form, status=409, back=back)
+        if back not in _QUEUES:  # the item page: it says what was done by the trigger's name
+            return RedirectResponse(f"{back}?done={view.trigger}", status_code=303)
         done = signer.dumps({"key": view.key, "label": view.label})
         return RedirectResponse(f"{back}?done={done}", status_code=303)
 
@@ -286,6 +287,8 @@ def _ref(view: DecisionView) -> str:
     return f"{view.ref}@{view.agency_id}"
 
 
-def _back(request: Request) -> str:
+def _back(request: Request, view: DecisionView) -> str:
+    """Where the page returns to: a queue, or this item's page (nothing else)."""
     back = request.query_params.get("back", PANEL)
-    return back if back in _QUEUES else PANEL
+    own = urls.item_path(view.review_id, view.ref, view.agency_id)
+    return back if back in _QUEUES or back == own else PANEL

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 HOME = "/"
 ITEMS = "/items"
 ITEM = "/items/{review}/{ref}"  # ref: ``R1`` (every agency's item) or ``R1@agency`` (one)
-ITEM_ACTION = ITEM + "/{trigger}"  # a form on the item page: fire ``trigger`` (web.decide)
 SIGN_IN = "/sign-in"
 SIGN_IN_LINK = "/sign-in/{token}"
 REPLY_LINK = "/r/{token}"
@@ -21,7 +20,7 @@ OUTBOX = "/outbox"  # the business manager's emails, failed ones first (web.outb
 OUTBOX_RETRY = OUTBOX + "/{row_id}/retry"
 PANEL = "/panel"  # decisions waiting for the signed-in person (web.panel)
 AUDIT = "/audit"  # confirmations waiting for them
-DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own
+DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own (web.panel)
 REPORTS = "/reports"  # board reports: a form, the report on the page (web.report_pages)
 REPORT_FILE = REPORTS + "/file/{fmt}"  # the same report as a file (xlsx, csv, json, pdf, html)
 
@@ -39,6 +38,16 @@ def key_path(key: str) -> str:
     """The item page of a report's item key (``REVIEW/REF`` or ``REVIEW/REF@AGENCY``)."""
     review, _, ref = key.partition("/")
     return ITEM.format(review=_q(review), ref=_q(ref))
+
+
+def decide_path(review: str, ref: str, agency: str | None, trigger: str, back: str = "") -> str:
+    """The decision page of ``trigger`` on one item; ``back``: the page to return to (a queue,
+    or the item's page), checked by the decision page."""
+    path = DECIDE.format(
+        review=_q(review), ref=_q(f"{ref}@{agency}" if agency else ref),
+        trigger=urllib.parse.quote(trigger, safe=""),
+    )  # fmt: skip
+    return path + (f"?{urllib.parse.urlencode({'back': back}, safe='/@')}" if back else "")
 
 
 def items_path(filters: Mapping[str, object] | None = None) -> str:

@@ -1,5 +1,7 @@
-"""``signoff demo``: the example plan with its due dates moved to this week, and a sign-in
-link for each demo role (``make run``)."""
+"""``signoff demo``: the example plans with their due dates moved to this week, and a sign-in
+link for each demo role (``make run``). ``--plan`` may be given more than once: the demo
+imports the board's own plan and an invented plan of partner agencies' actions, so that the
+agency lead officer has items of their own to see, be chased for and answer."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ DEMO_PEOPLE = (
 
 @refusals
 def demo(
-    plan: Annotated[Path, typer.Option(help="the action plan YAML")],
+    plan: Annotated[list[Path], typer.Option(help="an action plan YAML (repeatable)")],
     contacts: Annotated[Path, typer.Option(help="the contacts YAML")],
     rebase_dates_to: Annotated[
         str | None,
@@ -30,21 +32,21 @@ def demo(
     ] = None,
     now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
 ) -> None:
-    """Import the example plan (due dates moved to around a day) and print sign-in links."""
+    """Import the example plans (due dates moved to around a day) and print sign-in links."""
     from engine import signin
     from engine.demo import rebase_file
     from engine.importer import import_files
 
     current = services()
     moment = parse_now(now)
-    files = [plan, contacts]
+    files = [*plan, contacts]
     if rebase_dates_to:
         today = (
             current.calendar.local(moment).date()
             if rebase_dates_to == "today"
             else dt.date.fromisoformat(rebase_dates_to)
         )
-        files[0] = rebase_file(plan, today, current.data_dir / "demo")
+        files = [rebase_file(p, today, current.data_dir / "demo") for p in plan] + [contacts]
         typer.echo(f"due dates moved to around {today.isoformat()}")
     with current.db.write() as conn:
         report = import_files(

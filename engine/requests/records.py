@@ -168,3 +168,18 @@ def takes_follow_up(conn: sa.Connection, row: Any, now: dt.datetime) -> bool:
         sa.true() if current else _req.c.entered_seq == row.entered_seq,
     )
     return conn.execute(made_by_answer.limit(1)).first() is not None
+
+
+def live_for_item(conn: sa.Connection, item_id: int, entered_seq: int, now: dt.datetime) -> Any:
+    """The item's live request (public id, due) in its current state, or None."""
+    return conn.execute(
+        sa.select(_req.c.public_id, _req.c.due)
+        .where(
+            _req.c.item_id == item_id,
+            _req.c.status == "open",
+            _req.c.entered_seq == entered_seq,
+            _req.c.expires_at > now,
+        )
+        .order_by(_req.c.id.desc())
+        .limit(1)
+    ).one_or_none()

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Mount
 
 from engine import api_tokens, inbox, permissions, sessions
 from engine.evidence import EvidenceInput, store_bytes
@@ -28,6 +29,7 @@ from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
 from tests.web.conftest import Clock, ask, csrf_of, evidence_file, row_counts, sign_in
 from web.access import Requires
+from web.api import PREFIX
 
 CHAIR = "chair@southend-lscb.example.org"
 VIEWER = "board.member@southend-lscb.example.org"
@@ -70,7 +72,7 @@ class Thing:
     form: dict[str, str] | None = None
 
 
-# what each role does to an item on the item page (a transition the workflow gives them from
+# what each role does to an item on its decision page (a transition the workflow gives them from
 # the state the item is put in), and the form that does it
 ACTIONS = {
     "agency_contact": ("open", "request_extension",
@@ -199,13 +201,6 @@ class World:
             return [
                 Thing("T1", "sept", f"/items/{REVIEW}/T1@sept"),
                 Thing("T2", "nhs-south-east-essex", f"/items/{REVIEW}/T2"),
-            ]
-        if path == "/items/{review}/{ref}/{trigger}":
-            state, trigger, form = ACTIONS.get(role or "", STAFF_ACTION)
-            return [
-                Thing(ref, agency, f"/items/{REVIEW}/{ref}@{agency}/{trigger}", form)
-                for agency in ("sept", "nhs-south-east-essex")
-                for ref in [self.item(agency, state)]
             ]
         if path == "/tokens/{public_id}/revoke":
             _secret, made = api_tokens.create(
@@ -373,3 +368,60 @@ def test_every_signed_in_post_needs_the_form_token(
             assert row_counts(demo) == before, (path, data)
         status, _ = world.request("business_manager", "POST", target, form)
         assert status == success, path
+
+
+def every_route(app_routes: Sequence[object]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route of the app, the JSON API's (mounted) included."""
+    for route in api_routes(app_routes):
+        for method in sorted(route.methods):
+            yield method, route.path
+    for mount in app_routes:
+        if isinstance(mount, Mount) and mount.path == PREFIX:
+            for route in api_routes(mount.routes):
+                for method in sorted(route.methods):
+                    yield method, PREFIX + route.path
+
+
+@pytest.mark.parametrize("bad", ["%00", "%0a", "%1b", "%7f"])
+def test_a_control_character_in_any_path_or_query_is_refused_before_the_route(
+    bad: str, demo: Services, clock: Clock, make_client: Callable[..., TestClient]
+) -> None:
+    """A NUL in an id or a query parameter made PostgreSQL raise (500) on some routes: every
+    route answers the plain 404 for such a path and 400 for such a query, signed in or not,
+    and changes nothing."""
+    manager = make_client()
+    sign_in(manager, demo, BM, clock)
+    token = api_tokens.create(
+        demo, name="nul test", role="business_manager", agency=None, acts_for=None,
+        created_by=BM, now=clock.now,
+    )[0]  # fmt: skip
+    stranger = make_client()
+    not_found = stranger.get("/no-such-page").text
+    routes = sorted(set(every_route(manager.app.routes)))
+    assert len(routes) > 30
+    before = row_counts(demo)
+    for client in (manager, stranger):
+        for method, path in routes:
+            headers = {"Authorization": f"Bearer {token}"} if path.startswith(PREFIX) else {}
+            ids = _PARAM.sub(f"x{bad}y", path) if _PARAM.search(path) else path + bad
+            fine = _PARAM.sub(new_public_id(), path)
+            api = path.startswith(PREFIX)
+            refused = 0 if api else 400  # the API answers a query as its schema documents
+            for target, status in (
+                (ids, 404),
+                (f"{fine}?q={bad}", refused),
+                (f"{fine}?page=1&agency=a{bad}&sort=due", refused),
+                (f"{fine}?{bad}=1", refused),
+            ):
+                response = client.request(method, target, headers=headers, data=None)
+                if status == 0:  # never a 500 (PostgreSQL never sees the NUL)
+                    assert response.status_code < 500, (method, target)
+                    continue
+                assert response.status_code == status, (method, target, response.status_code)
+                if api:
+                    assert response.json() == {"detail": "Not found", "error": None}
+                elif status == 404:
+                    assert response.text == not_found, (method, target)
+                else:
+                    assert "There is a problem" in response.text
+    assert row_counts(demo) == before
