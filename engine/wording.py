@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -30,6 +31,29 @@ MAX_NOTE = 500
 MAX_AUTHOR = 320
 
 Check = Callable[[str, str, str], None]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A wording rendered with the kind's sample values."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class Book(Protocol):
+    """The templates as the editor sees them (``notifications.templates.WordingBook``): the
+    names, their shipped sources, the sandbox check and a preview with sample values."""
+
+    @property
+    def names(self) -> frozenset[str]: ...
+
+    def shipped(self, name: str) -> tuple[str, str]: ...
+
+    def check(self, name: str, text_source: str, html_source: str) -> None: ...
+
+    def preview(self, name: str, text_source: str, html_source: str) -> Preview: ...
 
 
 class WordingRefused(SignoffError, ValueError):

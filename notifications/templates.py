@@ -122,6 +122,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from engine.errors import TemplateError, TemplatePart
+from engine.wording import Preview
 from notifications.samples import SAMPLE_CONTEXT
 from notifications.sandbox import (
     FILTERS,
@@ -164,6 +165,7 @@ __all__ = [
     "Rendered",
     "TemplateError",
     "Templates",
+    "WordingBook",
     "available",
     "kind_of",
     "template_version",
@@ -282,6 +284,28 @@ class Templates:
                 f"no template {name!r}{suggest(name, self._compiled)}; "
                 f"templates: {sorted(self._compiled)}",
             ) from None
+
+
+class WordingBook:
+    """The shipped templates for the email editor (``engine.wording.Book``)."""
+
+    def __init__(self, templates: Templates | None = None) -> None:
+        self._templates = templates or Templates()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self._templates.names
+
+    def shipped(self, name: str) -> tuple[str, str]:
+        return self._templates.source(name)
+
+    def check(self, name: str, text_source: str, html_source: str) -> None:
+        validate(name, text_source, html_source)
+
+    def preview(self, name: str, text_source: str, html_source: str) -> Preview:
+        """Raise :class:`TemplateError` as :func:`validate` does, else the sample email."""
+        rendered = _compile(name, text_source, html_source).render(SAMPLE_CONTEXT[kind_of(name)])
+        return Preview(rendered.subject, rendered.text, rendered.html)
 
 
 def _read_source(path: Path, name: str, part: Literal["text", "html"]) -> str:
