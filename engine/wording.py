@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
 
+from engine import outbox
 from engine.errors import SignoffError
 from engine.services import Services
 from engine.store.tables import EmailWording
@@ -122,6 +124,25 @@ def revert(
     _check_name(name, names)
     note = _clean_note(note) or "Reverted to the shipped wording"
     return _insert(services, name, shipped_text, shipped_html, True, author, now, note)
+
+
+def send_test(
+    services: Services, *, name: str, to: str, now: dt.datetime, names: frozenset[str]
+) -> None:
+    """Queue ``name``'s current wording, with sample values, to ``to`` (the signed-in person):
+    the dispatcher sends it like any email, subject marked as a test."""
+    _check_name(name, names)
+    notice = outbox.Notice(
+        dedupe_key=f"wording_test:{name}:{secrets.token_hex(8)}",
+        item_id=None,
+        kind=outbox.Kind.WORDING_TEST,
+        template=name,
+        recipient=to,
+        context={},
+        send_at=now,
+    )
+    with services.db.write() as conn:
+        outbox.enqueue(conn, [notice], now)
 
 
 def current(services: Services) -> dict[str, Version]:

@@ -88,6 +88,7 @@ def router(ctx: Context, book: wording.Book) -> APIRouter:
             error_text=message,
             preview=preview,
             versions=wording.history(ctx.services, name),
+            sent=request.query_params.get("sent") == "1",
         )
 
     async def form_of(request: Request) -> tuple[dict[str, str], bool]:
@@ -167,6 +168,18 @@ def router(ctx: Context, book: wording.Book) -> APIRouter:
             )
         )
         return RedirectResponse(f"/admin/emails/{name}", status_code=303)
+
+    @routes.post("/admin/emails/{name}/test")
+    async def send_test(request: Request, name: str, who: Manager) -> Response:
+        known(name)
+        if not (await form_of(request))[1]:
+            raise LinkDead()
+        await run_in_threadpool(
+            lambda: wording.send_test(
+                ctx.services, name=name, to=who.person.email, now=ctx.clock(), names=book.names
+            )
+        )
+        return RedirectResponse(f"/admin/emails/{name}?sent=1", status_code=303)
 
     @routes.get("/admin/emails/{name}/rendered")
     def rendered(name: str, who: Manager) -> Response:

@@ -11,6 +11,8 @@ from markupsafe import escape
 from engine import wording
 from engine.services import Services
 from tests.conftest import BM
+from tests.notifications.test_dispatcher import go
+from tests.smtpd import SmtpServer
 from tests.web.conftest import BOOK, Clock, csrf_of, sign_in
 from web.emails import RENDERED_CSP, split
 
@@ -127,3 +129,19 @@ def test_the_rendered_html_is_served_under_a_csp_that_runs_nothing(manager: Test
 def test_unknown_emails_are_404(manager: TestClient) -> None:
     assert manager.get("/admin/emails/nope").status_code == 404
     assert manager.get("/admin/emails/..%2Fsecrets").status_code == 404
+
+
+def test_send_me_a_test_email_sends_the_saved_wording_with_sample_values(
+    demo: Services, manager: TestClient, smtp: SmtpServer, clock: Clock
+) -> None:
+    post(manager, subject="News: {{ ref }}")
+    [saved] = wording.history(demo, "decision")
+    page = manager.get("/admin/emails/decision")
+    sent = manager.post("/admin/emails/decision/test", data={"csrf_token": csrf_of(page.text)})
+    assert sent.status_code == 303
+    assert "A test email is on its way" in manager.get(sent.headers["location"]).text
+    assert go(demo, smtp.port, clock.now).sent == 1
+    [message] = smtp.messages
+    assert message["To"] == BM
+    assert message["Subject"] == "[Test] News: R1"
+    assert saved.version  # the saved wording (its subject), not the shipped one
