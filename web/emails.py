@@ -3,7 +3,8 @@
 ``/admin/emails`` lists the emails and whether each is changed from the shipped wording. An
 email's page has its subject, text and HTML in textareas, a preview with sample values (the
 text as sent; the HTML as escaped source, and rendered under a CSP that allows no script or
-remote content at ``/admin/emails/NAME/rendered``), the version history and "Revert to the
+remote content at ``/admin/emails/NAME/rendered``), the version history, "Send me a test
+email" (the current wording with sample values, through the outbox) and "Revert to the
 shipped wording". Every save and preview goes through the notification sandbox's check: a
 refusal is the GOV.UK error summary and an inline error at the field, naming the line, with
 what was typed kept and nothing saved. ``engine.wording`` keeps the versions.
