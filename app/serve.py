@@ -39,7 +39,7 @@ def serve(
     from inbound import listener
     from inbound.receive import Mailbox
     from notifications import catcher
-    from notifications.templates import Templates
+    from notifications.templates import Templates, WordingBook
     from web.app import create_app
     from web.server import build_server, start_in_thread
     from web.server import stop as stop_web
@@ -89,7 +89,7 @@ def serve(
         f"for reply+…@{current.reply_domain}"
     )
     web = current.web()
-    site = create_app(running, web, clock=_wall_clock)
+    site = create_app(running, web, clock=_wall_clock, emails=WordingBook())
     web_server = build_server(site, web.http_host, web.http_port)
     web_thread = start_in_thread(web_server)
     typer.echo(f"web: reply pages on http://{web.http_host}:{web.http_port}")

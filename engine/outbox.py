@@ -55,6 +55,7 @@ class Kind(StrEnum):
     FAILURES = "failures"  # the business manager's daily list of undelivered mail
     AUTO_ANSWER = "auto_answer"  # why a reply could not be used (at most one a sender a day)
     SIGN_IN = "sign_in"  # a sign-in link someone asked for (engine.signin)
+    WORDING_TEST = "wording_test"  # an email's wording with sample values (engine.wording)
 
 
 CHASING = (Kind.REMINDER, Kind.CHASE, Kind.ESCALATION)  # cancelled when the item moves on

@@ -29,7 +29,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
@@ -44,7 +44,7 @@ from engine.services import Services
 from notifications import mime
 from notifications.context import Contexts
 from notifications.settings import MailSettings
-from notifications.templates import Rendered, Templates
+from notifications.templates import SAMPLE_CONTEXT, Rendered, Templates, kind_of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +223,12 @@ class Composer:
                     prepared.append(self._message([row], row.recipient, rendered, now))
                 elif row.kind == "sign_in":
                     prepared.append(self._sign_in(row, contexts, now))
+                elif row.kind == "wording_test":  # sample values only: no case's data
+                    rendered = self.templates.render(
+                        row.template, SAMPLE_CONTEXT[kind_of(row.template)]
+                    )
+                    rendered = replace(rendered, subject=f"[Test] {rendered.subject}")
+                    prepared.append(self._message([row], row.recipient, rendered, now))
                 elif row.kind == "auto_answer":
                     rendered = self.templates.render(row.template, contexts.auto_answer(row))
                     prepared.append(self._message([row], row.recipient, rendered, now))

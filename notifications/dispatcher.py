@@ -24,6 +24,7 @@ from typing import Any
 
 import aiosmtplib
 
+from engine import wording
 from engine.mail_facts import MailFacts
 from engine.outbox import Outcome, Result, claim, settle
 from engine.services import Services
@@ -230,6 +231,9 @@ class _Dispatch:
         rows = await self._claim(min(self.batch, FIRST_CLAIM))
         if not rows:
             return self.report
+        self.composer.templates = await asyncio.to_thread(
+            board_wording, self.services, self.composer.templates
+        )
         senders = _Senders(self.settings, self.queue, self._sent)
         work = asyncio.gather(self._feed(rows), senders.run(connections))
         settler = asyncio.create_task(self._settler())
@@ -340,6 +344,14 @@ class _Dispatch:
                     self.settle_wanted.set()
             if finished and not self.unsettled:
                 return
+
+
+def board_wording(services: Services, templates: Templates) -> Templates:
+    """``templates`` with the board's current saved wording (``engine.wording``) in place."""
+    saved = wording.current(services)
+    return templates.overridden(
+        {name: (v.text_source, v.html_source, v.version) for name, v in saved.items()}
+    )
 
 
 async def dispatch_async(

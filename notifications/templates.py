@@ -1,9 +1,10 @@
 """Notification templates: one text part and one HTML part per kind, rendered in a sandbox.
 
 The shipped templates live in ``notifications/templates/`` as ``NAME.txt.j2`` and
-``NAME.html.j2``. Admins may override them (or add variants) from the database; every admin edit
-goes through :func:`validate` before it is saved, and :class:`Templates` validates everything
-again when it is built.
+``NAME.html.j2``. The business manager may change a template's wording on ``/admin/emails``;
+the versions are kept by ``engine.wording``, every edit goes through :func:`validate` before
+it is saved, and :meth:`Templates.overridden` validates the current versions again when the
+dispatcher puts them in place (an email then records the version's name, ``db<id>-<hash>``).
 
 A template's *name* is its kind (``request``, ``reminder``, ``chase``, ``escalation``,
 ``digest``, ``decision``) or a variant of one, ``KIND_VARIANT`` (``reminder_panel``): a variant
@@ -109,6 +110,7 @@ template's tree in ``notifications.sandbox``, the sample contexts in ``notificat
 from __future__ import annotations
 
 import hashlib
+import logging
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,6 +122,7 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
 from engine.errors import TemplateError, TemplatePart
+from engine.wording import Preview
 from notifications.samples import SAMPLE_CONTEXT
 from notifications.sandbox import (
     FILTERS,
@@ -162,12 +165,14 @@ __all__ = [
     "Rendered",
     "TemplateError",
     "Templates",
+    "WordingBook",
     "available",
     "kind_of",
     "template_version",
     "validate",
 ]
 
+log = logging.getLogger("signoff.templates")
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 SUBJECT_PREFIX = "Subject:"
 MAX_SUBJECT = 78  # longest subject sent, ellipsis included
@@ -229,6 +234,34 @@ class Templates:
         }
         sources.update(overrides or {})
         self._compiled = {name: _compile(name, *parts) for name, parts in sources.items()}
+        self._sources = sources
+
+    def source(self, name: str) -> tuple[str, str]:
+        """The (text, HTML) sources ``name`` was built from (the shipped wording, if shipped)."""
+        self._get(name)
+        return self._sources[name]
+
+    def overridden(self, overrides: Mapping[str, tuple[str, str, str]]) -> Templates:
+        """These templates with ``overrides`` (name: text, HTML, version name) in place.
+
+        Used for the board's saved wording (``engine.wording``): each override is validated
+        again, and one that no longer passes is skipped (the template here is kept) and
+        logged, so a rule tightened after a save stops the override, never the email.
+        """
+        copy = object.__new__(Templates)
+        copy._compiled = dict(self._compiled)
+        copy._sources = dict(self._sources)
+        for name, (text, html, version) in sorted(overrides.items()):
+            if name not in self._compiled:
+                log.warning("email wording %s: no such template; skipped", name)
+                continue
+            try:
+                copy._compiled[name] = _compile(name, text, html, version)
+            except TemplateError as e:
+                log.warning("email wording %s (%s) skipped: %s", name, version, e)
+                continue
+            copy._sources[name] = (text, html)
+        return copy
 
     @property
     def names(self) -> frozenset[str]:
@@ -251,6 +284,28 @@ class Templates:
                 f"no template {name!r}{suggest(name, self._compiled)}; "
                 f"templates: {sorted(self._compiled)}",
             ) from None
+
+
+class WordingBook:
+    """The shipped templates for the email editor (``engine.wording.Book``)."""
+
+    def __init__(self, templates: Templates | None = None) -> None:
+        self._templates = templates or Templates()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self._templates.names
+
+    def shipped(self, name: str) -> tuple[str, str]:
+        return self._templates.source(name)
+
+    def check(self, name: str, text_source: str, html_source: str) -> None:
+        validate(name, text_source, html_source)
+
+    def preview(self, name: str, text_source: str, html_source: str) -> Preview:
+        """Raise :class:`TemplateError` as :func:`validate` does, else the sample email."""
+        rendered = _compile(name, text_source, html_source).render(SAMPLE_CONTEXT[kind_of(name)])
+        return Preview(rendered.subject, rendered.text, rendered.html)
 
 
 def _read_source(path: Path, name: str, part: Literal["text", "html"]) -> str:
@@ -325,7 +380,9 @@ class _Compiled:
         return check_context(self.name, self.kind, used, self.subject.variables, context)
 
 
-def _compile(name: str, text_source: str, html_source: str) -> _Compiled:
+def _compile(
+    name: str, text_source: str, html_source: str, version: str | None = None
+) -> _Compiled:
     kind = kind_of(name)
     first, newline, rest = text_source.partition("\n")
     if not first.startswith(SUBJECT_PREFIX):
@@ -345,7 +402,7 @@ def _compile(name: str, text_source: str, html_source: str) -> _Compiled:
     )
     subject, body, html = (_piece(name, kind, s) for s in sources)
     compiled = _Compiled(
-        name, kind, subject, body, html, template_version(text_source, html_source)
+        name, kind, subject, body, html, version or template_version(text_source, html_source)
     )
     try:
         compiled.render(SAMPLE_CONTEXT[kind])

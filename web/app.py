@@ -22,6 +22,7 @@ from fastapi.responses import (
 )
 from starlette.exceptions import HTTPException
 
+from engine import wording
 from engine.services import Services
 from engine.uploads import UploadLimits
 from web import (
@@ -38,6 +39,7 @@ from web import (
     signin,
     tokens,
 )
+from web import emails as emails_pages
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -68,12 +70,14 @@ def create_app(
     links_per_client: str = "10/15 minutes",
     links_per_address: str = "3/15 minutes",
     assets_dir: Path = assets.DIST,
+    emails: wording.Book | None = None,
 ) -> FastAPI:
     """The app, with its routes, middleware and error pages.
 
     ``failure_limit`` (failed link lookups), ``post_limit`` (form posts) and
     ``links_per_client`` (sign-in links asked for) are per client address, and
     ``links_per_address`` per email address, in the ``limits`` notation ("20/minute").
+    ``emails`` (``notifications.templates.WordingBook``) adds the ``/admin/emails`` pages.
 
     Raises:
         AssetsMissing: GOV.UK Frontend is not installed (run `npm ci --prefix web`).
@@ -104,6 +108,8 @@ def create_app(
     app.include_router(panel.router(ctx))
     app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))
+    if emails is not None:  # the email editor needs the templates (app passes them)
+        app.include_router(emails_pages.router(ctx, emails))
     app.include_router(report_pages.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 

@@ -292,3 +292,17 @@ checkpoint_head = sa.Table(
     sa.Column("seq", sa.Integer(), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+email_wording = sa.Table(
+    "email_wording",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("text_source", sa.Text(), nullable=False),
+    sa.Column("html_source", sa.Text(), nullable=False),
+    sa.Column("shipped", sa.Boolean(), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("author", sa.String(320), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("note", sa.String(500)),
+)

@@ -388,6 +388,25 @@ class CheckpointHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class EmailWording(SQLModel, table=True):
+    """One version of one notification kind's wording, as the business manager saved it on
+    ``/admin/emails``. The newest row of a kind is its current wording; a row marked
+    ``shipped`` (a revert) means the shipped file is used again. Written only by
+    ``engine.wording``."""
+
+    __tablename__ = "email_wording"
+    __table_args__ = (sa.Index("ix_email_wording_name_id", "name", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)  # a template name (a kind or a variant)
+    text_source: str = Field(sa_column=Column(sa.Text, nullable=False))  # "Subject: ..." first
+    html_source: str = Field(sa_column=Column(sa.Text, nullable=False))
+    shipped: bool = False
+    sha256: str = Field(max_length=64)
+    author: str = Field(max_length=320)
+    created_at: dt.datetime = _ts()
+    note: str | None = Field(default=None, max_length=500)
+
+
 def _core_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, UTCDateTime):

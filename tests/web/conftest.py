@@ -16,11 +16,13 @@ from app.settings import load_settings
 from engine import requests as evidence_requests
 from engine import signin
 from engine.services import Services
+from notifications.templates import WordingBook
 from tests.conftest import BM, NOW, REVIEW, make_item
 from tests.files import pdf
 from web import create_app
 from web.settings import WebSettings
 
+BOOK = WordingBook()  # the email editor's templates, as app.serve passes them
 SECRET = "test-secret-key-0123456789abcdef0123456789"
 PDF = pdf()  # a real one-page PDF: the upload check opens it
 # agency A and agency B: items answered by each agency's lead officer
@@ -97,6 +99,7 @@ def make_client(
     clients: list[TestClient] = []
 
     def make(**kwargs: Any) -> TestClient:
+        kwargs.setdefault("emails", BOOK)
         app = create_app(demo, kwargs.pop("settings", settings), clock=clock, **kwargs)
         client = TestClient(app, base_url="http://testserver", follow_redirects=False)
         client.__enter__()

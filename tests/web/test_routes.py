@@ -27,10 +27,12 @@ from engine.permissions import Permission, Person
 from engine.services import Services
 from engine.store.tables import Rag, new_public_id
 from tests.conftest import AUDITOR, BM, PANEL, REVIEW
-from tests.web.conftest import Clock, ask, csrf_of, evidence_file, row_counts, sign_in
+from tests.web.conftest import BOOK, Clock, ask, csrf_of, evidence_file, row_counts, sign_in
 from web.access import Requires
 from web.api import PREFIX
+from web.emails import split
 
+TEMPLATES = BOOK
 CHAIR = "chair@southend-lscb.example.org"
 VIEWER = "board.member@southend-lscb.example.org"
 SEPT_LEAD = "named.nurse@sept.example.org"
@@ -138,7 +140,9 @@ class World:
         self.made = 0
         self.clients: dict[str, TestClient] = {}
         for role, email in PEOPLE.items():
-            self.clients[role] = make_client()
+            self.clients[role] = make_client(
+                post_limit="1000/minute"
+            )  # every post route, as one client
             sign_in(self.clients[role], demo, email, clock)
 
     def person(self, role: str) -> Person:
@@ -225,6 +229,10 @@ class World:
                 else {"discard-note": "Not for us"}
             )
             return [Thing(message, None, path.replace("{message_id}", message), form)]
+        if path.startswith("/admin/emails/{name}"):  # an email's wording: the board's own
+            subject, body = split(TEMPLATES.shipped("decision")[0])
+            form = {"subject": subject, "body": body, "html": TEMPLATES.shipped("decision")[1]}
+            return [Thing("decision", None, form=form if path == "/admin/emails/{name}" else {})]
         if path == "/outbox/{row_id}/retry":
             return [Thing(str(self.failed_email()), None)]
         if path == "/reports/file/{fmt}":  # the board's figures: every agency's, or nobody's

@@ -27,7 +27,7 @@ from notifications.dispatcher import dispatch
 from notifications.templates import Templates
 from tests.conftest import BM, NOW
 from tests.smtpd import SmtpServer, free_port
-from tests.web.conftest import SECRET, Clock
+from tests.web.conftest import BOOK, SECRET, Clock
 from web import build_server, create_app, start_in_thread, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,7 +57,7 @@ def server(demo: Services) -> Iterator[tuple[str, Clock]]:
         data_dir=demo.data_dir, secret_key=SECRET, base_url=f"http://127.0.0.1:{port}"
     )
     clock = Clock(NOW + dt.timedelta(hours=1))
-    app = create_app(demo, settings.web(), clock=clock)
+    app = create_app(demo, settings.web(), clock=clock, emails=BOOK)
     uvicorn_server = build_server(app, "127.0.0.1", port)
     thread = start_in_thread(uvicorn_server)
     try:
