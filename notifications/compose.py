@@ -28,7 +28,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -224,9 +224,7 @@ class Composer:
                 elif row.kind == "sign_in":
                     prepared.append(self._sign_in(row, contexts, now))
                 elif row.kind == "wording_test":  # sample values only: no case's data
-                    rendered = self.templates.render(
-                        row.template, SAMPLE_CONTEXT[kind_of(row.template)]
-                    )
+                    rendered = self.templates.render(row.template, self._test_context(row))
                     rendered = replace(rendered, subject=f"[Test] {rendered.subject}")
                     prepared.append(self._message([row], row.recipient, rendered, now))
                 elif row.kind == "auto_answer":
@@ -283,6 +281,22 @@ class Composer:
             )
         except (TemplateError, KeyError, ValueError) as exc:
             failed.extend(_cannot(r.id, exc) for r in same)
+
+    def _test_context(self, row: Any) -> dict[str, Any]:
+        """A wording test's sample values, its links pointing at this board's own outbox page
+        (the business manager who asked for the test can open it; the sample items are not
+        real, so a link to them would lead nowhere)."""
+        here = self.settings.links.outbox()
+
+        def own(value: Any) -> Any:
+            if isinstance(value, Mapping):
+                return {k: here if k == "link" else own(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [own(v) for v in value]
+            return value
+
+        result: dict[str, Any] = own(SAMPLE_CONTEXT[kind_of(row.template)])
+        return result
 
     def _reply_addresses(
         self, wanted: Sequence[tuple[int | None, str]], now: dt.datetime

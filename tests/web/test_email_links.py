@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.settings import load_settings
-from engine import inbox, outbox, signin
+from engine import inbox, outbox, signin, wording
 from engine.fire import FireRequest, fire
 from engine.requests.answer import answer
 from engine.services import Services
@@ -114,6 +114,8 @@ def every_kind(site: Site) -> None:
                               "reply+x@signoff.example.org", LATER),
         ], LATER)  # fmt: skip
     signin.ask_for_link(services, PANEL, LATER)
+    # the business manager's test of a wording (sample values, no real item)
+    wording.send_test(services, name="reminder", to=BM, now=LATER, names=frozenset({"reminder"}))
     site.send()
 
 
