@@ -42,7 +42,7 @@ SECRET = "smtp-surface-tests-secret-0123456789"
 KEY = SECRET.encode()
 DOMAIN = "replies.board.example.org"
 NURSE = "named.nurse@sept.example.org"
-OVERDUE = dt.datetime.fromisoformat("2011-04-25T10:00+01:00")  # chases and escalations due
+OVERDUE = dt.datetime.fromisoformat("2011-06-13T10:00+01:00")  # chases and escalations due
 T1 = "southend-iawg-scr-audit-2010/T1"
 
 
@@ -131,7 +131,8 @@ def textual_bounce(message_id: str, recipient: str, *, to: str) -> bytes:
 
 @pytest.fixture
 def sent(demo: Services, smtp: SmtpServer) -> list[tuple[EmailMessage, str]]:
-    """The chasing of 25 April 2011 sent for real: (message, envelope sender) each."""
+    """The chasing of 13 June 2011 sent for real: (message, envelope sender) each (R3 and R5
+    are start dates, never chased, so April has too few emails for these attacks)."""
     without_digests(demo)  # one message per outbox row
     run_once(demo, OVERDUE)
     settings = load_settings(smtp_port=smtp.port, secret_key=SECRET, reply_domain=DOMAIN).mail()
