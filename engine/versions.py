@@ -183,6 +183,73 @@ def require_latest(conn: sa.Connection, name: str) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VersionInfo:
+    """One published version of a workflow: who published it, when and why."""
+
+    id: int
+    name: str
+    version: int
+    sha256: str
+    published_at: dt.datetime
+    published_by: str
+    note: str | None
+
+
+def history(conn: sa.Connection, name: str) -> list[VersionInfo]:
+    """Every published version of ``name``, newest first (empty when none)."""
+    rows = conn.execute(
+        sa.select(
+            _wv.c.id,
+            _wv.c.name,
+            _wv.c.version,
+            _wv.c.sha256,
+            _wv.c.published_at,
+            _wv.c.published_by,
+            _wv.c.note,
+        )
+        .where(_wv.c.name == name)
+        .order_by(_wv.c.version.desc())
+    ).all()
+    return [VersionInfo(**r._mapping) for r in rows]
+
+
+def names(conn: sa.Connection) -> list[str]:
+    """The name of every workflow with a published version, sorted."""
+    return list(conn.execute(sa.select(_wv.c.name).distinct().order_by(_wv.c.name)).scalars())
+
+
+def version_info(conn: sa.Connection, version_id: int) -> VersionInfo:
+    """The facts of the version with this id (``source_text`` is read by ``text_of``).
+
+    Raises:
+        WorkflowNotFound: no version has that id.
+    """
+    row = conn.execute(
+        sa.select(
+            _wv.c.id,
+            _wv.c.name,
+            _wv.c.version,
+            _wv.c.sha256,
+            _wv.c.published_at,
+            _wv.c.published_by,
+            _wv.c.note,
+        ).where(_wv.c.id == version_id)
+    ).one_or_none()
+    if row is None:
+        raise WorkflowNotFound(f"#{version_id}")
+    return VersionInfo(**row._mapping)
+
+
+def text_of(conn: sa.Connection, version_id: int) -> str:
+    """The YAML text a version was published with.
+
+    Raises:
+        WorkflowNotFound: no version has that id.
+    """
+    return str(SpecCache._row(conn, version_id).source_text)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Published:
     name: str
     version: int
