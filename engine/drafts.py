@@ -462,6 +462,8 @@ def describe_change(old_text: str, new_text: str) -> list[str]:
     words = [f"Edited the YAML: {added} line(s) added, {removed} removed"]
     if new is None:
         words.append("The draft has problems to fix before it can be published")
+    else:
+        words.append("The draft has no problems now")
     return words
 
 
