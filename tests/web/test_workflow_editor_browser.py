@@ -36,6 +36,11 @@ def _replace_yaml(page: object, text: str) -> None:
     page.keyboard.insert_text(text)  # type: ignore[attr-defined]
 
 
+def _focused(page: object) -> str:
+    """The text of the element that has the focus."""
+    return str(page.evaluate("document.activeElement.textContent")).strip()  # type: ignore[attr-defined]
+
+
 def test_a_workflow_is_drafted_fixed_published_and_rolled_back_by_keyboard(
     demo: Services,
     server: tuple[str, Clock],  # noqa: F811
@@ -100,7 +105,8 @@ def test_a_workflow_is_drafted_fixed_published_and_rolled_back_by_keyboard(
             tab_to(page, f'a[href="{draft}"]', limit=40)
             page.keyboard.press("Enter")
             page.wait_for_selector("#changes-in-words")
-            assert page.inner_text("#changes-in-words") == "State open: chase every 7 days → 14 days"
+            words = page.inner_text("#changes-in-words")
+            assert words == "State open: chase every 7 days → 14 days"
             assert page.locator("svg[role='img'] title").count() == 1
             no_axe_violations(page, "draft-fixed", shots)
 
@@ -113,7 +119,7 @@ def test_a_workflow_is_drafted_fixed_published_and_rolled_back_by_keyboard(
             tab_to(page, "#note", limit=80)
             page.keyboard.type("Agencies asked for fortnightly chasing")
             tab_to(page, 'button[value="publish"]', limit=5)
-            assert page.evaluate("document.activeElement.textContent").strip() == "Publish version 2"
+            assert _focused(page) == "Publish version 2"
             page.keyboard.press("Enter")
             page.wait_for_selector("text=Version 2 is published")
             no_axe_violations(page, "versions", shots)
@@ -129,7 +135,7 @@ def test_a_workflow_is_drafted_fixed_published_and_rolled_back_by_keyboard(
             tab_to(page, "#note", limit=80)
             page.keyboard.type("Back to weekly chasing")
             tab_to(page, 'button[value="publish"]', limit=5)
-            assert page.evaluate("document.activeElement.textContent").strip() == "Publish version 3"
+            assert _focused(page) == "Publish version 3"
             page.keyboard.press("Enter")
             page.wait_for_selector("text=Version 3 is published")
             assert "Back to weekly chasing" in page.locator("tbody tr").first.inner_text()
