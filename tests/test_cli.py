@@ -483,3 +483,20 @@ def test_verify_log_checks_the_administrators_log(cli: Cli) -> None:
         conn.execute("UPDATE admin_event SET actor = 'someone@else.org' WHERE seq = 1")
     err = cli("verify-log", code=1).stderr
     assert "BROKEN: admin log, entry 1: its content was changed" in err
+
+
+def test_workflow_publish_records_its_author_and_note(cli: Cli, tmp_path: Path) -> None:
+    changed = tmp_path / "recommendation.yaml"
+    text = (ROOT / "workflows" / "recommendation.yaml").read_text()
+    changed.write_text(text.replace("chase_every: 7 days", "chase_every: 14 days", 1))
+    done = cli(
+        "workflow", "publish", str(changed), "--author", BM, "--note", "  Chase fortnightly  ",
+        "--now", "2011-01-11T09:00Z",
+    )  # fmt: skip
+    assert "published recommendation version 2" in done.stdout
+    with closing(sqlite3.connect(cli.db)) as conn:
+        row = conn.execute(
+            "SELECT published_by, note, published_at FROM workflow_version "
+            "WHERE name = 'recommendation' AND version = 2"
+        ).fetchone()
+    assert row == (BM, "Chase fortnightly", "2011-01-11 09:00:00.000000")

@@ -330,3 +330,20 @@ admin_log_head = sa.Table(
     sa.Column("seq", sa.Integer(), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+workflow_draft = sa.Table(
+    "workflow_draft",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("workflow", sa.String(100), nullable=False),
+    sa.Column("base_version_id", sa.Integer(), nullable=False),
+    sa.Column("author", sa.String(320), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(320), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("published_version_id", sa.Integer()),
+    sa.Column("changes", sa.JSON(), nullable=False),
+)

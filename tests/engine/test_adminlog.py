@@ -37,7 +37,8 @@ def add(services: Services, n: int, at: dt.datetime = NOW) -> list[int]:
 
 
 def test_entries_chain_and_verify(services: Services) -> None:
-    assert adminlog.verify(services.db.engine.connect()).entries == 0
+    with services.db.engine.connect() as conn:
+        assert adminlog.verify(conn).entries == 0
     assert add(services, 3) == [1, 2, 3]
     with services.db.engine.connect() as conn:
         checked = adminlog.verify(conn)
