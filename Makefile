@@ -10,7 +10,7 @@ DEMO_DB ?= sqlite:///signoff.db
 # The browser the page tests drive (Playwright, never a downloaded browser): Debian's Chromium
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint types unit bench clean browser pdf-libs
+.PHONY: run test lint types unit bench clean browser pdf-libs graphviz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,21 @@ pdf-libs:
 	    echo "for report PDFs: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"; \
 	  fi; }
 
+# Workflow diagrams (/admin/workflows): Graphviz's dot lays them out (the graphviz package drives it).
+graphviz:
+	@command -v dot >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz >/dev/null; \
+	  else \
+	    echo "for workflow diagrams: apt-get install graphviz"; \
+	  fi; }
+
 # The demo: SQLite, the example plan and an invented plan of partner agencies' actions, a local mail catcher (port 1025, messages kept in
 # signoff-data/mail/), office hours all day so the chasing is visible at once.
 DEMO_ENV = SIGNOFF_DATABASE_URL=$(DEMO_DB) SIGNOFF_SMTP_HOST=127.0.0.1 SIGNOFF_SMTP_PORT=1025 \
 	SIGNOFF_OFFICE_START=00:00 SIGNOFF_OFFICE_END=23:59:59
 
-run: $(STAMP) $(ASSETS)
+run: $(STAMP) $(ASSETS) graphviz
 	$(DEMO_ENV) $(BIN)/signoff init
 	$(DEMO_ENV) $(BIN)/signoff demo --plan config/examples/southend_iawg_scr_audit_2010.yaml --plan config/examples/demo_partner_actions.yaml --contacts config/examples/southend_contacts.yaml --rebase-dates-to today
 	$(DEMO_ENV) $(BIN)/signoff list
@@ -60,7 +69,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 # the tests run on every core (pytest-xdist): each worker builds its own template databases
-unit: $(STAMP) $(ASSETS) browser pdf-libs
+unit: $(STAMP) $(ASSETS) browser pdf-libs graphviz
 	$(BIN)/pytest --numprocesses auto
 
 test: lint types unit

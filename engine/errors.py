@@ -14,6 +14,7 @@
     │   ├── ContactNotFound
     │   ├── WorkflowNotFound
     │   ├── RequestNotFound           no evidence request with that public id
+    │   ├── DraftNotFound             no workflow draft with that id
     │   ├── NotHeld                   no received message held for staff with that id
     │   ├── UnknownPerson             an address the directory does not know (sign-in)
     │   └── TokenNotFound             no API token with that public id
@@ -27,10 +28,14 @@
     │   ├── BadInput (ValueError)     a value given is wrong, or not taken by the transition
     │   ├── GuardFailed
     │   └── ConcurrentUpdate          someone else changed the item first
-    │       └── ItemChanged           it changed since the deciding page was loaded
+    │       ├── ItemChanged           it changed since the deciding page was loaded
+    │       └── DraftChanged          a workflow draft was saved by someone else first
     ├── ChainMoved                    an item's history moved on while events were appended
     ├── CheckpointRefused             a checkpoint would seal a history that does not verify
     ├── PublishRefused                a publish would strand items; lists them
+    ├── PublishConflict               a draft's published version is no longer the latest
+    ├── DraftRefused (ValueError)     a draft cannot be saved or published as asked (``field``)
+    │   └── DraftInvalid              the draft's YAML has problems (``problems``)
     ├── EvidenceError (ValueError)    an evidence file cannot be read or stored
     │   └── UploadRefused             a file was refused by its name or content
     ├── RequestRefused (ValueError)   a request cannot be issued, reissued or answered (``reason``)
@@ -47,6 +52,7 @@ file" on a page) is worded by that interface, from those attributes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -426,3 +432,65 @@ class TokenRefused(SignoffError, ValueError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field, self.problem = field, problem
+
+
+class DraftNotFound(NotFound):
+    """No workflow draft has this id."""
+
+    def __init__(self, draft_id: int) -> None:
+        super().__init__(f"no workflow draft #{draft_id}")
+        self.draft_id = draft_id
+
+
+class DraftChanged(ConcurrentUpdate):
+    """A workflow draft was saved by someone else after the saver read it: ``expected`` is the
+    revision the saver read, ``revision`` the draft's now, saved by ``by`` at ``at``.
+    Nothing was written."""
+
+    def __init__(
+        self, draft_id: int, *, expected: int, revision: int, by: str, at: dt.datetime
+    ) -> None:
+        super().__init__(f"workflow draft #{draft_id}", "save")
+        self.args = (
+            f"workflow draft #{draft_id} was saved by {by} at {at.isoformat(timespec='minutes')} "
+            f"(revision {revision}) after you read revision {expected}; nothing was saved — "
+            "reload the draft and make your change again",
+        )
+        self.draft_id, self.expected, self.revision = draft_id, expected, revision
+        self.by, self.at = by, at
+
+
+class PublishConflict(SignoffError):
+    """A draft started from version ``base`` of ``name``, but ``by`` published version
+    ``latest`` at ``at`` since: publishing it would undo their change unseen. Nothing was
+    written; start a new draft from the latest version."""
+
+    def __init__(self, name: str, *, base: int, latest: int, by: str, at: dt.datetime) -> None:
+        super().__init__(
+            f"workflow {name!r} not published: this draft started from version {base}, but "
+            f"{by} published version {latest} at {at.isoformat(timespec='minutes')} since; "
+            "create a new draft from the latest version and make your change there"
+        )
+        self.name, self.base, self.latest, self.by, self.at = name, base, latest, by, at
+
+
+class DraftRefused(SignoffError, ValueError):
+    """A draft cannot be saved or published as asked: ``field`` (``note``, ``text``,
+    ``author``, ``status``, ``version``) is wrong because ``problem``. Nothing was written."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+class DraftInvalid(DraftRefused):
+    """A draft whose YAML has problems cannot be published; ``problems`` holds each engine
+    message with its line (``engine.drafts.Problem``)."""
+
+    def __init__(self, name: str, problems: Sequence[object]) -> None:
+        listed = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            "text",
+            f"the draft of {name!r} has {len(problems)} problem(s); fix them first\n{listed}",
+        )
+        self.name, self.problems = name, list(problems)

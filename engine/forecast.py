@@ -18,18 +18,23 @@ split, one entry per recipient). Targets with nobody reachable are listed under
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from engine import deadlines
 from engine.calendar import Calendar
 from engine.contacts import Directory
+from engine.errors import WorkflowNotFound
 from engine.items import item_key
 from engine.outbox import NOBODY
 from engine.services import Services
+from engine.spec import WorkflowSpec
 from engine.store.tables import Item, Outbox
 from engine.sweep import DUE_ITEMS, dedupe_key
+from engine.versions import SpecCache
 
 _item = Item.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -55,53 +60,134 @@ def decisions(
     return out
 
 
+SpecOf = Callable[[int | None], WorkflowSpec]
+"""The spec an item follows, by its ``workflow_version_id`` (None: one not yet published)."""
+
+
+class ItemRow(NamedTuple):
+    """An item as the forecast reads it (the columns of ``sweep.DUE_ITEMS``), for items as
+    they would be rather than as they are (``engine.consequences``)."""
+
+    id: int
+    state: str
+    version: int
+    workflow_version_id: int | None
+    agency_id: str
+    due: dt.date | None
+    entered_at: dt.datetime
+    entered_seq: int
+    review_id: str
+    ref: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Window:
+    """What the forecast over ``[now, end)`` reads from the database: the items a sweep
+    before ``end`` would read, the dedupe keys already in the outbox for them, and today's
+    directory."""
+
+    now: dt.datetime
+    end: dt.datetime
+    rows: Sequence[Any]  # sweep.DUE_ITEMS rows, or ItemRow
+    known: frozenset[str]
+    directory: Directory
+
+
+def read_window(conn: sa.Connection, now: dt.datetime, days: int) -> Window:
+    """Read what the forecast over ``days`` from ``now`` needs, on ``conn``."""
+    end = now + dt.timedelta(days=days)
+    return Window(
+        now=now,
+        end=end,
+        rows=conn.execute(_IN_WINDOW, {"now": end, "end": end}).all(),
+        known=frozenset(conn.execute(_KNOWN_KEYS, {"end": end}).scalars()),
+        directory=Directory.load(conn),
+    )
+
+
+def known_keys(conn: sa.Connection, item_ids: Collection[int]) -> frozenset[str]:
+    """The dedupe keys already in the outbox for ``item_ids`` (any status)."""
+    ids = sorted(item_ids)
+    found: set[str] = set()
+    for i in range(0, len(ids), 5000):  # under every driver's limit on bound values
+        query = sa.select(_outbox.c.dedupe_key).where(_outbox.c.item_id.in_(ids[i : i + 5000]))
+        found.update(conn.execute(query).scalars())
+    return frozenset(found)
+
+
 def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, Any]]:
     """Every reminder, chase and escalation sweeps in ``[now, now + days)`` would queue.
 
     Sorted by send time; ``to`` and ``dedupe_keys`` are parallel (one outbox row each).
     """
-    end = now + dt.timedelta(days=days)
-    calendar = services.calendar
-    out: list[dict[str, Any]] = []
     with services.db.engine.connect() as conn:
-        rows = conn.execute(_IN_WINDOW, {"now": end, "end": end}).all()
-        known = set(conn.execute(_KNOWN_KEYS, {"end": end}).scalars())
-        directory = Directory.load(conn)
-        for row in rows:
-            spec = services.specs.get(conn, row.workflow_version_id)
-            plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
-            if plan is None:
+        window = read_window(conn, now, days)
+        return emails(window, specs_of(conn, services.specs), services.calendar)
+
+
+def specs_of(
+    conn: sa.Connection, cache: SpecCache, candidate: WorkflowSpec | None = None
+) -> SpecOf:
+    """The published versions through ``cache``; an item with no version (None) follows
+    ``candidate``.
+
+    The resolver raises WorkflowNotFound for an id no version has, or None without a
+    candidate.
+    """
+
+    def spec_of(version_id: int | None) -> WorkflowSpec:
+        if version_id is None:
+            if candidate is None:
+                raise WorkflowNotFound("(a version not published)")
+            return candidate
+        return cache.get(conn, version_id)
+
+    return spec_of
+
+
+def emails(window: Window, spec_of: SpecOf, calendar: Calendar) -> list[dict[str, Any]]:
+    """The forecast of ``window``'s items, each following ``spec_of`` its version: the one
+    code path of ``forecast`` and of the consequences preview (``engine.consequences``),
+    which passes items as a migration would leave them and a spec resolver that knows the
+    candidate. Pure given ``spec_of``.
+    """
+    now, end, known, directory = window.now, window.end, window.known, window.directory
+    out: list[dict[str, Any]] = []
+    for row in window.rows:
+        spec = spec_of(row.workflow_version_id)
+        plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
+        if plan is None:
+            continue
+        for due, decided_at in decisions(plan, now, end, calendar):
+            send_at = decided_at if due.urgent else calendar.next_office_time(decided_at)
+            recipients = [
+                (r, key)
+                for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
+                if (key := dedupe_key(due, plan, row.id, r.email)) not in known
+            ]
+            nobody = [
+                {"role": role, "dedupe_key": key}
+                for role in directory.unreachable(spec, due.targets, row.agency_id, due.step)
+                if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
+            ]
+            if not recipients and not nobody:
                 continue
-            for due, decided_at in decisions(plan, now, end, calendar):
-                send_at = decided_at if due.urgent else calendar.next_office_time(decided_at)
-                recipients = [
-                    (r, key)
-                    for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
-                    if (key := dedupe_key(due, plan, row.id, r.email)) not in known
-                ]
-                nobody = [
-                    {"role": role, "dedupe_key": key}
-                    for role in directory.unreachable(spec, due.targets, row.agency_id, due.step)
-                    if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
-                ]
-                if not recipients and not nobody:
-                    continue
-                out.append(
-                    {
-                        "at": send_at,
-                        "decided_at": decided_at.isoformat(),
-                        "key": item_key(row.review_id, row.ref),
-                        "agency": row.agency_id,
-                        "kind": due.kind,
-                        "step": due.step,
-                        "template": due.template,
-                        "to": [r.email for r, _ in recipients],
-                        "dedupe_keys": [k for _, k in recipients],
-                        "fallback": any(r.fallback for r, _ in recipients),
-                        "digest": due.kind in plan.digest,
-                        "unreachable": nobody,
-                    }
-                )
+            out.append(
+                {
+                    "at": send_at,
+                    "decided_at": decided_at.isoformat(),
+                    "key": item_key(row.review_id, row.ref),
+                    "agency": row.agency_id,
+                    "kind": due.kind,
+                    "step": due.step,
+                    "template": due.template,
+                    "to": [r.email for r, _ in recipients],
+                    "dedupe_keys": [k for _, k in recipients],
+                    "fallback": any(r.fallback for r, _ in recipients),
+                    "digest": due.kind in plan.digest,
+                    "unreachable": nobody,
+                }
+            )
     out = _digests_together(out)
     for entry in out:
         entry["at"] = entry["at"].isoformat()

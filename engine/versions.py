@@ -183,6 +183,73 @@ def require_latest(conn: sa.Connection, name: str) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VersionInfo:
+    """One published version of a workflow: who published it, when and why."""
+
+    id: int
+    name: str
+    version: int
+    sha256: str
+    published_at: dt.datetime
+    published_by: str
+    note: str | None
+
+
+def history(conn: sa.Connection, name: str) -> list[VersionInfo]:
+    """Every published version of ``name``, newest first (empty when none)."""
+    rows = conn.execute(
+        sa.select(
+            _wv.c.id,
+            _wv.c.name,
+            _wv.c.version,
+            _wv.c.sha256,
+            _wv.c.published_at,
+            _wv.c.published_by,
+            _wv.c.note,
+        )
+        .where(_wv.c.name == name)
+        .order_by(_wv.c.version.desc())
+    ).all()
+    return [VersionInfo(**r._mapping) for r in rows]
+
+
+def names(conn: sa.Connection) -> list[str]:
+    """The name of every workflow with a published version, sorted."""
+    return list(conn.execute(sa.select(_wv.c.name).distinct().order_by(_wv.c.name)).scalars())
+
+
+def version_info(conn: sa.Connection, version_id: int) -> VersionInfo:
+    """The facts of the version with this id (``source_text`` is read by ``text_of``).
+
+    Raises:
+        WorkflowNotFound: no version has that id.
+    """
+    row = conn.execute(
+        sa.select(
+            _wv.c.id,
+            _wv.c.name,
+            _wv.c.version,
+            _wv.c.sha256,
+            _wv.c.published_at,
+            _wv.c.published_by,
+            _wv.c.note,
+        ).where(_wv.c.id == version_id)
+    ).one_or_none()
+    if row is None:
+        raise WorkflowNotFound(f"#{version_id}")
+    return VersionInfo(**row._mapping)
+
+
+def text_of(conn: sa.Connection, version_id: int) -> str:
+    """The YAML text a version was published with.
+
+    Raises:
+        WorkflowNotFound: no version has that id.
+    """
+    return str(SpecCache._row(conn, version_id).source_text)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Published:
     name: str
     version: int
@@ -213,17 +280,7 @@ def publish(
         SpecError: ``mapping`` names a state the new version lacks.
         PublishRefused: items would be stranded; lists each one. Nothing is written.
     """
-    from engine.spec import suggest
-
-    mapping = dict(mapping or {})
-    for old, new in mapping.items():
-        if new not in spec.states:
-            raise SpecError(
-                "--map",
-                f"{old}={new}",
-                f"unknown state {new!r}{suggest(new, spec.states)} "
-                f"in {spec.name!r}; states: {list(spec.states)}",
-            )
+    mapping = check_mapping(spec, mapping)
     current = latest(conn, spec.name)
     if current is not None:
         same = conn.execute(sa.select(_wv.c.sha256).where(_wv.c.id == current[0])).scalar_one()
@@ -253,20 +310,19 @@ def publish(
         from engine.calendar import Calendar
 
         calendar = Calendar()
-    for item_id, old_state, was in movers:
-        new_state = mapping.get(old_state, old_state)
+    for move in movers:
         assert calendar is not None
         record_migration(
             conn,
-            item_id=item_id,
+            item_id=move.item_id,
             to_version_id=version_id,
             to_version=version,
-            old_state=old_state,
-            new_state=new_state,
+            old_state=move.from_state,
+            new_state=move.to_state,
             actor=actor,
             now=now,
-            was=was,
-            becomes=spec.states[new_state],
+            was=move.was,
+            becomes=spec.states[move.to_state],
             calendar=calendar,
         )
     return Published(
@@ -278,48 +334,218 @@ def publish(
     )
 
 
-def _items_to_move(
-    conn: sa.Connection, spec: WorkflowSpec, mapping: Mapping[str, str]
-) -> list[tuple[int, str, State]]:
+def check_mapping(spec: WorkflowSpec, mapping: Mapping[str, str] | None) -> dict[str, str]:
+    """``mapping`` (old state -> state of ``spec``) as a dict, once every target is checked.
+
+    Raises:
+        SpecError: a target is not a state of ``spec`` (with a close match and the states).
+    """
+    from engine.spec import suggest
+
+    checked = dict(mapping or {})
+    for old, new in checked.items():
+        if new not in spec.states:
+            raise SpecError(
+                "--map",
+                f"{old}={new}",
+                f"unknown state {new!r}{suggest(new, spec.states)} "
+                f"in {spec.name!r}; states: {list(spec.states)}",
+            )
+    return checked
+
+
+@dataclass(frozen=True, kw_only=True)
+class Move:
+    """An open item that publishing with ``--migrate`` moves onto the new version, with
+    what re-planning it needs (``replan``)."""
+
+    item_id: int
+    review_id: str
+    ref: str
+    agency_id: str
+    from_version: int  # the version number it is on
+    from_state: str
+    to_state: str
+    was: State  # its state in the version it is on
+    due: dt.date | None
+    entered_at: dt.datetime
+    entered_seq: int
+    seq: int
+    next_attention_at: dt.datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stranded:
+    """An open item in a state the new version lacks, with no mapping for it."""
+
+    item_id: int
+    review_id: str
+    ref: str
+    agency_id: str
+    from_version: int
+    state: str
+    label: str  # the state's label in the version it is on
+
+    def describe(self) -> str:
+        """One line for ``PublishRefused.items``."""
+        return (
+            f"{self.review_id}/{self.ref}@{self.agency_id}: in {self.state!r}, which the "
+            "version being published lacks"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    """What ``publish(..., migrate=True)`` would do to the items in flight."""
+
+    moves: tuple[Move, ...]
+    stranded: tuple[Stranded, ...]
+
+    @property
+    def unmapped(self) -> list[str]:
+        """The states stranded items are in (each needs a mapping), sorted."""
+        return sorted({s.state for s in self.stranded})
+
+
+def plan_migration(
+    conn: sa.Connection,
+    spec: WorkflowSpec,
+    mapping: Mapping[str, str],
+    specs: SpecCache | None = None,
+) -> Migration:
+    """Which open items of ``spec``'s workflow would move onto ``spec``, and which would be
+    stranded: the one rule ``publish`` applies (and the consequences preview shows).
+
+    Items on a version with other content move; finished items (in a terminal state of the
+    version they are on) keep it; an item whose state, after ``mapping``, ``spec`` lacks is
+    stranded. Reads only; ``mapping`` is not checked here (``check_mapping``).
+    """
     rows = conn.execute(
         sa.select(
             _item.c.id,
             _item.c.state,
+            _item.c.due,
+            _item.c.entered_at,
+            _item.c.entered_seq,
+            _item.c.seq,
+            _item.c.next_attention_at,
+            _item.c.agency_id,
+            _item.c.workflow_version_id,
             _rec.c.review_id,
             _rec.c.ref,
-            _item.c.agency_id,
-            _wv.c.source_text,
+            _wv.c.version,
         )
         .join(_rec, _rec.c.id == _item.c.recommendation_id)
         .join(_wv, _wv.c.id == _item.c.workflow_version_id)
         .where(_wv.c.name == spec.name, _wv.c.sha256 != spec.sha256)
         .order_by(_item.c.id)
     ).all()
-    from engine.spec import load_spec
-
-    movers, stranded = [], []
-    unmapped: set[str] = set()
-    old_specs: dict[str, WorkflowSpec] = {}
+    cache = specs if specs is not None else SpecCache()
+    moves: list[Move] = []
+    stranded: list[Stranded] = []
     for r in rows:
-        if r.source_text not in old_specs:
-            old_specs[r.source_text] = load_spec(r.source_text, f"{spec.name} (published)")
-        was = old_specs[r.source_text].states[r.state]
+        was = cache.get(conn, r.workflow_version_id).states[r.state]
         if was.terminal:
             continue  # finished items keep the version they finished on
         target = mapping.get(r.state, r.state)
         if target not in spec.states:
             stranded.append(
-                f"{r.review_id}/{r.ref}@{r.agency_id}: in {r.state!r}, which the "
-                "version being published lacks"
+                Stranded(
+                    item_id=r.id,
+                    review_id=r.review_id,
+                    ref=r.ref,
+                    agency_id=r.agency_id,
+                    from_version=r.version,
+                    state=r.state,
+                    label=was.label,
+                )
             )
-            unmapped.add(r.state)
-        else:
-            movers.append((r.id, r.state, was))
-    if stranded:
-        raise PublishRefused(
-            spec.name, f"{len(stranded)} item(s) would be stranded", stranded, sorted(unmapped)
+            continue
+        moves.append(
+            Move(
+                item_id=r.id,
+                review_id=r.review_id,
+                ref=r.ref,
+                agency_id=r.agency_id,
+                from_version=r.version,
+                from_state=r.state,
+                to_state=target,
+                was=was,
+                due=r.due,
+                entered_at=r.entered_at,
+                entered_seq=r.entered_seq,
+                seq=r.seq,
+                next_attention_at=r.next_attention_at,
+            )
         )
-    return movers
+    return Migration(moves=tuple(moves), stranded=tuple(stranded))
+
+
+def _items_to_move(
+    conn: sa.Connection, spec: WorkflowSpec, mapping: Mapping[str, str]
+) -> tuple[Move, ...]:
+    found = plan_migration(conn, spec, mapping)
+    if found.stranded:
+        raise PublishRefused(
+            spec.name,
+            f"{len(found.stranded)} item(s) would be stranded",
+            [s.describe() for s in found.stranded],
+            found.unmapped,
+        )
+    return found.moves
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replanned:
+    """An item's deadline facts once it moved onto another version (``replan``)."""
+
+    entered_at: dt.datetime
+    entered_seq: int
+    changed: bool  # its plan differs: next_attention_at re-planned, chasing cancelled
+    next_attention_at: dt.datetime | None
+
+
+def replan(
+    *,
+    was: State,
+    becomes: State,
+    moved: bool,
+    due: dt.date | None,
+    entered_at: dt.datetime,
+    entered_seq: int,
+    seq: int,
+    next_attention_at: dt.datetime | None,
+    now: dt.datetime,
+    calendar: Calendar,
+) -> Replanned:
+    """Re-plan an item moving from state ``was`` (old version) to ``becomes`` (new version),
+    as ``fire`` re-plans: a changed state is entered afresh at ``now`` with event ``seq``;
+    when the deadline plan under ``becomes`` differs from the one under ``was``, the item
+    next needs attention when the new plan says (else when it already did). Pure.
+    """
+    from engine import deadlines
+
+    new_entered_at = now if moved else entered_at
+    new_entered_seq = seq if moved else entered_seq
+    old_plan = deadlines.plan(
+        was, item_due=due, entered_at=entered_at, entered_seq=entered_seq, calendar=calendar
+    )
+    new_plan = deadlines.plan(
+        becomes,
+        item_due=due,
+        entered_at=new_entered_at,
+        entered_seq=new_entered_seq,
+        calendar=calendar,
+    )
+    changed = new_plan != old_plan
+    return Replanned(
+        entered_at=new_entered_at,
+        entered_seq=new_entered_seq,
+        changed=changed,
+        next_attention_at=(
+            deadlines.attention(new_plan, now, calendar) if changed else next_attention_at
+        ),
+    )
 
 
 def record_migration(
@@ -343,7 +569,7 @@ def record_migration(
     ``next_attention_at`` follows the new plan and the reminders, chases and escalations
     decided under the old one and not yet sent are cancelled.
     """
-    from engine import deadlines, history, outbox
+    from engine import history, outbox
 
     row = conn.execute(
         sa.select(
@@ -369,23 +595,21 @@ def record_migration(
         to_state=new_state,
         data={"from_version_id": row.workflow_version_id, "to_version": to_version},
     )
-    moved = old_state != new_state
-    entered_at = now if moved else row.entered_at
-    entered_seq = seq if moved else row.entered_seq
-    old_plan = deadlines.plan(
-        was,
-        item_due=row.due,
+    replanned = replan(
+        was=was,
+        becomes=becomes,
+        moved=old_state != new_state,
+        due=row.due,
         entered_at=row.entered_at,
         entered_seq=row.entered_seq,
+        seq=seq,
+        next_attention_at=None,  # kept as it is unless re-planned
+        now=now,
         calendar=calendar,
     )
-    new_plan = deadlines.plan(
-        becomes, item_due=row.due, entered_at=entered_at, entered_seq=entered_seq, calendar=calendar
-    )
-    replan = new_plan != old_plan
     values: dict[str, Any] = {}
-    if replan:
-        values["next_attention_at"] = deadlines.attention(new_plan, now, calendar)
+    if replanned.changed:
+        values["next_attention_at"] = replanned.next_attention_at
     done = conn.execute(
         _item.update()
         .where(_item.c.id == item_id, _item.c.version == row.version)
@@ -396,14 +620,14 @@ def record_migration(
             seq=seq,
             last_hash=digest,
             updated_at=now,
-            entered_at=entered_at,
-            entered_seq=entered_seq,
+            entered_at=replanned.entered_at,
+            entered_seq=replanned.entered_seq,
             **values,
         )
     )
     if done.rowcount != 1:
         raise ConcurrentUpdate(f"item {item_id}", "migrate_workflow")
-    if replan:  # what was decided under the old version's plan no longer applies
+    if replanned.changed:  # what was decided under the old version's plan no longer applies
         outbox.cancel_chasing(conn, item_id)
 
 

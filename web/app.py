@@ -40,6 +40,7 @@ from web import (
     tokens,
 )
 from web import emails as emails_pages
+from web import workflows as workflow_pages
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
 from web.middleware import BodyTooLarge, Guard
@@ -77,7 +78,8 @@ def create_app(
     ``failure_limit`` (failed link lookups), ``post_limit`` (form posts) and
     ``links_per_client`` (sign-in links asked for) are per client address, and
     ``links_per_address`` per email address, in the ``limits`` notation ("20/minute").
-    ``emails`` (``notifications.templates.WordingBook``) adds the ``/admin/emails`` pages.
+    ``emails`` (``notifications.templates.WordingBook``) adds the ``/admin/emails`` pages;
+    the ``/admin/workflows`` pages check workflows' email template names against its names.
 
     Raises:
         AssetsMissing: GOV.UK Frontend is not installed (run `npm ci --prefix web`).
@@ -110,6 +112,8 @@ def create_app(
     app.include_router(tokens.router(ctx))
     if emails is not None:  # the email editor needs the templates (app passes them)
         app.include_router(emails_pages.router(ctx, emails))
+    # the workflow editor checks template names against the emails' (None: not checked)
+    app.include_router(workflow_pages.router(ctx, emails.names if emails is not None else None))
     app.include_router(report_pages.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 

@@ -306,3 +306,20 @@ email_wording = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("note", sa.String(500)),
 )
+
+workflow_draft = sa.Table(
+    "workflow_draft",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("workflow", sa.String(100), nullable=False),
+    sa.Column("base_version_id", sa.Integer(), nullable=False),
+    sa.Column("author", sa.String(320), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("revision", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(320), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("published_version_id", sa.Integer()),
+    sa.Column("changes", sa.JSON(), nullable=False),
+)

@@ -407,6 +407,28 @@ class EmailWording(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
 
 
+class WorkflowDraft(SQLModel, table=True):
+    """A workflow being edited on ``/admin/workflows``: never live until published. ``revision``
+    goes up by one on every save (a save names the revision it read: optimistic concurrency);
+    ``changes`` lists each save (who, when, a short summary in words). Written only by
+    ``engine.drafts``."""
+
+    __tablename__ = "workflow_draft"
+    __table_args__ = (sa.Index("ix_workflow_draft_workflow_status", "workflow", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workflow: str = Field(max_length=100)
+    base_version_id: int = Field(foreign_key="workflow_version.id")
+    author: str = Field(max_length=320)
+    text: str = Field(sa_column=Column(sa.Text, nullable=False))
+    revision: int
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts()
+    updated_by: str = Field(max_length=320)
+    status: str = Field(max_length=20)  # an engine.drafts.DraftStatus value
+    published_version_id: int | None = Field(default=None, foreign_key="workflow_version.id")
+    changes: list[dict[str, Any]] = _json([])
+
+
 def _core_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, UTCDateTime):
