@@ -27,6 +27,7 @@ from fastapi_csrf_protect.exceptions import CsrfProtectError
 from starlette.concurrency import run_in_threadpool
 
 from engine import drafts, versions
+from engine.consequences import preview
 from engine.errors import (
     DraftChanged,
     DraftInvalid,
@@ -47,7 +48,10 @@ from web.deps import Context, LinkDead, client_of
 Manager = Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
 WORKFLOWS = "/admin/workflows"
 DRAFT = WORKFLOWS + "/drafts/{draft_id}"
-_MAX_TEXT = 2 * 1024 * 1024  # the form's YAML field; the engine refuses past 1 MiB, in words
+# the form's YAML field as posted (percent-encoded: up to 3 bytes a character); the engine
+# refuses a text past 1 MiB, in words
+_MAX_TEXT = 4 * 1024 * 1024
+PREVIEW_DAYS = 30  # the consequences preview's window: the emails of the next 30 days
 _CONTEXT_LINES = 2  # lines shown above and below each problem's line
 # the standalone diagram: an image, nothing to run or fetch
 _DIAGRAM_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -107,6 +111,11 @@ def excerpts(text: str, problems: Collection[drafts.Problem]) -> list[Excerpt]:
         )
         for lo, hi in spans
     ]
+
+
+def _mapping_of(form: dict[str, str]) -> dict[str, str]:
+    """The state mapping chosen on the publish page: ``map-OLD`` = NEW, blanks left out."""
+    return {k.removeprefix("map-"): v for k, v in form.items() if k.startswith("map-") and v}
 
 
 def _problem_text(p: drafts.Problem) -> str:
@@ -362,6 +371,16 @@ def router(ctx: Context, known_templates: Collection[str] | None = None) -> APIR
             to_map = drafts.states_to_map(conn, ctx.services, draft, spec) if spec else []
             latest = versions.history(conn, draft.workflow)[0]
         old = load(base_text)
+        mapping = _mapping_of(form or {})
+        consequences = None
+        if spec is not None and draft.is_open:
+            try:
+                consequences = preview(
+                    ctx.services, workflow=draft.workflow, candidate=spec, mapping=mapping,
+                    now=ctx.clock(), days=PREVIEW_DAYS,
+                )  # fmt: skip
+            except SpecError:  # a mapping to a state the draft lacks: the refusal says so
+                consequences = None
         return page(
             ctx, request, who, "workflows_publish.html", status=status, draft=draft,
             base=base, latest=latest, spec=spec, problems=problems, to_map=to_map,
@@ -369,7 +388,7 @@ def router(ctx: Context, known_templates: Collection[str] | None = None) -> APIR
             form=form or {}, errors=errors or [], field_errors=field_errors or {},
             stranded=stranded or [], path=draft_path(draft.id),
             workflow_path=workflow_path(draft.workflow),
-            consequences=None,  # filled in by the consequences preview (engine.consequences)
+            consequences=consequences,
         )  # fmt: skip
 
     @routes.get(DRAFT + "/publish")
@@ -385,7 +404,9 @@ def router(ctx: Context, known_templates: Collection[str] | None = None) -> APIR
                 request, who, draft, form=form, status=400,
                 errors=[{"text": _EXPIRED, "href": "#note"}],
             )  # fmt: skip
-        mapping = {k.removeprefix("map-"): v for k, v in form.items() if k.startswith("map-") and v}
+        mapping = _mapping_of(form)
+        if form.get("action") == "preview":  # the consequences of the choices made, again
+            return publish_page(request, who, draft, form=form)
 
         def publish_now() -> int:
             with db.write() as conn:

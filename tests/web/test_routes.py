@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from engine import api_tokens, inbox, permissions, sessions
+from engine import api_tokens, drafts, inbox, permissions, sessions
 from engine.evidence import EvidenceInput, store_bytes
 from engine.fire import FireRequest, fire
 from engine.inbox import Arrival, InboundStatus
@@ -197,6 +197,26 @@ class World:
                 ).scalar_one()
             )
 
+    def workflow_thing(self, path: str) -> Thing:
+        """A workflow, one of its versions, or a fresh draft of it: changed from the published
+        version (so that it publishes) and saved once."""
+        if not path.startswith("/admin/workflows/drafts/"):
+            return Thing("recommendation", None, path.replace("{name}", "recommendation")
+                         .replace("{version}", "1"))  # fmt: skip
+        self.made += 1
+        with self.demo.db.write() as conn:
+            draft = drafts.create(conn, workflow="recommendation", author=BM, now=self.clock.now)
+            changed = draft.text.replace("Open, awaiting evidence", f"Open ({self.made})", 1)
+            drafts.save_text(conn, draft.id, text=changed, author=BM, now=self.clock.now,
+                             expected_revision=draft.revision)  # fmt: skip
+        form = None
+        if path.endswith("/yaml"):
+            form = {"text": changed.replace("Open (", "Opened (", 1), "revision": "2"}
+        elif path.endswith("/publish"):
+            form = {"note": "Route test"}
+        target = path.replace("{draft_id}", str(draft.id))
+        return Thing(str(draft.id), None, target, form and {**form, "_page": target})
+
     def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
         if path == "/evidence/{public_id}":
@@ -233,6 +253,8 @@ class World:
             subject, body = split(TEMPLATES.shipped("decision")[0])
             form = {"subject": subject, "body": body, "html": TEMPLATES.shipped("decision")[1]}
             return [Thing("decision", None, form=form if path == "/admin/emails/{name}" else {})]
+        if path.startswith("/admin/workflows/"):  # the board's own workflows and drafts
+            return [self.workflow_thing(path)]
         if path == "/outbox/{row_id}/retry":
             return [Thing(str(self.failed_email()), None)]
         if path == "/reports/file/{fmt}":  # the board's figures: every agency's, or nobody's
