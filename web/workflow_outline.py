@@ -112,9 +112,7 @@ class Outline:
         out = [Choice(value=LADDER, text=LADDER_WORDS)] if ladder else []
         out += self.role_choices()
         out += [
-            Choice(
-                value=c, text=_words(c).capitalize(), hint=f"Contact role {c}, at the item's agency"
-            )
+            Choice(value=c, text=_words(c).capitalize(), hint=f"Contact role {c}")
             for c in self.contact_roles
             if c not in self.roles
         ]
