@@ -431,23 +431,50 @@ def publish(
             updated_by=author,
         )
     )
+    record_publish(
+        conn,
+        author=author,
+        now=now,
+        before=base,
+        done=done,
+        sha256=spec.sha256,
+        note=note,
+        mapping=mapping,
+        draft_id=draft_id,
+    )
+    return done
+
+
+def record_publish(
+    conn: sa.Connection,
+    *,
+    author: str,
+    now: dt.datetime,
+    before: versions.VersionInfo | None,
+    done: versions.Published,
+    sha256: str,
+    note: str | None,
+    mapping: Mapping[str, str],
+    draft_id: int | None = None,
+) -> None:
+    """The admin log event of a publish (from a draft, or ``signoff workflow publish``): the
+    version before and after, the items moved and the mapping, with the note."""
     _log(
         conn,
         actor=author,
         at=now,
         action="workflow.publish",
-        subject=f"workflow:{draft.workflow}",
-        before={"version": base.version, "sha256": base.sha256},
+        subject=f"workflow:{done.name}",
+        before=None if before is None else {"version": before.version, "sha256": before.sha256},
         after={
             "version": done.version,
-            "sha256": spec.sha256,
+            "sha256": sha256,
             "draft": draft_id,
             "migrated": done.migrated,
             "mapping": dict(mapping),
         },
         note=note,
     )
-    return done
 
 
 def describe_change(old_text: str, new_text: str) -> list[str]:

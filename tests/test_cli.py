@@ -462,3 +462,20 @@ def test_staff_confirm_a_held_reply_from_the_command_line(cli: Cli, tmp_path: Pa
     assert cli("quarantine").stdout.strip() == "nothing in quarantine"
     shown = json.loads(cli("show", R1, "--json").stdout)
     assert shown["items"][0]["state"] == "evidence_submitted"
+
+
+def test_workflow_publish_records_its_author_and_note(cli: Cli, tmp_path: Path) -> None:
+    changed = tmp_path / "recommendation.yaml"
+    text = (ROOT / "workflows" / "recommendation.yaml").read_text()
+    changed.write_text(text.replace("chase_every: 7 days", "chase_every: 14 days", 1))
+    done = cli(
+        "workflow", "publish", str(changed), "--author", BM, "--note", "  Chase fortnightly  ",
+        "--now", "2011-01-11T09:00Z",
+    )  # fmt: skip
+    assert "published recommendation version 2" in done.stdout
+    with closing(sqlite3.connect(cli.db)) as conn:
+        row = conn.execute(
+            "SELECT published_by, note, published_at FROM workflow_version "
+            "WHERE name = 'recommendation' AND version = 2"
+        ).fetchone()
+    assert row == (BM, "Chase fortnightly", "2011-01-11 09:00:00.000000")

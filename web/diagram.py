@@ -32,7 +32,8 @@ _ATTRIBUTES = {
     "y", "fill", "stroke", "stroke-width", "stroke-dasharray", "font-family", "font-size",
     "font-weight", "text-anchor", "class", "id",
 }  # fmt: skip
-_SAFE_VALUE = re.compile(r"^[\w\s.,#%:;()+-]*$")  # no url(...), no quotes, no angle brackets
+# plain numbers, names, colours and transforms: no quotes, no angle brackets, no url(...)
+_SAFE_VALUE = re.compile(r"^(?!.*url)[\w\s.,#%:;()+-]*$", re.I)
 _FONT = "Arial"
 _INK = "#0b0c0c"  # GOV.UK text colour
 _PAUSED_FILL = "#f3f2f1"  # GOV.UK light grey; paused is also said in words and by dashes

@@ -237,7 +237,10 @@ def workflow_validate(files: Annotated[list[Path], typer.Argument()]) -> None:
 def workflow_publish(
     file: Annotated[Path, typer.Argument()],
     actor: Annotated[
-        str, typer.Option(help="who publishes (recorded): a business manager, or system:…")
+        str,
+        typer.Option(
+            "--actor", "--author", help="who publishes (recorded): a business manager, or system:…"
+        ),
     ],
     migrate_items: Annotated[
         bool, typer.Option("--migrate", help="move open items onto it")
@@ -245,13 +248,15 @@ def workflow_publish(
     mapping: Annotated[
         list[str] | None, typer.Option("--map", help="OLD=NEW state (repeat)")
     ] = None,
-    note: Annotated[str | None, typer.Option(help="what changed")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="why it changed (recorded with the version)")
+    ] = None,
     now: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Publish a new immutable version of a workflow."""
-    from engine import permissions
+    from engine import drafts, permissions
     from engine.spec import load_spec_file
-    from engine.versions import publish
+    from engine.versions import history, publish
 
     pairs: dict[str, str] = {}
     for m in mapping or []:
@@ -265,16 +270,23 @@ def workflow_publish(
     current = services()
     with current.db.write() as conn:
         permissions.require(conn, actor, permissions.Permission.ADMINISTER)
+        before = history(conn, spec.name)[:1]
+        at = parse_now(now)
         done = publish(
             conn,
             spec,
             actor=actor,
-            now=parse_now(now),
+            now=at,
             migrate=migrate_items,
             mapping=pairs,
-            note=note,
+            note=(note or "").strip() or None,
             calendar=current.calendar,
         )
+        if done.created or done.migrated:
+            drafts.record_publish(
+                conn, author=actor, now=at, before=before[0] if before else None, done=done,
+                sha256=spec.sha256, note=note, mapping=pairs,
+            )  # fmt: skip
     if done.created:
         typer.echo(f"published {done.name} version {done.version}")
     else:
