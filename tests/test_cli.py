@@ -479,3 +479,24 @@ def test_workflow_publish_records_its_author_and_note(cli: Cli, tmp_path: Path) 
             "WHERE name = 'recommendation' AND version = 2"
         ).fetchone()
     assert row == (BM, "Chase fortnightly", "2011-01-11 09:00:00.000000")
+
+
+def test_verify_log_checks_the_administrators_log(cli: Cli) -> None:
+    """A changed admin entry fails ``verify-log`` by name, like a changed item event."""
+    from engine import adminlog
+
+    database = Database(f"sqlite:///{cli.db}")
+    for n in (1, 2):
+        with database.write() as conn:
+            adminlog.record(
+                conn, actor=BM, at=dt.datetime(2011, 2, n, tzinfo=dt.UTC), action="email.save",
+                subject="email decision", before=None, after=f"wording {n}",
+            )  # fmt: skip
+    assert "ok: 2 entries of the administrators' log verify" in cli("verify-log").stdout
+    assert json.loads(cli("verify-log", "--json").stdout)["admin_log"] == {
+        "ok": True, "entries": 2, "broken": None,
+    }  # fmt: skip
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE admin_event SET actor = 'someone@else.org' WHERE seq = 1")
+    err = cli("verify-log", code=1).stderr
+    assert "BROKEN: admin log, entry 1: its content was changed" in err

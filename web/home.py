@@ -32,7 +32,7 @@ _WORDS: dict[Permission, tuple[str, str | None]] = {
     Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", "/directory"),
     Permission.ADMINISTER: (
         "Import plans, edit and publish workflows and edit email wording",
-        "/admin/workflows",
+        "/admin",
     ),
 }
 
