@@ -166,7 +166,6 @@ def router(ctx: Context, known_templates: Collection[str] | None = None) -> APIR
         remove: str | None = None,
     ) -> Response:
         names = [f.name for f in question.fields]
-        names += [r.name for f in question.fields for r in f.reveal.values()]
         field, message = error if error else ("", "")
         if error and field not in names:
             field = names[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.errors import EditRefused
 from engine.spec import edits as E
@@ -51,7 +51,7 @@ class Posted:
 @dataclass(frozen=True, kw_only=True)
 class Field:
     """One input: ``kind`` is text, duration, textarea, radios, checkboxes, select or
-    checkbox (a single yes/no box); ``reveal`` maps a radio's value to a field shown under it."""
+    checkbox (a single yes/no box)."""
 
     name: str
     kind: str
@@ -60,7 +60,6 @@ class Field:
     value: str = ""
     values: tuple[str, ...] = ()
     choices: tuple[Choice, ...] = ()
-    reveal: Mapping[str, Field] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,12 +144,8 @@ def _ask_deadline(o: Outline, s: str, p: Posted | None) -> Question:
     deadline = deadline_of(_state(o, s))
     due = str(deadline.get("due", "item_due")) if deadline is not None else ""
     kind = "none" if deadline is None else ("item_due" if due == "item_due" else "after")
-    after = Field(
-        name="due", kind="duration", label="How long after entering the state",
-        hint=DURATION_HINT, value=_pick(p, "due", "" if due == "item_due" else due),
-    )  # fmt: skip
     return Question(
-        heading="When is this state's deadline?",
+        heading="Change the deadline",
         fields=(
             Field(
                 name="due_kind", kind="radios", label="When is this state's deadline?",
@@ -158,11 +153,18 @@ def _ask_deadline(o: Outline, s: str, p: Posted | None) -> Question:
                 value=_pick(p, "due_kind", kind),
                 choices=(
                     Choice(value="item_due", text="The item's own due date"),
-                    Choice(value="after", text="A time after the item enters this state"),
+                    Choice(value="after", text="A time after the item enters this state",
+                           hint="Say how long below"),
                     Choice(value="none", text="No deadline",
                            hint="No reminders, chases or escalations in this state"),
                 ),
-                reveal={"after": after},
+            ),
+            # not a conditional reveal: GOV.UK Frontend's script puts aria-expanded on the
+            # radio, which axe-core refuses (aria-allowed-attr)
+            Field(
+                name="due", kind="duration", label="How long after entering the state?",
+                hint=f"Only for a time after the item enters this state. {DURATION_HINT}",
+                value=_pick(p, "due", "" if due == "item_due" else due),
             ),
         ),
     )  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from engine import drafts
+from engine import adminlog, drafts
 from engine.durations import parse_duration
 from engine.services import Services
 from engine.spec import Deadline, load_spec
@@ -149,6 +149,30 @@ def test_changing_the_chase_interval_saves_the_draft_and_only_that_line(
     shown = manager.get(f"{DRAFTS}/{draft}/states/open?saved=chase").text
     assert "Chasing changed: draft saved (revision 2)" in shown
     assert "Every 14 days once overdue" in shown
+
+
+def test_a_saved_change_is_in_the_administrators_log_and_a_refused_one_is_not(
+    demo: Services, manager: TestClient, draft: int
+) -> None:
+    def logged() -> list[adminlog.Entry]:
+        with demo.db.engine.connect() as conn:
+            return list(adminlog.entries(conn, action_prefix="workflow.draft.save")[0])
+
+    assert (
+        answer(manager, f"{DRAFTS}/{draft}/states/open/chase", chase_every="14 dayz").status_code
+        == 422
+    )
+    assert logged() == []
+    assert (
+        answer(manager, f"{DRAFTS}/{draft}/states/open/chase", chase_every="14 days").status_code
+        == 303
+    )
+    [entry] = logged()
+    assert entry.actor == BM
+    assert "chase_every: 7 days" in entry.before["text"]
+    assert "chase_every: 14 days" in entry.after["text"]
+    with demo.db.engine.connect() as conn:
+        assert adminlog.verify(conn).ok
 
 
 @pytest.mark.parametrize("typed", ["14 dayz", "-3 days", "fortnightly"])

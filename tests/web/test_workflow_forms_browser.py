@@ -23,6 +23,15 @@ from tests.web.test_sign_in_browser import (
     tab_to,
 )
 
+# the question pages not visited above, each checked by axe
+STATE_QUESTIONS = [
+    "label", "clock", "deadline", "recipients", "reminders", "digest", "templates", "expects",
+    "escalation/new",
+]  # fmt: skip
+TRANSITION_PAGES = [
+    "transitions/1", "transitions/1/label", "transitions/1/roles", "transitions/1/requires",
+    "transitions/1/notify",
+]  # fmt: skip
 _TOTAL = re.compile(r"(\d+) emails? in the next 30 days")
 
 
@@ -101,10 +110,19 @@ def test_a_workflow_change_is_made_previewed_published_and_forecast_in_a_browser
             page.wait_for_selector(".govuk-notification-banner")
             assert "5 days overdue" in page.inner_text("#steps")
 
-            page.goto(f"{base}{draft}/transitions/1")
-            no_axe_violations(page, "transition", shots)
-            page.goto(f"{base}{draft}/transitions/1/roles")
-            no_axe_violations(page, "transition-roles", shots)
+            # every other question, and a refusal under a revealed field
+            for part in [*STATE_QUESTIONS, *TRANSITION_PAGES]:
+                where = part if part.startswith("transitions") else f"states/open/{part}"
+                page.goto(f"{base}{draft}/{where}")
+                no_axe_violations(page, where.replace("/", "-"), shots)
+            page.goto(f"{base}{draft}/states/panel_signed_off/deadline")
+            page.get_by_label("A time after the item enters this state").check()
+            page.fill("#due", "soon")
+            page.get_by_role("button", name="Save", exact=True).click()
+            page.wait_for_selector("#due-error")
+            no_axe_violations(page, "deadline-error", shots)
+            assert "Cannot read 'soon' as a duration" in page.inner_text("#due-error")
+            assert page.locator("#due").input_value() == "soon"
 
             # the publish page lists the emails that move
             page.goto(f"{base}{draft}")
