@@ -6,11 +6,13 @@ Who receives a notification: roles resolved against the agency directory.
 
 A target is a workflow role (the first of its contact roles that anyone holds wins), a
 contact role of the item's agency, or ``ladder`` (in an escalation step, the next rung of
-the agency's own ladder). Mail goes to the people responsible for the item: an
-``own_agency`` role reaches only the item's agency, and so does an *agency* contact role
-(one held by a contact of an agency other than the board's, e.g. ``internal_auditor``)
-even when its workflow role has scope ``any``: an audit reminder about one agency's item
-goes to that agency's auditor, never to every auditor in the partnership. Board staff
+the agency's own ladder), or, in an escalation step, a named contact's email address (of
+any agency: whoever the board chose to hear of it, or their deputy while they are absent).
+Mail goes to the people responsible for the item: an ``own_agency`` role reaches only the
+item's agency, and so does an *agency* contact role (one held by a contact of an agency
+other than the board's, e.g. ``internal_auditor``) even when its workflow role has scope
+``any``: an audit reminder about one agency's item goes to that agency's auditor, never to
+every auditor in the partnership. Board staff
 roles (held only by the board's own contacts: business manager, panel, chair) reach the
 board. The board's agencies are those with a business manager (``FALLBACK_ROLE``). Who may
 *act* is a separate question (``engine.fire``): scope ``any`` still lets any holder act.
@@ -72,6 +74,7 @@ class Directory:
         index: dict[tuple[str, str | None], set[str]] = {}
         failing = {c.email for c in contacts if c.failing}
         self._reachable_board: set[str] = set()
+        named: dict[str, set[str]] = {}  # a contact's address -> who receives their mail
         for c in contacts:
             if c.failing:
                 continue
@@ -82,9 +85,11 @@ class Directory:
                 email = c.deputy_email
             if c.agency_id in board:
                 self._reachable_board.add(email)
+            named.setdefault(c.email.lower(), set()).add(email)
             index.setdefault((c.role, c.agency_id), set()).add(email)
             index.setdefault((c.role, None), set()).add(email)
         self._index = {key: sorted(emails) for key, emails in index.items()}
+        self._named = {key: sorted(emails) for key, emails in named.items()}
 
     @classmethod
     def load(cls, conn: sa.Connection) -> Directory:
@@ -113,6 +118,8 @@ class Directory:
         """The reachable addresses one target names (no fallback)."""
         if target in spec.model.roles:
             return self.workflow_role(spec, target, agency)
+        if "@" in target:  # a named contact (escalation steps), or their deputy
+            return self._named.get(target.lower(), [])
         if target == LADDER:
             ladder = self._ladders.get(agency, [])
             return self._emails(ladder[min(step + 1, len(ladder) - 1)], agency) if ladder else []

@@ -7,6 +7,7 @@
     │   └── AssetsMissing             the GOV.UK Frontend files are not installed
     ├── SpecError                     a workflow file is invalid (load or publish, never on fire)
     │   └── SpecErrors                several SpecErrors found in one file, reported together
+    ├── EditRefused (ValueError)      a structured edit of a workflow draft (``field``, ``problem``)
     ├── ImportErrors (ValueError)     import files have bad rows (``findings``); nothing written
     ├── NotFound (LookupError)
     │   ├── RecommendationNotFound
@@ -88,6 +89,19 @@ class SpecErrors(SpecError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+class EditRefused(SignoffError, ValueError):
+    """A structured edit of a workflow draft was refused; the draft's text is unchanged.
+
+    ``field`` names what the edit set that is wrong (``chase_every``, ``after``, ``roles``),
+    ``problem`` is the engine's message (the duration parser's, the workflow loader's), and
+    ``path`` is where in the file the problem is (``states.open.deadline.chase_every``), or ''.
+    """
+
+    def __init__(self, field: str, problem: str, path: str = "") -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field, self.problem, self.path = field, problem, path
 
 
 class ImportErrors(SignoffError, ValueError):

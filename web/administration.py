@@ -27,7 +27,11 @@ KINDS = {"workflow": "Workflows", "email": "Email wording", "directory": "Direct
 
 # the administration pages, as the /admin page lists them: (title, path, what it is for)
 SECTIONS: list[tuple[str, str, str]] = [
-    ("Workflows", "/admin/workflows", "Draft, check, preview and publish changes to workflows."),
+    (
+        "Workflows",
+        "/admin/workflows",
+        "Drafts of each workflow, changed in forms or in YAML, previewed and published.",
+    ),
     ("Email wording", "/admin/emails", "What each email says, with a preview and a test email."),
     ("Administrators' log", "/admin/log", "Every change made: who, when, before and after."),
 ]

@@ -39,6 +39,7 @@ from web import (
     report_pages,
     signin,
     tokens,
+    workflow_forms,
 )
 from web import emails as emails_pages
 from web import workflows as workflow_pages
@@ -116,6 +117,7 @@ def create_app(
         app.include_router(emails_pages.router(ctx, emails))
     # the workflow editor checks template names against the emails' (None: not checked)
     app.include_router(workflow_pages.router(ctx, emails.names if emails is not None else None))
+    app.include_router(workflow_forms.router(ctx, emails.names if emails is not None else None))
     app.include_router(report_pages.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 

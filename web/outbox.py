@@ -2,19 +2,21 @@
 
 Listed by status (``?status=failed``), newest first, with the reason of each failure; a
 failed email can be sent again (``engine.outbox.retry``, the outbox's one writer), which the
-item's history records.
+item's history records. ``/outbox/forecast`` lists the reminders, chases and escalations the
+coming days will send (``engine.forecast``, as ``signoff forecast``), nothing sent.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi_csrf_protect.exceptions import CsrfProtectError
 from starlette.concurrency import run_in_threadpool
 
-from engine import outbox
+from engine import forecast, outbox
 from engine.permissions import Permission
 from engine.sessions import SignedIn
 from engine.store.tables import DeliveryStatus
@@ -29,6 +31,23 @@ _SHOWN = (
     DeliveryStatus.SENDING,
     DeliveryStatus.SENT,
 )
+
+
+FORECAST_DAYS = 30  # as the consequences preview of a workflow change
+MAX_DAYS = 90
+
+
+def _row(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "at": dt.datetime.fromisoformat(entry["at"]),
+        "what": entry["kind"].capitalize()
+        + (f" (step {entry['step'] + 1})" if entry["kind"] == "escalation" else "")
+        + (", in a digest" if entry["digest"] else ""),
+        "key": entry["key"],
+        "href": urls.key_path(entry["key"]),
+        "to": list(entry["to"]),
+        "unreachable": [u["role"] for u in entry["unreachable"]],
+    }
 
 
 def router(ctx: Context) -> APIRouter:
@@ -52,6 +71,18 @@ def router(ctx: Context) -> APIRouter:
             ctx, request, who, "outbox.html", rows=rows, counts=counts, chosen=chosen,
             shown=_SHOWN, retried=retried,
         )  # fmt: skip
+
+    @routes.get(urls.FORECAST)
+    def show_forecast(
+        request: Request,
+        who: Annotated[SignedIn, Depends(Requires(Permission.MANAGE_OUTBOX))],
+        days: str = "",
+    ) -> Response:
+        span = int(days) if days.isdigit() and 1 <= int(days) <= MAX_DAYS else FORECAST_DAYS
+        entries = forecast.forecast(ctx.services, ctx.clock(), span)
+        rows = [_row(e) for e in entries]
+        total = sum(len(r["to"]) for r in rows)
+        return page(ctx, request, who, "forecast.html", rows=rows, total=total, days=span)
 
     @routes.post(urls.OUTBOX_RETRY)
     async def retry(

@@ -18,6 +18,7 @@ SIGN_IN_LINK = "/sign-in/{token}"
 REPLY_LINK = "/r/{token}"
 OUTBOX = "/outbox"  # the business manager's emails, failed ones first (web.outbox)
 OUTBOX_RETRY = OUTBOX + "/{row_id}/retry"
+FORECAST = OUTBOX + "/forecast"  # the emails the coming days will send (engine.forecast)
 PANEL = "/panel"  # decisions waiting for the signed-in person (web.panel)
 AUDIT = "/audit"  # confirmations waiting for them
 DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own (web.panel)

@@ -60,6 +60,15 @@ def single_line(value: str) -> str:
     return _one_line(value)
 
 
+def plain_text(value: str) -> str:
+    """``value`` if it has no control characters but tabs and line feeds.
+
+    Raises:
+        OutOfBounds: naming the first character refused and where it is.
+    """
+    return _plain_text(value)
+
+
 def _plain_text(value: str) -> str:
     bad = _NOT_IN_TEXT.search(value)
     if bad:

@@ -89,7 +89,10 @@ DurationField = Annotated[
 class EscalationStep(_Model):
     after: DurationField = Field(description="how long overdue before this step, e.g. '7 days'")
     to: list[str] = Field(
-        min_length=1, max_length=20, description="contact or workflow roles, resolved at send time"
+        min_length=1,
+        max_length=20,
+        description="workflow roles, contact roles, 'ladder' (the next rung of the agency's "
+        "ladder) or a contact's email address, resolved at send time",
     )
     urgent: bool = Field(False, description="send outside office hours too")
 

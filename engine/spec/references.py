@@ -2,12 +2,15 @@
 
 Roles and contact roles, triggers in the separation of duties, guards and effects (against
 ``engine.spec.rules``), templates (when the caller knows which exist), escalation targets
-and ladders, deadlines and the emails they send, and evidence requests someone can answer.
+(roles, ``ladder``, or a named contact's email address) and ladders, deadlines and the
+emails they send, and evidence requests someone can answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+
+from email_validator import EmailNotValidError, validate_email
 
 from engine.spec.model import (
     LADDER,
@@ -98,11 +101,13 @@ def check_references(m: WorkflowFile, r: Reporter, known_templates: Collection[s
         _check_deadline_parts(r, name, st, escalation_roles)
         for j, step in enumerate(st.deadline.escalate):
             for k, target in enumerate(step.to):
-                if target not in escalation_roles:
+                if "@" in target:  # a named contact
+                    _check_address(r, ("states", name, "deadline", "escalate", j, "to", k), target)
+                elif target not in escalation_roles:
                     r.add(
                         ("states", name, "deadline", "escalate", j, "to", k),
                         f"unknown role {target!r}{suggest(target, escalation_roles)}; "
-                        f"allowed: {sorted(escalation_roles)}",
+                        f"allowed: {sorted(escalation_roles)}, or a contact's email address",
                     )
         afters = [s.after for s in st.deadline.escalate]
         if any(
@@ -140,6 +145,13 @@ def _check_deadline_parts(r: Reporter, name: str, st: State, targets: set[str]) 
                 ("states", name, "templates"),
                 f"the deadline sends {kind}s, so add 'templates: {{{kind}: TEMPLATE}}'",
             )
+
+
+def _check_address(r: Reporter, path: tuple[PathPart, ...], address: str) -> None:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        r.add(path, f"{address!r} is not an email address: {exc}")
 
 
 def _check_roles(

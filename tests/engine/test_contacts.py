@@ -65,3 +65,21 @@ def test_a_deputy_holds_an_absent_contacts_roles_only_while_they_are_absent(
     with demo.db.engine.connect() as conn:
         assert contacts.roles_of(conn, DEPUTY) == set()
         assert not contacts.answers_for(conn, DEPUTY, "sept")
+
+
+def test_an_escalation_to_a_named_contact_reaches_them_or_their_deputy(
+    demo: Services, tmp_path: Path
+) -> None:
+    """A contact named by address in an escalation step receives it, whatever the item's
+    agency; while absent their deputy does; an address nobody holds falls back to the BM."""
+    spec = load_spec_file(WORKFLOWS / "recommendation.yaml")
+    with demo.db.engine.connect() as conn:
+        present = contacts.Directory.load(conn)
+    named = present.resolve(spec, [f" {OTHER_AGENCY.upper()} ".strip()], "southend-lscb", 0)
+    assert [(r.email, r.fallback) for r in named] == [(OTHER_AGENCY, False)]
+    nobody = present.resolve(spec, ["nobody@example.org"], "southend-lscb", 0)
+    assert [(r.email, r.fallback) for r in nobody] == [(BM, True)]
+    sept_lead_officer(demo, tmp_path, absent=True)
+    with demo.db.engine.connect() as conn:
+        absent = contacts.Directory.load(conn)
+    assert [r.email for r in absent.resolve(spec, [OTHER_AGENCY], "southend-lscb", 0)] == [DEPUTY]

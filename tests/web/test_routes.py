@@ -207,15 +207,36 @@ class World:
         with self.demo.db.write() as conn:
             draft = drafts.create(conn, workflow="recommendation", author=BM, now=self.clock.now)
             changed = draft.text.replace("Open, awaiting evidence", f"Open ({self.made})", 1)
-            drafts.save_text(conn, draft.id, text=changed, author=BM, now=self.clock.now,
-                             expected_revision=draft.revision)  # fmt: skip
+            saved = drafts.save_text(conn, draft.id, text=changed, author=BM, now=self.clock.now,
+                                     expected_revision=draft.revision)  # fmt: skip
         form = None
         if path.endswith("/yaml"):
             form = {"text": changed.replace("Open (", "Opened (", 1), "revision": "2"}
         elif path.endswith("/publish"):
             form = {"note": "Route test"}
         target = path.replace("{draft_id}", str(draft.id))
+        if "{state}" in path or "{number}" in path:  # the structured editor (web.workflow_forms)
+            return self.structured_thing(path, target, str(draft.id), saved.revision)
         return Thing(str(draft.id), None, target, form and {**form, "_page": target})
+
+    @staticmethod
+    def structured_thing(path: str, target: str, draft_id: str, revision: int) -> Thing:
+        """A state's or transition's page of a draft, and an answer each of its forms takes."""
+        state = "/states/" in path
+        target = (
+            target.replace("{state}", "open").replace("{step}", "1").replace("{number}", "1")
+            .replace("{setting}", "chase" if state else "label")
+        )  # fmt: skip
+        if path.endswith("/remove"):
+            form = {"_page": target.removesuffix("/remove")}
+        elif path.endswith("{step}"):
+            form = {"after": "7 days", "to": "ladder", "_page": target}
+        elif path.endswith("{setting}"):
+            form = {"chase_every": "14 days"} if state else {"label": "Send evidence"}
+            form["_page"] = target
+        else:
+            form = {}
+        return Thing(draft_id, None, target, {**form, "revision": str(revision)} if form else None)
 
     def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
