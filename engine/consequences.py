@@ -16,6 +16,8 @@ the same reading of the database: once as the items are, once as the migration w
 them (each moved item in its new state, entered afresh when its state changes, with its
 ``next_attention_at`` re-planned by ``versions.replan``, the function publishing uses)
 following the candidate. The first run is, by construction, ``forecast.forecast``'s output.
+(An item whose state, plan and roles the change leaves alone is forecast once for both runs:
+under the candidate it would be the same; see ``_rows_after``.)
 
 Computed in memory, never in a rolled-back transaction: publishing for real would hold
 SQLite's only write lock (and on PostgreSQL a lock on every moved item) for as long as it
@@ -263,7 +265,7 @@ def preview(
         checked = check_mapping(candidate, mapping)
         window = forecast.read_window(conn, now, days)
         migration = plan_migration(conn, candidate, checked, services.specs)
-        memo = forecast.Memo(calendar)  # plans and decisions the two runs share
+        memo = forecast.Memo(calendar)  # what the two runs share
         before = forecast.emails(window, forecast.specs_of(conn, services.specs), calendar, memo)
         replanned = {
             m.item_id: (m, _replanned(m, candidate, now, calendar, memo)) for m in migration.moves
