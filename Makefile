@@ -83,6 +83,7 @@ bench: $(STAMP) $(ASSETS)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/admin.py
 	$(BIN)/python bench/web.py
 
 clean:

@@ -16,6 +16,8 @@ the same reading of the database: once as the items are, once as the migration w
 them (each moved item in its new state, entered afresh when its state changes, with its
 ``next_attention_at`` re-planned by ``versions.replan``, the function publishing uses)
 following the candidate. The first run is, by construction, ``forecast.forecast``'s output.
+(An item whose state, plan and roles the change leaves alone is forecast once for both runs:
+under the candidate it would be the same; see ``_rows_after``.)
 
 Computed in memory, never in a rolled-back transaction: publishing for real would hold
 SQLite's only write lock (and on PostgreSQL a lock on every moved item) for as long as it
@@ -31,13 +33,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from engine import forecast
+from engine.calendar import Calendar
 from engine.errors import SpecError
 from engine.items import item_key
 from engine.outbox import CHASING, PENDING
@@ -249,7 +253,7 @@ def preview(
     if days < 1:
         raise ValueError(f"days: {days}; give a number of days of at least 1")
     calendar = services.calendar
-    with services.db.engine.connect() as conn:
+    with forecast.collector_paused(), services.db.engine.connect() as conn:
         require_latest(conn, workflow)
         if candidate.name != workflow:
             raise SpecError(
@@ -261,55 +265,67 @@ def preview(
         checked = check_mapping(candidate, mapping)
         window = forecast.read_window(conn, now, days)
         migration = plan_migration(conn, candidate, checked, services.specs)
-
-        before = forecast.emails(window, forecast.specs_of(conn, services.specs), calendar)
+        memo = forecast.Memo(calendar)  # what the two runs share
+        before = forecast.emails(window, forecast.specs_of(conn, services.specs), calendar, memo)
         replanned = {
-            m.item_id: (m, _replanned(m, candidate, now, services)) for m in migration.moves
+            m.item_id: (m, _replanned(m, candidate, now, calendar, memo)) for m in migration.moves
         }
-        rows, entering = _rows_after(window, replanned)
+        roles: dict[int | None, bool] = {}
+
+        def same_roles(version_id: int | None) -> bool:
+            if version_id not in roles:
+                old = forecast.specs_of(conn, services.specs)(version_id)
+                roles[version_id] = old.model.roles == candidate.model.roles
+            return roles[version_id]
+
+        rows, entering = _rows_after(window, replanned, same_roles)
         known = window.known | forecast.known_keys(conn, entering) if entering else window.known
         after = forecast.emails(
             dataclasses.replace(window, rows=rows, known=known),
             forecast.specs_of(conn, services.specs, candidate),
             calendar,
+            memo,
         )
         cancelled = _cancelled(conn, [i for i, (_m, r) in replanned.items() if r.changed])
-    return Consequences(
-        workflow=workflow,
-        now=now,
-        days=days,
-        mapping=checked,
-        moves=tuple(
-            ItemMove(
-                key=item_key(m.review_id, m.ref),
-                agency=m.agency_id,
-                from_version=m.from_version,
-                from_state=m.from_state,
-                from_label=m.was.label,
-                to_state=m.to_state,
-                to_label=candidate.states[m.to_state].label,
-            )
-            for m in migration.moves
-        ),
-        stranded=tuple(
-            StrandedItem(
-                key=item_key(s.review_id, s.ref),
-                agency=s.agency_id,
-                from_version=s.from_version,
-                state=s.state,
-                label=s.label,
-            )
-            for s in migration.stranded
-        ),
-        unmapped=tuple(migration.unmapped),
-        before=before,
-        after=after,
-        recipients=differences(before, after),
-        cancelled=cancelled,
-    )
+        recipients = differences(before, after)
+        return Consequences(
+            workflow=workflow,
+            now=now,
+            days=days,
+            mapping=checked,
+            moves=tuple(
+                ItemMove(
+                    key=item_key(m.review_id, m.ref),
+                    agency=m.agency_id,
+                    from_version=m.from_version,
+                    from_state=m.from_state,
+                    from_label=m.was.label,
+                    to_state=m.to_state,
+                    to_label=candidate.states[m.to_state].label,
+                )
+                for m in migration.moves
+            ),
+            stranded=tuple(
+                StrandedItem(
+                    key=item_key(s.review_id, s.ref),
+                    agency=s.agency_id,
+                    from_version=s.from_version,
+                    state=s.state,
+                    label=s.label,
+                )
+                for s in migration.stranded
+            ),
+            unmapped=tuple(migration.unmapped),
+            before=before,
+            after=after,
+            recipients=recipients,
+            cancelled=cancelled,
+        )
 
 
-def _replanned(m: Move, candidate: WorkflowSpec, now: dt.datetime, services: Services) -> Replanned:
+def _replanned(
+    m: Move, candidate: WorkflowSpec, now: dt.datetime, calendar: Calendar, memo: forecast.Memo
+) -> Replanned:
     return replan(
         was=m.was,
         becomes=candidate.states[m.to_state],
@@ -320,15 +336,24 @@ def _replanned(m: Move, candidate: WorkflowSpec, now: dt.datetime, services: Ser
         seq=m.seq + 1,  # the migration's own event
         next_attention_at=m.next_attention_at,
         now=now,
-        calendar=services.calendar,
+        calendar=calendar,
+        plans=memo.plans,
     )
 
 
 def _rows_after(
-    window: forecast.Window, replanned: Mapping[int, tuple[Move, Replanned]]
+    window: forecast.Window,
+    replanned: Mapping[int, tuple[Move, Replanned]],
+    same_roles: Callable[[int | None], bool],
 ) -> tuple[list[Any], list[int]]:
     """The window's items as the migration would leave them, and the ids of those that
-    only the migration brings into the window (their outbox keys are not read yet)."""
+    only the migration brings into the window (their outbox keys are not read yet).
+
+    An item that keeps its state, its plan and so its next attention, on a version whose
+    roles the candidate has unchanged (``same_roles``), is left as it is read: the forecast
+    of it under the candidate is the same (its plan and recipients are made of nothing
+    else), so the memo gives the first run's entries for it.
+    """
     end = window.end
     rows: list[Any] = []
     seen: set[int] = set()
@@ -338,9 +363,11 @@ def _rows_after(
             rows.append(row)
             continue
         seen.add(row.id)
-        moved = _row_after(*found, version=row.version)
-        if moved is not None and _in_window(found[1].next_attention_at, end):
-            rows.append(moved)
+        m, r = found
+        if m.from_state == m.to_state and not r.changed and same_roles(row.workflow_version_id):
+            rows.append(row)
+        elif _in_window(r.next_attention_at, end):
+            rows.append(_row_after(m, r, version=row.version))
     entering = []
     for item_id, (m, r) in replanned.items():
         if item_id not in seen and _in_window(r.next_attention_at, end):
@@ -368,49 +395,47 @@ def _row_after(m: Move, r: Replanned, *, version: int) -> forecast.ItemRow:
     )
 
 
-def _cancelled(conn: sa.Connection, item_ids: Sequence[int]) -> tuple[Email, ...]:
+def _cancelled(conn: sa.Connection, item_ids: Collection[int]) -> tuple[Email, ...]:
     """The reminders, chases and escalations queued for ``item_ids`` and not yet sent
-    (what ``outbox.cancel_chasing`` cancels when a migration re-plans them)."""
+    (what ``outbox.cancel_chasing`` cancels when a migration re-plans them). Few are
+    pending at any moment (the dispatcher sends them within minutes, or when the office
+    opens), so all are read and those of ``item_ids`` kept."""
     if not item_ids:
         return ()
-    kinds = [k.value for k in CHASING]
-    out: list[Email] = []
-    ids = sorted(item_ids)
-    for i in range(0, len(ids), 5000):  # under every driver's limit on bound values
-        query = (
-            sa.select(
-                _outbox.c.kind,
-                _outbox.c.recipient,
-                _outbox.c.next_attempt_at,
-                _outbox.c.context,
-                _item.c.agency_id,
-                _rec.c.review_id,
-                _rec.c.ref,
-            )
-            .join(_item, _item.c.id == _outbox.c.item_id)
-            .join(_rec, _rec.c.id == _item.c.recommendation_id)
-            .where(
-                _outbox.c.item_id.in_(ids[i : i + 5000]),
-                _outbox.c.status == PENDING,
-                _outbox.c.kind.in_(kinds),
-            )
+    query = (
+        sa.select(
+            _outbox.c.item_id,
+            _outbox.c.kind,
+            _outbox.c.recipient,
+            _outbox.c.next_attempt_at,
+            _outbox.c.context,
+            _item.c.agency_id,
+            _rec.c.review_id,
+            _rec.c.ref,
         )
-        out += [
-            Email(
-                kind=row.kind,
-                key=item_key(row.review_id, row.ref),
-                agency=row.agency_id,
-                step=int((row.context or {}).get("step", 0)),
-                recipient=row.recipient,
-                at=row.next_attempt_at,
-                digest=bool((row.context or {}).get("digest", False)),
-            )
-            for row in conn.execute(query)
-        ]
+        .join(_item, _item.c.id == _outbox.c.item_id)
+        .join(_rec, _rec.c.id == _item.c.recommendation_id)
+        .where(_outbox.c.status == PENDING, _outbox.c.kind.in_([k.value for k in CHASING]))
+    )
+    wanted = set(item_ids)
+    out = [
+        Email(
+            kind=row.kind,
+            key=item_key(row.review_id, row.ref),
+            agency=row.agency_id,
+            step=int((row.context or {}).get("step", 0)),
+            recipient=row.recipient,
+            at=row.next_attempt_at,
+            digest=bool((row.context or {}).get("digest", False)),
+        )
+        for row in conn.execute(query)
+        if row.item_id in wanted
+    ]
     return tuple(sorted(out, key=lambda e: (e.at, e.recipient, e.key)))
 
 
 _Identity = tuple[str, str, str, int, str]  # kind, key, agency, step, recipient
+_Sent = tuple[dt.datetime, bool]  # when, and whether in a digest
 
 
 def differences(
@@ -424,24 +449,28 @@ def differences(
     So the second chase of an item moves when the chase interval changes, and a reminder
     moves when the due date does.
     """
-    was = _by_identity(before)
-    will = _by_identity(after)
+    gone, new = _emails(before), _emails(after)
+    gone, new = gone - new, new - gone  # what is the same in both is set aside at once
+    times: dict[_Identity, tuple[list[_Sent], list[_Sent]]] = {}
+    for side, found in ((0, gone), (1, new)):
+        for (kind, key, agency, step, to, text, digest), n in found.items():
+            pair = times.setdefault((kind, key, agency, step, to), ([], []))
+            pair[side].extend([(dt.datetime.fromisoformat(text), digest)] * n)
     changes: dict[str, tuple[list[Email], list[Email], list[Email]]] = {}
-    for ident in was.keys() | will.keys():
-        old = sorted(e.at for e in was.get(ident, ()))
-        new = sorted(e.at for e in will.get(ident, ()))
-        for at in list(old):  # the same email at the same time: no change
-            if at in new:
-                old.remove(at)
-                new.remove(at)
-        if not old and not new:
+    for ident, (old, now) in times.items():
+        old.sort()
+        now.sort()
+        for instant in list(old):  # the same email another way (its time, its digest)
+            same = next((x for x in now if x[0] == instant[0]), None)
+            if same is not None:
+                old.remove(instant)
+                now.remove(same)
+        if not old and not now:
             continue
-        sample = (will.get(ident) or was[ident])[0]
         added, removed, moved = changes.setdefault(ident[4], ([], [], []))
-        for a, b in zip(old, new, strict=False):
-            moved.append(dataclasses.replace(sample, at=b, was=a))
-        removed += [dataclasses.replace(was[ident][0], at=a) for a in old[len(new) :]]
-        added += [dataclasses.replace(sample, at=b) for b in new[len(old) :]]
+        moved += [_email(ident, b, d, was=a) for (a, _), (b, d) in zip(old, now, strict=False)]
+        removed += [_email(ident, a, d) for a, d in old[len(now) :]]
+        added += [_email(ident, b, d) for b, d in now[len(old) :]]
 
     def ordered(emails: list[Email]) -> tuple[Email, ...]:
         return tuple(sorted(emails, key=lambda e: (e.at, e.kind, e.key, e.agency, e.step)))
@@ -452,22 +481,32 @@ def differences(
     )
 
 
-def _by_identity(entries: Iterable[dict[str, Any]]) -> dict[_Identity, list[Email]]:
-    out: dict[_Identity, list[Email]] = {}
-    for e in entries:
-        at = dt.datetime.fromisoformat(e["at"])
-        for to in e["to"]:
-            email = Email(
-                kind=e["kind"],
-                key=e["key"],
-                agency=e["agency"],
-                step=e["step"],
-                recipient=to,
-                at=at,
-                digest=e["digest"],
-            )
-            out.setdefault((e["kind"], e["key"], e["agency"], e["step"], to), []).append(email)
-    return out
+def _email(
+    ident: _Identity, at: dt.datetime, digest: bool, was: dt.datetime | None = None
+) -> Email:
+    kind, key, agency, step, recipient = ident
+    return Email(
+        kind=kind,
+        key=key,
+        agency=agency,
+        step=step,
+        recipient=recipient,
+        at=at,
+        digest=digest,
+        was=was,
+    )
+
+
+_Counted = Counter[tuple[str, str, str, int, str, str, bool]]
+
+
+def _emails(entries: Iterable[dict[str, Any]]) -> _Counted:
+    """Each email of a forecast as (kind, key, agency, step, recipient, at, digest), counted."""
+    return Counter(
+        (e["kind"], e["key"], e["agency"], e["step"], to, e["at"], e["digest"])
+        for e in entries
+        for to in e["to"]
+    )
 
 
 def _count(entries: Iterable[dict[str, Any]]) -> int:

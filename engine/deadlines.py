@@ -102,8 +102,15 @@ def plan(
     )
 
 
-def plan_of_item(state: State, item: Any, calendar: Calendar) -> Plan | None:
-    """The plan of an item row (anything with ``due``, ``entered_at`` and ``entered_seq``)."""
+def plan_of_item(
+    state: State, item: Any, calendar: Calendar, cache: PlanCache | None = None
+) -> Plan | None:
+    """The plan of an item row (anything with ``due``, ``entered_at`` and ``entered_seq``),
+    through ``cache`` when given."""
+    if cache is not None:
+        return cache.plan(
+            state, item_due=item.due, entered_at=item.entered_at, entered_seq=item.entered_seq
+        )
     return plan(
         state,
         item_due=item.due,
@@ -111,6 +118,48 @@ def plan_of_item(state: State, item: Any, calendar: Calendar) -> Plan | None:
         entered_seq=item.entered_seq,
         calendar=calendar,
     )
+
+
+class PlanCache:
+    """``plan`` worked out once per state, due date and state entry (items imported or moved
+    together share them; a rule due on the item's date ignores when the state was entered,
+    as ``plan`` does, so items due the same day share one). A state is told apart by
+    identity (the cache keeps a reference, so an identity is never reused while cached): a
+    spec's states are immutable. Not thread-safe; for one caller's batch of work (a
+    forecast, a preview)."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self._plans: dict[tuple[int, Any, Any, int], tuple[State, Plan | None]] = {}
+        self._attention: dict[tuple[int, dt.datetime], tuple[Plan | None, Any]] = {}
+
+    def plan(
+        self, state: State, *, item_due: dt.date | None, entered_at: dt.datetime, entered_seq: int
+    ) -> Plan | None:
+        """``plan(state, ...)`` under this cache's calendar."""
+        rule = state.deadline
+        # a rule due on the item's date makes the same plan whenever the state was entered
+        since = None if rule is not None and rule.due == "item_due" else entered_at
+        key = (id(state), item_due, since, entered_seq)
+        found = self._plans.get(key)
+        if found is None:
+            made = plan(
+                state,
+                item_due=item_due,
+                entered_at=entered_at,
+                entered_seq=entered_seq,
+                calendar=self.calendar,
+            )
+            found = self._plans[key] = (state, made)
+        return found[1]
+
+    def attention(self, p: Plan | None, now: dt.datetime) -> dt.datetime | None:
+        """``attention(p, now, calendar)``, once per plan made here and moment."""
+        key = (id(p), now)
+        found = self._attention.get(key)
+        if found is None:
+            found = self._attention[key] = (p, attention(p, now, self.calendar))
+        return found[1]
 
 
 def _chase(p: Plan, k: int, calendar: Calendar) -> Due:

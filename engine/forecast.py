@@ -18,7 +18,9 @@ split, one entry per recipient). Targets with nobody reachable are listed under
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+import gc
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 
 from engine import deadlines
 from engine.calendar import Calendar
-from engine.contacts import Directory
+from engine.contacts import Directory, Recipient
 from engine.errors import WorkflowNotFound
 from engine.items import item_key
 from engine.outbox import NOBODY
@@ -115,12 +117,33 @@ def known_keys(conn: sa.Connection, item_ids: Collection[int]) -> frozenset[str]
     return frozenset(found)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """CPython's cycle collector paused while a forecast is worked out, then as it was.
+
+    A forecast of thousands of items makes a burst of small containers (a dict and three
+    lists an email, plans, rows), none in a reference cycle, so reference counting frees
+    them all; meanwhile the collector would walk the whole heap again and again for nothing
+    as they pile up (on 10,000 items, 40% of the forecast's time and more of the preview's,
+    which holds two forecasts at once: ``bench/admin.py``). Cycles other threads make in the
+    meantime are collected once it resumes. Nested or concurrent use leaves it enabled at
+    the end if it was at the start of the outermost.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, Any]]:
     """Every reminder, chase and escalation sweeps in ``[now, now + days)`` would queue.
 
     Sorted by send time; ``to`` and ``dedupe_keys`` are parallel (one outbox row each).
     """
-    with services.db.engine.connect() as conn:
+    with collector_paused(), services.db.engine.connect() as conn:
         window = read_window(conn, now, days)
         return emails(window, specs_of(conn, services.specs), services.calendar)
 
@@ -145,53 +168,140 @@ def specs_of(
     return spec_of
 
 
-def emails(window: Window, spec_of: SpecOf, calendar: Calendar) -> list[dict[str, Any]]:
+class Memo:
+    """What the forecast works out per item, once for all items that share it: plans (items
+    imported or moved together share them), what sweeps over the window decide of a plan and
+    when each goes, who a target reaches for an agency, and each item's entries. The
+    consequences preview shares one between its two runs over the same window. For one
+    caller's batch of work, under one calendar; not thread-safe. Every value kept holds what
+    its key names by identity (a plan, a spec, a row, a directory), so an identity is never
+    reused while it is kept."""
+
+    def __init__(self, calendar: Calendar) -> None:
+        self.calendar = calendar
+        self.plans = deadlines.PlanCache(calendar)
+        self._decided: dict[tuple[int, dt.datetime, dt.datetime], tuple[Any, list[Any]]] = {}
+        self._office: dict[dt.datetime, dt.datetime] = {}
+        self._who: dict[tuple[int, int, tuple[str, ...], str, int], tuple[Any, Any, Any]] = {}
+        self._items: dict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = {}
+
+    def item(self, window: Window, row: Any, spec: WorkflowSpec) -> list[dict[str, Any]]:
+        """One item's forecast entries in ``window`` (``emails`` before digests)."""
+        key = (
+            id(row),
+            id(spec),
+            id(window.known),
+            id(window.directory),
+            window.now,
+            window.end,
+        )
+        found = self._items.get(key)
+        if found is None:
+            entries = _item_emails(window, row, spec, self)
+            found = self._items[key] = ((row, spec, window.known, window.directory), entries)
+        return found[1]
+
+    def decisions(
+        self, plan: deadlines.Plan, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[deadlines.Due, dt.datetime, dt.datetime]]:
+        """``decisions(plan, start, end, calendar)``, each with the time it is sent: at once
+        when urgent, else when the office next opens."""
+        key = (id(plan), start, end)
+        found = self._decided.get(key)
+        if found is None:
+            sends = [
+                (due, at, at if due.urgent else self._opening(at))
+                for due, at in decisions(plan, start, end, self.calendar)
+            ]
+            found = self._decided[key] = (plan, sends)
+        return found[1]
+
+    def _opening(self, at: dt.datetime) -> dt.datetime:
+        found = self._office.get(at)
+        if found is None:
+            found = self._office[at] = self.calendar.next_office_time(at)
+        return found
+
+    def recipients(
+        self,
+        directory: Directory,
+        spec: WorkflowSpec,
+        targets: tuple[str, ...],
+        agency: str,
+        step: int,
+    ) -> tuple[list[Recipient], list[str]]:
+        """``directory.resolve`` and ``directory.unreachable`` of these targets."""
+        key = (id(directory), id(spec), targets, agency, step)
+        found = self._who.get(key)
+        if found is None:
+            found = self._who[key] = (
+                (directory, spec),
+                directory.resolve(spec, targets, agency, step),
+                directory.unreachable(spec, targets, agency, step),
+            )
+        return found[1], found[2]
+
+
+def emails(
+    window: Window, spec_of: SpecOf, calendar: Calendar, memo: Memo | None = None
+) -> list[dict[str, Any]]:
     """The forecast of ``window``'s items, each following ``spec_of`` its version: the one
     code path of ``forecast`` and of the consequences preview (``engine.consequences``),
     which passes items as a migration would leave them and a spec resolver that knows the
-    candidate. Pure given ``spec_of``.
+    candidate. Pure given ``spec_of``; what items share is worked out through ``memo`` (one
+    of ``calendar``'s) when given, and an item forecast again through the same memo (the
+    same row and spec, in a window of the same times, known keys and directory) is not
+    worked out again. The entries returned are new dicts; their lists may be shared with
+    another forecast made through the same memo.
     """
-    now, end, known, directory = window.now, window.end, window.known, window.directory
+    memo = memo if memo is not None else Memo(calendar)
     out: list[dict[str, Any]] = []
     for row in window.rows:
-        spec = spec_of(row.workflow_version_id)
-        plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
-        if plan is None:
+        out += memo.item(window, row, spec_of(row.workflow_version_id))
+    return sorted(
+        ({**e, "at": e["at"].isoformat()} for e in _digests_together(out)),
+        key=lambda x: (x["at"], x["key"], x["kind"], x["step"]),
+    )
+
+
+def _item_emails(window: Window, row: Any, spec: WorkflowSpec, memo: Memo) -> list[dict[str, Any]]:
+    """One item's entries (``at`` still a datetime), before digests are put together."""
+    plan = deadlines.plan_of_item(spec.states[row.state], row, memo.calendar, memo.plans)
+    if plan is None:
+        return []
+    known = window.known
+    out: list[dict[str, Any]] = []
+    for due, decided_at, send_at in memo.decisions(plan, window.now, window.end):
+        who, nobody_roles = memo.recipients(
+            window.directory, spec, due.targets, row.agency_id, due.step
+        )
+        recipients = [
+            (r, key) for r in who if (key := dedupe_key(due, plan, row.id, r.email)) not in known
+        ]
+        nobody = [
+            {"role": role, "dedupe_key": key}
+            for role in nobody_roles
+            if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
+        ]
+        if not recipients and not nobody:
             continue
-        for due, decided_at in decisions(plan, now, end, calendar):
-            send_at = decided_at if due.urgent else calendar.next_office_time(decided_at)
-            recipients = [
-                (r, key)
-                for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
-                if (key := dedupe_key(due, plan, row.id, r.email)) not in known
-            ]
-            nobody = [
-                {"role": role, "dedupe_key": key}
-                for role in directory.unreachable(spec, due.targets, row.agency_id, due.step)
-                if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
-            ]
-            if not recipients and not nobody:
-                continue
-            out.append(
-                {
-                    "at": send_at,
-                    "decided_at": decided_at.isoformat(),
-                    "key": item_key(row.review_id, row.ref),
-                    "agency": row.agency_id,
-                    "kind": due.kind,
-                    "step": due.step,
-                    "template": due.template,
-                    "to": [r.email for r, _ in recipients],
-                    "dedupe_keys": [k for _, k in recipients],
-                    "fallback": any(r.fallback for r, _ in recipients),
-                    "digest": due.kind in plan.digest,
-                    "unreachable": nobody,
-                }
-            )
-    out = _digests_together(out)
-    for entry in out:
-        entry["at"] = entry["at"].isoformat()
-    return sorted(out, key=lambda x: (x["at"], x["key"], x["kind"], x["step"]))
+        out.append(
+            {
+                "at": send_at,
+                "decided_at": decided_at.isoformat(),
+                "key": item_key(row.review_id, row.ref),
+                "agency": row.agency_id,
+                "kind": due.kind,
+                "step": due.step,
+                "template": due.template,
+                "to": [r.email for r, _ in recipients],
+                "dedupe_keys": [k for _, k in recipients],
+                "fallback": any(r.fallback for r, _ in recipients),
+                "digest": due.kind in plan.digest,
+                "unreachable": nobody,
+            }
+        )
+    return out
 
 
 def _digests_together(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

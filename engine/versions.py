@@ -21,6 +21,7 @@ from engine.store import core
 
 if TYPE_CHECKING:
     from engine.calendar import Calendar
+    from engine.deadlines import PlanCache
     from engine.spec import State, WorkflowSpec
 
 # Core tables, and engine.spec and engine.history imported where used: ``signoff list``
@@ -517,34 +518,41 @@ def replan(
     next_attention_at: dt.datetime | None,
     now: dt.datetime,
     calendar: Calendar,
+    plans: PlanCache | None = None,
 ) -> Replanned:
     """Re-plan an item moving from state ``was`` (old version) to ``becomes`` (new version),
     as ``fire`` re-plans: a changed state is entered afresh at ``now`` with event ``seq``;
     when the deadline plan under ``becomes`` differs from the one under ``was``, the item
-    next needs attention when the new plan says (else when it already did). Pure.
+    next needs attention when the new plan says (else when it already did). Pure; plans
+    are made through ``plans`` when given (under its calendar, which must be ``calendar``).
     """
-    from engine import deadlines
-
     new_entered_at = now if moved else entered_at
     new_entered_seq = seq if moved else entered_seq
-    old_plan = deadlines.plan(
-        was, item_due=due, entered_at=entered_at, entered_seq=entered_seq, calendar=calendar
-    )
-    new_plan = deadlines.plan(
-        becomes,
-        item_due=due,
-        entered_at=new_entered_at,
-        entered_seq=new_entered_seq,
-        calendar=calendar,
+    if not moved and was.deadline == becomes.deadline and was.templates == becomes.templates:
+        # a plan is made of these alone (deadlines.plan): the same plan, not worked out
+        return Replanned(
+            entered_at=entered_at,
+            entered_seq=entered_seq,
+            changed=False,
+            next_attention_at=next_attention_at,
+        )
+    if plans is None:
+        from engine.deadlines import PlanCache  # not at the top: see the imports' comment
+
+        plans = PlanCache(calendar)
+    cache = plans
+    old_plan = cache.plan(was, item_due=due, entered_at=entered_at, entered_seq=entered_seq)
+    new_plan = cache.plan(
+        becomes, item_due=due, entered_at=new_entered_at, entered_seq=new_entered_seq
     )
     changed = new_plan != old_plan
+    if changed:
+        next_attention_at = cache.attention(new_plan, now)
     return Replanned(
         entered_at=new_entered_at,
         entered_seq=new_entered_seq,
         changed=changed,
-        next_attention_at=(
-            deadlines.attention(new_plan, now, calendar) if changed else next_attention_at
-        ),
+        next_attention_at=next_attention_at,
     )
 
 

@@ -14,6 +14,9 @@ import typer
 from app.console import known_templates, parse_now, print_json, refusals, services, settings
 
 if TYPE_CHECKING:
+    import datetime as dt
+
+    from engine.consequences import Consequences, Email
     from engine.spec import WorkflowSpec
 
 
@@ -270,14 +273,7 @@ def workflow_publish(
     from engine.spec import load_spec_file
     from engine.versions import history, publish
 
-    pairs: dict[str, str] = {}
-    for m in mapping or []:
-        old, sep, new = m.partition("=")
-        if not sep or not old or not new:
-            raise typer.BadParameter(
-                f"{m!r}: write OLD=NEW, e.g. challenged=open", param_hint="--map"
-            )
-        pairs[old.strip()] = new.strip()
+    pairs = _mapping(mapping)
     spec = load_spec_file(file, known_templates())
     current = services()
     with current.db.write() as conn:
@@ -305,6 +301,99 @@ def workflow_publish(
         typer.echo(f"{done.name} version {done.version} is already this content; nothing published")
     if done.migrated:
         typer.echo(f"moved {done.migrated} open item(s) to version {done.version}")
+
+
+def _mapping(given: list[str] | None) -> dict[str, str]:
+    """``--map OLD=NEW`` options as a mapping."""
+    pairs: dict[str, str] = {}
+    for m in given or []:
+        old, sep, new = m.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise typer.BadParameter(
+                f"{m!r}: write OLD=NEW, e.g. challenged=open", param_hint="--map"
+            )
+        pairs[old.strip()] = new.strip()
+    return pairs
+
+
+@refusals
+def workflow_preview(
+    file: Annotated[Path, typer.Argument(help="the changed workflow file")],
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="OLD=NEW state (repeat), as for publish")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=366, help="how far ahead")] = 30,
+    now: Annotated[str | None, typer.Option(help="ISO date-time with timezone")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What publishing FILE with --migrate would do: the items that move or would be
+    stranded, and the emails of the next N days against the current version."""
+    from engine import queries
+    from engine.consequences import preview
+    from engine.spec import load_spec_file
+
+    spec = load_spec_file(file, known_templates())
+    c = preview(
+        services(),
+        workflow=spec.name,
+        candidate=spec,
+        mapping=_mapping(mapping),
+        now=parse_now(now),
+        days=days,
+    )
+    if as_json:
+        print_json({"format": queries.FORMAT, **c.as_json()})
+        return
+    for line in _preview_lines(c):
+        typer.echo(line)
+
+
+def _preview_lines(c: Consequences) -> list[str]:
+    def when(t: dt.datetime) -> str:
+        return t.isoformat()[:16].replace("T", " ")
+
+    def what(e: Email) -> str:
+        return e.kind + (f" step {e.step + 1}" if e.kind == "escalation" else "")
+
+    changing = [m for m in c.moves if m.changes_state]
+    lines = [f"{c.workflow}: what publishing with --migrate at {when(c.now)} would do"]
+    lines.append(
+        f"items in flight: {len(c.moves)} move to the new version, {len(changing)} change state"
+    )
+    lines += [f"  {m.key}@{m.agency}: {m.from_state} -> {m.to_state}" for m in changing]
+    if c.stranded:
+        maps = " ".join(f"--map {state}=STATE" for state in c.unmapped)
+        lines.append(
+            f"stranded: {len(c.stranded)} item(s) in a state the new version lacks; "
+            f"publishing is refused until each is mapped: {maps}"
+        )
+        lines += [f"  {s.key}@{s.agency}: in {s.state!r}" for s in c.stranded]
+    change = (
+        f"{-c.difference} fewer"
+        if c.difference < 0
+        else f"{c.difference} more"
+        if c.difference > 0
+        else "no change"
+    )
+    lines.append(
+        f"emails in the next {c.days} day(s): {c.current} now, {c.new} once published "
+        f"({change}; {c.added} added, {c.removed} removed, {c.moved} moved)"
+    )
+    for r in c.recipients:
+        lines.append(
+            f"{r.recipient}: {len(r.added)} added, {len(r.removed)} removed, {len(r.moved)} moved"
+        )
+        for label, emails in (("added", r.added), ("removed", r.removed)):
+            lines += [f"  {label:<8} {what(e):<18} {when(e.at)}  {e.item}" for e in emails]
+        lines += [
+            f"  {'moved':<8} {what(e):<18} {when(e.at)}  {e.item}  (was {when(e.was)})"
+            for e in r.moved
+            if e.was is not None
+        ]
+    if c.cancelled:
+        lines.append(f"queued, not sent, and cancelled on publishing: {len(c.cancelled)}")
+        lines += [f"  {what(e):<18} {when(e.at)}  {e.item}  to {e.recipient}" for e in c.cancelled]
+    return lines
 
 
 @refusals

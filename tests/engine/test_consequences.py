@@ -337,3 +337,26 @@ def test_a_naive_now_or_no_days_is_refused(published: Services) -> None:
     with pytest.raises(ValueError, match="days: 0"):
         preview(published, workflow="recommendation", candidate=candidate(SHIPPED), mapping={},
                 now=NOW, days=0)  # fmt: skip
+
+
+def test_a_role_changed_elsewhere_changes_who_is_emailed(
+    published: Services, tmp_path: Path
+) -> None:
+    """The agency role asks the safeguarding lead first: N1's plan is unchanged, and its
+    emails go to the head of safeguarding instead of the designated nurse."""
+    hand_built(published, tmp_path, [("N1", NHS, "2011-02-01")])
+    text = SHIPPED.replace(
+        "contact_roles: [lead_officer, safeguarding_lead, senior_contact, business_manager]",
+        "contact_roles: [safeguarding_lead, lead_officer, senior_contact, business_manager]",
+    )
+    c = preview(published, workflow="recommendation", candidate=candidate(text), mapping={},
+                now=NOW, days=60)  # fmt: skip
+    nurse, head = changes(c)[NURSE], changes(c)[HEAD]
+    # 2 reminders and 6 chases (escalations go up the ladder, as before)
+    assert [k for k, *_ in nurse["removed"]] == ["reminder"] * 2 + ["chase"] * 6
+    assert [(k, s, t) for k, s, t, _ in head["added"]] == [
+        (k, s, t) for k, s, t, _ in nurse["removed"]
+    ]
+    assert c.difference == 0
+    publish_for_real(published, text, {})
+    assert forecast(published, NOW, 60) == c.after

@@ -145,3 +145,50 @@ def test_what_was_queued_and_sent_is_not_forecast_again(demo: Services) -> None:
     assert not keys & {k for e in after for k in e["dedupe_keys"]}
     assert not [e for e in after if e["decided_at"] == now.isoformat()]
     assert run_once(demo, now, dry_run=True).queued == 0
+
+
+def _open_and_challenged() -> tuple[Any, Any]:
+    from engine.spec import load_spec_file
+    from notifications.templates import available
+    from tests.conftest import WORKFLOWS
+
+    spec = load_spec_file(WORKFLOWS / "recommendation.yaml", available())
+    return spec.states["open"], spec.states["challenged"]
+
+
+def test_a_cached_plan_is_the_plan() -> None:
+    """Due on the item's date ('open'), items entered at different times share one plan;
+    due 20 working days after entry ('challenged'), they do not."""
+    from engine.calendar import Calendar
+    from engine.deadlines import PlanCache, plan
+
+    calendar = Calendar()
+    cache = PlanCache(calendar)
+    opened, challenged = _open_and_challenged()
+    due = dt.date(2011, 4, 1)
+    early, late = at("2011-01-10T09:00+00:00"), at("2011-02-14T15:30+00:00")
+    for state in (opened, challenged):
+        for entered in (early, late):
+            fresh = plan(state, item_due=due, entered_at=entered, entered_seq=3, calendar=calendar)
+            cached = cache.plan(state, item_due=due, entered_at=entered, entered_seq=3)
+            assert cached == fresh
+    shared = cache.plan(opened, item_due=due, entered_at=early, entered_seq=3)
+    assert cache.plan(opened, item_due=due, entered_at=late, entered_seq=3) is shared
+    first = cache.plan(challenged, item_due=due, entered_at=early, entered_seq=3)
+    assert cache.plan(challenged, item_due=due, entered_at=late, entered_seq=3) != first
+    assert cache.plan(opened, item_due=due, entered_at=early, entered_seq=4) != shared
+
+
+def test_the_forecast_leaves_the_collector_as_it_found_it(demo: Services) -> None:
+    import gc
+
+    start = at("2011-03-10T09:30+00:00")
+    assert gc.isenabled()
+    ahead = forecast(demo, start, 30)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert forecast(demo, start, 30) == ahead
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
