@@ -37,7 +37,8 @@
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
     ├── ActorRefused (PermissionError)  the roles table does not give --actor this permission
-    └── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
+    ├── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
+    └── AnchorRefused (ValueError)    an anchor's date cannot be set as asked (``field``)
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -412,3 +413,12 @@ class TokenRefused(SignoffError, ValueError):
     def __init__(self, field: str, problem: str) -> None:
         super().__init__(f"{field}: {problem}")
         self.field, self.problem = field, problem
+
+
+class AnchorRefused(SignoffError, ValueError):
+    """An anchor's date cannot be set as asked: ``field`` (review, anchor or date) is wrong
+    because ``problem``; ``allowed`` lists what could be given instead. Nothing was written."""
+
+    def __init__(self, field: str, value: str, problem: str, allowed: Sequence[str] = ()) -> None:
+        super().__init__(f"{field} {value!r}: {problem}")
+        self.field, self.value, self.problem, self.allowed = field, value, problem, list(allowed)

@@ -111,21 +111,40 @@ def test_example_imports_with_no_edits_and_round_trips(board: Board, tmp_path: P
     assert any(
         "Summer 2010" in f["message"] and f["field"].startswith("column F") for f in warnings
     )
-    # the status column: an imported event, not verified
+    # the status column: an imported event after the first, not verified, placing the item in
+    # the state the workflow's imported_status names
     status = board.sql(
-        "SELECT r.ref, e.data FROM event e JOIN item i ON i.id = e.item_id JOIN recommendation r"
-        " ON r.id = i.recommendation_id WHERE r.review_id = :r AND e.trigger = 'create'",
+        "SELECT r.ref, e.from_state, e.to_state, e.reason, e.data, i.state FROM event e "
+        "JOIN item i ON i.id = e.item_id JOIN recommendation r ON r.id = i.recommendation_id "
+        "WHERE r.review_id = :r AND e.trigger = 'import_status' AND e.seq = 2",
         r=REVIEW,
     )
-    data = {ref: d if isinstance(d, dict) else json.loads(d) for ref, d in status}
-    assert data["3"]["imported_status"] == "completed"
-    assert data["3"]["verified"] is False
-    assert data["3"]["reported_status"] == "panel_signed_off"
-    assert "sheet 'SCR actions' row 6" in data["3"]["status_source"]
+    placed = {
+        ref: (f, t, why, d if isinstance(d, dict) else json.loads(d), now)
+        for ref, f, t, why, d, now in status
+    }
+    assert set(placed) == {"1", "2", "3", "4", "5", "A1", "A2", "A3"}
+    moved, reason, data, state = placed["3"][1], placed["3"][2], placed["3"][3], placed["3"][4]
+    assert (placed["3"][0], moved, state) == ("open", "panel_signed_off", "panel_signed_off")
+    assert data["imported_status"] == "completed"
+    assert data["verified"] is False
+    assert "sheet 'SCR actions' row 6" in data["status_source"]
+    assert "not verified by signoff" in reason
+    assert placed["A3"][1:2] == ("panel_signed_off",)  # "Completed": case ignored
+    assert placed["4"][:2] == ("open", "open")  # "no response": still open, and chased
+    assert placed["5"][:2] == ("open", "open")  # "on track"
+    assert done["imported_statuses"] == [
+        f"{REVIEW}/1",
+        f"{REVIEW}/3",
+        f"{REVIEW}/A3",
+    ]
     timescale = json.loads(
         board("report", "timescale", "--review", REVIEW, "--format", "json", "--now", NOW).stdout
     )
-    assert '"southend-scr-action-plan/3"' in json.dumps(timescale["unverified"])
+    apart = [u["key"] for u in timescale["unverified"]]
+    assert apart == [f"{REVIEW}/1", f"{REVIEW}/3", f"{REVIEW}/A3"]
+    counted = json.dumps(timescale["bases"])
+    assert f'"{REVIEW}/3"' not in counted
     # export, then import the export: nothing changes
     stored = _recs(board, REVIEW)
     out = tmp_path / "exported.xlsx"

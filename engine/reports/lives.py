@@ -7,8 +7,9 @@ when the item is created and only ever appended to); every later due date is an 
 ``due_to``.
 
 An imported status (``signoff import`` of a plan's status column) is an event whose ``data``
-has ``"verified": false``: the item stands on an unverified status until signoff moves it
-again. Reports show such items apart and never count them as implemented.
+has ``"verified": false``: when it moved the item, the item stands on an unverified status
+until signoff moves it again. Reports show such items apart and never count them as
+implemented. (One that left the item in its initial state claims nothing to verify.)
 """
 
 from __future__ import annotations
@@ -147,10 +148,8 @@ class Life:
                 )
                 due = new
             moved = from_state != to_state
-            if verified is False:
-                unverified = True
-            elif moved:
-                unverified = False
+            if moved:  # an imported status that left the item where it was changes nothing
+                unverified = verified is False
             if moved:
                 state, entered_at, entered_seq = to_state, at, seq
                 counted = counted_in.get(to_state)
