@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from engine.spec.fields import Name, Text, Title
-from engine.store.tables import Indicator, Review
+from engine.store import core
 
-_indicator = Indicator.__table__  # type: ignore[attr-defined]
-_review = Review.__table__  # type: ignore[attr-defined]
+_indicator = core.indicator
+_review = core.review
 
 Scalar = float | int | str | None
 
