@@ -102,23 +102,23 @@ def due_on(anchor_date: dt.date, after: str, calendar: Calendar) -> dt.date:
     return calendar.local(calendar.add(start, parse_duration(after))).date()
 
 
-def record(conn: sa.Connection, review_id: str, name: str) -> tuple[int, dt.date | None]:
-    """The anchor ``name`` of a review (made if new; names compared by their words), and its
-    date if one was given."""
+def record(conn: sa.Connection, review_id: str, name: str) -> tuple[int, str, dt.date | None]:
+    """The anchor ``name`` of a review (made if new; names compared by their words): its id,
+    its name as first written, and its date if one was given."""
     key = words(name)[:200]
     found = conn.execute(
-        sa.select(_anchor.c.id, _anchor.c.date).where(
+        sa.select(_anchor.c.id, _anchor.c.name, _anchor.c.date).where(
             _anchor.c.review_id == review_id, _anchor.c.key == key
         )
     ).one_or_none()
     if found is not None:
-        return int(found.id), found.date
+        return int(found.id), str(found.name), found.date
     new = conn.execute(
         _anchor.insert()
         .values(review_id=review_id, name=name[:200], key=key)
         .returning(_anchor.c.id)
     ).scalar_one()
-    return int(new), None
+    return int(new), name[:200], None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1048,7 +1048,7 @@ def _write_plan(
         created: dict[str, Any] = {"imported_from": path.name}
         relative = rec.relative_due
         if relative is not None:
-            anchor_id, anchor_date = anchors.record(conn, r.id, relative.anchor)
+            anchor_id, anchor_name, anchor_date = anchors.record(conn, r.id, relative.anchor)
             conn.execute(
                 _relative.insert().values(
                     recommendation_id=rec_id,
@@ -1060,7 +1060,7 @@ def _write_plan(
             if due is None and anchor_date is not None:
                 due = anchors.due_on(anchor_date, relative.after, calendar)
                 created["due_from_anchor"] = {
-                    "anchor": relative.anchor,
+                    "anchor": anchor_name,
                     "anchor_date": anchor_date.isoformat(),
                     "after": relative.after,
                 }
@@ -1086,9 +1086,8 @@ def _write_plan(
                 if row.get("imported_state", spec.initial) != spec.initial:
                     report.imported_statuses.append(key)
             if relative is not None and due is None:
-                waiting.setdefault(
-                    relative.anchor, {"review": r.id, "name": relative.anchor, "waiting": []}
-                )["waiting"].append(key)
+                entry = {"review": r.id, "name": anchor_name, "waiting": []}
+                waiting.setdefault(anchor_name, entry)["waiting"].append(key)
     report.anchors += list(waiting.values())
 
 

@@ -2,8 +2,8 @@
 
 Boards write the lead officer as a name ("Jane Smith"), an address
 ("jane.smith@agency.example.org"), both ("Jane Smith <jane.smith@...>") or a job title
-("Designated Nurse"). A name is compared by its words (case, punctuation and spacing
-ignored), an address case-insensitively. Where several contacts share the name, the one of
+("Designated Nurse"). A name is compared by its letters and digits (case, punctuation
+and spacing ignored), an address case-insensitively. Where several contacts share the name, the one of
 the row's own agency is taken; otherwise the match is ambiguous and reported. What is not
 found is kept as written, with the closest names in the directory suggested (difflib).
 """
@@ -55,8 +55,8 @@ def match(written: str, people: Sequence[Person], agencies: Sequence[str] = ()) 
             return LeadMatch(person=_prefer(by_email, agencies) or by_email[0])
         if words(written.replace(address.group(), "")) == "":
             return _not_found(written, email, people, by_email=True)
-    name = words(_EMAIL.sub("", written).strip(" <>"))
-    named = [p for p in people if words(p.name) == name]
+    name = _letters(_EMAIL.sub("", written).strip(" <>"))
+    named = [p for p in people if _letters(p.name) == name]
     if len({p.email for p in named}) == 1:
         return LeadMatch(person=named[0])
     if named:
@@ -70,7 +70,13 @@ def match(written: str, people: Sequence[Person], agencies: Sequence[str] = ()) 
             f"{'; '.join(shown[:5])}; write the lead officer's email address instead",
             suggestions=shown,
         )
-    return _not_found(written, name, people, by_email=False)
+    return _not_found(written, words(_EMAIL.sub("", written)), people, by_email=False)
+
+
+def _letters(name: str) -> str:
+    """A name's letters and digits: "O'Neill-Smith", "O Neill Smith" and "oneill smith"
+    are one name."""
+    return words(name).replace(" ", "")
 
 
 def _prefer(candidates: Sequence[Person], agencies: Sequence[str]) -> Person | None:

@@ -150,9 +150,10 @@ class Life:
             moved = from_state != to_state
             if moved:  # an imported status that left the item where it was changes nothing
                 unverified = verified is False
-            if moved:
                 state, entered_at, entered_seq = to_state, at, seq
-                counted = counted_in.get(to_state)
+                # a state reached on the board's unverified word counts from nothing: what
+                # signoff counts as implemented starts when signoff records it
+                counted = None if unverified else counted_in.get(to_state)
                 if counted is None:
                     implemented_since = assured_since = None
                 else:
