@@ -3,9 +3,10 @@
 Boards write the lead officer as a name ("Jane Smith"), an address
 ("jane.smith@agency.example.org"), both ("Jane Smith <jane.smith@...>") or a job title
 ("Designated Nurse"). A name is compared by its letters and digits (case, punctuation
-and spacing ignored), an address case-insensitively. Where several contacts share the name, the one of
-the row's own agency is taken; otherwise the match is ambiguous and reported. What is not
-found is kept as written, with the closest names in the directory suggested (difflib).
+and spacing ignored), an address case-insensitively. Where several contacts share the
+name, the one of the row's own agency is taken; otherwise the match is ambiguous and
+reported. What is not found is kept as written, with the closest names in the directory
+suggested (difflib).
 """
 
 from __future__ import annotations
