@@ -354,7 +354,11 @@ class _File:
                 )
             )
             return
-        row_len = 2 if len(loc) >= 2 and loc[0] in ("recommendations", "agencies") else 1
+        row_len = (
+            2
+            if len(loc) >= 2 and loc[0] in ("recommendations", "agencies", "performance_indicators")
+            else 1
+        )
         row, rest = loc[:row_len], loc[row_len:]
         row_text = _path_text(row)
         if len(row) == 2 and row[0] == "recommendations" and isinstance(row[1], int):
@@ -473,6 +477,8 @@ def _read_sheet(
         f.content = ActionPlan.model_validate(plan.data)
     except ValidationError as exc:
         for err in exc.errors():
+            if tuple(err["loc"]) == ("agencies",) and f.failed:
+                continue  # no agency matched: its rows' own errors say why
             f.add(err["loc"], _explain(err))
     return f
 
@@ -754,6 +760,18 @@ def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None
             if aid in seen_agency:
                 f.add(["agencies", i, "id"], f"agency {_short(aid)} is listed twice")
             seen_agency.add(aid)
+    shown: dict[str, int] = {}
+    stated = data.get("performance_indicators")
+    for i, ind in enumerate(stated if isinstance(stated, list) else []):
+        name = ind.get("name", ind.get("indicator")) if isinstance(ind, dict) else None
+        if isinstance(name, str):
+            if name in shown:
+                f.add(
+                    ["performance_indicators", i],
+                    f"indicator {_short(name)} is already performance_indicators[{shown[name]}]; "
+                    "give each indicator once",
+                )
+            shown.setdefault(name, i)
     plan_workflow = data.get("workflow", "recommendation")
     if isinstance(plan_workflow, str):
         problem = workflows.problem(plan_workflow)

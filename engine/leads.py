@@ -55,7 +55,7 @@ def match(written: str, people: Sequence[Person], agencies: Sequence[str] = ()) 
         if by_email:
             return LeadMatch(person=_prefer(by_email, agencies) or by_email[0])
         if words(written.replace(address.group(), "")) == "":
-            return _not_found(written, email, people, by_email=True)
+            return _not_found(email, people, agencies, by_email=True)
     name = _letters(_EMAIL.sub("", written).strip(" <>"))
     named = [p for p in people if _letters(p.name) == name]
     if len({p.email for p in named}) == 1:
@@ -71,7 +71,7 @@ def match(written: str, people: Sequence[Person], agencies: Sequence[str] = ()) 
             f"{'; '.join(shown[:5])}; write the lead officer's email address instead",
             suggestions=shown,
         )
-    return _not_found(written, words(_EMAIL.sub("", written)), people, by_email=False)
+    return _not_found(words(_EMAIL.sub("", written)), people, agencies, by_email=False)
 
 
 def _letters(name: str) -> str:
@@ -85,12 +85,19 @@ def _prefer(candidates: Sequence[Person], agencies: Sequence[str]) -> Person | N
     return own[0] if len({p.email for p in own}) == 1 else None
 
 
-def _not_found(written: str, key: str, people: Sequence[Person], *, by_email: bool) -> LeadMatch:
-    keyed = {(p.email if by_email else words(p.name)): p for p in people}
+def _not_found(
+    key: str, people: Sequence[Person], agencies: Sequence[str], *, by_email: bool
+) -> LeadMatch:
+    keyed: dict[str, list[Person]] = {}
+    for p in people:
+        keyed.setdefault(p.email if by_email else words(p.name), []).append(p)
     close = difflib.get_close_matches(key, list(keyed), n=3, cutoff=0.6)
     if not by_email and key:  # a job title written short: "Designated Nurse"
-        close += [k for k in keyed if k not in close and f" {key} " in f" {k} "][: 3 - len(close)]
-    suggestions = tuple(keyed[c].shown() for c in close)
+        close += [k for k in keyed if k not in close and f" {key} " in f" {k} "]
+    # the row's own agency's contacts first, then the closest; three at most
+    found = [p for c in close for p in keyed[c]]
+    found.sort(key=lambda p: p.agency not in agencies)
+    suggestions = tuple(p.shown() for p in found[:3])
     what = "address" if by_email else "name"
     problem = f"lead officer not found in the directory by {what}"
     if suggestions:

@@ -564,11 +564,11 @@ class Directory:
             hit = by_norm.get(norm(part))
             if hit is None:
                 part = part.strip()
-                close = suggest(part[:100], names)
-                if close or not norm(part):
+                close = suggest(part[:100], names) or "."
+                if close != "." or not norm(part):
                     return AgencyMatch(
                         ids=[],
-                        problem=f"unknown agency {part[:60]!r}{close}; if it is that agency, "
+                        problem=f"unknown agency {part[:60]!r}{close} If it is that agency, "
                         "map it under 'agencies' in a mapping file; if it is a new one, "
                         "map it there to a new id (it is then created)",
                     )
