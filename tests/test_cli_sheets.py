@@ -354,3 +354,58 @@ def test_a_yaml_plan_exports_with_the_common_headings_and_reads_back(
     assert again["added"] == []
     assert len(again["unchanged"]) == 9
     assert _counts(board) == counted
+
+
+def test_an_anchor_is_listed_and_dated_from_the_command_line(board: Board) -> None:
+    board("import", str(EXAMPLE), "--now", NOW)
+    listed = json.loads(board("anchor", "list", "--json").stdout)["anchors"]
+    assert [(a["review"], a["name"], a["date"], a["waiting"]) for a in listed] == [
+        (REVIEW, "publication of this Review", None, [f"{REVIEW}/5"])
+    ]
+    at = "2011-02-01T09:00Z"
+    bad_date = board("anchor", "set", "publication of this Review", "31/01/2011",
+                     "--review", REVIEW, code=2).stderr  # fmt: skip
+    assert "not a date; write YYYY-MM-DD" in bad_date
+    misspelt = board("anchor", "set", "publikation of this Review", "2011-01-31",
+                     "--review", REVIEW, code=1).stderr  # fmt: skip
+    assert "did you mean 'publication of this Review'?" in misspelt
+    not_admin = board("anchor", "set", "publication of this Review", "2011-01-31", "--review",
+                      REVIEW, "--actor", "panel.member@southend-lscb.example.org", code=1)  # fmt: skip
+    assert "panel.member@southend-lscb.example.org" in not_admin.stderr
+    assert board.sql("SELECT count(*) FROM anchor WHERE date IS NOT NULL") == [(0,)]
+    done = board("anchor", "set", "Publication of this review", "2011-01-31", "--review", REVIEW,
+                 "--actor", "business.manager@southend-lscb.example.org", "--now", at)  # fmt: skip
+    assert f"{REVIEW}/5: due 2011-07-31" in done.stdout
+    again = board("anchor", "set", "publication of this Review", "2011-02-28", "--review", REVIEW,
+                  code=1).stderr  # fmt: skip
+    assert "already has its date, 2011-01-31" in again
+    shown = board("show", f"{REVIEW}/5", "--json").stdout
+    assert json.loads(shown)["items"][0]["due"] == "2011-07-31"
+    assert "dated 2011-01-31 by business.manager" in board("anchor", "list").stdout
+
+
+def test_a_mapping_saved_from_the_command_line_reads_the_next_file(
+    board: Board, tmp_path: Path
+) -> None:
+    headings = "Number,What we said,Who,When,Progress\n"
+    first = tmp_path / "q1.csv"
+    first.write_text(headings + "1,One.,SEPT,30/06/2011,on track\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "columns: {Number: ref, What we said: text, Who: agency, When: due, Progress: status}\n",
+        encoding="utf-8",
+    )
+    refused = board("import", str(first), "--mapping", str(mapping), "--dry-run",
+                    "--save-mapping", code=2).stderr  # fmt: skip
+    assert "a dry run saves nothing" in refused
+    done = board("import", str(first), "--mapping", str(mapping), "--save-mapping", "--now", NOW)
+    assert "saved the mapping for Southend Local Safeguarding Children Board" in done.stdout
+    second = tmp_path / "q2.csv"
+    second.write_text(headings + "1,Two.,Essex Probation Service,31/07/2011,\n", encoding="utf-8")
+    dry = board("import", str(second), "--dry-run", "--now", NOW).stdout
+    assert "1 new item(s)" in dry
+    assert (
+        f"# the mapping used for {second}: the mapping saved for Southend Local Safeguarding "
+        "Children Board by system:import on 10 January 2011"
+    ) in dry
+    assert "What we said: text" in dry
