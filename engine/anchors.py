@@ -126,6 +126,7 @@ class AnchorView:
     """An anchor: its review, name and date (when given, by whom), and the items counting
     from it: those still waiting for the date, and those it dated."""
 
+    id: int
     review: str
     name: str
     date: dt.date | None
@@ -155,7 +156,12 @@ def anchors(conn: sa.Connection, review_id: str | None = None) -> list[AnchorVie
         query = query.where(_anchor.c.review_id == review_id)
     views = {
         a.id: AnchorView(
-            review=a.review_id, name=a.name, date=a.date, set_at=a.set_at, set_by=a.set_by
+            id=a.id,
+            review=a.review_id,
+            name=a.name,
+            date=a.date,
+            set_at=a.set_at,
+            set_by=a.set_by,
         )
         for a in conn.execute(query)
     }

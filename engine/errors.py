@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from engine.findings import Finding, Severity
 
@@ -90,10 +90,16 @@ class ImportErrors(SignoffError, ValueError):
 
     ``findings`` holds everything the checks found, in file and line order (warnings and
     notes too); ``problems`` the text of each error, ``file`` the first file with one.
+    ``sheets``: for each spreadsheet read, the mapping its columns were read with and the
+    sheets whose headings could not be used (``engine.importer``), so a page can offer to
+    map them.
     """
 
-    def __init__(self, findings: Sequence[Finding]) -> None:
+    def __init__(
+        self, findings: Sequence[Finding], sheets: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.findings = list(findings)
+        self.sheets = sheets or {}
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         self.file = errors[0].file if errors else ""
         self.problems = [str(f) for f in errors]

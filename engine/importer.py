@@ -246,6 +246,7 @@ class ImportReport:
     anchors: list[dict[str, Any]] = field(default_factory=list)  # waiting for their date
     indicators: list[str] = field(default_factory=list)  # performance indicators added
     saved_mapping: str | None = None  # the mapping saved for the board, in words
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)  # SheetPlan.columns()
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -351,6 +352,7 @@ class _File:
                     field=column,
                     message=shown + message,
                     severity=severity,
+                    value=sheets.cell_text(value)[:200] if shown else None,
                 )
             )
             return
@@ -598,10 +600,16 @@ def import_files(
             f.add([], "the plan could not be read; nothing imported")
     findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
     if any(f.failed for f in files):
-        raise ImportErrors(findings)
+        read = {
+            str(f.path): {"mapping": f.sheet.mapping, "columns": f.sheet.columns()}
+            for f in files
+            if f.sheet is not None
+        }
+        raise ImportErrors(findings, read)
     report = ImportReport(dry_run=dry_run, findings=findings)
     report.mappings = {str(f.path): f.sheet.mapping for f in files if f.sheet is not None}
     report.mapping_from = {str(f.path): f.sheet.mapping_from for f in files if f.sheet is not None}
+    report.columns = {str(f.path): f.sheet.columns() for f in files if f.sheet is not None}
     write = _Writer(conn, specs, actor, now, report, calendar or Calendar())
     if dry_run:
         savepoint = conn.begin_nested()

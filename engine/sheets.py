@@ -511,6 +511,21 @@ class SheetPlan:
     layout: dict[str, Any]  # kept with the review for export
     row_source: list[dict[str, Any]]  # per recommendation: sheet, row, cells, status
     mapping_from: str = "the common headings"  # which mapping was used, in words
+    # sheets whose headings could not be used: a heading row (found, or the first that looks
+    # like one), its headings and what they were read as, for a page to offer to map them
+    unread: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, Any]:
+        """Each sheet's heading row and headings with the field each was read as ('ignore'
+        for a heading not used), the sheets read and the sheets not read alike."""
+        out = {
+            name: {"header_row": s["header_row"], "columns": dict(s["columns"]), "read": True}
+            for name, s in self.mapping.get("sheets", {}).items()
+        }
+        for name, s in self.unread.items():
+            cols = {h: s["columns"].get(h, "ignore") for h in s["headings"] if h}
+            out[name] = {"header_row": s["header_row"], "columns": cols, "read": False}
+        return out
 
 
 @dataclass(frozen=True)
@@ -600,6 +615,14 @@ def _field_for(heading: str, columns: dict[str, SheetField]) -> SheetField | Non
     return mapped.get(key) or HEADINGS.get(key)
 
 
+def _first_heading_row(t: Table) -> int | None:
+    """The first row that looks like headings: two or more cells of text."""
+    for r, row in enumerate(t.rows[:HEADER_SCAN], start=1):
+        if sum(1 for v in row if isinstance(v, str) and v.strip()) >= 2:
+            return r
+    return None
+
+
 def _find_header(t: Table, columns: dict[str, SheetField]) -> int | None:
     best, best_row = 1, None
     for r, row in enumerate(t.rows[:HEADER_SCAN], start=1):
@@ -641,6 +664,7 @@ def read_plan(
                 field=column,
                 message=f"value{shown}: {message}" if shown else message,
                 severity=sev,
+                value=str(value)[:200] if shown else None,
             )
         )
 
@@ -661,6 +685,7 @@ def read_plan(
     review = mapping.review
     immediate = review.date or today
     recs: list[dict[str, Any]] = []
+    unread: dict[str, dict[str, Any]] = {}  # sheets whose headings could not be used
     row_source: list[dict[str, Any]] = []
     used_agencies: list[str] = []
     used_sheets: dict[str, Any] = {}
@@ -675,6 +700,13 @@ def read_plan(
         columns = {**mapping.columns, **sm.columns}
         header = sm.header_row or _find_header(t, columns)
         if header is None or header > len(t.rows):
+            guess = _first_heading_row(t)
+            if guess is not None:
+                unread[t.name] = {
+                    "header_row": guess,
+                    "headings": [cell_text(v).strip() for v in t.rows[guess - 1]],
+                    "columns": {},
+                }
             if any(v is not None for row in t.rows for v in row):
                 add(
                     f"sheet {t.name!r}",
@@ -722,6 +754,7 @@ def read_plan(
                 continue
             fields[c] = f
         if "text" not in fields.values():
+            unread[t.name] = {"header_row": header, "headings": headings, "columns": used_columns}
             add(
                 f"sheet {t.name!r} row {header}",
                 "",
@@ -830,7 +863,9 @@ def read_plan(
         "sheets": {name: dict(s.items()) for name, s in used_sheets.items()},
         "mapping": used_mapping,
     }
-    return SheetPlan(data, located, findings, used_mapping, layout, row_source, mapping_from)
+    return SheetPlan(
+        data, located, findings, used_mapping, layout, row_source, mapping_from, unread
+    )
 
 
 def _carried_mapping(t: Table, add: Any) -> SheetMappingFile | None:

@@ -31,6 +31,7 @@ from web import (
     assets,
     downloads,
     home,
+    imports,
     items,
     outbox,
     panel,
@@ -39,6 +40,7 @@ from web import (
     signin,
     tokens,
 )
+from web import anchors as anchor_pages
 from web import emails as emails_pages
 from web.access import SignInNeeded
 from web.deps import Context, LinkDead, Throttle, TooManyAttempts, client_of, csrf_for
@@ -57,6 +59,8 @@ _THROTTLED = (
     "/items/",
     "/outbox/",
     "/quarantine/",
+    "/admin/import/",
+    "/admin/anchors/",
 )
 
 
@@ -108,6 +112,8 @@ def create_app(
     app.include_router(panel.router(ctx))
     app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))
+    app.include_router(imports.router(ctx))
+    app.include_router(anchor_pages.router(ctx))
     if emails is not None:  # the email editor needs the templates (app passes them)
         app.include_router(emails_pages.router(ctx, emails))
     app.include_router(report_pages.router(ctx))
