@@ -479,8 +479,8 @@ def _read_sheet(
         f.content = ActionPlan.model_validate(plan.data)
     except ValidationError as exc:
         for err in exc.errors():
-            if tuple(err["loc"]) == ("agencies",) and f.failed:
-                continue  # no agency matched: its rows' own errors say why
+            if tuple(err["loc"]) in (("agencies",), ("recommendations",)) and f.failed:
+                continue  # no agency or no row could be read: their own errors say why
             f.add(err["loc"], _explain(err))
     return f
 

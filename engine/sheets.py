@@ -922,7 +922,7 @@ def _row(
         elif f == "agency":
             found = directory.match(text, mapping.agencies)
             if found.problem:
-                add(where, col, None, found.problem)
+                add(where, col, text, found.problem)
                 rec["agency"] = "unknown"
             else:
                 ids = found.ids

@@ -88,7 +88,7 @@ def router(ctx: Context) -> APIRouter:
         except AnchorRefused as exc:
             message = exc.problem[:1].upper() + exc.problem[1:]
             if exc.field == "date":
-                message = f"The date {message}"
+                message = f"The date {exc.problem}"
             return anchors_page(request, who, status=422, typed=typed, error=(anchor.id, message))
         return RedirectResponse(f"{ANCHORS}?dated={anchor.id}", status_code=303)
 

@@ -238,8 +238,6 @@ def router(ctx: Context) -> APIRouter:
 def _finding(f: Finding) -> dict[str, Any]:
     """A finding as the page's table shows it: what kind, where, the value, the problem."""
     message = f.message
-    if f.value is not None and message.startswith("value "):
-        message = message.split(": ", 1)[1] if ": " in message else message
     sheet, _, row = f.row.partition(" row ")
     return {
         "kind": _SEVERITY[f.severity],
