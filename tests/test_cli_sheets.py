@@ -369,8 +369,9 @@ def test_an_anchor_is_listed_and_dated_from_the_command_line(board: Board) -> No
     misspelt = board("anchor", "set", "publikation of this Review", "2011-01-31",
                      "--review", REVIEW, code=1).stderr  # fmt: skip
     assert "did you mean 'publication of this Review'?" in misspelt
+    panel = "panel.member@southend-lscb.example.org"
     not_admin = board("anchor", "set", "publication of this Review", "2011-01-31", "--review",
-                      REVIEW, "--actor", "panel.member@southend-lscb.example.org", code=1)  # fmt: skip
+                      REVIEW, "--actor", panel, code=1)  # fmt: skip
     assert "panel.member@southend-lscb.example.org" in not_admin.stderr
     assert board.sql("SELECT count(*) FROM anchor WHERE date IS NOT NULL") == [(0,)]
     done = board("anchor", "set", "Publication of this review", "2011-01-31", "--review", REVIEW,

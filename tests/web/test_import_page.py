@@ -25,6 +25,7 @@ EXAMPLE = EXAMPLES / "southend_scr_action_plan.xlsx"
 ANNUAL = EXAMPLES / "southend_lscb_annual_report_2011.yaml"
 REVIEW = "southend-scr-action-plan"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DEPUTY = "deputy.bm@southend-lscb.example.org"
 _CHECK = re.compile(r"^/admin/import/([a-z2-7]{16})$")
 
 
@@ -225,12 +226,12 @@ def test_the_pages_are_the_uploaders_and_the_managers_only(
     with demo.db.write() as conn:  # a second business manager: not the uploader
         conn.execute(
             sa.insert(core.contact).values(
-                agency_id="southend-lscb", name="Deputy BM", email="deputy.bm@southend-lscb.example.org",
+                agency_id="southend-lscb", name="Deputy BM", email=DEPUTY,
                 role="business_manager", absent=False, failing=False,
             )
         )  # fmt: skip
     other = make_client()
-    sign_in(other, demo, "deputy.bm@southend-lscb.example.org", clock)
+    sign_in(other, demo, DEPUTY, clock)
     assert other.get(where).status_code == 404
     assert other.get("/admin/import").status_code == 200
     assert manager.get(where).status_code == 200
