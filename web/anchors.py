@@ -29,6 +29,7 @@ from web.urls import ANCHOR_DATE, ANCHORS
 
 Manager = Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
 _PARTS = ("day", "month", "year")
+_EXPIRED = "This page was open too long to use safely. Check the date and give it again"
 
 
 def router(ctx: Context) -> APIRouter:
@@ -70,16 +71,16 @@ def router(ctx: Context) -> APIRouter:
     async def give_date(request: Request, anchor_id: str, who: Manager) -> Response:
         ctx.throttle.post(client_of(request))
         form = await request.form(max_files=0, max_fields=10)
-        try:
-            await ctx.csrf().validate_csrf(request)
-        except CsrfProtectError:
-            raise LinkDead() from None
         found = [a for a in listed() if str(a.id) == anchor_id]
         if not found:
             raise LinkDead()
         anchor = found[0]
         parts = {p: str(form.get(f"date-{anchor.id}-{p}") or "").strip()[:10] for p in _PARTS}
         typed = (anchor.id, parts)
+        try:
+            await ctx.csrf().validate_csrf(request)
+        except CsrfProtectError:  # kept: what was typed is shown again, given by a second press
+            return anchors_page(request, who, status=400, typed=typed, error=(anchor.id, _EXPIRED))
         day, problem = _date(parts)
         if day is None:
             return anchors_page(request, who, status=422, typed=typed, error=(anchor.id, problem))
