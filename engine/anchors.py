@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine import adminlog
 from engine.calendar import Calendar
 from engine.durations import Duration, parse_duration
 from engine.errors import AnchorRefused
@@ -297,6 +298,15 @@ def set_date(
         )
         several = answering[w.recommendation_id] > 1
         dated[item_key(review_id, w.ref, w.agency_id if several else None)] = due
+    adminlog.record(
+        conn,
+        actor=actor,
+        at=now,
+        action="anchor.set",
+        subject=f"{review_id}: {anchor.name}"[: adminlog.MAX_SUBJECT],
+        before=None,
+        after={"date": day.isoformat(), "items": {k: v.isoformat() for k, v in dated.items()}},
+    )
     return Dated(review=review_id, anchor=anchor.name, date=day, items=dated)
 
 

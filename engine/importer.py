@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
-from engine import anchors, indicators, leads, privacy, saved_mappings, sheets
+from engine import adminlog, anchors, indicators, leads, privacy, saved_mappings, sheets
 from engine.calendar import Calendar
 from engine.durations import parse_duration
 from engine.errors import ImportErrors
@@ -247,6 +247,8 @@ class ImportReport:
     indicators: list[str] = field(default_factory=list)  # performance indicators added
     saved_mapping: str | None = None  # the mapping saved for the board, in words
     columns: dict[str, dict[str, Any]] = field(default_factory=dict)  # SheetPlan.columns()
+    # each change made to the directory (action, subject, before, after), for the admin log
+    directory_changes: list[tuple[str, str, Any, Any]] = field(default_factory=list, repr=False)
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -619,9 +621,41 @@ def import_files(
             savepoint.rollback()
     else:
         write.all(files)
+        _log(conn, files, report, actor, now)
         if save_mapping:
             _save_mappings(conn, files, directory, actor, now, report)
     return report
+
+
+def _log(
+    conn: sa.Connection, files: Sequence[_File], report: ImportReport, actor: str, now: dt.datetime
+) -> None:
+    """The administrators' log: each change to the directory, then the import itself."""
+    for action, subject, before, after in report.directory_changes:
+        adminlog.record(
+            conn, actor=actor, at=now, action=action, subject=subject, before=before, after=after
+        )
+    names = ", ".join(f.path.name for f in files)
+    adminlog.record(
+        conn,
+        actor=actor,
+        at=now,
+        action="import.plan",
+        subject=names[: adminlog.MAX_SUBJECT],
+        before=None,
+        after={
+            "files": [f.path.name for f in files],
+            "reviews": report.reviews,
+            "added": report.added,
+            "unchanged": len(report.unchanged),
+            "contacts": report.contacts,
+            "created_agencies": report.created_agencies,
+            "imported_statuses": report.imported_statuses,
+            "anchors": report.anchors,
+            "indicators": report.indicators,
+            "mapping_from": {Path(k).name: v for k, v in report.mapping_from.items()},
+        },
+    )
 
 
 def _directory(conn: sa.Connection) -> sheets.Directory:
@@ -673,6 +707,15 @@ def _save_mappings(
             mapping=f.sheet.mapping,
             actor=actor,
             now=now,
+        )
+        adminlog.record(
+            conn,
+            actor=actor,
+            at=now,
+            action="import.mapping.save",
+            subject=f"{board}: {f.path.name}"[: adminlog.MAX_SUBJECT],
+            before=before,
+            after={"headings": saved.headings, "mapping": saved.mapping},
         )
         report.saved_mapping = (
             f"the mapping for {saved.board}, to read files with the headings of {f.path.name}"
@@ -948,18 +991,40 @@ class _Writer:
 
 def _write_agencies(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
     """Create or rename the agencies a contacts file names."""
-    existing = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for agency_id, entry in content.agencies.items():
         if entry.name is None:
             continue
         values: dict[str, Any] = {"name": entry.name}
         if entry.senior_contact_role is not None:
             values["senior_contact_role"] = entry.senior_contact_role
-        if agency_id in existing:
-            conn.execute(_agency.update().where(_agency.c.id == agency_id).values(**values))
-        else:
-            conn.execute(_agency.insert().values(id=agency_id, ladder=[], **values))
+        _put_agency(conn, report, agency_id, values)
         report.agencies.append(agency_id)
+
+
+def _put_agency(
+    conn: sa.Connection, report: ImportReport, agency_id: str, values: dict[str, Any]
+) -> None:
+    """Create an agency, or change what ``values`` changes of it; say what changed."""
+    row = conn.execute(
+        sa.select(*(_agency.c[k] for k in values)).where(_agency.c.id == agency_id)
+    ).one_or_none()
+    if row is None:
+        conn.execute(_agency.insert().values(id=agency_id, ladder=[], **values))
+        report.created_agencies.append(agency_id)
+        report.directory_changes.append(("directory.agency.create", agency_id, None, values))
+        return
+    before = dict(row._mapping)
+    if before != values:
+        conn.execute(_agency.update().where(_agency.c.id == agency_id).values(**values))
+        changed = [k for k in values if before[k] != values[k]]
+        report.directory_changes.append(
+            (
+                "directory.agency.update",
+                agency_id,
+                {k: before[k] for k in changed},
+                {k: values[k] for k in changed},
+            )
+        )
 
 
 def _write_plan(
@@ -985,15 +1050,10 @@ def _write_plan(
     ).one_or_none()
     exists = existing is not None
     report.reviews.append(r.id)
-    existing_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for a in plan.agencies:
         report.agencies.append(a.id)
         values = {"name": a.name, "senior_contact_role": a.senior_contact_role, "note": a.note}
-        if a.id in existing_agencies:
-            conn.execute(_agency.update().where(_agency.c.id == a.id).values(**values))
-        else:
-            conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
-            report.created_agencies.append(a.id)
+        _put_agency(conn, report, a.id, values)
     if existing is not None and r.email_name not in (None, existing.email_name):
         report.email_fields_set.append(r.id)
         conn.execute(_review.update().where(_review.c.id == r.id).values(email_name=r.email_name))
@@ -1184,6 +1244,7 @@ def _review_source(path: Path, kept: dict[str, Any]) -> dict[str, Any]:
 def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
     for agency_id, entry in content.agencies.items():
         report.contacts += len(entry.contacts)
+        before = _contacts_of(conn, agency_id)
         conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
         conn.execute(
             _contact.insert(),
@@ -1201,6 +1262,30 @@ def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportRe
             ],
         )
         conn.execute(_agency.update().where(_agency.c.id == agency_id).values(ladder=entry.ladder))
+        after = _contacts_of(conn, agency_id)
+        if after != before:
+            report.directory_changes.append(
+                ("directory.contacts.replace", agency_id, before, after)
+            )
+
+
+def _contacts_of(conn: sa.Connection, agency_id: str) -> dict[str, Any]:
+    """An agency's contacts (role, name, address, absent, deputy) and ladder, as logged."""
+    rows = conn.execute(
+        sa.select(
+            _contact.c.role,
+            _contact.c.name,
+            _contact.c.email,
+            _contact.c.absent,
+            _contact.c.deputy_email,
+        )
+        .where(_contact.c.agency_id == agency_id)
+        .order_by(_contact.c.role, _contact.c.email)
+    )
+    ladder = conn.execute(
+        sa.select(_agency.c.ladder).where(_agency.c.id == agency_id)
+    ).scalar_one_or_none()
+    return {"contacts": [list(r) for r in rows], "ladder": list(ladder or [])}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -462,3 +462,27 @@ def test_staff_confirm_a_held_reply_from_the_command_line(cli: Cli, tmp_path: Pa
     assert cli("quarantine").stdout.strip() == "nothing in quarantine"
     shown = json.loads(cli("show", R1, "--json").stdout)
     assert shown["items"][0]["state"] == "evidence_submitted"
+
+
+def test_verify_log_checks_the_administrators_log(cli: Cli) -> None:
+    """A changed admin entry fails ``verify-log`` by name, like a changed item event."""
+    from engine import adminlog
+
+    database = Database(f"sqlite:///{cli.db}")
+    with database.engine.connect() as conn:  # the example's import is logged already
+        start = adminlog.verify(conn).entries
+    for n in (1, 2):
+        with database.write() as conn:
+            adminlog.record(
+                conn, actor=BM, at=dt.datetime(2011, 2, n, tzinfo=dt.UTC), action="email.save",
+                subject="email decision", before=None, after=f"wording {n}",
+            )  # fmt: skip
+    assert f"ok: {start + 2} entries of the administrators' log verify" in cli("verify-log").stdout
+    assert json.loads(cli("verify-log", "--json").stdout)["admin_log"] == {
+        "ok": True, "entries": start + 2, "broken": None,
+    }  # fmt: skip
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE admin_event SET actor = 'someone@else.org' WHERE seq = :s",
+                     {"s": start + 1})  # fmt: skip
+    err = cli("verify-log", code=1).stderr
+    assert f"BROKEN: admin log, entry {start + 1}: its content was changed" in err

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import anchors, queries, reports
+from engine import adminlog, anchors, queries, reports
 from engine.calendar import Calendar
 from engine.errors import AnchorRefused
 from engine.importer import ImportReport, import_files
@@ -274,11 +274,28 @@ def test_a_bad_anchor_date_is_refused_and_changes_nothing(
 def test_an_anchor_is_dated_once(demo: Services, tmp_path: Path) -> None:
     _import(demo, _plan(tmp_path))
     _set(demo, "publication of this Review", dt.date(2011, 1, 31))
+    with demo.db.engine.connect() as conn:
+        [entry], _ = adminlog.entries(conn, action_prefix="anchor.")
+    assert (entry.action, entry.actor, entry.subject) == (
+        "anchor.set",
+        BM,
+        f"{REVIEW}: publication of this Review",
+    )
+    assert entry.after == {
+        "date": "2011-01-31",
+        "items": {
+            f"{REVIEW}/R1": "2011-07-31",
+            f"{REVIEW}/R2@essex-probation": "2011-02-28",
+            f"{REVIEW}/R2@sept": "2011-02-28",
+        },
+    }
     before = _items(demo)
     with pytest.raises(AnchorRefused, match="already has its date, 2011-01-31") as refused:
         _set(demo, "publication of this Review", dt.date(2011, 2, 28))
     assert "extension" in refused.value.problem
     assert _items(demo) == before
+    with demo.db.engine.connect() as conn:
+        assert adminlog.entries(conn, action_prefix="anchor.")[1] == 1  # the refusal: none
 
 
 def test_a_review_with_no_relative_dates_says_so(demo: Services) -> None:

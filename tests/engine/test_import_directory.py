@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine import saved_mappings
+from engine import adminlog, saved_mappings
 from engine.errors import ImportErrors
 from engine.findings import Severity
 from engine.importer import ImportReport, import_files
@@ -280,3 +280,58 @@ def test_a_saved_mapping_from_an_older_signoff_is_looked_past(
         _import(demo, _q(tmp_path, "q2.csv", ROWS))
     assert dt.date  # the saved row is kept, not deleted
     assert _count(demo, "sheet_mapping") == 1
+
+
+# --- the administrators' log -----------------------------------------------------------------
+
+
+def _log(services: Services) -> list[adminlog.Entry]:
+    with services.db.engine.connect() as conn:
+        found, _total = adminlog.entries(conn)
+        assert adminlog.verify(conn).ok
+    return list(reversed(found))
+
+
+def test_an_import_and_its_directory_changes_are_in_the_administrators_log(
+    demo: Services, tmp_path: Path
+) -> None:
+    before = len(_log(demo))
+    plan = _q(tmp_path, "q1.csv", ROWS.replace("SEPT", "Southend Youth Offending Service"))
+    mapping = _mapping(tmp_path, MAPPING)
+    _import(demo, plan, mapping=mapping, dry_run=True, save_mapping=True)
+    assert len(_log(demo)) == before  # a dry run changes nothing, and logs nothing
+    _import(demo, plan, mapping=mapping, save_mapping=True)
+    created, imported, saved = _log(demo)[before:]
+    assert (created.action, created.actor, created.subject, created.before) == (
+        "directory.agency.create",
+        BM,
+        "southend-youth-offending-service",
+        None,
+    )
+    assert created.after["name"] == "Southend Youth Offending Service"
+    assert (saved.action, saved.subject, saved.before) == (
+        "import.mapping.save",
+        f"{BOARD}: q1.csv",
+        None,
+    )
+    assert saved.after["mapping"]["sheets"]["q1"]["columns"]["What we said"] == "text"
+    assert (imported.action, imported.subject) == ("import.plan", "q1.csv")
+    assert imported.after["added"] == ["q1/1"]
+    assert imported.after["created_agencies"] == ["southend-youth-offending-service"]
+    assert imported.label == "Action plan or contacts imported"
+    # saving again for the same headings: the mapping it replaced is the entry's before
+    changed = _mapping(tmp_path, MAPPING.replace("Lead: lead", "Lead: note"))
+    _import(demo, plan, mapping=changed, save_mapping=True)
+    again = [e for e in _log(demo) if e.action == "import.mapping.save"][-1]
+    assert again.before == saved.after["mapping"]
+
+
+def test_a_refused_import_logs_nothing(demo: Services, tmp_path: Path) -> None:
+    before = len(_log(demo))
+    with pytest.raises(ImportErrors):
+        _import(
+            demo,
+            _q(tmp_path, "bad.csv", "1,One.,SEPT,,soonish,\n"),
+            mapping=_mapping(tmp_path, MAPPING),
+        )
+    assert len(_log(demo)) == before
