@@ -189,6 +189,8 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         "agency": row.agency_id,
         "state": row.state,
         "state_label": spec.states[row.state].label,
+        # the state was reached on an imported status signoff has not verified (no later move)
+        "unverified": _unverified(events),
         "stage": spec.order(row.state),
         "terminal": spec.is_terminal(row.state),
         "outcome": _outcome(spec, row.state),
@@ -234,6 +236,14 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
             for e in events
         ],
     }
+
+
+def _unverified(events: Sequence[Any]) -> bool:
+    """Whether the last event that moved the item was an imported, unverified status."""
+    for e in reversed(events):
+        if e.from_state != e.to_state:
+            return (e.data or {}).get("verified") is False
+    return False
 
 
 def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:

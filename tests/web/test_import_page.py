@@ -104,6 +104,14 @@ def test_the_example_workbook_is_checked_then_imported(manager: TestClient, demo
     assert "Plan imported" in done
     assert "southend-scr-action-plan/3" in done  # placed by an imported status
     assert _items(demo, REVIEW) == 9
+    placed = manager.get(f"/items/{REVIEW}/3").text
+    assert "Signed off by the panel, awaiting internal audit (an imported status, not verified" in (
+        placed
+    )
+    still_open = manager.get(f"/items/{REVIEW}/4").text  # "no response": open, and chased
+    assert "Open, awaiting evidence" in still_open
+    assert "(an imported status" not in still_open
+    assert "Status “no response” imported on 10 January 2011" in still_open  # its history
     with demo.db.engine.connect() as conn:
         assert len(saved_mappings.all_saved(conn)) == 1
     assert [p.name for p in _staged(demo)] == ["upload.json"]  # the plan's copy is gone
