@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +16,13 @@ from fastapi.testclient import TestClient
 
 from engine import saved_mappings
 from engine.services import Services
+from engine.sheets import SheetField
 from engine.store import core
 from tests.conftest import BM, EXAMPLES, PANEL
 from tests.files import EXE, HTML, ooxml
 from tests.hostile_files import csvs
 from tests.web.conftest import Clock, csrf_of, row_counts, sign_in
+from web.imports import FIELDS
 
 EXAMPLE = EXAMPLES / "southend_scr_action_plan.xlsx"
 ANNUAL = EXAMPLES / "southend_lscb_annual_report_2011.yaml"
@@ -312,3 +315,7 @@ def test_giving_the_event_date_makes_the_item_due(manager: TestClient, demo: Ser
     assert "31 July 2011" in item
     assert "Give the date" not in item
     assert "Due date set to 31 July 2011" in item
+
+
+def test_the_selects_offer_every_field_a_column_can_be_read_as() -> None:
+    assert set(FIELDS) == set(get_args(SheetField))
