@@ -319,3 +319,9 @@ def test_giving_the_event_date_makes_the_item_due(manager: TestClient, demo: Ser
 
 def test_the_selects_offer_every_field_a_column_can_be_read_as() -> None:
     assert set(FIELDS) == set(get_args(SheetField))
+
+
+def test_the_administration_page_links_the_import_and_the_dates(manager: TestClient) -> None:
+    page = manager.get("/admin").text
+    assert 'href="/admin/import"' in page
+    assert 'href="/admin/anchors"' in page
