@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import demo, items, mail, report, setup, tokens
+from app.commands import anchors, demo, items, mail, report, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -30,6 +30,12 @@ token_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Personal access tokens for the JSON API."
 )
 app.add_typer(token_app, name="token")
+anchor_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="The events relative due dates count from ('publication of this Review').",
+)
+app.add_typer(anchor_app, name="anchor")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
@@ -59,6 +65,8 @@ workflow_app.command("schema")(setup.workflow_schema)
 token_app.command("create")(tokens.create)
 token_app.command("list")(tokens.list_)
 token_app.command("revoke")(tokens.revoke)
+anchor_app.command("list")(anchors.list_)
+anchor_app.command("set")(anchors.set_)
 
 
 def main() -> None:

@@ -44,6 +44,12 @@ LABELS = {
     "workflow.draft.save": "Workflow draft saved",
     "workflow.draft.discard": "Workflow draft discarded",
     "workflow.publish": "Workflow published",
+    "import.plan": "Action plan or contacts imported",
+    "import.mapping.save": "Spreadsheet columns saved for the board",
+    "anchor.set": "Date of an event given (relative due dates)",
+    "directory.agency.create": "Agency added to the directory",
+    "directory.agency.update": "Agency changed in the directory",
+    "directory.contacts.replace": "Agency's contacts and ladder replaced",
 }
 
 

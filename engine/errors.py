@@ -43,7 +43,8 @@
     ├── TemplateError (ValueError)    an email template is invalid or cannot render its context
     ├── Unreadable (ValueError)       received bytes are not a parseable email message
     ├── ActorRefused (PermissionError)  the roles table does not give --actor this permission
-    └── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
+    ├── TokenRefused (ValueError)     an API token cannot be made as asked (``field``, ``problem``)
+    └── AnchorRefused (ValueError)    an anchor's date cannot be set as asked (``field``)
 
 Errors carry their parts as attributes so callers never parse messages; how to put a
 problem right through a given interface ("--evidence FILE" on the command line, "choose a
@@ -56,7 +57,7 @@ import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from engine.findings import Finding, Severity
 
@@ -109,10 +110,16 @@ class ImportErrors(SignoffError, ValueError):
 
     ``findings`` holds everything the checks found, in file and line order (warnings and
     notes too); ``problems`` the text of each error, ``file`` the first file with one.
+    ``sheets``: for each spreadsheet read, the mapping its columns were read with and the
+    sheets whose headings could not be used (``engine.importer``), so a page can offer to
+    map them.
     """
 
-    def __init__(self, findings: Sequence[Finding]) -> None:
+    def __init__(
+        self, findings: Sequence[Finding], sheets: dict[str, dict[str, Any]] | None = None
+    ) -> None:
         self.findings = list(findings)
+        self.sheets = sheets or {}
         errors = [f for f in self.findings if f.severity is Severity.ERROR]
         self.file = errors[0].file if errors else ""
         self.problems = [str(f) for f in errors]
@@ -494,3 +501,12 @@ class DraftInvalid(DraftRefused):
             f"the draft of {name!r} has {len(problems)} problem(s); fix them first\n{listed}",
         )
         self.name, self.problems = name, list(problems)
+
+
+class AnchorRefused(SignoffError, ValueError):
+    """An anchor's date cannot be set as asked: ``field`` (review, anchor or date) is wrong
+    because ``problem``; ``allowed`` lists what could be given instead. Nothing was written."""
+
+    def __init__(self, field: str, value: str, problem: str, allowed: Sequence[str] = ()) -> None:
+        super().__init__(f"{field} {value!r}: {problem}")
+        self.field, self.value, self.problem, self.allowed = field, value, problem, list(allowed)

@@ -37,6 +37,7 @@ class Finding:
     row: str = ""
     field: str = ""
     severity: Severity = Severity.ERROR
+    value: str | None = None  # a spreadsheet cell's value as written (also in the message)
 
     @property
     def where(self) -> str:
@@ -57,4 +58,5 @@ class Finding:
             "row": self.row,
             "field": self.field,
             "message": self.message,
+            "value": self.value,
         }

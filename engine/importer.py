@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,15 +31,17 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
 
-from engine import privacy, sheets
+from engine import adminlog, anchors, indicators, leads, privacy, saved_mappings, sheets
 from engine.calendar import Calendar
+from engine.durations import parse_duration
 from engine.errors import ImportErrors
 from engine.findings import Finding, Severity
-from engine.items import create_item
+from engine.indicators import IndicatorIn
+from engine.items import amend, create_item
+from engine.spec import WorkflowSpec, suggest
 from engine.spec import reader as yamlio
-from engine.spec import suggest
 from engine.spec.fields import Date, Name, OutOfBounds, Ref, Text, Title, single_line
-from engine.store.tables import Agency, Contact, Item, Recommendation, Review
+from engine.store.tables import Agency, Contact, Item, Recommendation, RelativeDue, Review
 from engine.versions import SpecCache, require_latest
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -48,6 +50,8 @@ _contact = Contact.__table__  # type: ignore[attr-defined]
 _review = Review.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _item = Item.__table__  # type: ignore[attr-defined]
+_relative = RelativeDue.__table__  # type: ignore[attr-defined]
+IMPORTED_STATUS = "import_status"  # the trigger of a plan's status, imported (not verified)
 
 ReviewKind = Literal[
     "serious_case_review",
@@ -116,6 +120,25 @@ class AgencyIn(_In):
     note: Text | None = None
 
 
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+class RelativeDueIn(_In):
+    """A deadline written as a time after an event whose date is not known yet."""
+
+    wording: Text = Field(min_length=1, description="as the plan says it")
+    after: str = Field(
+        max_length=50, description="the time after the anchor, e.g. '6 months', '20 working days'"
+    )
+    anchor: Name = Field(
+        min_length=1, description="the event it counts from, e.g. 'publication of this Review'"
+    )
+
+    _after = field_validator("after")(_duration)
+
+
 class RecommendationIn(_In):
     ref: Ref = Field(min_length=1)
     agency: Slug | list[Slug] = Field(
@@ -141,6 +164,11 @@ class RecommendationIn(_In):
         description="start dates ('from January 2011'): kept and shown, never chased; a row "
         "with only start dates has no deadline until one is given",
     )
+    relative_due: RelativeDueIn | None = Field(
+        None,
+        description="due a time after an anchor whose date is given later (signoff anchor "
+        "set); no deadline until then",
+    )
     evidence: list[Text] = Field(
         default_factory=list, max_length=200, description="kept as source context"
     )
@@ -154,15 +182,21 @@ class RecommendationIn(_In):
 
 
 class ActionPlan(_In):
-    """An action plan: one review, its agencies and its recommendations.
+    """An action plan: one review, its agencies and its recommendations, and an annual
+    report's performance indicators.
 
-    Other top-level sections (an annual report's ``performance_indicators``) are kept as
-    the review's source context and reported, not refused."""
+    Other top-level sections are kept as the review's source context and reported, not
+    refused."""
 
     review: ReviewIn
     workflow: Name = Field("recommendation", description="published workflow the items follow")
     agencies: list[AgencyIn] = Field(min_length=1, max_length=500)
     recommendations: list[RecommendationIn] = Field(min_length=1, max_length=5_000)
+    performance_indicators: list[IndicatorIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="as the report states them; shown beside the figures signoff computes",
+    )
 
 
 class ContactIn(_In):
@@ -204,7 +238,17 @@ class ImportReport:
     email_fields_set: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # per spreadsheet
+    mapping_from: dict[str, str] = field(default_factory=dict)  # per spreadsheet, in words
     rows: list[str] = field(default_factory=list)  # a spreadsheet's rows and their outcome
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # the same, as data
+    created_agencies: list[str] = field(default_factory=list)  # new to the directory
+    imported_statuses: list[str] = field(default_factory=list)  # items placed by a status
+    anchors: list[dict[str, Any]] = field(default_factory=list)  # waiting for their date
+    indicators: list[str] = field(default_factory=list)  # performance indicators added
+    saved_mapping: str | None = None  # the mapping saved for the board, in words
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)  # SheetPlan.columns()
+    # each change made to the directory (action, subject, before, after), for the admin log
+    directory_changes: list[tuple[str, str, Any, Any]] = field(default_factory=list, repr=False)
 
     def lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
@@ -216,8 +260,24 @@ class ImportReport:
             out.append(f"already present, left unchanged: {', '.join(self.unchanged)}")
         if self.email_fields_set:
             out.append(f"email name or summary set: {', '.join(self.email_fields_set)}")
+        if self.created_agencies:
+            out.append(f"new agencies in the directory: {', '.join(self.created_agencies)}")
+        if self.imported_statuses:
+            out.append(
+                "placed by an imported status, not verified by signoff: "
+                + ", ".join(self.imported_statuses)
+            )
+        for a in self.anchors:
+            out.append(
+                f"waiting for the date of {a['name']!r} ({a['review']}): "
+                f"{', '.join(a['waiting'])}; give it with `signoff anchor set`"
+            )
+        if self.indicators:
+            out.append(f"performance indicators: {len(self.indicators)}")
         if self.dry_run:
             out.extend(self.rows)
+        if self.saved_mapping:
+            out.append(f"saved {self.saved_mapping}")
         out.extend(f"{f.severity.value}: {f.file}: {f}" for f in self.findings)
         return out
 
@@ -238,7 +298,14 @@ class ImportReport:
             ],
             "findings": [f.as_json() for f in self.findings],
             "mappings": self.mappings,
+            "mapping_from": self.mapping_from,
             "rows": self.rows,
+            "outcomes": self.outcomes,
+            "created_agencies": self.created_agencies,
+            "imported_statuses": self.imported_statuses,
+            "anchors": self.anchors,
+            "indicators": self.indicators,
+            "saved_mapping": self.saved_mapping,
         }
 
 
@@ -287,10 +354,15 @@ class _File:
                     field=column,
                     message=shown + message,
                     severity=severity,
+                    value=sheets.cell_text(value)[:200] if shown else None,
                 )
             )
             return
-        row_len = 2 if len(loc) >= 2 and loc[0] in ("recommendations", "agencies") else 1
+        row_len = (
+            2
+            if len(loc) >= 2 and loc[0] in ("recommendations", "agencies", "performance_indicators")
+            else 1
+        )
         row, rest = loc[:row_len], loc[row_len:]
         row_text = _path_text(row)
         if len(row) == 2 and row[0] == "recommendations" and isinstance(row[1], int):
@@ -384,12 +456,19 @@ def _read(path: Path) -> _File:
 
 
 def _read_sheet(
-    path: Path, mapping: sheets.SheetMappingFile | None, directory: sheets.Directory, today: dt.date
+    path: Path,
+    mapping: sheets.SheetMappingFile | None,
+    directory: sheets.Directory,
+    today: dt.date,
+    saved: Callable[[list[sheets.Table]], tuple[sheets.SheetMappingFile, str] | None] | None,
+    given_as: str,
 ) -> _File:
     """A spreadsheet plan (``engine.sheets``) shape-checked as a YAML plan is."""
     f = _File(path)
     try:
-        plan = sheets.read_plan(path, mapping, directory, today=today)
+        plan = sheets.read_plan(
+            path, mapping, directory, today=today, saved=saved, given_as=given_as
+        )
     except sheets.NotASpreadsheet as exc:
         f.add([], f"cannot read the file: {exc}")
         return f
@@ -402,6 +481,8 @@ def _read_sheet(
         f.content = ActionPlan.model_validate(plan.data)
     except ValidationError as exc:
         for err in exc.errors():
+            if tuple(err["loc"]) in (("agencies",), ("recommendations",)) and f.failed:
+                continue  # no agency or no row could be read: their own errors say why
             f.add(err["loc"], _explain(err))
     return f
 
@@ -479,34 +560,34 @@ def import_files(
     dry_run: bool = False,
     calendar: Calendar | None = None,
     mapping: sheets.SheetMappingFile | None = None,
+    mapping_given_as: str = "the mapping given",
+    use_saved: bool = True,
+    save_mapping: bool = False,
 ) -> ImportReport:
     """Check every file, then write them all on ``conn`` (the caller's transaction).
 
     Every check of every file runs before anything is decided, so one run lists every
     problem. With ``dry_run`` the writes run too, inside a savepoint that is rolled back,
-    so a dry run that passes means the import passes.
+    so a dry run that passes means the import passes. A spreadsheet without ``mapping`` is
+    read with a mapping saved for its headings (``use_saved``); ``save_mapping`` saves the
+    mapping each spreadsheet was read with for its board (not in a dry run).
 
     Raises:
         ImportErrors: any file has a problem; it carries every finding of every file.
     """
-    directory = sheets.Directory(
-        {
-            row.id: dict(row._mapping)
-            for row in conn.execute(
-                sa.select(
-                    _agency.c.id, _agency.c.name, _agency.c.senior_contact_role, _agency.c.note
-                )
-            )
-        }
-    )
+    directory = _directory(conn)
+    saved = saved_mappings.finder(conn) if use_saved and mapping is None else None
+    today = now.date()
     files = [
-        _read_sheet(p, mapping, directory, now.date()) if sheets.is_sheet(p) else _read(p)
+        _read_sheet(p, mapping, directory, today, saved, mapping_given_as)
+        if sheets.is_sheet(p)
+        else _read(p)
         for p in paths
     ]
     known = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for f in files:
         known |= _agencies_made_by(f)
-    workflows = _WorkflowCheck(conn)
+    workflows = _WorkflowCheck(conn, specs)
     for f in files:
         if isinstance(f.content, ContactsFile) or _is_contacts(f):
             _check_contacts(f, known)
@@ -514,14 +595,23 @@ def import_files(
             _check_plan(f, known, workflows)
         if isinstance(f.content, ActionPlan) and f.doc is not None:
             f.findings.extend(personal_data(f.path, f.doc, f.content))
+        if isinstance(f.content, ActionPlan) and f.sheet is not None:
+            _check_statuses(f, f.content, workflows)
     for f in files:
         if f.sheet is not None and f.content is None and not f.failed:  # never skipped quietly
             f.add([], "the plan could not be read; nothing imported")
     findings = [x for f in files for x in sorted(f.findings, key=lambda x: x.line or 0)]
     if any(f.failed for f in files):
-        raise ImportErrors(findings)
+        read = {
+            str(f.path): {"mapping": f.sheet.mapping, "columns": f.sheet.columns()}
+            for f in files
+            if f.sheet is not None
+        }
+        raise ImportErrors(findings, read)
     report = ImportReport(dry_run=dry_run, findings=findings)
     report.mappings = {str(f.path): f.sheet.mapping for f in files if f.sheet is not None}
+    report.mapping_from = {str(f.path): f.sheet.mapping_from for f in files if f.sheet is not None}
+    report.columns = {str(f.path): f.sheet.columns() for f in files if f.sheet is not None}
     write = _Writer(conn, specs, actor, now, report, calendar or Calendar())
     if dry_run:
         savepoint = conn.begin_nested()
@@ -531,7 +621,105 @@ def import_files(
             savepoint.rollback()
     else:
         write.all(files)
+        _log(conn, files, report, actor, now)
+        if save_mapping:
+            _save_mappings(conn, files, directory, actor, now, report)
     return report
+
+
+def _log(
+    conn: sa.Connection, files: Sequence[_File], report: ImportReport, actor: str, now: dt.datetime
+) -> None:
+    """The administrators' log: each change to the directory, then the import itself."""
+    for action, subject, before, after in report.directory_changes:
+        adminlog.record(
+            conn, actor=actor, at=now, action=action, subject=subject, before=before, after=after
+        )
+    names = ", ".join(f.path.name for f in files)
+    adminlog.record(
+        conn,
+        actor=actor,
+        at=now,
+        action="import.plan",
+        subject=names[: adminlog.MAX_SUBJECT],
+        before=None,
+        after={
+            "files": [f.path.name for f in files],
+            "reviews": report.reviews,
+            "added": report.added,
+            "unchanged": len(report.unchanged),
+            "contacts": report.contacts,
+            "created_agencies": report.created_agencies,
+            "imported_statuses": report.imported_statuses,
+            "anchors": report.anchors,
+            "indicators": report.indicators,
+            "mapping_from": {Path(k).name: v for k, v in report.mapping_from.items()},
+        },
+    )
+
+
+def _directory(conn: sa.Connection) -> sheets.Directory:
+    """The directory as a spreadsheet is matched against: agencies, contacts, the board."""
+    agencies = {
+        row.id: dict(row._mapping)
+        for row in conn.execute(
+            sa.select(_agency.c.id, _agency.c.name, _agency.c.senior_contact_role, _agency.c.note)
+        )
+    }
+    people = [
+        leads.Person(name=r.name, email=r.email, agency=r.agency_id)
+        for r in conn.execute(
+            sa.select(_contact.c.name, _contact.c.email, _contact.c.agency_id).order_by(
+                _contact.c.agency_id, _contact.c.id
+            )
+        )
+    ]
+    # the board is the agency holding its business manager (engine.permissions)
+    board = conn.execute(
+        sa.select(_agency.c.name)
+        .join(_contact, _contact.c.agency_id == _agency.c.id)
+        .where(_contact.c.role == "business_manager")
+        .order_by(_agency.c.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return sheets.Directory(agencies, people=people, board=board)
+
+
+def _save_mappings(
+    conn: sa.Connection,
+    files: Sequence[_File],
+    directory: sheets.Directory,
+    actor: str,
+    now: dt.datetime,
+    report: ImportReport,
+) -> None:
+    """Save the mapping each spreadsheet was read with, for its board."""
+    for f in files:
+        if f.sheet is None:
+            continue
+        board = (f.sheet.mapping.get("review") or {}).get("board")
+        if not board or board == "not given":
+            board = directory.board or "not given"
+        saved, before = saved_mappings.save(
+            conn,
+            board=board,
+            layout=f.sheet.layout,
+            mapping=f.sheet.mapping,
+            actor=actor,
+            now=now,
+        )
+        adminlog.record(
+            conn,
+            actor=actor,
+            at=now,
+            action="import.mapping.save",
+            subject=f"{board}: {f.path.name}"[: adminlog.MAX_SUBJECT],
+            before=before,
+            after={"headings": saved.headings, "mapping": saved.mapping},
+        )
+        report.saved_mapping = (
+            f"the mapping for {saved.board}, to read files with the headings of {f.path.name}"
+        )
 
 
 def _is_contacts(f: _File) -> bool:
@@ -544,7 +732,7 @@ def _is_contacts(f: _File) -> bool:
 def _agencies_made_by(f: _File) -> set[str]:
     """Agency ids a file creates: a plan's ``agencies``, a contacts file's named agencies."""
     data = f.data
-    if not isinstance(data, dict) or not f.doc:
+    if not isinstance(data, dict) or (f.doc is None and f.sheet is None):
         return set()
     if "review" in data:
         rows = data.get("agencies")
@@ -562,19 +750,53 @@ def _agencies_made_by(f: _File) -> set[str]:
 
 
 class _WorkflowCheck:
-    """Whether a workflow is published, asked of the database once per name."""
+    """Whether a workflow is published, and its latest version, asked of the database once
+    per name."""
 
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn, self.seen = conn, dict[str, str | None]()
+    def __init__(self, conn: sa.Connection, specs: SpecCache) -> None:
+        self.conn, self.specs = conn, specs
+        self.seen: dict[str, str | None] = {}
+        self.latest: dict[str, WorkflowSpec] = {}
 
     def problem(self, name: str) -> str | None:
         if name not in self.seen:
             try:
-                require_latest(self.conn, name)
+                version = require_latest(self.conn, name)
+                self.latest[name] = self.specs.get(self.conn, version)
                 self.seen[name] = None
             except LookupError as exc:
                 self.seen[name] = str(exc)
         return self.seen[name]
+
+    def spec(self, name: str) -> WorkflowSpec | None:
+        """The latest published version of ``name``, or None when there is none."""
+        return None if self.problem(name) else self.latest[name]
+
+
+def _check_statuses(f: _File, plan: ActionPlan, workflows: _WorkflowCheck) -> None:
+    """A spreadsheet's status column: the state each row's status places its items in, by
+    the workflow's ``imported_status``; a word the workflow does not name is warned about and
+    leaves the items in the initial state. The state is kept with the row for the writer."""
+    assert f.sheet is not None
+    for i, rec in enumerate(plan.recommendations):
+        row = f.sheet.row_source[i]
+        if "imported_status" not in row:
+            continue
+        name = rec.workflow or plan.workflow
+        spec = workflows.spec(name)
+        if spec is None:
+            continue  # an unknown workflow is already refused
+        word = row["imported_status"]
+        state = spec.imported_state(word)
+        if state is None:
+            known = ", ".join(spec.model.imported_status) or "none"
+            f.add(
+                ["recommendations", i, "reported_status"],
+                f"status not in workflow {name!r}'s imported_status, so the item stays in "
+                f"{spec.initial!r}; add the word there to place such items (known: {known})",
+                Severity.WARNING,
+            )
+        row["imported_state"] = state or spec.initial
 
 
 def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None:
@@ -589,6 +811,18 @@ def _check_plan(f: _File, agencies: set[str], workflows: _WorkflowCheck) -> None
             if aid in seen_agency:
                 f.add(["agencies", i, "id"], f"agency {_short(aid)} is listed twice")
             seen_agency.add(aid)
+    shown: dict[str, int] = {}
+    stated = data.get("performance_indicators")
+    for i, ind in enumerate(stated if isinstance(stated, list) else []):
+        name = ind.get("name", ind.get("indicator")) if isinstance(ind, dict) else None
+        if isinstance(name, str):
+            if name in shown:
+                f.add(
+                    ["performance_indicators", i],
+                    f"indicator {_short(name)} is already performance_indicators[{shown[name]}]; "
+                    "give each indicator once",
+                )
+            shown.setdefault(name, i)
     plan_workflow = data.get("workflow", "recommendation")
     if isinstance(plan_workflow, str):
         problem = workflows.problem(plan_workflow)
@@ -757,18 +991,40 @@ class _Writer:
 
 def _write_agencies(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
     """Create or rename the agencies a contacts file names."""
-    existing = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for agency_id, entry in content.agencies.items():
         if entry.name is None:
             continue
         values: dict[str, Any] = {"name": entry.name}
         if entry.senior_contact_role is not None:
             values["senior_contact_role"] = entry.senior_contact_role
-        if agency_id in existing:
-            conn.execute(_agency.update().where(_agency.c.id == agency_id).values(**values))
-        else:
-            conn.execute(_agency.insert().values(id=agency_id, ladder=[], **values))
+        _put_agency(conn, report, agency_id, values)
         report.agencies.append(agency_id)
+
+
+def _put_agency(
+    conn: sa.Connection, report: ImportReport, agency_id: str, values: dict[str, Any]
+) -> None:
+    """Create an agency, or change what ``values`` changes of it; say what changed."""
+    row = conn.execute(
+        sa.select(*(_agency.c[k] for k in values)).where(_agency.c.id == agency_id)
+    ).one_or_none()
+    if row is None:
+        conn.execute(_agency.insert().values(id=agency_id, ladder=[], **values))
+        report.created_agencies.append(agency_id)
+        report.directory_changes.append(("directory.agency.create", agency_id, None, values))
+        return
+    before = dict(row._mapping)
+    if before != values:
+        conn.execute(_agency.update().where(_agency.c.id == agency_id).values(**values))
+        changed = [k for k in values if before[k] != values[k]]
+        report.directory_changes.append(
+            (
+                "directory.agency.update",
+                agency_id,
+                {k: before[k] for k in changed},
+                {k: values[k] for k in changed},
+            )
+        )
 
 
 def _write_plan(
@@ -784,22 +1040,20 @@ def _write_plan(
     rows: list[dict[str, Any]] | None = None,
 ) -> None:
     """Write one plan. ``rows`` (a spreadsheet's, in recommendation order) are kept in each
-    recommendation's source, and a row's status column becomes the item's first event's
-    imported status, marked ``"verified": false`` (never counted as verified)."""
+    recommendation's source; a row's status becomes an imported event after the item's
+    first, placing it in the state its workflow's ``imported_status`` names, marked
+    ``"verified": false`` (never counted as verified). A relative due date records its
+    anchor; when the anchor already has its date, the item is due from it at once."""
     r = plan.review
     existing = conn.execute(
         sa.select(_review.c.id, _review.c.email_name).where(_review.c.id == r.id)
     ).one_or_none()
     exists = existing is not None
     report.reviews.append(r.id)
-    existing_agencies = set(conn.execute(sa.select(_agency.c.id)).scalars())
     for a in plan.agencies:
         report.agencies.append(a.id)
         values = {"name": a.name, "senior_contact_role": a.senior_contact_role, "note": a.note}
-        if a.id in existing_agencies:
-            conn.execute(_agency.update().where(_agency.c.id == a.id).values(**values))
-        else:
-            conn.execute(_agency.insert().values(id=a.id, ladder=[], **values))
+        _put_agency(conn, report, a.id, values)
     if existing is not None and r.email_name not in (None, existing.email_name):
         report.email_fields_set.append(r.id)
         conn.execute(_review.update().where(_review.c.id == r.id).values(email_name=r.email_name))
@@ -818,19 +1072,22 @@ def _write_plan(
                 source=_review_source(path, kept),
             )
         )
+    report.indicators += indicators.write(conn, r.id, plan.performance_indicators)
     present: dict[str, str | None] = {
         row.ref: row.email_summary
         for row in conn.execute(
             sa.select(_rec.c.ref, _rec.c.email_summary).where(_rec.c.review_id == r.id)
         )
     }
+    waiting: dict[str, dict[str, Any]] = {}
     for i, rec in enumerate(plan.recommendations):
         row = rows[i] if rows else None
+        outcome = "already present, unchanged" if rec.ref in present else "new"
         if row:
-            outcome = "already present, unchanged" if rec.ref in present else "new"
             report.rows.append(
                 f"{path.name}: sheet {row['sheet']!r} row {row['row']}: {rec.ref}: {outcome}"
             )
+            report.outcomes.append(_outcome(path, rec, row, outcome))
         if rec.ref in present:
             report.unchanged.append(f"{r.id}/{rec.ref}")
             if rec.email_summary not in (None, present[rec.ref]):  # the field a re-import sets
@@ -862,28 +1119,116 @@ def _write_plan(
                     "reported_status": rec.reported_status,
                     "status_basis": rec.status_basis,
                     "evidence": rec.evidence,
+                    **(
+                        {"lead_contact": row["lead_contact"]}
+                        if row and "lead_contact" in row
+                        else {}
+                    ),
                     **({"sheet_row": row} if row else {}),
                 },
             )
             .returning(_rec.c.id)
         ).scalar_one()
+        # only a due date is a deadline: start dates are never chased
+        due = min(rec.due) if rec.due else None
+        created: dict[str, Any] = {"imported_from": path.name}
+        relative = rec.relative_due
+        if relative is not None:
+            anchor_id, anchor_name, anchor_date = anchors.record(conn, r.id, relative.anchor)
+            conn.execute(
+                _relative.insert().values(
+                    recommendation_id=rec_id,
+                    anchor_id=anchor_id,
+                    after=relative.after,
+                    wording=relative.wording,
+                )
+            )
+            if due is None and anchor_date is not None:
+                due = anchors.due_on(anchor_date, relative.after, calendar)
+                created["due_from_anchor"] = {
+                    "anchor": anchor_name,
+                    "anchor_date": anchor_date.isoformat(),
+                    "after": relative.after,
+                }
         version_id = require_latest(conn, rec.workflow or plan.workflow)
         spec = specs.get(conn, version_id)
         owners = [rec.agency] if isinstance(rec.agency, str) else rec.agency
         for owner in owners:
-            create_item(
+            item_id = create_item(
                 conn,
                 recommendation_id=rec_id,
                 agency_id=owner,
                 spec=spec,
                 version_id=version_id,
-                # only a due date is a deadline: start dates are never chased
-                due=min(rec.due) if rec.due else None,
+                due=due,
                 actor=actor,
                 now=now,
-                data={"imported_from": path.name, **_imported_status(path, row)},
+                data=created,
                 calendar=calendar,
             )
+            key = f"{r.id}/{rec.ref}" + (f"@{owner}" if len(owners) > 1 else "")
+            if row and "imported_status" in row:
+                _place_by_status(conn, path, row, item_id, spec, actor, now, calendar)
+                if row.get("imported_state", spec.initial) != spec.initial:
+                    report.imported_statuses.append(key)
+            if relative is not None and due is None:
+                entry = {"review": r.id, "name": anchor_name, "waiting": []}
+                waiting.setdefault(anchor_name, entry)["waiting"].append(key)
+    report.anchors += list(waiting.values())
+
+
+def _outcome(
+    path: Path, rec: RecommendationIn, row: dict[str, Any], outcome: str
+) -> dict[str, Any]:
+    """A spreadsheet row's outcome, as the import page lists it."""
+    relative = rec.relative_due
+    return {
+        "file": path.name,
+        "sheet": row["sheet"],
+        "row": row["row"],
+        "ref": rec.ref,
+        "outcome": outcome,
+        "agencies": [rec.agency] if isinstance(rec.agency, str) else list(rec.agency),
+        "lead": rec.lead,
+        "lead_contact": row.get("lead_contact"),
+        "due": [d.isoformat() for d in rec.due or []],
+        "starts": [d.isoformat() for d in rec.starts or []],
+        "relative_due": relative.model_dump() if relative else None,
+        "status": row.get("imported_status"),
+        "state": row.get("imported_state"),
+    }
+
+
+def _place_by_status(
+    conn: sa.Connection,
+    path: Path,
+    row: dict[str, Any],
+    item_id: int,
+    spec: WorkflowSpec,
+    actor: str,
+    now: dt.datetime,
+    calendar: Calendar,
+) -> None:
+    """The row's status as an imported event: the board's word, not signoff's."""
+    source = f"{path.name}, sheet {row['sheet']!r} row {row['row']}"
+    word = row["imported_status"]
+    amend(
+        conn,
+        item_id=item_id,
+        spec=spec,
+        trigger=IMPORTED_STATUS,
+        actor=actor,
+        now=now,
+        calendar=calendar,
+        state=row.get("imported_state") or spec.initial,
+        reason=f"Status {word!r} imported from {source}; not verified by signoff",
+        data={
+            "imported_status": word,
+            "reported_status": row.get("reported_status"),
+            "status_source": source,
+            "verified": False,  # never reported as verified (engine.reports.lives)
+        },
+    )
 
 
 def _review_source(path: Path, kept: dict[str, Any]) -> dict[str, Any]:
@@ -896,20 +1241,10 @@ def _review_source(path: Path, kept: dict[str, Any]) -> dict[str, Any]:
     return source
 
 
-def _imported_status(path: Path, row: dict[str, Any] | None) -> dict[str, Any]:
-    if not row or "imported_status" not in row:
-        return {}
-    return {
-        "imported_status": row["imported_status"],
-        "reported_status": row["reported_status"],
-        "status_source": f"{path.name}, sheet {row['sheet']!r} row {row['row']}",
-        "verified": False,  # the board's word, not signoff's: never reported as verified
-    }
-
-
 def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
     for agency_id, entry in content.agencies.items():
         report.contacts += len(entry.contacts)
+        before = _contacts_of(conn, agency_id)
         conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
         conn.execute(
             _contact.insert(),
@@ -927,6 +1262,30 @@ def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportRe
             ],
         )
         conn.execute(_agency.update().where(_agency.c.id == agency_id).values(ladder=entry.ladder))
+        after = _contacts_of(conn, agency_id)
+        if after != before:
+            report.directory_changes.append(
+                ("directory.contacts.replace", agency_id, before, after)
+            )
+
+
+def _contacts_of(conn: sa.Connection, agency_id: str) -> dict[str, Any]:
+    """An agency's contacts (role, name, address, absent, deputy) and ladder, as logged."""
+    rows = conn.execute(
+        sa.select(
+            _contact.c.role,
+            _contact.c.name,
+            _contact.c.email,
+            _contact.c.absent,
+            _contact.c.deputy_email,
+        )
+        .where(_contact.c.agency_id == agency_id)
+        .order_by(_contact.c.role, _contact.c.email)
+    )
+    ladder = conn.execute(
+        sa.select(_agency.c.ladder).where(_agency.c.id == agency_id)
+    ).scalar_one_or_none()
+    return {"contacts": [list(r) for r in rows], "ladder": list(ladder or [])}
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -145,3 +145,89 @@ def create_item(
     )
     conn.execute(_item.update().where(_item.c.id == item_id).values(seq=1, last_hash=digest))
     return int(item_id)
+
+
+def amend(
+    conn: sa.Connection,
+    *,
+    item_id: int,
+    spec: WorkflowSpec,
+    trigger: str,
+    actor: str,
+    now: dt.datetime,
+    calendar: Calendar,
+    data: dict[str, Any],
+    reason: str | None = None,
+    state: str | None = None,
+    due: dt.date | None = None,
+) -> int:
+    """Place an item in ``state`` and/or give it the due date ``due`` by one event that is not
+    a workflow transition (an imported status, an anchor's date given), and re-plan its
+    deadline as ``engine.fire`` does when an item moves or its due date changes: reminders
+    and chases decided before are cancelled, and it is chased from its new plan. Returns the
+    event's seq. ``data`` says what the event was; a new ``due`` is appended to the item's
+    ``due_history``.
+
+    Raises:
+        ConcurrentUpdate: the item changed while this ran (retry the transaction).
+    """
+    from engine import deadlines, history, outbox
+    from engine.errors import ConcurrentUpdate
+
+    row = conn.execute(
+        sa.select(
+            _item.c.seq,
+            _item.c.last_hash,
+            _item.c.state,
+            _item.c.version,
+            _item.c.due,
+            _item.c.due_history,
+            _item.c.entered_at,
+            _item.c.entered_seq,
+        ).where(_item.c.id == item_id)
+    ).one()
+    seq = row.seq + 1
+    to_state = state or row.state
+    digest = history.append(
+        conn,
+        item_id=item_id,
+        seq=seq,
+        prev_hash=row.last_hash,
+        at=now,
+        actor=actor,
+        trigger=trigger,
+        from_state=row.state,
+        to_state=to_state,
+        reason=reason,
+        data=data,
+    )
+    moved = to_state != row.state
+    entered_at, entered_seq = (now, seq) if moved else (row.entered_at, row.entered_seq)
+    new_due = due if due is not None else row.due
+    values: dict[str, Any] = {
+        "state": to_state,
+        "version": row.version + 1,
+        "seq": seq,
+        "last_hash": digest,
+        "updated_at": now,
+        "entered_at": entered_at,
+        "entered_seq": entered_seq,
+    }
+    if due is not None:
+        values["due"] = due
+        values["due_history"] = [*row.due_history, due.isoformat()]
+    the_plan = deadlines.plan(
+        spec.states[to_state],
+        item_due=new_due,
+        entered_at=entered_at,
+        entered_seq=entered_seq,
+        calendar=calendar,
+    )
+    values["next_attention_at"] = deadlines.attention(the_plan, now, calendar)
+    done = conn.execute(
+        _item.update().where(_item.c.id == item_id, _item.c.version == row.version).values(**values)
+    )
+    if done.rowcount != 1:
+        raise ConcurrentUpdate(f"item #{item_id}", trigger)
+    outbox.cancel_chasing(conn, item_id)
+    return int(seq)

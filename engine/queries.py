@@ -135,6 +135,17 @@ def show(conn: sa.Connection, specs: SpecCache, key: str) -> dict[str, Any]:
     if agency:
         query = query.where(_item.c.agency_id == agency)
     items = [_item_view(conn, specs, row) for row in conn.execute(query).all()]
+    relative = conn.execute(
+        sa.select(
+            core.relative_due.c.wording,
+            core.relative_due.c.after,
+            core.anchor.c.name,
+            core.anchor.c.date,
+        )
+        .join(core.anchor, core.anchor.c.id == core.relative_due.c.anchor_id)
+        .where(core.relative_due.c.recommendation_id == rec.id)
+    ).one_or_none()
+    lead_contact = (rec.source or {}).get("lead_contact")
     return {
         "format": FORMAT,
         "key": item_key(review_id, ref, agency or None),
@@ -148,6 +159,16 @@ def show(conn: sa.Connection, specs: SpecCache, key: str) -> dict[str, Any]:
         "agreed_action": rec.agreed_action,
         "due_dates": rec.due_dates,
         "start_dates": rec.start_dates,
+        # due a time after an anchor ("publication of this Review"): its date, once given
+        "relative_due": {
+            "wording": relative.wording,
+            "after": relative.after,
+            "anchor": relative.name,
+            "anchor_date": relative.date.isoformat() if relative.date else None,
+        }
+        if relative
+        else None,
+        "lead_contact": lead_contact,  # the directory's contact the plan's lead officer is
         "themes": rec.themes,
         "note": rec.note,
         "rollup": rollup(items),
@@ -168,6 +189,8 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
         "agency": row.agency_id,
         "state": row.state,
         "state_label": spec.states[row.state].label,
+        # the state was reached on an imported status signoff has not verified (no later move)
+        "unverified": _unverified(events),
         "stage": spec.order(row.state),
         "terminal": spec.is_terminal(row.state),
         "outcome": _outcome(spec, row.state),
@@ -213,6 +236,14 @@ def _item_view(conn: sa.Connection, specs: SpecCache, row: Any) -> dict[str, Any
             for e in events
         ],
     }
+
+
+def _unverified(events: Sequence[Any]) -> bool:
+    """Whether the last event that moved the item was an imported, unverified status."""
+    for e in reversed(events):
+        if e.from_state != e.to_state:
+            return (e.data or {}).get("verified") is False
+    return False
 
 
 def rollup(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -24,15 +24,17 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine import anchors, leads
 from engine.findings import Finding, Severity
 from engine.spec import suggest
+from engine.spec.fields import words
 
 SUFFIXES = (".xlsx", ".xlsm", ".csv")
 MAX_BYTES = 20 * 1024 * 1024
@@ -164,8 +166,7 @@ def mapping_schema() -> dict[str, Any]:
 
 def norm(text: str) -> str:
     """Text compared with case, punctuation and spacing ignored ('&' reads as 'and')."""
-    text = text.lower().replace("&", " and ")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+    return words(text)
 
 
 # ---------------------------------------------------------------- dates
@@ -205,6 +206,7 @@ class Dates:
     starts: list[dt.date] = field(default_factory=list)
     approximate: list[str] = field(default_factory=list)
     text: str | None = None
+    relative: anchors.Relative | None = None  # "within six months of publication of ..."
     immediate: bool = False
     problem: str | None = None
 
@@ -230,7 +232,8 @@ def parse_dates(value: Any, *, immediate: dt.date) -> Dates:
     (the end of the month); "Summer 2010" (the end of the season, flagged approximate);
     "From January 2011" or "January 09 onwards" (a start date, never chased); "Immediate"
     (``immediate``, the review's date or the import's); several in one cell, kept in order.
-    Wording with no date ("within six months of publication") is kept as text."""
+    Wording with no date is kept as text; where it is a time after an event ("within six
+    months of publication of this Review") that is read too (``relative``: the anchor)."""
     out = Dates()
     if value is None or value == "":
         return out
@@ -279,6 +282,7 @@ def parse_dates(value: Any, *, immediate: dt.date) -> Dates:
     if not found:
         if _RELATIVE.search(text):
             out.text = text.strip()
+            out.relative = anchors.parse(out.text)
         else:
             out.problem = (
                 "is not a date; write it as 31/01/2011, 1st April 2011, June 2011 or "
@@ -405,11 +409,11 @@ def _read_csv(path: Path) -> Table:
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    try:
-        rows = [list(r) for r in csv.reader(io.StringIO(text), dialect)]
+        delimiter = ","
+    try:  # only the delimiter is guessed: spreadsheets quote with '"' (text may hold "'")
+        rows = [list(r) for r in csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)]
     except csv.Error as exc:
         raise NotASpreadsheet(f"not a CSV file: {exc}") from None
     values = [
@@ -506,41 +510,97 @@ class SheetPlan:
     mapping: dict[str, Any]  # the mapping used, in the mapping file's shape
     layout: dict[str, Any]  # kept with the review for export
     row_source: list[dict[str, Any]]  # per recommendation: sheet, row, cells, status
+    mapping_from: str = "the common headings"  # which mapping was used, in words
+    # sheets whose headings could not be used: a heading row (found, or the first that looks
+    # like one), its headings and what they were read as, for a page to offer to map them
+    unread: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, Any]:
+        """Each sheet's heading row and headings with the field each was read as ('ignore'
+        for a heading not used), the sheets read and the sheets not read alike."""
+        out = {
+            name: {"header_row": s["header_row"], "columns": dict(s["columns"]), "read": True}
+            for name, s in self.mapping.get("sheets", {}).items()
+        }
+        for name, s in self.unread.items():
+            cols = {h: s["columns"].get(h, "ignore") for h in s["headings"] if h}
+            out[name] = {"header_row": s["header_row"], "columns": cols, "read": False}
+        return out
+
+
+@dataclass(frozen=True)
+class AgencyMatch:
+    """The agencies a cell names (``ids``), those of them this plan creates (``new``), or
+    the problem."""
+
+    ids: list[str]
+    new: list[str] = field(default_factory=list)
+    problem: str | None = None
 
 
 @dataclass
 class Directory:
-    """The agencies known: by id, by name (normalised), and names the mapping gives."""
+    """What the directory knows: agencies by id, by name (normalised) and by the names a
+    mapping gives; the contacts, for lead officers; and the agencies a plan creates."""
 
     agencies: dict[str, dict[str, Any]]  # id -> {id, name, senior_contact_role, note}
+    people: list[leads.Person] = field(default_factory=list)
+    created: dict[str, str] = field(default_factory=dict)  # id -> name, made by this plan
+    announced: set[str] = field(default_factory=set)  # new agencies a finding has named
+    board: str | None = None  # the board's name: its own agency's (it holds the manager)
 
-    def match(self, written: str, aliases: dict[str, str]) -> tuple[list[str], str | None]:
-        """The agency ids a cell names, or the problem with a close-match suggestion."""
-        by_norm = {norm(k): v for k, v in aliases.items()}
+    def match(self, written: str, aliases: dict[str, str]) -> AgencyMatch:
+        """The agency ids a cell names. A name the directory lacks, with no close match in
+        it, is a new agency (created as a YAML plan's ``agencies`` are, its id the name's
+        words joined by '-'); so is a name the mapping's ``agencies`` gives an id the
+        directory lacks. A name close to one the directory has is refused as a likely slip,
+        with the suggestion."""
+        by_norm: dict[str, str] = {}
+        for name, aid in aliases.items():
+            by_norm[norm(name)] = aid
+            if aid not in self.agencies:
+                self.created.setdefault(aid, name)
         for aid, a in self.agencies.items():
             by_norm.setdefault(norm(aid), aid)
             by_norm.setdefault(norm(a["name"]), aid)
+        for aid, name in self.created.items():
+            by_norm.setdefault(norm(aid), aid)
+            by_norm.setdefault(norm(name), aid)
         whole = by_norm.get(norm(written))
-        if whole:
-            return [whole], None
-        parts = [p for p in re.split(r"\s*(?:/|;|,|\n|&|\band\b|\+)\s*", written) if p.strip()]
-        ids, missing = [], []
+        parts = (
+            [written]
+            if whole
+            else [p for p in re.split(r"\s*(?:/|;|,|\n|&|\band\b|\+)\s*", written) if p.strip()]
+        )
+        ids: list[str] = []
+        new: list[str] = []
+        names = [a["name"] for a in self.agencies.values()] + list(self.agencies)
         for part in parts:
             hit = by_norm.get(norm(part))
-            if hit:
-                if hit not in ids:
-                    ids.append(hit)
-            else:
-                missing.append(part.strip())
-        if missing or not ids:
-            names = [a["name"] for a in self.agencies.values()] + list(self.agencies)
-            bad = missing[0] if missing else written
-            return [], (
-                f"unknown agency {bad[:60]!r}{suggest(bad[:100], names)}; add it to the "
-                "directory (a contacts file with its name), or map it under 'agencies' in "
-                "a mapping file"
-            )
-        return ids, None
+            if hit is None:
+                part = part.strip()
+                close = suggest(part[:100], names) or "."
+                if close != "." or not norm(part):
+                    return AgencyMatch(
+                        ids=[],
+                        problem=f"unknown agency {part[:60]!r}{close} If it is that agency, "
+                        "map it under 'agencies' in a mapping file; if it is a new one, "
+                        "map it there to a new id (it is then created)",
+                    )
+                hit = _slug(part)
+                self.created[hit] = part
+                by_norm[norm(part)] = hit
+            if hit in self.created and hit not in new:
+                new.append(hit)
+            if hit not in ids:
+                ids.append(hit)
+        return AgencyMatch(ids=ids, new=new)
+
+    def record(self, aid: str) -> dict[str, Any]:
+        """An agency as the plan lists it: the directory's, or one the plan creates."""
+        if aid in self.agencies:
+            return {k: v for k, v in self.agencies[aid].items() if v is not None}
+        return {"id": aid, "name": self.created[aid]}
 
 
 def _slug(text: str) -> str:
@@ -553,6 +613,14 @@ def _field_for(heading: str, columns: dict[str, SheetField]) -> SheetField | Non
         return "ignore"
     mapped = {norm(k): v for k, v in columns.items()}
     return mapped.get(key) or HEADINGS.get(key)
+
+
+def _first_heading_row(t: Table) -> int | None:
+    """The first row that looks like headings: two or more cells of text."""
+    for r, row in enumerate(t.rows[:HEADER_SCAN], start=1):
+        if sum(1 for v in row if isinstance(v, str) and v.strip()) >= 2:
+            return r
+    return None
 
 
 def _find_header(t: Table, columns: dict[str, SheetField]) -> int | None:
@@ -573,11 +641,15 @@ def read_plan(
     directory: Directory,
     *,
     today: dt.date,
+    saved: Callable[[list[Table]], tuple[SheetMappingFile, str] | None] | None = None,
+    given_as: str = "the mapping given",
 ) -> SheetPlan:
     """The plan in ``path`` as the importer's data, with every problem found.
 
     With no ``mapping``, a workbook ``signoff export`` wrote carries its own (a hidden sheet,
-    :data:`MAPPING_SHEET`); otherwise the common headings are recognised."""
+    :data:`MAPPING_SHEET`); else ``saved`` is asked for a mapping saved for these headings
+    (``engine.saved_mappings``: it answers the mapping and what to call it); otherwise the
+    common headings are recognised. ``SheetPlan.mapping_from`` says which was used."""
     findings: list[Finding] = []
     located = Located(path)
 
@@ -592,18 +664,28 @@ def read_plan(
                 field=column,
                 message=f"value{shown}: {message}" if shown else message,
                 severity=sev,
+                value=str(value)[:200] if shown else None,
             )
         )
 
     tables = read_tables(path)  # NotASpreadsheet goes to the caller
     carried = [t for t in tables if t.name == MAPPING_SHEET]
     tables = [t for t in tables if t.name != MAPPING_SHEET]
+    mapping_from = given_as
     if mapping is None and carried:
         mapping = _carried_mapping(carried[0], add)
+        mapping_from = "the mapping signoff export kept in the workbook"
+    if mapping is None and saved is not None:
+        found = saved(tables)
+        if found is not None:
+            mapping, mapping_from = found
+    if mapping is None:
+        mapping_from = "the common headings"
     mapping = mapping or SheetMappingFile()
     review = mapping.review
     immediate = review.date or today
     recs: list[dict[str, Any]] = []
+    unread: dict[str, dict[str, Any]] = {}  # sheets whose headings could not be used
     row_source: list[dict[str, Any]] = []
     used_agencies: list[str] = []
     used_sheets: dict[str, Any] = {}
@@ -618,6 +700,13 @@ def read_plan(
         columns = {**mapping.columns, **sm.columns}
         header = sm.header_row or _find_header(t, columns)
         if header is None or header > len(t.rows):
+            guess = _first_heading_row(t)
+            if guess is not None:
+                unread[t.name] = {
+                    "header_row": guess,
+                    "headings": [cell_text(v).strip() for v in t.rows[guess - 1]],
+                    "columns": {},
+                }
             if any(v is not None for row in t.rows for v in row):
                 add(
                     f"sheet {t.name!r}",
@@ -665,6 +754,7 @@ def read_plan(
                 continue
             fields[c] = f
         if "text" not in fields.values():
+            unread[t.name] = {"header_row": header, "headings": headings, "columns": used_columns}
             add(
                 f"sheet {t.name!r} row {header}",
                 "",
@@ -745,7 +835,7 @@ def read_plan(
     review_data: dict[str, Any] = {
         "id": review.id or _slug(stem),
         "title": review.title or title or stem,
-        "board": review.board or "not given",
+        "board": review.board or directory.board or "not given",
         "kind": kind,
         "source_document": path.name,
     }
@@ -753,9 +843,7 @@ def read_plan(
         review_data["date"] = review.date
     data: dict[str, Any] = {
         "review": review_data,
-        "agencies": [
-            {k: v for k, v in directory.agencies[a].items() if v is not None} for a in used_agencies
-        ],
+        "agencies": [directory.record(a) for a in used_agencies],
         "recommendations": recs,
     }
     if mapping.workflow:
@@ -775,7 +863,9 @@ def read_plan(
         "sheets": {name: dict(s.items()) for name, s in used_sheets.items()},
         "mapping": used_mapping,
     }
-    return SheetPlan(data, located, findings, used_mapping, layout, row_source)
+    return SheetPlan(
+        data, located, findings, used_mapping, layout, row_source, mapping_from, unread
+    )
 
 
 def _carried_mapping(t: Table, add: Any) -> SheetMappingFile | None:
@@ -830,13 +920,26 @@ def _row(
         elif f in ("text", "agreed_action", "risk_if_not_actioned", "lead"):
             rec[f] = text
         elif f == "agency":
-            ids, problem = directory.match(text, mapping.agencies)
-            if problem:
-                add(where, col, None, problem)
+            found = directory.match(text, mapping.agencies)
+            if found.problem:
+                add(where, col, text, found.problem)
                 rec["agency"] = "unknown"
             else:
+                ids = found.ids
                 rec["agency"] = ids[0] if len(ids) == 1 else ids
                 rec["_agencies"] = ids
+                for aid in found.new:
+                    if aid not in directory.announced:
+                        directory.announced.add(aid)
+                        add(
+                            where,
+                            col,
+                            text,
+                            f"new agency {directory.created[aid]!r}: added to the directory as "
+                            f"{aid!r} (if the directory has it under another name, map it under "
+                            "'agencies' in a mapping file)",
+                            Severity.WARNING,
+                        )
         elif f == "due":
             d = parse_dates(value, immediate=immediate)
             if d.problem:
@@ -859,6 +962,22 @@ def _row(
                 add(where, col, text, f"taken as due {immediate}", Severity.NOTE)
             if d.text:
                 notes.append(f"Timescale: {d.text}")
+            if d.relative:
+                rec["relative_due"] = {
+                    "wording": d.text,
+                    "after": d.relative.after,
+                    "anchor": d.relative.anchor,
+                }
+                add(
+                    where,
+                    col,
+                    text,
+                    f"due {d.relative.after} after {d.relative.anchor!r}: no deadline until "
+                    "that date is given (signoff anchor set, or the anchors page); the due "
+                    "date is then worked out from it",
+                    Severity.NOTE,
+                )
+            elif d.text:
                 add(
                     where,
                     col,
@@ -873,16 +992,9 @@ def _row(
             else:
                 rec["priority"] = p
         elif f == "status":
-            s = _STATUS.get(norm(text))
-            if s is None:
-                add(
-                    where,
-                    col,
-                    text,
-                    f"status not recognised; kept as 'unknown' (known: {', '.join(STATUS_WORDS)})",
-                    Severity.WARNING,
-                )
-                s = "unknown"
+            # the state it places the item in is the workflow's (``imported_status``), decided
+            # by the importer; this is the plan's word as source context
+            s = _STATUS.get(norm(text), "unknown")
             rec["reported_status"] = s
             rec["status_basis"] = text
             status = {"imported_status": text, "reported_status": s}
@@ -896,6 +1008,14 @@ def _row(
         rec["evidence"] = evidence
     if notes:
         rec["note"] = "\n".join(notes)
+    if rec.get("lead") and directory.people:
+        lead = leads.match(rec["lead"], directory.people, rec.get("_agencies", []))
+        who = lead.person
+        if who is not None:
+            status["lead_contact"] = {"name": who.name, "email": who.email, "agency": who.agency}
+        else:
+            col = _col(fields, headings, "lead")
+            add(where, col, rec["lead"], lead.problem or "", Severity.WARNING)
     return rec, status
 
 

@@ -37,6 +37,8 @@ _PAST = {
     "transfer": "transferred",
 }
 _IMPORTED = "import"
+_IMPORTED_STATUS = "import_status"  # engine.importer.IMPORTED_STATUS
+_DATED = "due_from_anchor"  # engine.anchors.DATED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +95,24 @@ def describe(
     day = long_date(local(at).date())
     trigger = event["trigger"]
     data = event.get("data") or {}
+    if trigger == _IMPORTED_STATUS:
+        text = f"Status “{data.get('imported_status', '')}” imported on {day}"
+        if data.get("status_source"):
+            text += f" from {data['status_source']}"
+        text += ", not verified by signoff"
+        state = spec.model.states.get(event["to"])
+        if state is not None and event["to"] != event["from"]:
+            text += f". Now: {state.label}"
+        return Entry(seq=event["seq"], at=at, text=text + ".", reason=None)
+    if trigger == _DATED and data.get("due_set"):
+        due = long_date(dt.date.fromisoformat(data["due_set"]))
+        given = long_date(dt.date.fromisoformat(data["anchor_date"]))
+        who = _who(spec, trigger, event["actor"], people)
+        text = (
+            f"Due date set to {due}: {data.get('after')} after {data.get('anchor')} "
+            f"({given}, given by {who} on {day})"
+        )
+        return Entry(seq=event["seq"], at=at, text=text + ".", reason=None)
     if trigger == _IMPORTED or event.get("from") is None:
         text = f"Recorded in signoff on {day}"
         state = spec.model.states.get(event["to"])

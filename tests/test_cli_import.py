@@ -105,19 +105,19 @@ def test_json_lists_each_finding_with_row_and_field(cli: Cli, tmp_path: Path) ->
 
 
 def test_a_section_not_used_yet_is_kept_and_reported(cli: Cli, tmp_path: Path) -> None:
-    """Issue 9: an annual report's performance_indicators was refused as an unknown field."""
+    """Issue 9: a section the importer does not model made the whole file fail."""
     text = PLAN_TEXT.replace("kind: serious_case_review", "kind: annual_report") + (
-        "performance_indicators:\n"
-        "- {indicator: Child protection plans reviewed on time, value: 97, unit: percent}\n"
-        "- {indicator: Re-referrals within 12 months, value: .nan}\n"
+        "budget_summary:\n"
+        "- {line: Training, value: 97, unit: pounds}\n"
+        "- {line: Audit, value: .nan}\n"
     )
     done = cli("import", _file(tmp_path, text), "--now", NOW)
     assert "note: " in done.stdout
-    assert "performance_indicators: kept, not used: performance_indicators" in done.stdout
+    assert "budget_summary: kept, not used: budget_summary" in done.stdout
     assert len(_items(cli)) == 2
     with closing(sqlite3.connect(cli.db)) as conn:
         (source,) = conn.execute("SELECT source FROM review").fetchone()
-    kept = json.loads(source)["kept_not_used"]["performance_indicators"]
+    kept = json.loads(source)["kept_not_used"]["budget_summary"]
     assert kept[0]["value"] == 97
     assert kept[1]["value"] == "nan"  # stored as JSON both databases accept
 

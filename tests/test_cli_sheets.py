@@ -111,21 +111,40 @@ def test_example_imports_with_no_edits_and_round_trips(board: Board, tmp_path: P
     assert any(
         "Summer 2010" in f["message"] and f["field"].startswith("column F") for f in warnings
     )
-    # the status column: an imported event, not verified
+    # the status column: an imported event after the first, not verified, placing the item in
+    # the state the workflow's imported_status names
     status = board.sql(
-        "SELECT r.ref, e.data FROM event e JOIN item i ON i.id = e.item_id JOIN recommendation r"
-        " ON r.id = i.recommendation_id WHERE r.review_id = :r AND e.trigger = 'create'",
+        "SELECT r.ref, e.from_state, e.to_state, e.reason, e.data, i.state FROM event e "
+        "JOIN item i ON i.id = e.item_id JOIN recommendation r ON r.id = i.recommendation_id "
+        "WHERE r.review_id = :r AND e.trigger = 'import_status' AND e.seq = 2",
         r=REVIEW,
     )
-    data = {ref: d if isinstance(d, dict) else json.loads(d) for ref, d in status}
-    assert data["3"]["imported_status"] == "completed"
-    assert data["3"]["verified"] is False
-    assert data["3"]["reported_status"] == "panel_signed_off"
-    assert "sheet 'SCR actions' row 6" in data["3"]["status_source"]
+    placed = {
+        ref: (f, t, why, d if isinstance(d, dict) else json.loads(d), now)
+        for ref, f, t, why, d, now in status
+    }
+    assert set(placed) == {"1", "2", "3", "4", "5", "A1", "A2", "A3"}
+    moved, reason, data, state = placed["3"][1], placed["3"][2], placed["3"][3], placed["3"][4]
+    assert (placed["3"][0], moved, state) == ("open", "panel_signed_off", "panel_signed_off")
+    assert data["imported_status"] == "completed"
+    assert data["verified"] is False
+    assert "sheet 'SCR actions' row 6" in data["status_source"]
+    assert "not verified by signoff" in reason
+    assert placed["A3"][1:2] == ("panel_signed_off",)  # "Completed": case ignored
+    assert placed["4"][:2] == ("open", "open")  # "no response": still open, and chased
+    assert placed["5"][:2] == ("open", "open")  # "on track"
+    assert done["imported_statuses"] == [
+        f"{REVIEW}/1",
+        f"{REVIEW}/3",
+        f"{REVIEW}/A3",
+    ]
     timescale = json.loads(
         board("report", "timescale", "--review", REVIEW, "--format", "json", "--now", NOW).stdout
     )
-    assert '"southend-scr-action-plan/3"' in json.dumps(timescale["unverified"])
+    apart = [u["key"] for u in timescale["unverified"]]
+    assert apart == [f"{REVIEW}/1", f"{REVIEW}/3", f"{REVIEW}/A3"]
+    counted = json.dumps(timescale["bases"])
+    assert f'"{REVIEW}/3"' not in counted
     # export, then import the export: nothing changes
     stored = _recs(board, REVIEW)
     out = tmp_path / "exported.xlsx"
@@ -335,3 +354,59 @@ def test_a_yaml_plan_exports_with_the_common_headings_and_reads_back(
     assert again["added"] == []
     assert len(again["unchanged"]) == 9
     assert _counts(board) == counted
+
+
+def test_an_anchor_is_listed_and_dated_from_the_command_line(board: Board) -> None:
+    board("import", str(EXAMPLE), "--now", NOW)
+    listed = json.loads(board("anchor", "list", "--json").stdout)["anchors"]
+    assert [(a["review"], a["name"], a["date"], a["waiting"]) for a in listed] == [
+        (REVIEW, "publication of this Review", None, [f"{REVIEW}/5"])
+    ]
+    at = "2011-02-01T09:00Z"
+    bad_date = board("anchor", "set", "publication of this Review", "31/01/2011",
+                     "--review", REVIEW, code=2).stderr  # fmt: skip
+    assert "not a date; write YYYY-MM-DD" in bad_date
+    misspelt = board("anchor", "set", "publikation of this Review", "2011-01-31",
+                     "--review", REVIEW, code=1).stderr  # fmt: skip
+    assert "did you mean 'publication of this Review'?" in misspelt
+    panel = "panel.member@southend-lscb.example.org"
+    not_admin = board("anchor", "set", "publication of this Review", "2011-01-31", "--review",
+                      REVIEW, "--actor", panel, code=1)  # fmt: skip
+    assert "panel.member@southend-lscb.example.org" in not_admin.stderr
+    assert board.sql("SELECT count(*) FROM anchor WHERE date IS NOT NULL") == [(0,)]
+    done = board("anchor", "set", "Publication of this review", "2011-01-31", "--review", REVIEW,
+                 "--actor", "business.manager@southend-lscb.example.org", "--now", at)  # fmt: skip
+    assert f"{REVIEW}/5: due 2011-07-31" in done.stdout
+    again = board("anchor", "set", "publication of this Review", "2011-02-28", "--review", REVIEW,
+                  code=1).stderr  # fmt: skip
+    assert "already has its date, 2011-01-31" in again
+    shown = board("show", f"{REVIEW}/5", "--json").stdout
+    assert json.loads(shown)["items"][0]["due"] == "2011-07-31"
+    assert "dated 2011-01-31 by business.manager" in board("anchor", "list").stdout
+
+
+def test_a_mapping_saved_from_the_command_line_reads_the_next_file(
+    board: Board, tmp_path: Path
+) -> None:
+    headings = "Number,What we said,Who,When,Progress\n"
+    first = tmp_path / "q1.csv"
+    first.write_text(headings + "1,One.,SEPT,30/06/2011,on track\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "columns: {Number: ref, What we said: text, Who: agency, When: due, Progress: status}\n",
+        encoding="utf-8",
+    )
+    refused = board("import", str(first), "--mapping", str(mapping), "--dry-run",
+                    "--save-mapping", code=2).stderr  # fmt: skip
+    assert "a dry run saves nothing" in refused
+    done = board("import", str(first), "--mapping", str(mapping), "--save-mapping", "--now", NOW)
+    assert "saved the mapping for Southend Local Safeguarding Children Board" in done.stdout
+    second = tmp_path / "q2.csv"
+    second.write_text(headings + "1,Two.,Essex Probation Service,31/07/2011,\n", encoding="utf-8")
+    dry = board("import", str(second), "--dry-run", "--now", NOW).stdout
+    assert "1 new item(s)" in dry
+    assert (
+        f"# the mapping used for {second}: the mapping saved for Southend Local Safeguarding "
+        "Children Board by system:import on 10 January 2011"
+    ) in dry
+    assert "What we said: text" in dry

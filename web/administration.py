@@ -23,7 +23,13 @@ from web.deps import Context
 Manager = Annotated[SignedIn, Depends(Requires(Permission.ADMINISTER))]
 
 # what the log can be narrowed to: the action's first word, and its label
-KINDS = {"workflow": "Workflows", "email": "Email wording", "directory": "Directory"}
+KINDS = {
+    "workflow": "Workflows",
+    "email": "Email wording",
+    "directory": "Directory",
+    "import": "Imports",
+    "anchor": "Dates of events",
+}
 
 # the administration pages, as the /admin page lists them: (title, path, what it is for)
 SECTIONS: list[tuple[str, str, str]] = [
@@ -33,6 +39,16 @@ SECTIONS: list[tuple[str, str, str]] = [
         "Drafts of each workflow, changed in forms or in YAML, previewed and published.",
     ),
     ("Email wording", "/admin/emails", "What each email says, with a preview and a test email."),
+    (
+        "Import an action plan",
+        "/admin/import",
+        "A plan from Excel, CSV or YAML, checked row by row before it is imported.",
+    ),
+    (
+        "Dates of events",
+        "/admin/anchors",
+        "The dates relative deadlines count from, such as a review's publication.",
+    ),
     ("Administrators' log", "/admin/log", "Every change made: who, when, before and after."),
 ]
 

@@ -32,6 +32,7 @@ from web import (
     assets,
     downloads,
     home,
+    imports,
     items,
     outbox,
     panel,
@@ -41,6 +42,7 @@ from web import (
     tokens,
     workflow_forms,
 )
+from web import anchors as anchor_pages
 from web import emails as emails_pages
 from web import workflows as workflow_pages
 from web.access import SignInNeeded
@@ -60,6 +62,8 @@ _THROTTLED = (
     "/items/",
     "/outbox/",
     "/quarantine/",
+    "/admin/import/",
+    "/admin/anchors/",
 )
 
 
@@ -113,6 +117,8 @@ def create_app(
     app.include_router(panel.router(ctx))
     app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))
+    app.include_router(imports.router(ctx))
+    app.include_router(anchor_pages.router(ctx))
     if emails is not None:  # the email editor needs the templates (app passes them)
         app.include_router(emails_pages.router(ctx, emails))
     # the workflow editor checks template names against the emails' (None: not checked)

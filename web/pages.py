@@ -86,7 +86,10 @@ class Pages:
         )
         self.env.globals["serviceName"] = service_name
         self.env.globals.update(
-            item_path=urls.item_path, items_path=urls.items_path, decide_path=urls.decide_path
+            item_path=urls.item_path,
+            items_path=urls.items_path,
+            decide_path=urls.decide_path,
+            key_path=urls.key_path,
         )
         self.not_found = self.render("not_found.html", nonce=None).encode()
         self.too_many = self.render("too_many.html", nonce=None).encode()

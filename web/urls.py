@@ -24,6 +24,11 @@ AUDIT = "/audit"  # confirmations waiting for them
 DECIDE = ITEM + "/decide/{trigger}"  # one trigger on one item, on a page of its own (web.panel)
 REPORTS = "/reports"  # board reports: a form, the report on the page (web.report_pages)
 REPORT_FILE = REPORTS + "/file/{fmt}"  # the same report as a file (xlsx, csv, json, pdf, html)
+IMPORT = "/admin/import"  # an action plan uploaded, checked row by row, imported (web.imports)
+IMPORT_CHECK = IMPORT + "/{upload_id}"
+IMPORT_CONFIRM = IMPORT_CHECK + "/confirm"
+ANCHORS = "/admin/anchors"  # the dates relative due dates count from (web.anchors)
+ANCHOR_DATE = ANCHORS + "/{anchor_id}"
 
 
 def _q(part: str) -> str:

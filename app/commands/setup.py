@@ -69,6 +69,14 @@ def import_(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; write nothing")] = False,
+    save_mapping: Annotated[
+        bool,
+        typer.Option(
+            "--save-mapping",
+            help="save the mapping a spreadsheet is read with for the board: the next file "
+            "with the same headings is read with it",
+        ),
+    ] = False,
     actor: Annotated[str, typer.Option(help="recorded as who imported")] = "system:import",
     now: Annotated[str | None, typer.Option(help="ISO date-time to record")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="stable JSON (README)")] = False,
@@ -77,7 +85,8 @@ def import_(
 
     Likely personal data in what goes into emails (a review's email name, an email summary)
     is a ``warning:`` line naming the row and field; in a title, an ``info:`` line. A section
-    kept but not used yet is a ``note:`` line.
+    kept but not used yet is a ``note:`` line. A spreadsheet without --mapping is read with
+    the mapping saved for its headings, if any (the dry run says which mapping it used).
     """
     from engine import permissions, queries
     from engine.errors import ImportErrors
@@ -85,6 +94,11 @@ def import_(
     from engine.sheets import load_mapping
 
     current = services()
+    if save_mapping and dry_run:
+        raise typer.BadParameter(
+            "a dry run saves nothing; leave out --dry-run to import and save the mapping",
+            param_hint="--save-mapping",
+        )
     try:
         sheet_mapping = None
         if mapping is not None:
@@ -102,6 +116,8 @@ def import_(
                 dry_run=dry_run,
                 calendar=current.calendar,
                 mapping=sheet_mapping,
+                mapping_given_as=f"the mapping file {mapping.name}" if mapping else "",
+                save_mapping=save_mapping,
             )
             if dry_run:
                 conn.rollback()
@@ -126,7 +142,8 @@ def import_(
         import yaml
 
         for name, used in report.mappings.items():
-            typer.echo(f"# the mapping used for {name}; save it, edit it, pass it as --mapping")
+            typer.echo(f"# the mapping used for {name}: {report.mapping_from.get(name)}")
+            typer.echo("# save it, edit it, pass it as --mapping (or import with --save-mapping)")
             typer.echo(yaml.safe_dump(used, sort_keys=False, allow_unicode=True).rstrip())
 
 

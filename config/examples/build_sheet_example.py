@@ -80,7 +80,7 @@ def build(path: Path) -> Path:
             "Probation to check for children in the household at assessment.",
             "Amend assessment checklist.",
             "Essex Probation Service",
-            "Senior Probation Officer",
+            "Safeguarding Lead",
             "Summer 2010",
             "M",
             "no response",

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from engine.calendar import Calendar
 from engine.errors import ReportRefused
 from engine.reports import board_pack, high_risk, minutes, overdue, rag, themes, timescale
+from engine.reports.board_pack import stated_indicators
 from engine.reports.figures import FORMAT, Cell, Chart, Figure, Report, Table, percent
 from engine.reports.lives import Scope, Specs, load_lives
 from engine.spec import suggest
@@ -151,7 +152,13 @@ def build(
         return overdue.build(lives, versions, calendar, scope=scope, day=day)
     if request.name == "timescale":
         return timescale.build(
-            lives, versions, calendar, scope=scope, day_from=request.day_from, day=day
+            lives,
+            versions,
+            calendar,
+            scope=scope,
+            day_from=request.day_from,
+            day=day,
+            indicators=stated_indicators(conn, scope, request.day_from, day),
         )
     return high_risk.build(
         lives,

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from engine import indicators
 from engine.calendar import Calendar
 from engine.hashchain import canonical_time, heads_at, heads_digest
 from engine.reports import high_risk, overdue, rag, themes, timescale
@@ -39,12 +40,13 @@ def _parts(
     scope: Scope,
     day_from: dt.date,
     day: dt.date,
+    indicators: list[dict[str, Any]],
 ) -> list[Report]:
     builders: dict[str, Callable[[], Report]] = {
         "rag": lambda: rag.build(lives, specs, calendar, scope=scope, day=day),
         "overdue": lambda: overdue.build(lives, specs, calendar, scope=scope, day=day),
         "timescale": lambda: timescale.build(
-            lives, specs, calendar, scope=scope, day_from=day_from, day=day
+            lives, specs, calendar, scope=scope, day_from=day_from, day=day, indicators=indicators
         ),
         "high-risk": lambda: high_risk.build(
             lives, specs, calendar, scope=scope, day_from=day_from, day=day
@@ -52,6 +54,16 @@ def _parts(
         "themes": lambda: themes.build(lives, specs, calendar, scope=scope, day=day),
     }
     return [builders[name]() for name in PARTS]
+
+
+def stated_indicators(
+    conn: sa.Connection, scope: Scope, day_from: dt.date | None, day: dt.date
+) -> list[dict[str, Any]]:
+    """The performance indicators a report beside the figures shows: those of the reviews in
+    scope dated in the period; none for one agency's report (they are the board's)."""
+    if scope.agency is not None:
+        return []
+    return indicators.stated(conn, scope.review, day_from, day)
 
 
 def _chain(
@@ -133,7 +145,10 @@ def build(
     day: dt.date,
 ) -> Report:
     moment = end_of(day, calendar)
-    parts = _parts(lives, specs, calendar, scope=scope, day_from=day_from, day=day)
+    stated = stated_indicators(conn, scope, day_from, day)
+    parts = _parts(
+        lives, specs, calendar, scope=scope, day_from=day_from, day=day, indicators=stated
+    )
     tables: list[Table] = []
     charts: list[Chart] = []
     notes: list[str] = []

@@ -7,8 +7,9 @@ when the item is created and only ever appended to); every later due date is an 
 ``due_to``.
 
 An imported status (``signoff import`` of a plan's status column) is an event whose ``data``
-has ``"verified": false``: the item stands on an unverified status until signoff moves it
-again. Reports show such items apart and never count them as implemented.
+has ``"verified": false``: when it moved the item, the item stands on an unverified status
+until signoff moves it again. Reports show such items apart and never count them as
+implemented. (One that left the item in its initial state claims nothing to verify.)
 """
 
 from __future__ import annotations
@@ -147,13 +148,12 @@ class Life:
                 )
                 due = new
             moved = from_state != to_state
-            if verified is False:
-                unverified = True
-            elif moved:
-                unverified = False
-            if moved:
+            if moved:  # an imported status that left the item where it was changes nothing
+                unverified = verified is False
                 state, entered_at, entered_seq = to_state, at, seq
-                counted = counted_in.get(to_state)
+                # a state reached on the board's unverified word counts from nothing: what
+                # signoff counts as implemented starts when signoff records it
+                counted = None if unverified else counted_in.get(to_state)
                 if counted is None:
                     implemented_since = assured_since = None
                 else:

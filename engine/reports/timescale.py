@@ -13,11 +13,16 @@ date). Items closed without assurance, transferred, withdrawn or still open are 
 listed as what they are, never as implemented. Items standing on an imported status that
 signoff has not verified are left out of every figure and listed apart, as are items
 without a due date. Items given more time twice or more are flagged as serial extensions.
+
+Beside the figures, the performance indicators the board's own reports state (an annual
+report's, ``engine.indicators``) are listed as stated, never mixed into the figures: an
+indicator may ask something else ("implemented appropriately") than the figure does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from engine.calendar import Calendar
@@ -56,7 +61,9 @@ def build(
     scope: Scope,
     day_from: dt.date | None,
     day: dt.date,
+    indicators: Sequence[dict[str, Any]] = (),
 ) -> Report:
+    """``indicators``: as ``engine.indicators.stated`` gives them, shown as stated."""
     moment = end_of(day, calendar)
     counted: dict[tuple[str, str], list[str]] = {(b, d): [] for b in BASES for d in DUES}
     population: dict[str, list[str]] = {d: [] for d in DUES}
@@ -158,12 +165,38 @@ def build(
         "unverified": unverified,
         "no_due_date": no_due,
         "items": items,
+        "indicators": list(indicators),
     }
-    return Report(
-        name="timescale",
-        title="Implemented within timescale",
-        data=data,
-        tables=_tables(bases, status, serial, unverified, no_due, day_from, day),
+    tables = _tables(bases, status, serial, unverified, no_due, day_from, day)
+    if indicators:  # beside the headline figures
+        tables = (tables[0], _stated(indicators), *tables[1:])
+    return Report(name="timescale", title="Implemented within timescale", data=data, tables=tables)
+
+
+def _stated(indicators: Sequence[dict[str, Any]]) -> Table:
+    def value(i: dict[str, Any]) -> str | None:
+        if i["value"] is None:
+            return None
+        shown = f"{i['value']}{' ' + i['unit'] if i['unit'] else ''}"
+        return shown + (f" (target {i['target']})" if i["target"] is not None else "")
+
+    return Table(
+        name="indicators",
+        caption="Performance indicators as the board's reports state them (not computed by "
+        "signoff)",
+        columns=("Indicator", "Report", "Measure", "Finding", "Action", "Comment", "Value"),
+        rows=tuple(
+            (
+                i["name"],
+                i["review"],
+                i["measure"],
+                i["finding"],
+                i["action"],
+                i["comment"],
+                value(i),
+            )
+            for i in indicators
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from engine.spec.fields import words
 from engine.spec.model import State, Transition, WorkflowFile, expand_sources
 from engine.spec.rules import EFFECTS
 
@@ -28,6 +29,8 @@ class WorkflowSpec:
     forbidden_prior: dict[str, tuple[str, ...]] = field(repr=False)
     # triggers whose reason the agency is shown as a challenge to answer; see compile_spec
     challenge_triggers: frozenset[str] = field(default=frozenset(), repr=False)
+    # a plan's status words (engine.spec.fields.words) -> the state an import places items in
+    imported_states: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -48,6 +51,11 @@ class WorkflowSpec:
 
     def order(self, state: str) -> int:
         return list(self.model.states).index(state)
+
+    def imported_state(self, status: str) -> str | None:
+        """The state ``imported_status`` places an item whose plan says ``status`` in
+        (case and punctuation ignored), or None when the workflow does not name it."""
+        return self.imported_states.get(words(status))
 
 
 def compile_spec(m: WorkflowFile, text: str) -> WorkflowSpec:
@@ -84,4 +92,5 @@ def compile_spec(m: WorkflowFile, text: str) -> WorkflowSpec:
         triggers_from={k: tuple(v) for k, v in by_state.items()},
         forbidden_prior={k: tuple(v) for k, v in prior.items()},
         challenge_triggers=frozenset(challenges),
+        imported_states={words(k): v for k, v in m.imported_status.items()},
     )

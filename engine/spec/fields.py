@@ -69,6 +69,14 @@ def plain_text(value: str) -> str:
     return _plain_text(value)
 
 
+def words(text: str) -> str:
+    """Text compared as people mean it: case, punctuation and spacing ignored, '&' read as
+    'and' ("On-track " and "on track" are the same words). Status words in a workflow's
+    ``imported_status`` and headings, agencies and people in a spreadsheet are matched so."""
+    text = text.lower().replace("&", " and ")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
 def _plain_text(value: str) -> str:
     bad = _NOT_IN_TEXT.search(value)
     if bad:

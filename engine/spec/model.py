@@ -212,6 +212,17 @@ class WorkflowFile(_Model):
     states: dict[str, State] = Field(min_length=2, max_length=MAX_STATES)
     transitions: list[Transition] = Field(min_length=1, max_length=MAX_TRANSITIONS)
     separation_of_duties: list[Separation] = Field(default_factory=list, max_length=50)
+    imported_status: dict[Name, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description=(
+            "the status words of a plan's status column (as boards write them: 'completed', "
+            "'no response', 'on track', a RAG) -> the state an imported item is placed in; "
+            "compared with case and punctuation ignored. The item's history records the "
+            "status as imported from its row and not verified by signoff; reports never "
+            "count it as verified. A word not listed leaves the item in the initial state"
+        ),
+    )
 
 
 def expand_sources(t: Transition, states: dict[str, State]) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
+from engine.spec.fields import words
 from engine.spec.model import (
     LADDER,
     Requirement,
@@ -77,6 +78,7 @@ def check_references(m: WorkflowFile, r: Reporter, known_templates: Collection[s
                     f"unknown trigger {trig!r}{suggest(trig, triggers)}; "
                     f"triggers: {sorted(triggers)}",
                 )
+    _check_imported_status(m, r)
     escalation_roles = contact_roles | set(m.roles) | {LADDER}
     for name, st in m.states.items():
         for kind, template in st.templates.items():
@@ -116,6 +118,28 @@ def check_references(m: WorkflowFile, r: Reporter, known_templates: Collection[s
             r.add(
                 ("states", name, "deadline", "escalate"),
                 "escalation steps must come in increasing order of 'after', in one unit",
+            )
+
+
+def _check_imported_status(m: WorkflowFile, r: Reporter) -> None:
+    """Each status word names a state, and no two words are the same words."""
+    seen: dict[str, str] = {}
+    for word, state in m.imported_status.items():
+        path = ("imported_status", word)
+        key = words(word)
+        if not key:
+            r.add(path, f"{word!r} has no letters or digits; write the status as boards do")
+        elif key in seen:
+            r.add(
+                path,
+                f"{word!r} is the same status as {seen[key]!r} (case and punctuation are "
+                "ignored); keep one of them",
+            )
+        seen.setdefault(key, word)
+        if state not in m.states:
+            r.add(
+                path,
+                f"unknown state {state!r}{suggest(state, m.states)}; states: {list(m.states)}",
             )
 
 

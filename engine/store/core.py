@@ -347,3 +347,50 @@ workflow_draft = sa.Table(
     sa.Column("published_version_id", sa.Integer()),
     sa.Column("changes", sa.JSON(), nullable=False),
 )
+
+sheet_mapping = sa.Table(
+    "sheet_mapping",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("board", sa.String(200), nullable=False),
+    sa.Column("headings_key", sa.String(64), nullable=False),
+    sa.Column("headings", sa.JSON(), nullable=False),
+    sa.Column("mapping", sa.JSON(), nullable=False),
+    sa.Column("saved_at", UTCDateTime(), nullable=False),
+    sa.Column("saved_by", sa.String(320), nullable=False),
+)
+
+anchor = sa.Table(
+    "anchor",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("review_id", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("date", sa.Date()),
+    sa.Column("set_at", UTCDateTime()),
+    sa.Column("set_by", sa.String(320)),
+)
+
+relative_due = sa.Table(
+    "relative_due",
+    metadata,
+    sa.Column("recommendation_id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("anchor_id", sa.Integer(), nullable=False),
+    sa.Column("after", sa.String(50), nullable=False),
+    sa.Column("wording", sa.Text(), nullable=False),
+)
+
+indicator = sa.Table(
+    "indicator",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("review_id", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("measure", sa.Text()),
+    sa.Column("finding", sa.Text()),
+    sa.Column("action", sa.Text()),
+    sa.Column("comment", sa.Text()),
+    sa.Column("data", sa.JSON(), nullable=False),
+)

@@ -458,6 +458,64 @@ class WorkflowDraft(SQLModel, table=True):
     changes: list[dict[str, Any]] = _json([])
 
 
+class SheetMapping(SQLModel, table=True):
+    """A spreadsheet's column mapping saved for one board (``signoff import --save-mapping``,
+    the import page): the next import of a file with the same headings uses it. ``headings``
+    are the sheets' heading rows as matched (words only); ``headings_key`` their SHA-256.
+    Written only by ``engine.saved_mappings``."""
+
+    __tablename__ = "sheet_mapping"
+    __table_args__ = (sa.UniqueConstraint("board", "headings_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    board: str = Field(max_length=200)
+    headings_key: str = Field(max_length=64)
+    headings: dict[str, Any] = _json({})  # sheet -> {"header_row": n, "headings": [...]}
+    mapping: dict[str, Any] = _json({})  # the mapping file's shape (sheet-mapping.schema.json)
+    saved_at: dt.datetime = _ts()
+    saved_by: str = Field(max_length=320)
+
+
+class Anchor(SQLModel, table=True):
+    """An event a review's relative due dates count from ("publication of this Review"),
+    and its date once an administrator gives it (``engine.anchors``)."""
+
+    __table_args__ = (sa.UniqueConstraint("review_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: str = Field(foreign_key="review.id", index=True, max_length=200)
+    name: str = Field(max_length=200)  # as first written in the plan
+    key: str = Field(max_length=200)  # the name's words (engine.spec.fields.words)
+    date: dt.date | None = None
+    set_at: dt.datetime | None = _ts(nullable=True)
+    set_by: str | None = Field(default=None, max_length=320)
+
+
+class RelativeDue(SQLModel, table=True):
+    """A recommendation due a time after an anchor ("within six months of publication of
+    this Review"): its items have no due date until the anchor's date is given."""
+
+    __tablename__ = "relative_due"
+    recommendation_id: int = Field(foreign_key="recommendation.id", primary_key=True)
+    anchor_id: int = Field(foreign_key="anchor.id", index=True)
+    after: str = Field(max_length=50)  # a duration: "6 months" (engine.durations)
+    wording: str = Field(sa_column=Column(sa.Text, nullable=False))  # as the plan says it
+
+
+class Indicator(SQLModel, table=True):
+    """A performance indicator as a review (an annual report) states it: shown beside the
+    figures signoff computes, never mixed with them."""
+
+    __table_args__ = (sa.UniqueConstraint("review_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: str = Field(foreign_key="review.id", index=True, max_length=200)
+    position: int
+    name: str = Field(max_length=500)
+    measure: str | None = Field(default=None, sa_column=Column(sa.Text))
+    finding: str | None = Field(default=None, sa_column=Column(sa.Text))
+    action: str | None = Field(default=None, sa_column=Column(sa.Text))
+    comment: str | None = Field(default=None, sa_column=Column(sa.Text))
+    data: dict[str, Any] = _json({})  # value, unit, target as the report gives them
+
+
 def _core_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, UTCDateTime):

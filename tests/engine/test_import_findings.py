@@ -33,19 +33,19 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_kept_sections_are_stored_on_both_databases(published: Services, tmp_path: Path) -> None:
     text = GOOD_PLAN.replace("serious_case_review", "annual_report") + (
-        "performance_indicators:\n"
-        "- {indicator: Plans reviewed on time, value: 97.5, target: .inf, spread: .nan}\n"
+        "budget_summary:\n"
+        "- {line: Plans reviewed on time, value: 97.5, target: .inf, spread: .nan}\n"
         "- {1: numeric key, null: null key}\n"
     )
     report = _import(published, _write(tmp_path, "p.yaml", text))
     [note] = report.findings
-    assert (note.severity, note.row, note.line) == (Severity.NOTE, "performance_indicators", 20)
-    assert note.message == "kept, not used: performance_indicators"
+    assert (note.severity, note.row, note.line) == (Severity.NOTE, "budget_summary", 20)
+    assert note.message == "kept, not used: budget_summary"
     with published.db.engine.connect() as conn:
         source = conn.execute(sa.select(core.review.c.source)).scalar_one()
-    kept = source["kept_not_used"]["performance_indicators"]
+    kept = source["kept_not_used"]["budget_summary"]
     assert kept[0] == {
-        "indicator": "Plans reviewed on time",
+        "line": "Plans reviewed on time",
         "value": 97.5,
         "target": "inf",
         "spread": "nan",

@@ -12,7 +12,8 @@ March, so local dates are the UTC dates here):
   assurance 03-01.
 - A4 nhs-south-east-essex, M, due 02-15: transferred 02-10.
 - A5 nhs-south-east-essex, H, due 02-28: RAG set RED 02-05 (no meeting date); still open.
-- A6 sept, L, due 03-10: an imported status "completed", not verified by signoff (01-15).
+- A6 sept, L, due 03-10: an imported status "completed" (01-15) placed it in panel_signed_off,
+  not verified by signoff: never counted, and not overdue (it awaits the audit).
 - A7 sept, M: no due date.
 - A8 sept and nhs-south-east-essex, M, due 06-30.
 - A9 sept, H, due 02-28: evidence 02-01, signed off 02-05 (AMBER, meeting 02-05); audit
@@ -33,9 +34,8 @@ from engine import reports
 from engine.errors import ReportRefused
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
-from engine.history import note
 from engine.importer import import_files
-from engine.items import resolve_item
+from engine.items import amend, resolve_item
 from engine.reports.high_risk import quarter_before
 from engine.services import Services
 from engine.spec import CountsAs, Outcome, State, load_spec_file
@@ -131,16 +131,19 @@ def history(demo: Services, tmp_path: Path) -> Services:
     # A4: transferred; A5: red
     _fire(s, "A4", "transfer", BM, "2011-02-10", reason="for the adults board")
     _fire(s, "A5", "set_rag", PANEL, "2011-02-05", rag=Rag.RED, reason="no reply")
-    # A6: an imported status, not verified
+    # A6: an imported status, not verified: placed in panel_signed_off as the importer does
     with s.db.write() as conn:
         item = resolve_item(conn, f"{REVIEW}/A6")
-        note(
+        amend(
             conn,
             item_id=item.id,
-            at=_at("2011-01-15"),
-            actor="test",
+            spec=s.specs.get(conn, item.workflow_version_id),
             trigger="import_status",
-            data={"verified": False, "status": "completed", "source": "plan.xlsx"},
+            actor="test",
+            now=_at("2011-01-15"),
+            calendar=s.calendar,
+            state="panel_signed_off",
+            data={"verified": False, "imported_status": "completed", "status_source": "plan.xlsx"},
         )
     # A9: signed off, then the audit could not confirm it
     _fire(s, "A9", "submit_evidence", SEPT, "2011-02-01", evidence=_evidence("A9 done"))
@@ -259,7 +262,7 @@ def test_rag_as_at_an_earlier_date_replays_the_history(history: Services) -> Non
 
 def test_overdue_says_since_when_how_far_escalated_and_whose_move(history: Services) -> None:
     items = {i["key"]: i for i in _build(history, "overdue").data["items"]}
-    assert list(items) == _k("A5", "A6", "A9")  # most days overdue first
+    assert list(items) == _k("A5", "A9")  # most days overdue first; A6 awaits its audit
     a5 = items[f"{REVIEW}/A5"]
     assert (a5["due"], a5["overdue_since"], a5["days_overdue"]) == ("2011-02-28", "2011-03-01", 31)
     assert a5["escalation"] == {"reached": 2, "of": 3, "last_to": ["ladder"], "urgent": False}
@@ -269,7 +272,6 @@ def test_overdue_says_since_when_how_far_escalated_and_whose_move(history: Servi
         "label": "Agency lead officer",
         "agency": "nhs-south-east-essex",
     }
-    assert items[f"{REVIEW}/A6"]["days_overdue"] == 21
     a9 = items[f"{REVIEW}/A9"]  # challenged 02-20: 20 working days to answer
     assert a9["state"] == "challenged"
     assert a9["escalation"]["of"] == 2

@@ -19,9 +19,10 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from engine import api_tokens, drafts, inbox, permissions, sessions
+from engine import api_tokens, drafts, inbox, permissions, sessions, staged_imports
 from engine.evidence import EvidenceInput, store_bytes
 from engine.fire import FireRequest, fire
+from engine.importer import import_files
 from engine.inbox import Arrival, InboundStatus
 from engine.permissions import Permission, Person
 from engine.services import Services
@@ -238,6 +239,30 @@ class World:
             form = {}
         return Thing(draft_id, None, target, {**form, "revision": str(revision)} if form else None)
 
+    def staged_plan(self) -> str:
+        """A plan the business manager uploaded on /admin/import, not imported yet; its id."""
+        self.made += 1
+        plan = f"Ref,Recommendation,Lead agency\nW{self.made},One.,SEPT\n".encode()
+        staged = staged_imports.stage(
+            self.demo.data_dir, f"plan{self.made}.csv", plan, by=BM, now=self.clock.now
+        )
+        return staged.id
+
+    def anchor(self) -> int:
+        """An event a new review's relative due date waits for; its id."""
+        self.made += 1
+        folder = self.demo.data_dir / f"plans{self.made}"
+        folder.mkdir()
+        plan = folder / f"relative{self.made}.csv"
+        plan.write_text(
+            "Ref,Recommendation,Lead agency,Target date\n"
+            "1,One.,SEPT,within six months of publication of this Review\n"
+        )
+        with self.demo.db.write() as conn:
+            import_files(conn, [plan], specs=self.demo.specs, actor=BM, now=self.clock.now,
+                         calendar=self.demo.calendar)  # fmt: skip
+            return int(conn.execute(sa.text("SELECT max(id) FROM anchor")).scalar_one())
+
     def things(self, path: str, role: str | None = None) -> list[Thing]:
         """The existing things a route with an id names, made afresh when using one ends it."""
         if path == "/evidence/{public_id}":
@@ -276,6 +301,14 @@ class World:
             return [Thing("decision", None, form=form if path == "/admin/emails/{name}" else {})]
         if path.startswith("/admin/workflows/"):  # the board's own workflows and drafts
             return [self.workflow_thing(path)]
+
+        if path.startswith("/admin/import/{upload_id}"):  # a plan the manager uploaded
+            return [Thing(self.staged_plan(), None)]
+        if path == "/admin/anchors/{anchor_id}":  # an event a plan's due dates count from
+            anchor = self.anchor()
+            form = {f"date-{anchor}-day": "31", f"date-{anchor}-month": "1",
+                    f"date-{anchor}-year": "2011", "_page": "/admin/anchors"}  # fmt: skip
+            return [Thing(str(anchor), None, form=form)]
         if path == "/outbox/{row_id}/retry":
             return [Thing(str(self.failed_email()), None)]
         if path == "/reports/file/{fmt}":  # the board's figures: every agency's, or nobody's
@@ -301,6 +334,7 @@ class World:
             response = client.get(path)
         else:
             data = {"csrf_token": csrf_of(client.get("/").text) if role else "none"}
+            files = (form or {}).get("_files")
             if form is not None:  # an item page's form: as loaded, when the page loads
                 form = dict(form)
                 where = form.pop("_page", None) or path.rsplit("/", 1)[0]
@@ -313,14 +347,21 @@ class World:
                     data["evidence"] = evidence.group(1)
                 if shown is not None and shown.status_code == 200:
                     data["csrf_token"] = csrf_of(shown.text)
-            response = client.post(path, data=data)
+            data.pop("_files", None)
+            response = client.post(path, data=data, files=files)
         return response.status_code, response.text
 
 
 SUCCESS = {"GET": 200, "POST": 303}
 # posts without an id in the path: what a successful one sends, and its answer (a token made
 # on /tokens is shown on the page, once, rather than redirected to)
-FORMS = {("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 200)}
+FORMS = {
+    ("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 200),
+    ("POST", "/admin/import"): (
+        {"_files": [("plan", ("plan.csv", b"Ref,Recommendation\nW,One.\n", "text/csv"))]},
+        303,
+    ),
+}
 _VERSION = re.compile(
     r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
 )
@@ -411,7 +452,7 @@ def test_every_signed_in_post_needs_the_form_token(
             target = path
             form, success = FORMS.get(("POST", path), (None, 303))
             refused_with = 404
-        typed = {k: v for k, v in (form or {}).items() if k != "_page"}
+        typed = {k: v for k, v in (form or {}).items() if k not in ("_page", "_files")}
         for data in ({}, {"csrf_token": "forged"}):
             before = row_counts(demo)
             refused = client.post(target, data={**typed, **data})
