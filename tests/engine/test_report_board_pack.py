@@ -184,3 +184,15 @@ def test_board_pack_pdf_pages_carry_the_parts_and_the_digest(
     assert pack.data["chain"]["heads"][-1]["hash"][:16] in "".join(last.split()) or (
         "Items behind each figure" in text
     )
+
+
+def test_each_figure_in_the_pack_is_labelled_with_its_part(history: Services) -> None:  # noqa: F811
+    """In one pack "sept: red" (RAG) and "sept: all" (themes) must be told apart wherever a
+    label is read: the drill-down's headings, the figure sheets, the links' text."""
+    pack = _pack(history)
+    labelled = [(t.section, f.label) for t in pack.tables for f in t.figures()]
+    assert labelled
+    assert [(s, label) for s, label in labelled if not label.startswith(f"{s}: ")] == []
+    assert ("RAG and state", "RAG and state: sept: no RAG") in labelled
+    alone = {f.label for f in _build(history, "rag").figures()}
+    assert "sept: no RAG" in alone  # the report on its own keeps the short label

@@ -451,3 +451,28 @@ def test_a_bad_request_is_refused_naming_the_option(
 def test_parse_day_refuses_a_non_date() -> None:
     with pytest.raises(ReportRefused, match="write YYYY-MM-DD"):
         reports.parse_day("to", "31/03/2011")
+
+
+def test_high_risk_decisions_read_in_the_workflows_words_and_london_time(
+    history: Services,
+) -> None:
+    _fire(history, "A5", "set_rag", PANEL, "2011-04-02", rag=Rag.AMBER, reason="replied")
+    built = _build(history, "high-risk", day_to=dt.date(2011, 6, 30))
+    [decision] = built.data["decisions"]
+    assert (decision["at"], decision["decision"]) == (
+        "2011-04-02T10:00:00+00:00",
+        "Set Red/Amber/Green",
+    )
+    row = built.table("decisions").rows[0]
+    assert row[:4] == (
+        f"{REVIEW}/A5",
+        "2011-04-02 11:00",
+        "Set Red/Amber/Green",
+        decision["to_label"],
+    )
+    assert decision["to_label"] == "Open, awaiting evidence"
+
+
+def test_overdue_names_who_an_escalation_reached_in_words(history: Services) -> None:
+    rows = {r[0]: r for r in _build(history, "overdue").table("overdue").rows}
+    assert rows[f"{REVIEW}/A5"][6] == "step 2 of 3 (to next on the agency's escalation ladder)"
