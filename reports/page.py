@@ -12,10 +12,15 @@ fills pages with one key a line). The HTML page and the files hold everything.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import typing
 from collections.abc import Callable
 
 from engine.reports import Cell, Figure, Report
+
+if typing.TYPE_CHECKING:
+    from jinja2 import Environment
 
 _BODY = """\
 {% macro tables(list, opening) %}{% for table in list %}
@@ -31,14 +36,9 @@ _BODY = """\
 {% for c in table.columns %}<th scope="col"{{ k("th") }}>{{ c }}</th>{% endfor %}
 </tr></thead>
 <tbody>
-{% for row in shown %}<tr{{ k("row") }}>
-{% for cell in row %}{% set html = show(cell) %}
-{% if loop.first %}<th scope="row"{{ k("th") }}>{{ html }}</th>
-{% else %}<td{{ k("td") }}>{{ html }}</td>{% endif %}
-{% endfor %}</tr>
-{% else %}
+{% if shown %}{{ rows_of(shown) }}{% else %}
 <tr{{ k("row") }}><td colspan="{{ table.columns|length }}"{{ k("td") }}>None</td></tr>
-{% endfor %}
+{% endif %}
 {% if table.rows|length > shown|length %}
 <tr class="more"><td colspan="{{ table.columns|length }}">
 {{ table.rows|length - shown|length }} more rows are not printed here (rows 1 to
@@ -63,7 +63,7 @@ The spreadsheet (xlsx) and JSON files of this report hold every row and every it
 <section aria-labelledby="{{ name }}">
 <h{{ level + 2 }} id="{{ name }}">{{ f.label }}: {{ f.count }}</h{{ level + 2 }}>
 {% if limit is none %}
-<ul{{ k("list") }}>{% for key in keys %}<li>{{ item(key) }}</li>{% endfor %}</ul>
+<ul{{ k("list") }}>{{ items_of(keys) }}</ul>
 {% else %}
 <p class="keys">{{ keys | join(", ") }}</p>
 {% endif %}
@@ -175,6 +175,14 @@ def _facts(data: dict[str, object]) -> str:
     return " ".join(words)
 
 
+@functools.cache
+def _templates() -> Environment:
+    """The two templates, compiled once (on first use: ``signoff --help`` loads no Jinja)."""
+    from jinja2 import DictLoader, Environment
+
+    return Environment(autoescape=True, loader=DictLoader({"body": _BODY, "page": _PAGE}))
+
+
 def _render(
     report: Report,
     *,
@@ -185,7 +193,6 @@ def _render(
 ) -> str:
     import base64
 
-    from jinja2 import DictLoader, Environment
     from markupsafe import Markup, escape
 
     from reports.chart import charts_of
@@ -220,10 +227,28 @@ def _render(
         """The GOV.UK class of ``part`` inside the web app; none in a document of its own."""
         return Markup(' class="{}"').format(_GOVUK[part]) if not page else Markup("")
 
-    def item(key: str) -> Markup:
+    def rows_of(rows: tuple[tuple[Cell, ...], ...]) -> Markup:
+        """A table's body rows (built here, not in the template: a board pack's heads table
+        has a row an item, and a template's loop costs several times more a cell)."""
+        tr, th, td = f"<tr{k('row')}>", f'<th scope="row"{k("th")}>', f"<td{k('td')}>"
+        out: list[str] = []  # joined, never added: str + Markup would escape the str
+        for row in rows:
+            out += (tr, th, show(row[0]), "</th>")
+            for cell in row[1:]:
+                out += (td, show(cell), "</td>")
+            out.append("</tr>\n")
+        return Markup("".join(out))
+
+    def items_of(keys: tuple[str, ...]) -> Markup:
+        """The list items of a figure's keys, each a link to its item where there is one."""
         if link is None:
-            return escape(key)
-        return Markup('<a class="govuk-link" href="{}">{}</a>').format(link(key), key)
+            return Markup("".join(f"<li>{escape(key)}</li>" for key in keys))
+        return Markup(
+            "".join(
+                f'<li><a class="govuk-link" href="{escape(link(key))}">{escape(key)}</a></li>'
+                for key in keys
+            )
+        )
 
     charts: dict[str, Markup] = {}
     drawn = charts_of(report)
@@ -240,20 +265,23 @@ def _render(
         any(len(t.rows) > limit for t in (*report.tables, *report.closing))
         or any(f.count > limit for f in figures)
     )
-    env = Environment(autoescape=True, loader=DictLoader({"body": _BODY, "page": _PAGE}))
-    return env.get_template("page" if page else "body").render(
-        report=report,
-        figures=[(anchor[f], f) for f in figures],
-        show=show,
-        k=k,
-        item=item,
-        facts=_facts(report.data),
-        charts=charts,
-        level=level,
-        page=page,
-        k_short=Markup(' class="short"'),
-        limit=limit,
-        cut=cut,
-        sheet=table_sheet,
-        figure_sheet=sheets.get,
+    return (
+        _templates()
+        .get_template("page" if page else "body")
+        .render(
+            report=report,
+            figures=[(anchor[f], f) for f in figures],
+            rows_of=rows_of,
+            items_of=items_of,
+            k=k,
+            facts=_facts(report.data),
+            charts=charts,
+            level=level,
+            page=page,
+            k_short=Markup(' class="short"'),
+            limit=limit,
+            cut=cut,
+            sheet=table_sheet,
+            figure_sheet=sheets.get,
+        )
     )

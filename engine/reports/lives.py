@@ -108,9 +108,20 @@ class Life:
     original_due: dt.date | None
     themes: tuple[str, ...] = ()
     events: list[Any] = field(default_factory=list)
+    # positions replayed so far, by moment: a board pack asks five reports for the same one
+    _replayed: dict[dt.datetime, Position] = field(default_factory=dict, init=False, repr=False)
 
     def at(self, moment: dt.datetime, specs: Specs) -> Position:
-        """Where the item stood just before ``moment`` (events at or after it not counted)."""
+        """Where the item stood just before ``moment`` (events at or after it not counted).
+
+        Replayed once per moment: a ``Life`` belongs to one report request, so ``specs`` is
+        that request's, the same at every call."""
+        seen = self._replayed.get(moment)
+        if seen is None:
+            seen = self._replayed[moment] = self._replay(moment, specs)
+        return seen
+
+    def _replay(self, moment: dt.datetime, specs: Specs) -> Position:
         state: str | None = None
         version: int | None = None
         rag = None
