@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.calendar import Calendar
-from engine.errors import ReportRefused
+from engine.errors import ReportRefused, ReportRule
 from engine.items import item_key, title_of
 from engine.reports.kinds import MIGRATE
 from engine.spec import CountsAs, State, WorkflowSpec, suggest
@@ -233,7 +233,11 @@ class Scope:
             known = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
             if value not in known:
                 raise ReportRefused(
-                    option, value, f"no such {option}{suggest(value, known)}", allowed=known
+                    option,
+                    value,
+                    f"no such {option}{suggest(value, known)}",
+                    allowed=known,
+                    rule=ReportRule.UNKNOWN,
                 )
 
     def where(self, query: sa.Select[Any]) -> sa.Select[Any]:

@@ -30,7 +30,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine import reports
-from engine.errors import ReportRefused
+from engine.errors import ReportRefused, ReportRule
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.history import note
@@ -476,3 +476,37 @@ def test_high_risk_decisions_read_in_the_workflows_words_and_london_time(
 def test_overdue_names_who_an_escalation_reached_in_words(history: Services) -> None:
     rows = {r[0]: r for r in _build(history, "overdue").table("overdue").rows}
     assert rows[f"{REVIEW}/A5"][6] == "step 2 of 3 (to next on the agency's escalation ladder)"
+
+
+@pytest.mark.parametrize(
+    ("kw", "rule"),
+    [
+        ({"name": "rags"}, ReportRule.UNKNOWN),
+        ({"name": "timescale", "day_from": dt.date(2011, 4, 1)}, ReportRule.FROM_AFTER_TO),
+        ({"name": "rag", "day_from": dt.date(2011, 1, 1)}, ReportRule.ONE_DATE),
+        ({"name": "minutes"}, ReportRule.NO_MEETING),
+        (
+            {"name": "minutes", "meeting": dt.date(2011, 2, 5), "day_to": dt.date(2011, 2, 5)},
+            ReportRule.MEETING_ONLY,
+        ),
+        ({"name": "rag", "meeting": dt.date(2011, 1, 1)}, ReportRule.NOT_MINUTES),
+        ({"name": "rag", "agency": "septt"}, ReportRule.UNKNOWN),
+    ],
+    ids=[
+        "name",
+        "from_after_to",
+        "one_date",
+        "no_meeting",
+        "meeting_only",
+        "not_minutes",
+        "agency",
+    ],
+)
+def test_a_refusal_says_which_rule_it_broke(
+    history: Services, kw: dict[str, Any], rule: ReportRule
+) -> None:
+    """The web page words each rule its own way from ``rule``, never from the message."""
+    request = reports.ReportRequest(today=dt.date(2011, 3, 31), **kw)
+    with history.db.engine.connect() as conn, pytest.raises(ReportRefused) as caught:
+        reports.build(conn, history.specs, history.calendar, request)
+    assert caught.value.rule is rule
