@@ -22,6 +22,7 @@ March, so local dates are the UTC dates here):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,13 @@ def test_timescale_counts_against_the_original_and_the_agreed_date(history: Serv
         33.3,
     )
     assert assured["within_original"]["count"] == 0  # A1 was assured on 02-10, due 02-01
-    assert assured["within_agreed"] == {**assured["within_agreed"], "count": 0, "of": 6}
+    assert assured["within_agreed"] == {
+        "count": 0,  # A1 assured late; A2 signed off, never audited; A9's audit failed
+        "of": 6,
+        "percent": 0.0,
+        "items": [],
+        "of_items": _k("A1", "A2", "A3", "A4", "A5", "A9"),
+    }
 
 
 def test_timescale_shows_each_item_as_what_it_is(history: Services) -> None:
@@ -363,10 +370,42 @@ def test_minutes_list_each_decision_with_who_why_and_evidence_hashes(history: Se
     a3, a5, a9 = data["decisions"]
     assert (a3["actor"], a3["reason"]) == (PANEL, "thin")
     assert [x["filename"] for x in a3["evidence"]] == [None]  # a written statement
-    assert len(a3["evidence"][0]["sha256"]) == 64
+    # the version of the evidence each decision was taken on: the statement's SHA-256
+    assert [x["sha256"] for x in a3["evidence"]] == [_sha("A3 thin")]
+    assert [x["sha256"] for x in a9["evidence"]] == [_sha("A9 done")]
     assert a5["rag"] == {"from": None, "to": "red"}
     assert a5["evidence"] == []
     assert a9["rag"] == {"from": None, "to": "amber"}
+
+
+def _sha(statement: str) -> str:
+    return hashlib.sha256(statement.encode()).hexdigest()
+
+
+def test_minutes_name_the_evidence_version_a_later_sign_off_was_taken_on(
+    history: Services,
+) -> None:
+    """A9 was signed off on its first statement, then the audit could not confirm it; a
+    second statement comes in and is signed off at a later meeting: that decision names both
+    versions on file, the first sign-off still only the first."""
+    _fire(history, "A9", "submit_evidence", SEPT, "2011-04-01", evidence=_evidence("A9 again"))
+    _fire(
+        history,
+        "A9",
+        "sign_off",
+        PANEL,
+        "2011-04-05",
+        rag=Rag.GREEN,
+        reason="now in practice",
+        meeting_date=dt.date(2011, 4, 5),
+    )
+    later = _build(history, "minutes", review=None, meeting=dt.date(2011, 4, 5)).data
+    [decision] = later["decisions"]
+    # everything on file when it was decided, oldest first: both versions, by their hashes
+    assert [x["sha256"] for x in decision["evidence"]] == [_sha("A9 done"), _sha("A9 again")]
+    first = _build(history, "minutes", review=None, meeting=dt.date(2011, 2, 5)).data
+    a9 = next(d for d in first["decisions"] if d["key"] == f"{REVIEW}/A9")
+    assert [x["sha256"] for x in a9["evidence"]] == [_sha("A9 done")]
 
 
 def test_minutes_show_an_extension_decision_with_its_dates(history: Services) -> None:
