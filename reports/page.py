@@ -25,8 +25,8 @@ if typing.TYPE_CHECKING:
 _BODY = """\
 {% macro tables(list, opening) %}{% for table in list %}
 {% if table.section and (loop.first or loop.previtem.section != table.section) %}
-<h{{ level + 1 }} id="part-{{ table.name }}"
- class="part{% if opening and loop.first %} first{% endif %}">{{ table.section }}</h{{ level + 1 }}>
+<h{{ level + 1 }} id="part-{{ table.name }}"{{ h(1, "part first" if opening and loop.first
+ else "part") }}>{{ table.section }}</h{{ level + 1 }}>
 {% endif %}
 {% if table.name in charts %}<figure class="chart">{{ charts[table.name] }}</figure>{% endif %}
 {% set shown = table.rows if limit is none else table.rows[:limit] %}
@@ -49,7 +49,7 @@ _BODY = """\
 </tbody>
 </table>
 {% endfor %}{% endmacro %}
-<h{{ level }}>{{ report.title }}</h{{ level }}>
+<h{{ level }}{{ h(0) }}>{{ report.title }}</h{{ level }}>
 <p{{ k("body") }}>{{ facts }}</p>
 {% if cut %}<p class="summary">This PDF is a summary: tables longer than {{ limit }} rows and
 lists of more than {{ limit }} items show their first {{ limit }}, and say where the rest are.
@@ -57,11 +57,11 @@ The spreadsheet (xlsx) and JSON files of this report hold every row and every it
 {% for note in report.notes %}<p{{ k("body") }}>{{ note }}</p>{% endfor %}
 {{ tables(report.tables, true) }}
 {% if figures %}
-<h{{ level + 1 }} id="items" class="part">Items behind each figure</h{{ level + 1 }}>
+<h{{ level + 1 }} id="items"{{ h(1, "part") }}>Items behind each figure</h{{ level + 1 }}>
 {% for name, f in figures %}
 {% set keys = f.keys if limit is none else f.keys[:limit] %}
 <section aria-labelledby="{{ name }}">
-<h{{ level + 2 }} id="{{ name }}">{{ f.label }}: {{ f.count }}</h{{ level + 2 }}>
+<h{{ level + 2 }} id="{{ name }}"{{ h(2) }}>{{ f.label }}: {{ f.count }}</h{{ level + 2 }}>
 {% if limit is none %}
 <ul{{ k("list") }}>{{ items_of(keys) }}</ul>
 {% else %}
@@ -85,6 +85,8 @@ _GOVUK = {
     "body": "govuk-body",
     "list": "govuk-list govuk-list--bullet",
 }
+
+_HEADINGS = ("govuk-heading-l", "govuk-heading-m", "govuk-heading-s")
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -223,6 +225,12 @@ def _render(
             return Markup('<span class="date">{}</span>').format(text)
         return escape(text)
 
+    def h(depth: int, classes: str = "") -> Markup:
+        """A heading's classes: GOV.UK's size for its depth (the report's title, a part, a
+        figure's list) inside the web app, and ``classes`` (the print layout's)."""
+        names = " ".join(filter(None, ("" if page else _HEADINGS[depth], classes)))
+        return Markup(' class="{}"').format(names) if names else Markup("")
+
     def k(part: str) -> Markup:
         """The GOV.UK class of ``part`` inside the web app; none in a document of its own."""
         return Markup(' class="{}"').format(_GOVUK[part]) if not page else Markup("")
@@ -271,6 +279,7 @@ def _render(
         .render(
             report=report,
             figures=[(anchor[f], f) for f in figures],
+            h=h,
             rows_of=rows_of,
             items_of=items_of,
             k=k,

@@ -22,6 +22,16 @@ PARTS = ("day", "month", "year")
 # each date field's name in messages, as its legend reads on the page
 DATES = {"from": "Date from", "to": "Date to", "meeting": "Panel meeting date"}
 CHOICES = ("report", "review", "agency")
+# each report's name on the page
+LABELS = {
+    "rag": "RAG",
+    "overdue": "Overdue",
+    "timescale": "Implemented within timescale",
+    "high-risk": "High risk",
+    "themes": "Themes",
+    "minutes": "Panel minutes",
+    "board-pack": "Board pack",
+}
 _LONGEST = 100  # characters kept of any value: enough for an id, never a page of text
 
 
@@ -96,7 +106,7 @@ class ReportForm:
 
     def refused(self, refusal: ReportRefused) -> None:
         """Word what the engine refused for the page, against the field at fault."""
-        words = self.report.replace("-", " ")
+        words = LABELS.get(self.report, self.report)
         given = [d for d in ("from", "to") if any(self.dates[d].values())]
         target, message = {
             ReportRule.ONE_DATE: (

@@ -27,7 +27,7 @@ from engine.sessions import SignedIn
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead
-from web.report_form import ReportForm
+from web.report_form import LABELS, ReportForm
 
 DOWNLOADS = ("pdf", "xlsx", "csv", "json", "html")
 _MEDIA = {
@@ -84,7 +84,7 @@ def router(ctx: Context) -> APIRouter:
         downloads = [(fmt, urls.REPORT_FILE.format(fmt=fmt) + f"?{query}") for fmt in DOWNLOADS]
         return page(
             ctx, request, who, "reports.html", form=form, names=engine_reports.NAMES,
-            descriptions=DESCRIPTIONS, choices=choices, errors=form.summary(),
+            descriptions=DESCRIPTIONS, labels=LABELS, choices=choices, errors=form.summary(),
             report=built, body=body, downloads=downloads,
         )  # fmt: skip
 

@@ -145,7 +145,7 @@ BAD = {
     ),
     "from_on_rag": (
         "report=rag&" + _date("from", "1", "1", "2011"),
-        [("Leave date from empty: the rag report shows the position on date to", "#from-day")],
+        [("Leave date from empty: the RAG report shows the position on date to", "#from-day")],
     ),
     "no_meeting": ("report=minutes", [("Enter the panel meeting date", "#meeting-day")]),
     "period_on_minutes": (
