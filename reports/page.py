@@ -100,8 +100,9 @@ caption { text-align: left; font-weight: bold; font-size: 1.2em; padding: .5em 0
 th, td { border: 1px solid #b1b4b6; padding: .3em .6em; text-align: left; vertical-align: top; }
 a { color: #1d70b8; }
 a:focus { outline: 3px solid #fd0; background: #fd0; color: #0b0c0c; }
-td { overflow-wrap: break-word; }  /* "anywhere" costs WeasyPrint twice the time */
+td { overflow-wrap: break-word; }
 .date { white-space: nowrap; }
+.long { overflow-wrap: anywhere; }  /* only where needed: it doubles WeasyPrint's work */
 tr.more td, p.more { font-style: italic; }
 figure.chart { margin: 1em 0; }
 figure.chart svg { max-width: 100%; height: auto; }
@@ -127,6 +128,7 @@ figure.chart svg { max-width: 100%; height: auto; }
 """
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LONG_WORD = re.compile(r"[0-9a-f]{32}")  # a hash (SHA-256 is 64 of them)
 
 
 def render_html(report: Report, *, limit: int | None = None) -> bytes:
@@ -223,6 +225,8 @@ def _render(
         text = str(cell)
         if page and _ISO_DAY.fullmatch(text):  # a date is never broken at its hyphens
             return Markup('<span class="date">{}</span>').format(text)
+        if page and _LONG_WORD.search(text):  # a hash: broken anywhere, or it overflows
+            return Markup('<span class="long">{}</span>').format(text)
         return escape(text)
 
     def h(depth: int, classes: str = "") -> Markup:

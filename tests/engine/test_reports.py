@@ -367,6 +367,12 @@ def test_minutes_list_each_decision_with_who_why_and_evidence_hashes(history: Se
         ("A5", "rag", "recorded_that_day"),
         ("A9", "sign_off", "meeting_date"),
     ]
+    summary = _build(history, "minutes", review=None, meeting=dt.date(2011, 2, 5)).table("summary")
+    assert [(r[0], r[1].count) for r in summary.rows] == [  # type: ignore[union-attr]
+        ("Challenges", 1),
+        ("RAG changes", 1),
+        ("Sign-offs", 1),
+    ]
     a3, a5, a9 = data["decisions"]
     assert (a3["actor"], a3["reason"]) == (PANEL, "thin")
     assert [x["filename"] for x in a3["evidence"]] == [None]  # a written statement

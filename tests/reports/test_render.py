@@ -223,3 +223,23 @@ def test_a_date_is_kept_on_one_line_in_a_document() -> None:
     page = render(_report(), "html").decode()
     assert '<span class="date">2011-03-01</span>' in page
     assert '<span class="date">' not in render_fragment(_report(), link=str)
+
+
+def test_a_hash_may_break_anywhere_in_a_document_and_an_address_only_at_its_hyphens() -> None:
+    digest = "e978dbc31d8398d409a3dc761a332b12f140c0d3f4481d6c7a6accfb64674846"
+    report = Report(
+        name="minutes",
+        title="M",
+        data={"format": 1, "report": "minutes"},
+        tables=(
+            Table(
+                name="t",
+                caption="C",
+                columns=("Item", "By", "Evidence"),
+                rows=(("r/A1", "panel.member@southend-lscb.example.org", f"#3 sha256 {digest}"),),
+            ),
+        ),
+    )
+    page = render(report, "html").decode()
+    assert f'<span class="long">#3 sha256 {digest}</span>' in page
+    assert "<td>panel.member@southend-lscb.example.org</td>" in page
