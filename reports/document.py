@@ -3,9 +3,10 @@ screen readers. WeasyPrint needs Pango on the system (``make`` installs it as ro
 
 A PDF is printed and read, so it summarises: each table prints at most ``LIMIT`` rows and
 each list of the items behind a figure at most ``LIMIT`` items, then says how many more there
-are and which sheet of the report's xlsx file holds them all (the JSON holds them too). A
-report over at most ``LIMIT`` items prints whole; a board pack over 10,000 items is about a
-hundred pages, not thousands, and renders in seconds, not minutes (bench/reports.py).
+are and which sheet of the report's xlsx file holds them all (the JSON holds them too).
+Shorter tables and lists print whole (for a board of a hundred items, all but perhaps the
+decisions of a long period); a board pack over 10,000 items is about 60 pages, not
+thousands (bench/reports.py).
 
 The page refers to nothing outside itself; WeasyPrint is still given a fetcher that refuses
 every URL, so no text in a report can make the renderer read a file or the network.
