@@ -16,7 +16,7 @@ from engine.calendar import Calendar
 from engine.reports.figures import FORMAT, Figure, Report, Table
 from engine.reports.kinds import DECISIONS, kind_of, label_of
 from engine.reports.lives import Life, Scope, Specs, end_of
-from engine.reports.overdue import overdue_at
+from engine.reports.overdue import late_at
 
 
 def quarter_before(day: dt.date) -> dt.date:
@@ -56,7 +56,7 @@ def build(
         risky = life.priority == "H" or "red" in (before.rag, after.rag)
         if not risky:
             continue
-        late = overdue_at(after, end, calendar)
+        late = late_at(life, end, specs, calendar)
         if not after.terminal:
             high.append(
                 {
@@ -75,7 +75,7 @@ def build(
             rag_changes.append(
                 {"key": life.key, "from": before.rag, "to": after.rag, "state": after.state}
             )
-        if late is not None and overdue_at(before, start, calendar) is None:
+        if late is not None and late_at(life, start, specs, calendar) is None:
             new_overdue.append(
                 {
                     "key": life.key,

@@ -110,6 +110,11 @@ class Life:
     events: list[Any] = field(default_factory=list)
     # positions replayed so far, by moment: a board pack asks five reports for the same one
     _replayed: dict[dt.datetime, Position] = field(default_factory=dict, init=False, repr=False)
+    # what a report module worked out from a position, by (what, moment), for the same reason
+    # (``engine.reports.overdue.late_at``)
+    derived: dict[tuple[str, dt.datetime], Any] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def at(self, moment: dt.datetime, specs: Specs) -> Position:
         """Where the item stood just before ``moment`` (events at or after it not counted).

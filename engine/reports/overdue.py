@@ -79,6 +79,16 @@ def overdue_at(position: Position, moment: dt.datetime, calendar: Calendar) -> O
     )
 
 
+def late_at(life: Life, moment: dt.datetime, specs: Specs, calendar: Calendar) -> Overdue | None:
+    """How overdue ``life`` was at ``moment`` (``overdue_at`` of its position then), worked
+    out once per moment: the overdue and high-risk parts of a board pack both ask."""
+    memo = life.derived
+    if ("overdue", moment) not in memo:
+        memo[("overdue", moment)] = overdue_at(life.at(moment, specs), moment, calendar)
+    result: Overdue | None = memo[("overdue", moment)]
+    return result
+
+
 def _target_words(model: WorkflowFile, target: str) -> str:
     """An escalation target in words: the ladder's next rung, or the role's label."""
     if target == LADDER:
@@ -141,9 +151,9 @@ def build(
     rows: list[tuple[Life, Position, Overdue]] = []
     for life in lives:
         position = life.at(moment, specs)
-        late = overdue_at(position, moment, calendar)
-        if late is not None:
-            rows.append((life, position, late))
+        behind = late_at(life, moment, specs, calendar)
+        if behind is not None:
+            rows.append((life, position, behind))
     rows.sort(key=lambda r: (-r[2].days, r[0].key))
     by_move: dict[str, list[str]] = {}
     by_agency: dict[str, list[str]] = {}
