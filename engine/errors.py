@@ -299,14 +299,35 @@ class RequestNotFound(NotFound):
         self.public_id = public_id
 
 
+class ReportRule(StrEnum):
+    """Which rule a report request broke, so each interface can word its own advice."""
+
+    UNKNOWN = "unknown"  # no such report, review or agency (``option`` says which)
+    NOT_A_DATE = "not_a_date"  # a date option that is not a date
+    FROM_AFTER_TO = "from_after_to"  # the period ends before it starts
+    ONE_DATE = "one_date"  # a period given to a report of the position on one date
+    NO_MEETING = "no_meeting"  # minutes without the meeting's date
+    MEETING_ONLY = "meeting_only"  # a period given to the minutes
+    NOT_MINUTES = "not_minutes"  # a meeting date given to a report other than the minutes
+
+
 class ReportRefused(SignoffError, ValueError):
     """A report cannot be built as asked: ``option`` names what was wrong (``name``, ``from``,
     ``to``, ``meeting``, ``review``, ``agency``), ``value`` what was given, ``allowed`` what
-    may be given instead (may be empty)."""
+    may be given instead (may be empty), ``rule`` which rule it broke (None: not said)."""
 
-    def __init__(self, option: str, value: str, problem: str, allowed: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        option: str,
+        value: str,
+        problem: str,
+        allowed: Sequence[str] = (),
+        *,
+        rule: ReportRule | None = None,
+    ) -> None:
         super().__init__(f"{option} {value!r}: {problem}")
         self.option, self.value, self.problem, self.allowed = option, value, problem, allowed
+        self.rule = rule
 
 
 class NotHeld(NotFound):

@@ -15,6 +15,17 @@ from engine.reports import Cell, Figure, Report
 from reports.cells import neutralise
 
 
+def figure_sheets(report: Report) -> dict[Figure, str]:
+    """The sheet that lists each figure's items: ``F1``, ``F2`` ... in ``report.figures()``
+    order (the PDF names them where it prints only the first items of a list)."""
+    return {f: f"F{n}" for n, f in enumerate(report.figures(), start=1)}
+
+
+def table_sheet(name: str) -> str:
+    """The sheet a table is written to (a sheet name holds at most 31 characters)."""
+    return name[:31]
+
+
 def _plain(cell: Cell) -> Any:
     if isinstance(cell, str):
         return neutralise(cell)
@@ -32,15 +43,13 @@ def render_xlsx(report: Report) -> bytes:
     if first is not None:
         book.remove(first)
     bold, link = Font(bold=True), Font(color="1D70B8", underline="single")
-    sheet_of: dict[int, str] = {}
-    home: dict[int, str] = {}  # the table sheet a figure's sheet links back to
-    for f in report.figures():
-        sheet_of[id(f)] = f"F{len(sheet_of) + 1}"
+    sheet_of = figure_sheets(report)
+    home: dict[Figure, str] = {}  # the table sheet a figure's sheet links back to
     for table in report.tables:
         for f in table.figures():
-            home.setdefault(id(f), table.name[:31])
+            home.setdefault(f, table_sheet(table.name))
     for table in (*report.tables, *report.closing):
-        sheet = book.create_sheet(table.name[:31])
+        sheet = book.create_sheet(table_sheet(table.name))
         sheet.append([neutralise(table.caption)])
         sheet["A1"].font = bold
         sheet.append([neutralise(c) for c in table.columns])
@@ -51,7 +60,7 @@ def render_xlsx(report: Report) -> bytes:
                 target = sheet.cell(row=r, column=c)
                 if isinstance(value, Figure):
                     target.value = value.count
-                    name = sheet_of.get(id(value))
+                    name = sheet_of.get(value)
                     if name:
                         # a link inside the workbook: a location, not an external target
                         target.hyperlink = Hyperlink(ref=target.coordinate, location=f"'{name}'!A1")
@@ -60,8 +69,7 @@ def render_xlsx(report: Report) -> bytes:
                     target.value = _plain(value)
                     if isinstance(value, dt.date):
                         target.number_format = "yyyy-mm-dd"
-    for f in report.figures():
-        name = sheet_of[id(f)]
+    for f, name in sheet_of.items():
         sheet = book.create_sheet(name)
         sheet.append([neutralise(f.label), f.count])
         sheet["A1"].font = bold
@@ -70,7 +78,7 @@ def render_xlsx(report: Report) -> bytes:
         for key in f.keys:
             sheet.append([neutralise(key)])
         sheet["C1"] = "back to the report"
-        sheet["C1"].hyperlink = Hyperlink(ref="C1", location=f"'{home[id(f)]}'!A1")
+        sheet["C1"].hyperlink = Hyperlink(ref="C1", location=f"'{home[f]}'!A1")
         sheet["C1"].font = link
     out = io.BytesIO()
     book.save(out)

@@ -3,15 +3,14 @@ page, each figure leading to its items) and ``/reports/file/FMT`` (the same repo
 
 Reports count every agency's items, so both routes need ``Permission.VIEW_REPORTS`` (a role
 that sees every agency). The form is a GET form: choosing a report changes nothing, and its
-address can be bookmarked or shared with someone who may read it. A request the engine
-refuses (``engine.reports.check``) is shown with the GOV.UK error summary, naming the field.
+address can be bookmarked or shared with someone who may read it. The dates are GOV.UK date
+inputs (``web.report_form``); every problem, the form's own or what the engine refuses, is
+shown with the GOV.UK error summary and beside its field, with what was typed kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import urllib.parse
-from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -28,8 +27,8 @@ from engine.sessions import SignedIn
 from web import urls
 from web.access import Requires, page
 from web.deps import Context, LinkDead
+from web.report_form import LABELS, ReportForm
 
-FIELDS = ("report", "from", "to", "review", "agency", "meeting")
 DOWNLOADS = ("pdf", "xlsx", "csv", "json", "html")
 _MEDIA = {
     "pdf": "application/pdf",
@@ -39,7 +38,7 @@ _MEDIA = {
     "html": "text/html; charset=utf-8",
 }
 DESCRIPTIONS = {
-    "rag": "RAG and state by review and by agency, on the 'to' date",
+    "rag": "RAG and state by review and by agency, on date to",
     "overdue": "Overdue items, how far each has been escalated and whose move it is",
     "timescale": "Recommendations implemented within timescale, against the original and "
     "the agreed date",
@@ -49,40 +48,12 @@ DESCRIPTIONS = {
     "board-pack": "All of these but the minutes for one period, with the history's "
     "hash-chain heads at the end",
 }
-# the field the error summary points to for each option the engine names
-_FIELD_OF = {"report": "report", "from": "from", "to": "to", "meeting": "meeting",
-             "review": "review", "agency": "agency", "name": "report"}  # fmt: skip
-
-
-def _form(query: Mapping[str, str]) -> dict[str, str]:
-    return {k: query.get(k, "").strip()[:100] for k in FIELDS}
-
-
-def _request(form: dict[str, str], today: dt.date) -> engine_reports.ReportRequest:
-    """Raises: ReportRefused naming the field."""
-
-    def day(option: str) -> dt.date | None:
-        return engine_reports.parse_day(option, form[option]) if form[option] else None
-
-    return engine_reports.ReportRequest(
-        name=form["report"],
-        today=today,
-        day_from=day("from"),
-        day_to=day("to"),
-        review=form["review"] or None,
-        agency=form["agency"] or None,
-        meeting=day("meeting"),
-    )
 
 
 def _build(ctx: Context, request: engine_reports.ReportRequest) -> engine_reports.Report:
     services = ctx.services
     with services.db.engine.connect() as conn:
         return engine_reports.build(conn, services.specs, services.calendar, request)
-
-
-def _query(form: dict[str, str]) -> str:
-    return urllib.parse.urlencode({k: v for k, v in form.items() if v})
 
 
 def router(ctx: Context) -> APIRouter:
@@ -96,27 +67,24 @@ def router(ctx: Context) -> APIRouter:
         request: Request,
         who: Annotated[SignedIn, Depends(Requires(Permission.VIEW_REPORTS))],
     ) -> Response:
-        form = _form(request.query_params)
+        form = ReportForm.read(request.query_params)
         with ctx.services.db.engine.connect() as conn:
             choices = listing.choices(conn, None)
-        errors: list[dict[str, str]] = []
-        error_of: dict[str, str] = {}
         body, built = None, None
-        if form["report"]:
-            try:
-                built = await run_in_threadpool(_build, ctx, _request(form, today()))
-            except ReportRefused as refused:
-                field = _FIELD_OF.get(refused.option, "report")
-                text = f"{field.capitalize()}: {refused.problem}"
-                errors.append({"text": text, "href": f"#{field}"})
-                error_of[field] = text
+        if form.sent:
+            asked = form.check(today())
+            if asked is not None:
+                try:
+                    built = await run_in_threadpool(_build, ctx, asked)
+                except ReportRefused as refused:
+                    form.refused(refused)
         if built is not None:
             body = Markup(rendering.render_fragment(built, link=urls.key_path, level=2))
-        query = _query(form)
+        query = form.query()
         downloads = [(fmt, urls.REPORT_FILE.format(fmt=fmt) + f"?{query}") for fmt in DOWNLOADS]
         return page(
             ctx, request, who, "reports.html", form=form, names=engine_reports.NAMES,
-            descriptions=DESCRIPTIONS, choices=choices, errors=errors, error_of=error_of,
+            descriptions=DESCRIPTIONS, labels=LABELS, choices=choices, errors=form.summary(),
             report=built, body=body, downloads=downloads,
         )  # fmt: skip
 
@@ -128,12 +96,16 @@ def router(ctx: Context) -> APIRouter:
     ) -> Response:
         if fmt not in DOWNLOADS:
             raise LinkDead()
-        form = _form(request.query_params)
-        try:
-            built = await run_in_threadpool(_build, ctx, _request(form, today()))
-        except ReportRefused:
-            # the page says what was wrong, in the error summary
-            return RedirectResponse(f"{urls.REPORTS}?{_query(form)}", status_code=303)
+        form = ReportForm.read(request.query_params)
+        asked = form.check(today())
+        built = None
+        if asked is not None:
+            try:
+                built = await run_in_threadpool(_build, ctx, asked)
+            except ReportRefused:
+                built = None
+        if built is None:  # the page says what was wrong, in the error summary
+            return RedirectResponse(f"{urls.REPORTS}?{form.query()}", status_code=303)
         content = await run_in_threadpool(rendering.render, built, fmt)
         day = built.data.get("as_of") or (built.data.get("period") or {}).get("to") or ""
         day = day or built.data.get("meeting") or ""

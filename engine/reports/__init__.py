@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from engine.calendar import Calendar
-from engine.errors import ReportRefused
+from engine.errors import ReportRefused, ReportRule
 from engine.reports import board_pack, high_risk, minutes, overdue, rag, themes, timescale
 from engine.reports.board_pack import stated_indicators
 from engine.reports.figures import FORMAT, Cell, Chart, Figure, Report, Table, percent
@@ -73,7 +73,9 @@ def parse_day(option: str, text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise ReportRefused(option, text, "is not a date; write YYYY-MM-DD") from None
+        raise ReportRefused(
+            option, text, "is not a date; write YYYY-MM-DD", rule=ReportRule.NOT_A_DATE
+        ) from None
 
 
 def check(request: ReportRequest) -> None:
@@ -85,32 +87,42 @@ def check(request: ReportRequest) -> None:
     """
     name = request.name
     if name not in NAMES:
-        raise ReportRefused("report", name, f"no such report{suggest(name, NAMES)}", NAMES)
+        raise ReportRefused(
+            "report", name, f"no such report{suggest(name, NAMES)}", NAMES, rule=ReportRule.UNKNOWN
+        )
     day_to = request.day_to or request.today
     if request.day_from is not None and request.day_from > day_to:
         raise ReportRefused(
             "from",
             request.day_from.isoformat(),
             f"is after --to {day_to.isoformat()}; the period must start before it ends",
+            rule=ReportRule.FROM_AFTER_TO,
         )
     if name in _AT_ONE_DATE and request.day_from is not None:
         raise ReportRefused(
             "from",
             request.day_from.isoformat(),
             f"{name} shows the position on one date; give it as --to DATE",
+            rule=ReportRule.ONE_DATE,
         )
     if name == "minutes":
         if request.meeting is None:
-            raise ReportRefused("meeting", "", "minutes needs the panel meeting's date")
+            raise ReportRefused(
+                "meeting", "", "minutes needs the panel meeting's date", rule=ReportRule.NO_MEETING
+            )
         if request.day_from is not None or request.day_to is not None:
             raise ReportRefused(
                 "from" if request.day_from else "to",
                 (request.day_from or request.day_to or request.today).isoformat(),
                 "minutes covers one meeting; give only --meeting DATE",
+                rule=ReportRule.MEETING_ONLY,
             )
     elif request.meeting is not None:
         raise ReportRefused(
-            "meeting", request.meeting.isoformat(), f"only minutes takes a meeting date, not {name}"
+            "meeting",
+            request.meeting.isoformat(),
+            f"only minutes takes a meeting date, not {name}",
+            rule=ReportRule.NOT_MINUTES,
         )
 
 

@@ -23,7 +23,7 @@ from engine import indicators
 from engine.calendar import Calendar
 from engine.hashchain import canonical_time, heads_at, heads_digest
 from engine.reports import high_risk, overdue, rag, themes, timescale
-from engine.reports.figures import FORMAT, Cell, Chart, Report, Table
+from engine.reports.figures import FORMAT, Cell, Chart, Figure, Report, Table
 from engine.reports.lives import Life, Scope, Specs, end_of
 from engine.store import core
 
@@ -64,6 +64,16 @@ def stated_indicators(
     if scope.agency is not None:
         return []
     return indicators.stated(conn, scope.review, day_from, day)
+
+
+def _titled(rows: tuple[tuple[Cell, ...], ...], title: str) -> tuple[tuple[Cell, ...], ...]:
+    """``rows`` with each figure's label led by its part's title: in one pack, "sept: red" of
+    the RAG part and "sept: all" of the themes part are told apart wherever the label is read
+    (the drill-down's headings, a figure's sheet, a screen reader's link text)."""
+    return tuple(
+        tuple(Figure.of(f"{title}: {c.label}", c.keys) if isinstance(c, Figure) else c for c in row)
+        for row in rows
+    )
 
 
 def _chain(
@@ -155,7 +165,10 @@ def build(
     for part in parts:
         renamed = {t.name: f"{part.name}-{t.name}" for t in part.tables}
         tables.extend(
-            dataclasses.replace(t, name=renamed[t.name], section=part.title) for t in part.tables
+            dataclasses.replace(
+                t, name=renamed[t.name], section=part.title, rows=_titled(t.rows, part.title)
+            )
+            for t in part.tables
         )
         charts.extend(dataclasses.replace(c, table=renamed[c.table]) for c in part.charts)
         notes.extend(f"{part.title}: {n}" for n in part.notes)

@@ -86,13 +86,15 @@ class Report:
         raise KeyError(name)
 
     def figures(self) -> list[Figure]:
-        """Every figure with items behind it, once each, in table order."""
-        seen: dict[int, Figure] = {}
+        """Every figure with items behind it, once each, in table order. Two cells that count
+        the same items under the same label (the number due, on two bases) are one figure:
+        one list of items, one sheet, one anchor (``Figure`` compares by label and keys)."""
+        seen: dict[Figure, None] = {}
         for table in self.tables:
             for f in table.figures():
                 if f.count:
-                    seen.setdefault(id(f), f)
-        return list(seen.values())
+                    seen.setdefault(f, None)
+        return list(seen)
 
 
 def percent(count: int, of: int) -> float | None:

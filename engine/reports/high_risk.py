@@ -14,9 +14,9 @@ from typing import Any
 
 from engine.calendar import Calendar
 from engine.reports.figures import FORMAT, Figure, Report, Table
-from engine.reports.kinds import DECISIONS, kind_of
+from engine.reports.kinds import DECISIONS, kind_of, label_of
 from engine.reports.lives import Life, Scope, Specs, end_of
-from engine.reports.overdue import overdue_at
+from engine.reports.overdue import late_at
 
 
 def quarter_before(day: dt.date) -> dt.date:
@@ -56,7 +56,7 @@ def build(
         risky = life.priority == "H" or "red" in (before.rag, after.rag)
         if not risky:
             continue
-        late = overdue_at(after, end, calendar)
+        late = late_at(life, end, specs, calendar)
         if not after.terminal:
             high.append(
                 {
@@ -75,7 +75,7 @@ def build(
             rag_changes.append(
                 {"key": life.key, "from": before.rag, "to": after.rag, "state": after.state}
             )
-        if late is not None and overdue_at(before, start, calendar) is None:
+        if late is not None and late_at(life, start, specs, calendar) is None:
             new_overdue.append(
                 {
                     "key": life.key,
@@ -97,6 +97,10 @@ def build(
                         "at": e.at.isoformat(),
                         "kind": kind.value,
                         "trigger": e.trigger,
+                        "decision": label_of(e, spec),
+                        "to_label": spec.states[e.to_state].label
+                        if spec is not None and e.to_state in spec.states
+                        else e.to_state,
                         "actor": e.actor,
                         "from": e.from_state,
                         "to": e.to_state,
@@ -123,7 +127,7 @@ def build(
             ("RAG changed", Figure.of("RAG changed", [r["key"] for r in rag_changes])),
             ("Newly overdue", Figure.of("newly overdue", [n["key"] for n in new_overdue])),
             (
-                "Items with decisions recorded",
+                "High-risk items with decisions recorded",
                 Figure.of("decided", list(dict.fromkeys(d["key"] for d in decisions))),
             ),
         ),
@@ -149,7 +153,7 @@ def build(
         name="rag-changes",
         caption="RAG at the start and at the end of the period",
         columns=("Item", "From", "To"),
-        rows=tuple((r["key"], r["from"] or "none", r["to"] or "none") for r in rag_changes),
+        rows=tuple((r["key"], r["from"] or "no RAG", r["to"] or "no RAG") for r in rag_changes),
     )
     newly = Table(
         name="new-overdue",
@@ -159,10 +163,19 @@ def build(
     )
     decided = Table(
         name="decisions",
-        caption="Decisions recorded in the period",
-        columns=("Item", "When", "What", "By", "RAG", "Why"),
+        caption="Decisions recorded in the period on these items (London time)",
+        columns=("Item", "When", "Decision", "State after", "By", "RAG", "Why"),
         rows=tuple(
-            (d["key"], d["at"], d["kind"], d["actor"], d["rag"], d["reason"]) for d in decisions
+            (
+                d["key"],
+                _local(d["at"], calendar),
+                d["decision"],
+                d["to_label"],
+                d["actor"],
+                d["rag"],
+                d["reason"],
+            )
+            for d in decisions
         ),
     )
     return Report(
@@ -171,3 +184,8 @@ def build(
         data=data,
         tables=(summary, items, changes, newly, decided),
     )
+
+
+def _local(at: str, calendar: Calendar) -> str:
+    """An event's ISO time as London's date and time, as a board reads it."""
+    return calendar.local(dt.datetime.fromisoformat(at)).strftime("%Y-%m-%d %H:%M")

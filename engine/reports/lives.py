@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engine.calendar import Calendar
-from engine.errors import ReportRefused
+from engine.errors import ReportRefused, ReportRule
 from engine.items import item_key, title_of
 from engine.reports.kinds import MIGRATE
 from engine.spec import CountsAs, State, WorkflowSpec, suggest
@@ -109,9 +109,25 @@ class Life:
     original_due: dt.date | None
     themes: tuple[str, ...] = ()
     events: list[Any] = field(default_factory=list)
+    # positions replayed so far, by moment: a board pack asks five reports for the same one
+    _replayed: dict[dt.datetime, Position] = field(default_factory=dict, init=False, repr=False)
+    # what a report module worked out from a position, by (what, moment), for the same reason
+    # (``engine.reports.overdue.late_at``)
+    derived: dict[tuple[str, dt.datetime], Any] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def at(self, moment: dt.datetime, specs: Specs) -> Position:
-        """Where the item stood just before ``moment`` (events at or after it not counted)."""
+        """Where the item stood just before ``moment`` (events at or after it not counted).
+
+        Replayed once per moment: a ``Life`` belongs to one report request, so ``specs`` is
+        that request's, the same at every call."""
+        seen = self._replayed.get(moment)
+        if seen is None:
+            seen = self._replayed[moment] = self._replay(moment, specs)
+        return seen
+
+    def _replay(self, moment: dt.datetime, specs: Specs) -> Position:
         state: str | None = None
         version: int | None = None
         rag = None
@@ -222,7 +238,11 @@ class Scope:
             known = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
             if value not in known:
                 raise ReportRefused(
-                    option, value, f"no such {option}{suggest(value, known)}", allowed=known
+                    option,
+                    value,
+                    f"no such {option}{suggest(value, known)}",
+                    allowed=known,
+                    rule=ReportRule.UNKNOWN,
                 )
 
     def where(self, query: sa.Select[Any]) -> sa.Select[Any]:

@@ -23,6 +23,16 @@ from engine.reports.lives import Life, Scope, Specs, local_day
 from engine.store import core
 
 _evidence = core.evidence
+# what the minutes' summary calls each kind of decision
+_KIND_WORDS = {
+    Kind.CHALLENGE.value: "Challenges",
+    Kind.SIGN_OFF.value: "Sign-offs",
+    Kind.ASSURANCE.value: "Implementation confirmed",
+    Kind.RAG.value: "RAG changes",
+    Kind.EXTENSION_GRANTED.value: "Extensions granted",
+    Kind.EXTENSION_REFUSED.value: "Extensions refused",
+    Kind.CLOSURE.value: "Closures",
+}
 
 
 def build(
@@ -108,7 +118,7 @@ def build(
         caption=f"Decisions recorded for the panel meeting of {meeting.isoformat()}",
         columns=("Decision", "Items"),
         rows=tuple(
-            (k.replace("_", " "), Figure.of(k.replace("_", " "), list(dict.fromkeys(v))))
+            (_KIND_WORDS.get(k, k), Figure.of(_KIND_WORDS.get(k, k), list(dict.fromkeys(v))))
             for k, v in sorted(by_kind.items())
         ),
     )
@@ -122,7 +132,7 @@ def build(
                 m["decision"],
                 m["from_label"],
                 m["to_label"],
-                f"{m['rag']['from'] or 'none'} to {m['rag']['to']}" if m["rag"] else None,
+                f"{m['rag']['from'] or 'no RAG'} to {m['rag']['to']}" if m["rag"] else None,
                 m["actor"],
                 m["reason"],
                 "; ".join(

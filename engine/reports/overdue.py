@@ -18,7 +18,7 @@ from engine import deadlines
 from engine.calendar import Calendar
 from engine.reports.figures import FORMAT, Figure, Report, Table
 from engine.reports.lives import Life, Position, Scope, Specs, end_of, local_day
-from engine.spec import move_in
+from engine.spec import LADDER, WorkflowFile, move_in
 
 _TICK = dt.timedelta(microseconds=1)
 
@@ -33,6 +33,7 @@ class Overdue:
     steps_reached: int
     steps: int
     last_step_to: tuple[str, ...]
+    last_step_words: tuple[str, ...]  # the same, as the board reads them
     urgent: bool
     owed: str | None  # evidence | decision | confirmation
     role: str | None
@@ -67,12 +68,33 @@ def overdue_at(position: Position, moment: dt.datetime, calendar: Calendar) -> O
         steps_reached=len(reached),
         steps=len(plan.escalations),
         last_step_to=reached[-1].targets if reached else (),
+        last_step_words=tuple(
+            _target_words(position.spec.model, t) for t in (reached[-1].targets if reached else ())
+        ),
         urgent=bool(reached and reached[-1].urgent),
         owed=move.owed.value if move else None,
         role=move.role if move else None,
         role_label=move.label if move else None,
         own_agency=bool(move and move.own_agency),
     )
+
+
+def late_at(life: Life, moment: dt.datetime, specs: Specs, calendar: Calendar) -> Overdue | None:
+    """How overdue ``life`` was at ``moment`` (``overdue_at`` of its position then), worked
+    out once per moment: the overdue and high-risk parts of a board pack both ask."""
+    memo = life.derived
+    if ("overdue", moment) not in memo:
+        memo[("overdue", moment)] = overdue_at(life.at(moment, specs), moment, calendar)
+    result: Overdue | None = memo[("overdue", moment)]
+    return result
+
+
+def _target_words(model: WorkflowFile, target: str) -> str:
+    """An escalation target in words: the ladder's next rung, or the role's label."""
+    if target == LADDER:
+        return "next on the agency's escalation ladder"
+    role = model.roles.get(target)
+    return role.label if role is not None and role.label else target.replace("_", " ")
 
 
 def whose_move(life: Life, late: Overdue) -> str:
@@ -88,7 +110,7 @@ def escalation_words(late: Overdue) -> str:
         return "no escalation ladder"
     if not late.steps_reached:
         return f"not yet escalated (0 of {late.steps})"
-    to = ", ".join(late.last_step_to)
+    to = ", ".join(late.last_step_words)
     return f"step {late.steps_reached} of {late.steps} (to {to})" + (
         ", urgent" if late.urgent else ""
     )
@@ -129,9 +151,9 @@ def build(
     rows: list[tuple[Life, Position, Overdue]] = []
     for life in lives:
         position = life.at(moment, specs)
-        late = overdue_at(position, moment, calendar)
-        if late is not None:
-            rows.append((life, position, late))
+        behind = late_at(life, moment, specs, calendar)
+        if behind is not None:
+            rows.append((life, position, behind))
     rows.sort(key=lambda r: (-r[2].days, r[0].key))
     by_move: dict[str, list[str]] = {}
     by_agency: dict[str, list[str]] = {}

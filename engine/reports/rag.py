@@ -16,6 +16,7 @@ from engine.reports.figures import FORMAT, Cell, Figure, Report, Table
 from engine.reports.lives import Life, Position, Scope, Specs, end_of
 
 RAGS = ("red", "amber", "green", "none")
+_RAG_WORDS = {"red": "red", "amber": "amber", "green": "green", "none": "no RAG"}
 
 
 def _group(
@@ -54,9 +55,9 @@ def _json(groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def _rag_table(name: str, heading: str, groups: dict[str, dict[str, Any]]) -> Table:
     rows: list[tuple[Cell, ...]] = []
     for group, g in sorted(groups.items()):
-        cells = [Figure.of(f"{group}: {r}", g["rag"][r]) for r in RAGS]
+        cells = [Figure.of(f"{group}: {_RAG_WORDS[r]}", g["rag"][r]) for r in RAGS]
         every = [k for r in RAGS for k in g["rag"][r]]
-        rows.append((group, *cells, Figure.of(f"{group}: all", every)))
+        rows.append((group, *cells, Figure.of(f"{group}: all items", every)))
     return Table(
         name=f"rag-{name}",
         caption=f"RAG by {heading}",
@@ -69,7 +70,8 @@ def _state_table(name: str, heading: str, groups: dict[str, dict[str, Any]]) -> 
     rows: list[tuple[Cell, ...]] = []
     for group, g in sorted(groups.items()):
         for state, v in g["state"].items():
-            rows.append((group, v["label"], state, Figure.of(f"{group}: {state}", v["items"])))
+            label = f"{group}: {v['label']}"
+            rows.append((group, v["label"], state, Figure.of(label, v["items"])))
     return Table(
         name=f"state-{name}",
         caption=f"State by {heading}",

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from jsonschema import Draft202012Validator
+from openpyxl import load_workbook
 
 from engine import checkpoints, reports
 from engine.hashchain import GENESIS, row_hash, verify
@@ -174,13 +177,87 @@ def test_board_pack_pdf_pages_carry_the_parts_and_the_digest(
     for title in ("Board pack", "RAG and state", "Hash-chain heads at the end of the period"):
         assert title in text
     assert pack.data["chain"]["heads_sha256"] in "".join(text.split())
-    last = subprocess.run(
-        [str(PDFTOTEXT), "-f", str(len(pages)), str(pdf), "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    assert pack.data["chain"]["heads"][-1]["hash"][:16] in "".join(last.split()) or (
-        "Items behind each figure" in text
-    )
+    flat = " ".join(text.split())
+    assert "Implemented (signed off, or assured) 1 6 16.7% 2 6 33.3%" in flat  # the figures
+    page_text = [
+        subprocess.run(
+            [str(PDFTOTEXT), "-f", str(n), "-l", str(n), str(pdf), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        for n in range(1, len(pages) + 1)
+    ]
+    drill = next(n for n, t in enumerate(page_text) if "Items behind each figure" in t)
+    chain = next(n for n, t in enumerate(page_text) if "Hash-chain heads at the end" in t)
+    assert drill < chain  # the heads come last, after the items behind each figure
+    digest = pack.data["chain"]["heads_sha256"]
+    assert digest in "".join("".join(page_text[chain:]).split())
+    assert digest not in "".join("".join(page_text[:chain]).split())
+    assert pack.data["chain"]["heads"][-1]["hash"] in "".join("".join(page_text[chain:]).split())
+
+
+def test_each_figure_in_the_pack_is_labelled_with_its_part(history: Services) -> None:  # noqa: F811
+    """In one pack "sept: red" (RAG) and "sept: all" (themes) must be told apart wherever a
+    label is read: the drill-down's headings, the figure sheets, the links' text."""
+    pack = _pack(history)
+    labelled = [(t.section, f.label) for t in pack.tables for f in t.figures()]
+    assert labelled
+    assert [(s, label) for s, label in labelled if not label.startswith(f"{s}: ")] == []
+    assert ("RAG and state", "RAG and state: sept: no RAG") in labelled
+    alone = {f.label for f in _build(history, "rag").figures()}
+    assert "sept: no RAG" in alone  # the report on its own keeps the short label
+
+
+class _DrillDown(HTMLParser):
+    """The items listed under each figure's heading (``id="fN"``) and each count's link."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, list[str]] = {}
+        self.links: list[str] = []
+        self._at: str | None = None
+        self._li = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("h3", "h4") and (a.get("id") or "").startswith("f"):
+            self._at = str(a["id"])
+            self.items[self._at] = []
+        self._li = tag == "li" and self._at is not None
+        if tag == "a" and (a.get("href") or "").startswith("#f"):
+            self.links.append(str(a["href"])[1:])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section":
+            self._at = None
+
+    def handle_data(self, data: str) -> None:
+        if self._li and self._at is not None:
+            self.items[self._at].append(data)
+            self._li = False
+
+
+def test_every_figure_leads_to_the_same_items_in_html_xlsx_and_json(history: Services) -> None:  # noqa: F811
+    pack = _pack(history)
+    figures = pack.figures()
+    assert len(figures) > 20
+    drill = _DrillDown()
+    drill.feed(render(pack, "html").decode())
+    book = load_workbook(io.BytesIO(render(pack, "xlsx")))
+    for n, f in enumerate(figures, start=1):
+        assert drill.items[f"f{n}"] == list(f.keys), f.label  # the HTML drill-down
+        sheet = book[f"F{n}"]  # a sheet per figure
+        assert (sheet["A1"].value, sheet["B1"].value) == (f.label, f.count)
+        listed = [r[0] for r in sheet.iter_rows(min_row=3, max_col=1, values_only=True)]
+        assert listed == list(f.keys), f.label
+    assert set(drill.links) == {f"f{n}" for n in range(1, len(figures) + 1)}
+    # the JSON carries the same keys behind the same counts
+    timescale = pack.data["reports"]["timescale"]["bases"]["implemented"]["within_agreed"]
+    label = "Implemented within timescale: implemented within agreed due date"
+    [figure] = [f for f in figures if f.label == label]
+    assert list(figure.keys) == timescale["items"] == [f"{REVIEW}/A1", f"{REVIEW}/A2"]
+    red = pack.data["reports"]["rag"]["by_agency"]["nhs-south-east-essex"]["rag"]["red"]
+    [figure] = [f for f in figures if f.label == "RAG and state: nhs-south-east-essex: red"]
+    assert list(figure.keys) == red["items"] == [f"{REVIEW}/A5"]

@@ -23,6 +23,7 @@ March, so local dates are the UTC dates here):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine import reports
-from engine.errors import ReportRefused
+from engine.errors import ReportRefused, ReportRule
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
 from engine.importer import import_files
@@ -192,7 +193,13 @@ def test_timescale_counts_against_the_original_and_the_agreed_date(history: Serv
         33.3,
     )
     assert assured["within_original"]["count"] == 0  # A1 was assured on 02-10, due 02-01
-    assert assured["within_agreed"] == {**assured["within_agreed"], "count": 0, "of": 6}
+    assert assured["within_agreed"] == {
+        "count": 0,  # A1 assured late; A2 signed off, never audited; A9's audit failed
+        "of": 6,
+        "percent": 0.0,
+        "items": [],
+        "of_items": _k("A1", "A2", "A3", "A4", "A5", "A9"),
+    }
 
 
 def test_timescale_shows_each_item_as_what_it_is(history: Services) -> None:
@@ -362,13 +369,51 @@ def test_minutes_list_each_decision_with_who_why_and_evidence_hashes(history: Se
         ("A5", "rag", "recorded_that_day"),
         ("A9", "sign_off", "meeting_date"),
     ]
+    summary = _build(history, "minutes", review=None, meeting=dt.date(2011, 2, 5)).table("summary")
+    assert [(r[0], r[1].count) for r in summary.rows] == [  # type: ignore[union-attr]
+        ("Challenges", 1),
+        ("RAG changes", 1),
+        ("Sign-offs", 1),
+    ]
     a3, a5, a9 = data["decisions"]
     assert (a3["actor"], a3["reason"]) == (PANEL, "thin")
     assert [x["filename"] for x in a3["evidence"]] == [None]  # a written statement
-    assert len(a3["evidence"][0]["sha256"]) == 64
+    # the version of the evidence each decision was taken on: the statement's SHA-256
+    assert [x["sha256"] for x in a3["evidence"]] == [_sha("A3 thin")]
+    assert [x["sha256"] for x in a9["evidence"]] == [_sha("A9 done")]
     assert a5["rag"] == {"from": None, "to": "red"}
     assert a5["evidence"] == []
     assert a9["rag"] == {"from": None, "to": "amber"}
+
+
+def _sha(statement: str) -> str:
+    return hashlib.sha256(statement.encode()).hexdigest()
+
+
+def test_minutes_name_the_evidence_version_a_later_sign_off_was_taken_on(
+    history: Services,
+) -> None:
+    """A9 was signed off on its first statement, then the audit could not confirm it; a
+    second statement comes in and is signed off at a later meeting: that decision names both
+    versions on file, the first sign-off still only the first."""
+    _fire(history, "A9", "submit_evidence", SEPT, "2011-04-01", evidence=_evidence("A9 again"))
+    _fire(
+        history,
+        "A9",
+        "sign_off",
+        PANEL,
+        "2011-04-05",
+        rag=Rag.GREEN,
+        reason="now in practice",
+        meeting_date=dt.date(2011, 4, 5),
+    )
+    later = _build(history, "minutes", review=None, meeting=dt.date(2011, 4, 5)).data
+    [decision] = later["decisions"]
+    # everything on file when it was decided, oldest first: both versions, by their hashes
+    assert [x["sha256"] for x in decision["evidence"]] == [_sha("A9 done"), _sha("A9 again")]
+    first = _build(history, "minutes", review=None, meeting=dt.date(2011, 2, 5)).data
+    a9 = next(d for d in first["decisions"] if d["key"] == f"{REVIEW}/A9")
+    assert [x["sha256"] for x in a9["evidence"]] == [_sha("A9 done")]
 
 
 def test_minutes_show_an_extension_decision_with_its_dates(history: Services) -> None:
@@ -453,3 +498,62 @@ def test_a_bad_request_is_refused_naming_the_option(
 def test_parse_day_refuses_a_non_date() -> None:
     with pytest.raises(ReportRefused, match="write YYYY-MM-DD"):
         reports.parse_day("to", "31/03/2011")
+
+
+def test_high_risk_decisions_read_in_the_workflows_words_and_london_time(
+    history: Services,
+) -> None:
+    _fire(history, "A5", "set_rag", PANEL, "2011-04-02", rag=Rag.AMBER, reason="replied")
+    built = _build(history, "high-risk", day_to=dt.date(2011, 6, 30))
+    [decision] = built.data["decisions"]
+    assert (decision["at"], decision["decision"]) == (
+        "2011-04-02T10:00:00+00:00",
+        "Set Red/Amber/Green",
+    )
+    row = built.table("decisions").rows[0]
+    assert row[:4] == (
+        f"{REVIEW}/A5",
+        "2011-04-02 11:00",
+        "Set Red/Amber/Green",
+        decision["to_label"],
+    )
+    assert decision["to_label"] == "Open, awaiting evidence"
+
+
+def test_overdue_names_who_an_escalation_reached_in_words(history: Services) -> None:
+    rows = {r[0]: r for r in _build(history, "overdue").table("overdue").rows}
+    assert rows[f"{REVIEW}/A5"][6] == "step 2 of 3 (to next on the agency's escalation ladder)"
+
+
+@pytest.mark.parametrize(
+    ("kw", "rule"),
+    [
+        ({"name": "rags"}, ReportRule.UNKNOWN),
+        ({"name": "timescale", "day_from": dt.date(2011, 4, 1)}, ReportRule.FROM_AFTER_TO),
+        ({"name": "rag", "day_from": dt.date(2011, 1, 1)}, ReportRule.ONE_DATE),
+        ({"name": "minutes"}, ReportRule.NO_MEETING),
+        (
+            {"name": "minutes", "meeting": dt.date(2011, 2, 5), "day_to": dt.date(2011, 2, 5)},
+            ReportRule.MEETING_ONLY,
+        ),
+        ({"name": "rag", "meeting": dt.date(2011, 1, 1)}, ReportRule.NOT_MINUTES),
+        ({"name": "rag", "agency": "septt"}, ReportRule.UNKNOWN),
+    ],
+    ids=[
+        "name",
+        "from_after_to",
+        "one_date",
+        "no_meeting",
+        "meeting_only",
+        "not_minutes",
+        "agency",
+    ],
+)
+def test_a_refusal_says_which_rule_it_broke(
+    history: Services, kw: dict[str, Any], rule: ReportRule
+) -> None:
+    """The web page words each rule its own way from ``rule``, never from the message."""
+    request = reports.ReportRequest(today=dt.date(2011, 3, 31), **kw)
+    with history.db.engine.connect() as conn, pytest.raises(ReportRefused) as caught:
+        reports.build(conn, history.specs, history.calendar, request)
+    assert caught.value.rule is rule

@@ -3,6 +3,7 @@ text read back with poppler-utils; the renderer fetches nothing."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -53,3 +54,34 @@ def test_pdf_refuses_to_fetch_anything() -> None:
 
     with pytest.raises(ValueError, match="fetches nothing"):
         _refuse("file:///etc/passwd")
+
+
+@needs_poppler
+def test_a_long_pdf_prints_the_first_rows_and_names_the_sheet_with_the_rest(
+    tmp_path: Path,
+) -> None:
+    """130 items: the PDF prints 100 of each table and list and names the sheet of the xlsx
+    that holds every one; that sheet does."""
+    from openpyxl import load_workbook
+
+    from reports.document import LIMIT
+    from tests.reports.test_render import _long
+
+    report = _long(LIMIT + 30)
+    pdf = tmp_path / "long.pdf"
+    pdf.write_bytes(render(report, "pdf"))
+    text = subprocess.run(
+        [str(PDFTOTEXT), str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    flat = " ".join(text.split())
+    assert "This PDF is a summary" in flat
+    assert f"r/K{LIMIT:03d}" in flat
+    assert f"r/K{LIMIT + 1:03d}" not in flat
+    assert f"30 more rows are not printed here (rows 1 to {LIMIT} of {LIMIT + 30} are)" in flat
+    assert "sheet “overdue-each-item”" in flat
+    assert "30 more items are not printed here. Every item is on the sheet “F1”" in flat
+    book = load_workbook(io.BytesIO(render(report, "xlsx")))
+    assert book["overdue-each-item"].max_row == 2 + LIMIT + 30  # caption, headings, rows
+    assert [r[0] for r in book["F1"].iter_rows(min_row=3, values_only=True)][-1] == (
+        f"r/K{LIMIT + 30:03d}"
+    )

