@@ -471,6 +471,8 @@ def differences(
         moved += [_email(ident, b, d, was=a) for (a, _), (b, d) in zip(old, now, strict=False)]
         removed += [_email(ident, a, d) for a, d in old[len(now) :]]
         added += [_email(ident, b, d) for b, d in now[len(old) :]]
+    for added, removed, _moved in changes.values():
+        _set_aside_renumbered(added, removed)
 
     def ordered(emails: list[Email]) -> tuple[Email, ...]:
         return tuple(sorted(emails, key=lambda e: (e.at, e.kind, e.key, e.agency, e.step)))
@@ -479,6 +481,25 @@ def differences(
         RecipientChanges(recipient=who, added=ordered(a), removed=ordered(r), moved=ordered(m))
         for who, (a, r, m) in sorted(changes.items())
     )
+
+
+def _set_aside_renumbered(added: list[Email], removed: list[Email]) -> None:
+    """Take out each added email that a removed one matches but for its step: the same kind
+    about the same item to the same person at the same time. Chases are numbered by period,
+    so when the interval changes the chase a person gets on a day can carry another number;
+    it is still the same email on the same day, neither added nor removed."""
+    waiting: dict[tuple[object, ...], list[Email]] = {}
+    for r in removed:
+        waiting.setdefault((r.kind, r.key, r.agency, r.at, r.digest), []).append(r)
+    kept, gone = [], set()
+    for email in added:
+        twins = waiting.get((email.kind, email.key, email.agency, email.at, email.digest))
+        if twins:
+            gone.add(id(twins.pop()))
+        else:
+            kept.append(email)
+    added[:] = kept
+    removed[:] = [r for r in removed if id(r) not in gone]
 
 
 def _email(

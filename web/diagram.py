@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 import textwrap
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 
@@ -64,7 +66,7 @@ def transitions(spec: WorkflowSpec) -> list[TransitionRow]:
             label=t.label or t.trigger.replace("_", " "),
             sources=spec.sources(t),
             dest=t.dest,
-            roles=tuple((roles[r].label or r) if r in roles else r for r in t.roles),
+            roles=tuple(_role_words(r, roles) for r in t.roles),
             requires=tuple(r.value.replace("_", " ") for r in t.requires),
         )
         for t in spec.model.transitions
@@ -167,3 +169,9 @@ def _description(spec: WorkflowSpec) -> str:
         "the table of transitions below lists every transition.",
     ]
     return " ".join(p for p in parts if p)
+
+
+def _role_words(role: str, roles: Mapping[str, Any]) -> str:
+    """A role as people say it: the workflow's label for it, else its name in words."""
+    label = getattr(roles.get(role), "label", None)
+    return label or role.replace("_", " ").capitalize()

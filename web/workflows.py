@@ -254,7 +254,8 @@ def router(ctx: Context, known_templates: Collection[str] | None = None) -> APIR
         return page(
             ctx, request, who, "workflows_draft.html", draft=draft, base=base,
             problems=problems, words=words, diff=yaml_lines(base_text, draft.text),
-            spec=spec, svg=drawn, drawing_missing=drawing_missing,
+            unchanged=draft.text == base_text, spec=spec, svg=drawn,
+            drawing_missing=drawing_missing,
             transitions=diagram.transitions(spec) if spec is not None else [],
             path=draft_path(draft.id), workflow_path=workflow_path(draft.workflow),
         )  # fmt: skip

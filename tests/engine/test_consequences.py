@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.consequences import Consequences, Email, preview
+from engine.consequences import Consequences, Email, differences, preview
 from engine.errors import SpecError, WorkflowNotFound
 from engine.evidence import EvidenceInput
 from engine.fire import FireRequest, fire
@@ -360,3 +360,26 @@ def test_a_role_changed_elsewhere_changes_who_is_emailed(
     assert c.difference == 0
     publish_for_real(published, text, {})
     assert forecast(published, NOW, 60) == c.after
+
+
+def _chase(step: int, day: int, to: str = BM) -> dict[str, object]:
+    at = dt.datetime(2011, 2, day, 9, tzinfo=dt.UTC).isoformat()
+    return {"kind": "chase", "key": "r/R1", "agency": "sept", "step": step, "to": [to],
+            "at": at, "digest": True}  # fmt: skip
+
+
+def test_a_chase_renumbered_on_the_same_day_is_neither_added_nor_removed() -> None:
+    """Chases are numbered by period: under a new interval the chase a person gets on 16 Feb
+    may be chase 1 where it was chase 2. The same email on the same day is not a change (it
+    was listed as chase 1 added and chase 2 removed); the rest go or come as before."""
+    before, after = [_chase(2, 16), _chase(5, 27)], [_chase(1, 16), _chase(4, 28, PANEL)]
+    [bm, panel] = differences(before, after)
+    assert (bm.added, [e.at.day for e in bm.removed], bm.moved) == ((), [27], ())
+    assert [(e.step, e.at.day) for e in panel.added] == [(4, 28)]
+    assert (panel.removed, panel.moved) == ((), ())
+    # moved first, by number; only what is left over pairs by day
+    before, after = [_chase(1, 9), _chase(2, 16)], [_chase(1, 16), _chase(3, 9)]
+    [bm] = differences(before, after)
+    assert [(e.step, e.at.day, e.was.day if e.was else 0) for e in bm.moved] == [(1, 16, 9)]
+    assert [(e.step, e.at.day) for e in bm.added] == [(3, 9)]
+    assert [(e.step, e.at.day) for e in bm.removed] == [(2, 16)]

@@ -63,3 +63,9 @@ def test_the_table_lists_every_transition_with_who_may_fire_it() -> None:
     assert rows["submit_evidence"].roles == ("Agency lead officer",)
     assert rows["set_rag"].dest is None
     assert rows["sign_off"].requires == ("meeting date", "rag", "reason")
+
+
+def test_roles_the_workflow_does_not_label_are_named_in_words() -> None:
+    spec = load_spec((WORKFLOWS / "imr_action.yaml").read_text(), "imr_action.yaml")
+    shown = {t.trigger: t.roles for t in transitions(spec)}
+    assert shown["close_without_assurance"] == ("Business manager",)

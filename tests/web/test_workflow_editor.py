@@ -384,3 +384,14 @@ def test_republishing_a_version_that_does_not_exist_is_the_plain_404(
         data={"csrf_token": csrf_of(page.text)},
     )
     assert got.status_code == 404
+
+
+def test_a_draft_not_yet_changed_says_so_rather_than_ready_to_publish(
+    manager: TestClient,
+) -> None:
+    draft = _new_draft(manager)
+    words = _words(manager.get(draft).text)
+    assert "No changes yet the same as version 1" in words
+    assert "Ready to publish" not in words
+    assert _save(manager, draft, SHIPPED.replace(CHASE_7, CHASE_14)) == 303
+    assert "Ready to publish" in _words(manager.get(draft).text)
