@@ -6,7 +6,8 @@ Exactly what sweeps run over the window would queue: the forecast over ``days`` 
 point of ``deadlines.points_between`` before the end), with the send time that sweep
 would give it, less every one whose dedupe key is already in the outbox (queued, sent,
 failed or cancelled alike). Nothing is written. Recipients are resolved from today's
-directory, so a contact change before the day shows up in the next forecast.
+directory, so a contact change before the day shows up in the next forecast; absences with
+dates, and conflicts of interest, are applied as on the day each email would be decided.
 
 Digests as the sweep makes them: an entry whose kind its rule gathers into digests says
 ``digest: true``, and the digest rows one sweep decides for a recipient and kind share the
@@ -26,7 +27,7 @@ from engine import deadlines
 from engine.calendar import Calendar
 from engine.contacts import Directory
 from engine.items import item_key
-from engine.outbox import NOBODY
+from engine.outbox import NOBODY, Kind
 from engine.services import Services
 from engine.store.tables import Item, Outbox
 from engine.sweep import DUE_ITEMS, dedupe_key
@@ -66,7 +67,7 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
     with services.db.engine.connect() as conn:
         rows = conn.execute(_IN_WINDOW, {"now": end, "end": end}).all()
         known = set(conn.execute(_KNOWN_KEYS, {"end": end}).scalars())
-        directory = Directory.load(conn)
+        today = Directory.load(conn, on=calendar.local(now).date())
         for row in rows:
             spec = services.specs.get(conn, row.workflow_version_id)
             plan = deadlines.plan_of_item(spec.states[row.state], row, calendar)
@@ -74,14 +75,20 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
                 continue
             for due, decided_at in decisions(plan, now, end, calendar):
                 send_at = decided_at if due.urgent else calendar.next_office_time(decided_at)
+                directory = today.at(calendar.local(decided_at).date())
+                up = due.kind == Kind.ESCALATION
                 recipients = [
                     (r, key)
-                    for r in directory.resolve(spec, due.targets, row.agency_id, due.step)
+                    for r in directory.resolve(
+                        spec, due.targets, row.agency_id, due.step, escalation=up
+                    )
                     if (key := dedupe_key(due, plan, row.id, r.email)) not in known
                 ]
                 nobody = [
                     {"role": role, "dedupe_key": key}
-                    for role in directory.unreachable(spec, due.targets, row.agency_id, due.step)
+                    for role in directory.unreachable(
+                        spec, due.targets, row.agency_id, due.step, escalation=up
+                    )
                     if (key := dedupe_key(due, plan, row.id, NOBODY + role)) not in known
                 ]
                 if not recipients and not nobody:
