@@ -146,7 +146,7 @@ def name_problem(value: str, what: str) -> str | None:
 def label(snapshot: Mapping[str, AgencyEntry], agency: str) -> str:
     """How messages name an agency: its name, with its id when they differ."""
     entry = snapshot.get(agency)
-    if entry is None or entry.name == agency:
+    if entry is None or entry.name in ("", agency):
         return agency
     return f"{entry.name} ({agency})"
 
