@@ -29,22 +29,27 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine import privacy, sheets
+from engine import directory, privacy, sheets
 from engine.calendar import Calendar
+from engine.directory import edits
+from engine.directory.contacts_file import (
+    ContactsFile,
+    entries_of,
+    located,
+)
 from engine.errors import ImportErrors
 from engine.findings import Finding, Severity
 from engine.items import create_item
 from engine.spec import reader as yamlio
 from engine.spec import suggest
 from engine.spec.fields import Date, Name, OutOfBounds, Ref, Text, Title, single_line
-from engine.store.tables import Agency, Contact, Item, Recommendation, Review
+from engine.store.tables import Agency, Item, Recommendation, Review
 from engine.versions import SpecCache, require_latest
 
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _agency = Agency.__table__  # type: ignore[attr-defined]
-_contact = Contact.__table__  # type: ignore[attr-defined]
 _review = Review.__table__  # type: ignore[attr-defined]
 _rec = Recommendation.__table__  # type: ignore[attr-defined]
 _item = Item.__table__  # type: ignore[attr-defined]
@@ -88,7 +93,6 @@ def _one_line(value: str | None) -> str | None:
 
 
 Slug = Annotated[str, Field(pattern=_SLUG, max_length=100)]
-Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 
 
 class ReviewIn(_In):
@@ -163,31 +167,6 @@ class ActionPlan(_In):
     workflow: Name = Field("recommendation", description="published workflow the items follow")
     agencies: list[AgencyIn] = Field(min_length=1, max_length=500)
     recommendations: list[RecommendationIn] = Field(min_length=1, max_length=5_000)
-
-
-class ContactIn(_In):
-    role: Role
-    name: Name = Field(min_length=1)
-    email: EmailStr
-    absent: bool = False
-    deputy: EmailStr | None = Field(None, description="who receives their mail while absent")
-
-
-class AgencyContactsIn(_In):
-    name: Name | None = Field(
-        None, min_length=1, description="the agency's name: creates the agency if it is new"
-    )
-    senior_contact_role: Name | None = None
-    contacts: list[ContactIn] = Field(min_length=1, max_length=200)
-    ladder: list[Role] = Field(
-        default_factory=list, max_length=20, description="roles, escalated in this order"
-    )
-
-
-class ContactsFile(_In):
-    """Agencies' contacts and escalation ladders."""
-
-    agencies: dict[Slug, AgencyContactsIn] = Field(min_length=1, max_length=500)
 
 
 @dataclass
@@ -752,7 +731,7 @@ class _Writer:
                 )
         for f in files:
             if isinstance(f.content, ContactsFile):
-                _write_contacts(self.conn, f.content, self.report)
+                _write_contacts(self, f, f.content)
 
 
 def _write_agencies(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
@@ -907,26 +886,25 @@ def _imported_status(path: Path, row: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
-    for agency_id, entry in content.agencies.items():
-        report.contacts += len(entry.contacts)
-        conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
-        conn.execute(
-            _contact.insert(),
-            [
-                {
-                    "agency_id": agency_id,
-                    "name": c.name,
-                    "email": c.email.lower(),
-                    "role": c.role,
-                    "absent": c.absent,
-                    "deputy_email": c.deputy.lower() if c.deputy else None,
-                    "failing": False,
-                }
-                for c in entry.contacts
-            ],
-        )
-        conn.execute(_agency.update().where(_agency.c.id == agency_id).values(ladder=entry.ladder))
+def _write_contacts(w: _Writer, f: _File, content: ContactsFile) -> None:
+    """The file's agencies, each replacing its contacts, ladder, conflicts and assigned
+    auditors, through the directory's one writer (checked whole, logged); its deputies may be
+    cover staff the directory does not list."""
+    conn = w.conn
+    w.report.contacts += sum(len(a.contacts) for a in content.agencies.values())
+    before = directory.read(conn)
+    names = {k: v.name for k, v in before.items()}
+    after = edits.replace_agencies(entries_of(content, names))(before)
+    try:
+        directory.commit(
+            conn, before, after, actor=w.actor, now=w.now,
+            today=w.calendar.local(w.now).date(), note=f"imported from {f.path.name}",
+            outside_deputies=True,
+        )  # fmt: skip
+    except directory.DirectoryRefused as exc:
+        for problem in exc.problems:
+            f.add(located(problem, f.data), problem.message)
+        raise ImportErrors(f.findings) from None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

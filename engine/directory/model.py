@@ -91,6 +91,11 @@ class Problem:
     field: str  # name, id, email, roles, absent_from, absent_until, deputy, ladder, ...
     message: str
     contact: str | None = None  # the contact's email it is about
+    where: str | None = None  # in a file: its line, or its row and column
+
+    @property
+    def text(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
 
 
 class DirectoryRefused(SignoffError, ValueError):
@@ -98,7 +103,7 @@ class DirectoryRefused(SignoffError, ValueError):
     was written."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
+        super().__init__("; ".join(p.text for p in problems))
         self.problems = list(problems)
 
 
