@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import demo, items, mail, report, setup, tokens
+from app.commands import demo, directory, items, mail, report, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -30,6 +30,12 @@ token_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="Personal access tokens for the JSON API."
 )
 app.add_typer(token_app, name="token")
+directory_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Export and import the directory (YAML, CSV, xlsx).",
+)
+app.add_typer(directory_app, name="directory")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
@@ -58,6 +64,8 @@ workflow_app.command("schema")(setup.workflow_schema)
 token_app.command("create")(tokens.create)
 token_app.command("list")(tokens.list_)
 token_app.command("revoke")(tokens.revoke)
+directory_app.command("export")(directory.export_)
+directory_app.command("import")(directory.import_)
 
 
 def main() -> None:

@@ -122,10 +122,11 @@ def commit(
     """Check ``after``, write what differs from ``before`` and log each change.
 
     Raises:
-        DirectoryRefused: ``after`` has problems; nothing was written.
+        DirectoryRefused: ``after`` has problems ``before`` had not; nothing was written.
     """
-    problems = check(after, outside_deputies=outside_deputies)
-    if problems:
+    had = set(check(before, outside_deputies=outside_deputies))
+    problems = [p for p in check(after, outside_deputies=outside_deputies) if p not in had]
+    if problems:  # a problem the directory had already is not this change's
         raise DirectoryRefused(problems)
     found = changes(before, after)
     for agency in sorted(before.keys() | after.keys()):
