@@ -419,6 +419,13 @@ def published_board_roles(conn: sa.Connection, specs: SpecCache) -> set[str]:
     return board_roles(specs.get(conn, i) for i in ids)
 
 
+def published_contact_roles(conn: sa.Connection, specs: SpecCache) -> list[str]:
+    """Every contact role a published workflow names, in the order first named."""
+    ids = conn.execute(sa.select(_wv.c.id).order_by(_wv.c.id)).scalars().all()
+    found = [cr for i in ids for cr in specs.get(conn, i).model.contact_roles]
+    return list(dict.fromkeys(found))
+
+
 def roles_of(conn: sa.Connection, email: str) -> set[str]:
     """Every contact role the address holds, in any agency (as itself or as a deputy)."""
     query = sa.select(_contact.c.role).where(held_by(email.strip().lower()))

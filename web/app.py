@@ -29,6 +29,8 @@ from web import (
     admin,
     api,
     assets,
+    directory_files,
+    directory_pages,
     downloads,
     home,
     items,
@@ -111,6 +113,8 @@ def create_app(
     if emails is not None:  # the email editor needs the templates (app passes them)
         app.include_router(emails_pages.router(ctx, emails))
     app.include_router(report_pages.router(ctx))
+    app.include_router(directory_pages.router(ctx))
+    app.include_router(directory_files.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:

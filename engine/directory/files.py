@@ -98,8 +98,10 @@ def import_file(
     now: dt.datetime,
     dry_run: bool,
     expected: str | None = None,
+    name: str | None = None,
 ) -> Planned:
-    """Import the directory file ``path``: all of it or nothing.
+    """Import the directory file ``path`` (called ``name`` where it came from, e.g. an
+    upload's file name): all of it or nothing.
 
     Raises:
         DirectoryRefused: the file, or the directory it would make, has problems (each
@@ -128,7 +130,7 @@ def import_file(
                            changes=tuple(changes(before, after)), fingerprint=seen)  # fmt: skip
         done = commit(
             conn, before, after, actor=actor, now=now,
-            today=services.calendar.local(now).date(), note=f"imported from {path.name}",
+            today=services.calendar.local(now).date(), note=f"imported from {name or path.name}",
         )  # fmt: skip
         return Planned(dry_run=False, agencies=agencies, changes=tuple(done), fingerprint=seen)
 

@@ -35,6 +35,9 @@ class Person:
     failing: bool = False  # mail to the address bounced (engine.contacts.mark_failing)
     id: int | None = field(default=None, compare=False)  # their first row, once stored
 
+    def __post_init__(self) -> None:  # roles are a set: kept sorted, each once
+        object.__setattr__(self, "roles", tuple(sorted(set(self.roles))))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
