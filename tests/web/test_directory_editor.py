@@ -6,6 +6,7 @@ directory exported; nobody but the business manager sees any of it."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from engine import directory
 from engine.services import Services
-from tests.conftest import BM, PANEL, PANEL_CHAIR
+from tests.conftest import BM, PANEL, PANEL_CHAIR, make_item
 from tests.web.conftest import Clock, csrf_of, row_counts, sign_in
 
 CHAIR = "chair@southend-lscb.example.org"
@@ -386,3 +387,28 @@ def test_the_read_only_directory_shows_conflicts_and_assigned_auditors(
     assert "Audited by Internal Audit Manager (internal.audit@nhs-see.example.org)." in page
     assert "/admin/directory" not in page  # no link the panel cannot follow
     assert 'href="/admin/directory"' in manager.get("/directory").text
+
+
+def test_a_conflicted_chair_s_escalation_goes_to_the_alternate_on_the_outbox_forecast(
+    demo: Services, manager: TestClient
+) -> None:
+    """Issue 11, done when: the chair marked conflicted for one agency, with an alternate,
+    and that agency's next escalation goes to the alternate in the forecast."""
+    make_item(demo, ref="S1", due=dt.date(2010, 12, 10), agency="sept")  # chair: 21 January
+    make_item(demo, ref="N1", due=dt.date(2010, 12, 10), agency="nhs-south-east-essex")
+
+    def escalations(html: str) -> dict[str, str]:
+        rows = re.findall(r"<tr class=\"govuk-table__row\">(.*?)</tr>", html, re.S)
+        out = {}
+        for row in rows:
+            cells = [unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                     for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]  # fmt: skip
+            if cells and cells[1].startswith("Escalation (step 3)"):
+                out[cells[3]] = cells[4]
+        return out
+
+    before = escalations(manager.get("/outbox?status=coming").text)
+    assert before == {"sept": CHAIR, "nhs-south-east-essex": CHAIR}
+    post(manager, SEPT, f"{SEPT}/conflicts", action="add", contact=CHAIR, alternate=PANEL_CHAIR)
+    after = escalations(manager.get("/outbox?status=coming").text)
+    assert after == {"sept": PANEL_CHAIR, "nhs-south-east-essex": CHAIR}
