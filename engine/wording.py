@@ -23,7 +23,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from engine import outbox
+from engine import adminlog, outbox
 from engine.errors import SignoffError
 from engine.services import Services
 from engine.store.tables import EmailWording
@@ -188,9 +188,38 @@ def _insert(
         "note": note,
     }
     with services.db.write() as conn:
+        before = _current_row(conn, name)
         insert = sa.insert(_wording).values(values).returning(_wording.c.id)
         row_id = conn.execute(insert).scalar_one()
-    return Version(id=row_id, **values)  # type: ignore[arg-type]
+        version = Version(id=row_id, **values)  # type: ignore[arg-type]
+        adminlog.record(
+            conn,
+            actor=author,
+            at=now,
+            action="email.revert" if shipped else "email.save",
+            subject=f"email {name}",
+            before=_logged(before) if before else None,
+            after=_logged(version),
+            note=note,
+        )
+    return version
+
+
+def _logged(version: Version) -> dict[str, object]:
+    """What the admin log keeps of a version: its name, both sources and whether shipped."""
+    return {
+        "version": version.version,
+        "shipped": version.shipped,
+        "text": version.text_source,
+        "html": version.html_source,
+    }
+
+
+def _current_row(conn: sa.Connection, name: str) -> Version | None:
+    row = conn.execute(
+        sa.select(_wording).where(_wording.c.name == name).order_by(_wording.c.id.desc()).limit(1)
+    ).one_or_none()
+    return _version(row) if row else None
 
 
 def _check_name(name: str, names: frozenset[str]) -> None:

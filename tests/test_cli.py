@@ -462,3 +462,24 @@ def test_staff_confirm_a_held_reply_from_the_command_line(cli: Cli, tmp_path: Pa
     assert cli("quarantine").stdout.strip() == "nothing in quarantine"
     shown = json.loads(cli("show", R1, "--json").stdout)
     assert shown["items"][0]["state"] == "evidence_submitted"
+
+
+def test_verify_log_checks_the_administrators_log(cli: Cli) -> None:
+    """A changed admin entry fails ``verify-log`` by name, like a changed item event."""
+    from engine import adminlog
+
+    database = Database(f"sqlite:///{cli.db}")
+    for n in (1, 2):
+        with database.write() as conn:
+            adminlog.record(
+                conn, actor=BM, at=dt.datetime(2011, 2, n, tzinfo=dt.UTC), action="email.save",
+                subject="email decision", before=None, after=f"wording {n}",
+            )  # fmt: skip
+    assert "ok: 2 entries of the administrators' log verify" in cli("verify-log").stdout
+    assert json.loads(cli("verify-log", "--json").stdout)["admin_log"] == {
+        "ok": True, "entries": 2, "broken": None,
+    }  # fmt: skip
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE admin_event SET actor = 'someone@else.org' WHERE seq = 1")
+    err = cli("verify-log", code=1).stderr
+    assert "BROKEN: admin log, entry 1: its content was changed" in err

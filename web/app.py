@@ -27,6 +27,7 @@ from engine.services import Services
 from engine.uploads import UploadLimits
 from web import (
     admin,
+    administration,
     api,
     assets,
     directory_files,
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(items.router(ctx))
     app.include_router(downloads.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(administration.router(ctx))
     app.include_router(panel.router(ctx))
     app.include_router(outbox.router(ctx))
     app.include_router(tokens.router(ctx))

@@ -129,9 +129,9 @@ def import_(
 
 @refusals
 def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the hash chain of every item's history and every signed checkpoint; report
-    each problem and exit 1 if any."""
-    from engine import queries
+    """Check the hash chain of every item's history, the administrators' log and every
+    signed checkpoint; report each problem and exit 1 if any."""
+    from engine import adminlog, queries
     from engine.checkpoints import check, log_path
     from engine.hashchain import verify
 
@@ -139,8 +139,9 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     key = settings().key()
     with current.db.engine.connect() as conn:
         result = verify(conn)
+        admin = adminlog.verify(conn)
         sealed = check(conn, key, log_file=log_path(current.data_dir))
-    ok = result.ok and sealed.ok
+    ok = result.ok and admin.ok and sealed.ok
     if as_json:
         broken = result.broken
         print_json(
@@ -152,6 +153,13 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
                 "broken": None
                 if broken is None
                 else {"item_id": broken.item_id, "seq": broken.seq, "problem": broken.problem},
+                "admin_log": {
+                    "ok": admin.ok,
+                    "entries": admin.entries,
+                    "broken": None
+                    if admin.ok
+                    else {"seq": admin.broken_seq, "problem": admin.problem},
+                },
                 "checkpoints": {
                     "count": sealed.checkpoints,
                     "verified": sealed.verified,
@@ -166,6 +174,10 @@ def verify_log(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             typer.echo(f"ok: {result.events} events on {result.items} items verify")
         else:
             typer.echo(f"BROKEN: {result.broken}", err=True)
+        if admin.ok:
+            typer.echo(f"ok: {admin.entries} entries of the administrators' log verify")
+        else:
+            typer.echo(f"BROKEN: {admin}", err=True)
         for problem in sealed.problems:
             typer.echo(f"BROKEN: {problem}", err=True)
         for note in sealed.notes:

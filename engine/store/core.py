@@ -325,3 +325,27 @@ email_wording = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("note", sa.String(500)),
 )
+
+admin_event = sa.Table(
+    "admin_event",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(320), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("before", sa.JSON()),
+    sa.Column("after", sa.JSON()),
+    sa.Column("note", sa.String(500)),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+admin_log_head = sa.Table(
+    "admin_log_head",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("seq", sa.Integer(), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

@@ -430,6 +430,35 @@ class EmailWording(SQLModel, table=True):
     note: str | None = Field(default=None, max_length=500)
 
 
+class AdminEvent(SQLModel, table=True):
+    """One change an administrator made (a workflow, an email's wording, the directory), in
+    one hash chain of its own: ``hash`` = SHA-256 of ``prev_hash`` and a canonical JSON of
+    the other fields (``engine.adminlog``). Written only by ``engine.adminlog``."""
+
+    __tablename__ = "admin_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(sa_column=Column(sa.Integer, nullable=False, unique=True))
+    at: dt.datetime = _ts()
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=100)
+    subject: str = Field(max_length=300)
+    before: Any = Field(default=None, sa_column=Column(sa.JSON, nullable=True))
+    after: Any = Field(default=None, sa_column=Column(sa.JSON, nullable=True))
+    note: str | None = Field(default=None, max_length=500)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AdminLogHead(SQLModel, table=True):
+    """The admin chain's newest event (one row), so removing it is detected like removing an
+    item's newest event."""
+
+    __tablename__ = "admin_log_head"
+    id: int = Field(primary_key=True)
+    seq: int
+    hash: str = Field(max_length=64)
+
+
 def _core_type(column: sa.Column[Any]) -> str:
     kind = column.type
     if isinstance(kind, UTCDateTime):
