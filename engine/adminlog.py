@@ -44,6 +44,18 @@ LABELS = {
     "workflow.draft.save": "Workflow draft saved",
     "workflow.draft.discard": "Workflow draft discarded",
     "workflow.publish": "Workflow published",
+    "directory.agency.added": "Agency added",
+    "directory.agency.changed": "Agency renamed",
+    "directory.agency.removed": "Agency removed",
+    "directory.contact.added": "Contact added",
+    "directory.contact.changed": "Contact changed",
+    "directory.contact.removed": "Contact removed",
+    "directory.ladder.changed": "Escalation ladder changed",
+    "directory.conflict.added": "Conflict of interest added",
+    "directory.conflict.changed": "Conflict of interest changed",
+    "directory.conflict.removed": "Conflict of interest removed",
+    "directory.auditor.added": "Internal auditor assigned",
+    "directory.auditor.removed": "Internal auditor no longer assigned",
 }
 
 

@@ -27,6 +27,12 @@ KINDS = {"workflow": "Workflows", "email": "Email wording", "directory": "Direct
 
 # the administration pages, as the /admin page lists them: (title, path, what it is for)
 SECTIONS: list[tuple[str, str, str]] = [
+    (
+        "Directory",
+        "/admin/directory",
+        "Agencies, contacts, escalation ladders, absences, conflicts of interest and assigned "
+        "auditors; import and export as YAML, CSV or Excel.",
+    ),
     ("Email wording", "/admin/emails", "What each email says, with a preview and a test email."),
     ("Administrators' log", "/admin/log", "Every change made: who, when, before and after."),
 ]

@@ -265,3 +265,28 @@ def test_a_bounced_address_stays_marked_when_the_contact_is_edited(demo: Service
     again = snapshot(demo)["sept"].person(SEPT_LEAD)
     assert again is not None
     assert again.failing
+
+
+def test_each_change_is_logged_with_before_and_after_and_a_refusal_logs_nothing(
+    demo: Services,
+) -> None:
+    from engine import adminlog
+
+    def logged() -> list[adminlog.Entry]:
+        with demo.db.engine.connect() as conn:
+            found, _total = adminlog.entries(conn, action_prefix="directory.")
+        return list(found)
+
+    before = len(logged())
+    apply(demo, edits.move_rung("sept", 2, "senior_contact", -1))
+    [entry, *_] = logged()
+    assert (entry.actor, entry.action, entry.subject) == (
+        "bm@test", "directory.ladder.changed", "sept"
+    )  # fmt: skip
+    assert entry.before == ["lead_officer", "safeguarding_lead", "senior_contact"]
+    assert entry.after == ["lead_officer", "senior_contact", "safeguarding_lead"]
+    assert entry.label == "Escalation ladder changed"
+    refused(demo, edits.remove_contact("sept", SEPT_CHIEF))
+    assert len(logged()) == before + 1
+    with demo.db.engine.connect() as conn:
+        assert adminlog.verify(conn).ok
