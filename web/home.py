@@ -30,7 +30,10 @@ _WORDS: dict[Permission, tuple[str, str | None]] = {
     Permission.MANAGE_OUTBOX: ("See and retry the emails signoff sends", "/outbox"),
     Permission.MANAGE_SESSIONS: ("See who is signed in and end a session", "/sessions"),
     Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", "/directory"),
-    Permission.ADMINISTER: ("Import plans, publish workflows and edit email wording", "/admin"),
+    Permission.ADMINISTER: (
+        "Import plans, publish workflows, edit email wording and the directory",
+        "/admin",
+    ),
 }
 
 

@@ -131,6 +131,8 @@ def test_the_ladder_moves_by_buttons(demo: Services, manager: TestClient) -> Non
     assert snapshot(demo)["sept"].ladder == ("senior_contact", "lead_officer", "internal_auditor")
     page = manager.get(SEPT).text
     assert 'Move up<span class="govuk-visually-hidden"> internal auditor</span>' in page
+    log = manager.get("/admin/log?kind=directory").text
+    assert log.count("Escalation ladder changed") == 4 + 8  # these, and the demo's import
 
 
 def test_a_stale_rung_button_changes_nothing(demo: Services, manager: TestClient) -> None:
