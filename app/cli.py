@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from app import serve
-from app.commands import anchors, demo, items, mail, report, setup, tokens
+from app.commands import anchors, demo, directory, items, mail, report, setup, tokens
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold personal data or secrets
@@ -36,6 +36,12 @@ anchor_app = typer.Typer(
     help="The events relative due dates count from ('publication of this Review').",
 )
 app.add_typer(anchor_app, name="anchor")
+directory_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Export and import the directory (YAML, CSV, xlsx).",
+)
+app.add_typer(directory_app, name="directory")
 
 app.command()(setup.init)
 app.command("import")(setup.import_)
@@ -67,6 +73,8 @@ token_app.command("list")(tokens.list_)
 token_app.command("revoke")(tokens.revoke)
 anchor_app.command("list")(anchors.list_)
 anchor_app.command("set")(anchors.set_)
+directory_app.command("export")(directory.export_)
+directory_app.command("import")(directory.import_)
 
 
 def main() -> None:

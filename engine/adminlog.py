@@ -50,6 +50,18 @@ LABELS = {
     "directory.agency.create": "Agency added to the directory",
     "directory.agency.update": "Agency changed in the directory",
     "directory.contacts.replace": "Agency's contacts and ladder replaced",
+    "directory.agency.added": "Agency added",
+    "directory.agency.changed": "Agency renamed",
+    "directory.agency.removed": "Agency removed",
+    "directory.contact.added": "Contact added",
+    "directory.contact.changed": "Contact changed",
+    "directory.contact.removed": "Contact removed",
+    "directory.ladder.changed": "Escalation ladder changed",
+    "directory.conflict.added": "Conflict of interest added",
+    "directory.conflict.changed": "Conflict of interest changed",
+    "directory.conflict.removed": "Conflict of interest removed",
+    "directory.auditor.added": "Internal auditor assigned",
+    "directory.auditor.removed": "Internal auditor no longer assigned",
 }
 
 

@@ -263,7 +263,7 @@ def preview(
                 f"preview it as {candidate.name!r} or set its name to {workflow!r}",
             )
         checked = check_mapping(candidate, mapping)
-        window = forecast.read_window(conn, now, days)
+        window = forecast.read_window(conn, now, days, calendar.local(now).date())
         migration = plan_migration(conn, candidate, checked, services.specs)
         memo = forecast.Memo(calendar)  # what the two runs share
         before = forecast.emails(window, forecast.specs_of(conn, services.specs), calendar, memo)

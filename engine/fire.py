@@ -19,7 +19,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import deadlines, history, outbox
 from engine.calendar import Calendar
-from engine.contacts import CONTACT_COLUMNS, FALLBACK_ROLE, Directory, acting_as, held_by
+from engine.contacts import (
+    CONTACT_COLUMNS,
+    FALLBACK_ROLE,
+    Directory,
+    acting_as,
+    concerns,
+    held_by,
+    people_about,
+)
 from engine.errors import (
     BadInput,
     ConcurrentUpdate,
@@ -57,11 +65,12 @@ _evidence = Evidence.__table__  # type: ignore[attr-defined]
 
 # the actor's rows (their own, and an absent contact's they deputise for) and every holder
 # of the roles to be notified, with the business managers (they tell the Directory which
-# agencies are the board's)
+# agencies are the board's), and the alternates and auditors the item's agency names
 _SELECT_CONTACTS = sa.select(*CONTACT_COLUMNS).where(
     sa.or_(
         held_by(sa.bindparam("email")),
         _contact.c.role.in_(sa.bindparam("roles", expanding=True)),
+        _contact.c.email.in_(people_about(sa.bindparam("agency"))),
     )
 )
 _SELECT_EVIDENCE_ON_FILE = (
@@ -212,7 +221,9 @@ def fire_in(
     notify_roles = sorted(
         {FALLBACK_ROLE, *(cr for r in wanted for cr in spec.model.roles[r].contact_roles)}
     )
-    contacts = conn.execute(_SELECT_CONTACTS, {"email": actor, "roles": notify_roles}).all()
+    contacts = conn.execute(
+        _SELECT_CONTACTS, {"email": actor, "roles": notify_roles, "agency": row.agency_id}
+    ).all()
     authorise(spec, transition, key, actor, row.agency_id, contacts)
     for earlier in spec.forbidden_prior.get(req.trigger, ()):
         if req.actor in row.actors.get(earlier, ()):
@@ -309,7 +320,10 @@ def fire_in(
         outbox.cancel_chasing(conn, row.id)
     sent = 0
     if transition.notify or asking is not None:
-        directory = Directory(contacts, {})  # the one contacts read, for both below
+        # the one contacts read, for both below, with the agency's conflicts and auditors
+        directory = Directory(
+            contacts, {}, concerns(conn, row.agency_id), on=calendar.local(req.now).date()
+        )
         sent = _enqueue(conn, spec, transition, row, key, seq, to_state, req.now, directory)
         if asking is not None:
             sent += _request_on_entry(

@@ -6,7 +6,8 @@ Exactly what sweeps run over the window would queue: the forecast over ``days`` 
 point of ``deadlines.points_between`` before the end), with the send time that sweep
 would give it, less every one whose dedupe key is already in the outbox (queued, sent,
 failed or cancelled alike). Nothing is written. Recipients are resolved from today's
-directory, so a contact change before the day shows up in the next forecast.
+directory, so a contact change before the day shows up in the next forecast; absences with
+dates, and conflicts of interest, are applied as on the day each email would be decided.
 
 Digests as the sweep makes them: an entry whose kind its rule gathers into digests says
 ``digest: true``, and the digest rows one sweep decides for a recipient and kind share the
@@ -31,7 +32,7 @@ from engine.calendar import Calendar
 from engine.contacts import Directory, Recipient
 from engine.errors import WorkflowNotFound
 from engine.items import item_key
-from engine.outbox import NOBODY
+from engine.outbox import NOBODY, Kind
 from engine.services import Services
 from engine.spec import WorkflowSpec
 from engine.store.tables import Item, Outbox
@@ -95,15 +96,18 @@ class Window:
     directory: Directory
 
 
-def read_window(conn: sa.Connection, now: dt.datetime, days: int) -> Window:
-    """Read what the forecast over ``days`` from ``now`` needs, on ``conn``."""
+def read_window(
+    conn: sa.Connection, now: dt.datetime, days: int, today: dt.date | None = None
+) -> Window:
+    """Read what the forecast over ``days`` from ``now`` needs, on ``conn``; the directory
+    as on ``today`` (the local date of ``now``; None: absence as flagged)."""
     end = now + dt.timedelta(days=days)
     return Window(
         now=now,
         end=end,
         rows=conn.execute(_IN_WINDOW, {"now": end, "end": end}).all(),
         known=frozenset(conn.execute(_KNOWN_KEYS, {"end": end}).scalars()),
-        directory=Directory.load(conn),
+        directory=Directory.load(conn, on=today),
     )
 
 
@@ -144,7 +148,7 @@ def forecast(services: Services, now: dt.datetime, days: int) -> list[dict[str, 
     Sorted by send time; ``to`` and ``dedupe_keys`` are parallel (one outbox row each).
     """
     with collector_paused(), services.db.engine.connect() as conn:
-        window = read_window(conn, now, days)
+        window = read_window(conn, now, days, services.calendar.local(now).date())
         return emails(window, specs_of(conn, services.specs), services.calendar)
 
 
@@ -182,7 +186,8 @@ class Memo:
         self.plans = deadlines.PlanCache(calendar)
         self._decided: dict[tuple[int, dt.datetime, dt.datetime], tuple[Any, list[Any]]] = {}
         self._office: dict[dt.datetime, dt.datetime] = {}
-        self._who: dict[tuple[int, int, tuple[str, ...], str, int], tuple[Any, Any, Any]] = {}
+        self._who: dict[tuple[int, int, tuple[str, ...], str, int, bool], tuple[Any, ...]] = {}
+        self._days: dict[dt.datetime, dt.date] = {}
         self._items: dict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = {}
 
     def item(self, window: Window, row: Any, spec: WorkflowSpec) -> list[dict[str, Any]]:
@@ -229,17 +234,29 @@ class Memo:
         targets: tuple[str, ...],
         agency: str,
         step: int,
+        *,
+        escalation: bool = False,
     ) -> tuple[list[Recipient], list[str]]:
         """``directory.resolve`` and ``directory.unreachable`` of these targets."""
-        key = (id(directory), id(spec), targets, agency, step)
+        key = (id(directory), id(spec), targets, agency, step, escalation)
         found = self._who.get(key)
         if found is None:
             found = self._who[key] = (
                 (directory, spec),
-                directory.resolve(spec, targets, agency, step),
-                directory.unreachable(spec, targets, agency, step),
+                directory.resolve(spec, targets, agency, step, escalation=escalation),
+                directory.unreachable(spec, targets, agency, step, escalation=escalation),
             )
         return found[1], found[2]
+
+    def directory_on(self, directory: Directory, at: dt.datetime) -> Directory:
+        """``directory`` as on the local day of ``at`` (absences with dates apply by day)."""
+        return directory.at(self._day(at))
+
+    def _day(self, at: dt.datetime) -> dt.date:
+        found = self._days.get(at)
+        if found is None:
+            found = self._days[at] = self.calendar.local(at).date()
+        return found
 
 
 def emails(
@@ -273,7 +290,12 @@ def _item_emails(window: Window, row: Any, spec: WorkflowSpec, memo: Memo) -> li
     out: list[dict[str, Any]] = []
     for due, decided_at, send_at in memo.decisions(plan, window.now, window.end):
         who, nobody_roles = memo.recipients(
-            window.directory, spec, due.targets, row.agency_id, due.step
+            memo.directory_on(window.directory, decided_at),
+            spec,
+            due.targets,
+            row.agency_id,
+            due.step,
+            escalation=due.kind == Kind.ESCALATION,
         )
         recipients = [
             (r, key) for r in who if (key := dedupe_key(due, plan, row.id, r.email)) not in known

@@ -29,10 +29,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine import adminlog, anchors, indicators, leads, privacy, saved_mappings, sheets
+from engine import adminlog, anchors, directory, indicators, leads, privacy, saved_mappings, sheets
 from engine.calendar import Calendar
+from engine.directory import edits
+from engine.directory.contacts_file import (
+    ContactsFile,
+    entries_of,
+    located,
+)
 from engine.durations import parse_duration
 from engine.errors import ImportErrors
 from engine.findings import Finding, Severity
@@ -92,7 +98,6 @@ def _one_line(value: str | None) -> str | None:
 
 
 Slug = Annotated[str, Field(pattern=_SLUG, max_length=100)]
-Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
 
 
 class ReviewIn(_In):
@@ -197,31 +202,6 @@ class ActionPlan(_In):
         max_length=200,
         description="as the report states them; shown beside the figures signoff computes",
     )
-
-
-class ContactIn(_In):
-    role: Role
-    name: Name = Field(min_length=1)
-    email: EmailStr
-    absent: bool = False
-    deputy: EmailStr | None = Field(None, description="who receives their mail while absent")
-
-
-class AgencyContactsIn(_In):
-    name: Name | None = Field(
-        None, min_length=1, description="the agency's name: creates the agency if it is new"
-    )
-    senior_contact_role: Name | None = None
-    contacts: list[ContactIn] = Field(min_length=1, max_length=200)
-    ladder: list[Role] = Field(
-        default_factory=list, max_length=20, description="roles, escalated in this order"
-    )
-
-
-class ContactsFile(_In):
-    """Agencies' contacts and escalation ladders."""
-
-    agencies: dict[Slug, AgencyContactsIn] = Field(min_length=1, max_length=500)
 
 
 @dataclass
@@ -986,7 +966,7 @@ class _Writer:
                 )
         for f in files:
             if isinstance(f.content, ContactsFile):
-                _write_contacts(self.conn, f.content, self.report)
+                _write_contacts(self, f, f.content)
 
 
 def _write_agencies(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
@@ -1241,51 +1221,25 @@ def _review_source(path: Path, kept: dict[str, Any]) -> dict[str, Any]:
     return source
 
 
-def _write_contacts(conn: sa.Connection, content: ContactsFile, report: ImportReport) -> None:
-    for agency_id, entry in content.agencies.items():
-        report.contacts += len(entry.contacts)
-        before = _contacts_of(conn, agency_id)
-        conn.execute(_contact.delete().where(_contact.c.agency_id == agency_id))
-        conn.execute(
-            _contact.insert(),
-            [
-                {
-                    "agency_id": agency_id,
-                    "name": c.name,
-                    "email": c.email.lower(),
-                    "role": c.role,
-                    "absent": c.absent,
-                    "deputy_email": c.deputy.lower() if c.deputy else None,
-                    "failing": False,
-                }
-                for c in entry.contacts
-            ],
-        )
-        conn.execute(_agency.update().where(_agency.c.id == agency_id).values(ladder=entry.ladder))
-        after = _contacts_of(conn, agency_id)
-        if after != before:
-            report.directory_changes.append(
-                ("directory.contacts.replace", agency_id, before, after)
-            )
-
-
-def _contacts_of(conn: sa.Connection, agency_id: str) -> dict[str, Any]:
-    """An agency's contacts (role, name, address, absent, deputy) and ladder, as logged."""
-    rows = conn.execute(
-        sa.select(
-            _contact.c.role,
-            _contact.c.name,
-            _contact.c.email,
-            _contact.c.absent,
-            _contact.c.deputy_email,
-        )
-        .where(_contact.c.agency_id == agency_id)
-        .order_by(_contact.c.role, _contact.c.email)
-    )
-    ladder = conn.execute(
-        sa.select(_agency.c.ladder).where(_agency.c.id == agency_id)
-    ).scalar_one_or_none()
-    return {"contacts": [list(r) for r in rows], "ladder": list(ladder or [])}
+def _write_contacts(w: _Writer, f: _File, content: ContactsFile) -> None:
+    """The file's agencies, each replacing its contacts, ladder, conflicts and assigned
+    auditors, through the directory's one writer (checked whole, logged); its deputies may be
+    cover staff the directory does not list."""
+    conn = w.conn
+    w.report.contacts += sum(len(a.contacts) for a in content.agencies.values())
+    before = directory.read(conn)
+    names = {k: v.name for k, v in before.items()}
+    after = edits.replace_agencies(entries_of(content, names))(before)
+    try:
+        directory.commit(
+            conn, before, after, actor=w.actor, now=w.now,
+            today=w.calendar.local(w.now).date(), note=f"imported from {f.path.name}",
+            outside_deputies=True,
+        )  # fmt: skip
+    except directory.DirectoryRefused as exc:
+        for problem in exc.problems:
+            f.add(located(problem, f.data), problem.message)
+        raise ImportErrors(f.findings) from None
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -13,9 +13,10 @@ which they hold a contact role of that Role, or ``OWN_AND_BOARD``: those and the
 agencies (those holding its business manager), whose items (the board's own process: panel
 terms of reference, training) the partners' internal auditors confirm. For an internal
 auditor ``OWN`` is the agencies whose auditor the directory lists them as (one auditor may
-serve two council departments); there is no finer assignment of single items to auditors
-yet, so an auditor sees every item of those agencies and of the board, and nothing of any
-other partner.
+serve two council departments), and those it assigns them to audit (``auditor_assignment``,
+as themselves or as the deputy of an absent assigned auditor); there is no finer assignment
+of single items to auditors, so an auditor sees every item of those agencies and of the
+board, and nothing of any other partner.
 
 ===================  =====  =======  ========  =====  =======  ==========  ======  ========  =====
 role                 items  reports  evidence  act    request  quarantine  outbox  sessions  dir.
@@ -43,7 +44,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.contacts import FALLBACK_ROLE, held_by
+from engine.contacts import FALLBACK_ROLE, assigned_to, held_by
 from engine.errors import ActorRefused
 from engine.store.tables import Contact
 
@@ -186,11 +187,12 @@ class Person:
 def person(conn: sa.Connection, email: str) -> Person | None:
     """The person with address ``email``, or None when the directory does not know it."""
     email = email.strip().lower()
-    rows = conn.execute(
-        sa.select(_contact.c.agency_id, _contact.c.role).where(held_by(email))
-    ).all()
+    rows = list(
+        conn.execute(sa.select(_contact.c.agency_id, _contact.c.role).where(held_by(email)))
+    )
     if not rows:
         return None
+    rows += conn.execute(assigned_to(email)).all()
     board = conn.execute(
         sa.select(_contact.c.agency_id).where(_contact.c.role == FALLBACK_ROLE).distinct()
     ).scalars()

@@ -33,7 +33,10 @@ and ``next_attention_at`` go in with one ``executemany`` each on SQLite (under a
 page cache for the transaction) and with one statement over ``unnest`` of arrays on
 PostgreSQL; the driver's row count says how many outbox rows were new.
 
-Failed deliveries are summarised for the business manager once a day (``engine.failures``);
+Failed deliveries are summarised for the business manager once a day (``engine.failures``),
+and with that daily check the ``absent`` flag of contacts whose absence has dates is set
+from them (``engine.contacts.refresh_absences``: who may act as a deputy); recipients are
+resolved for the day's directory, dates included, whatever the flags say;
 the probe and its connections are ``engine.probe``; compiling a statement once per dialect
 is ``engine.store.compiled``.
 """
@@ -49,7 +52,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine import deadlines, failures, outbox, probe
+from engine import contacts, deadlines, failures, outbox, probe
 from engine.calendar import Calendar
 from engine.contacts import Directory, Recipient
 from engine.items import item_key
@@ -177,7 +180,8 @@ def run_once(
         return report
     calendar = services.calendar
     with db.write() as conn:
-        if failures_due:
+        if failures_due:  # once a day: absences with dates start and end with it
+            contacts.refresh_absences(conn, calendar.local(now).date())
             report.queued += failures.summarise_failures(
                 conn, db.is_sqlite, sql.time, now, calendar
             )
@@ -257,7 +261,7 @@ def _decide(
     ``outbox.COLUMNS`` order); the moves: (item id, version, next_attention_at); and the
     notifications nobody is reachable for (``outbox.record_unreachable``'s rows)."""
     calendar = services.calendar
-    directory = Directory.load(conn)
+    directory = Directory.load(conn, on=calendar.local(now).date())
     bound_now = sql.time(now)
     office = calendar.next_office_time(now)
     times = {now: bound_now, office: sql.time(office)}
@@ -295,10 +299,11 @@ def _decide(
                 found = slots.get(slot_key)
                 if found is None:
                     item_spec = specs[wv_id]
-                    who = directory.resolve(item_spec, d.targets, agency, d.step)
+                    up = d.kind == outbox.Kind.ESCALATION
+                    who = directory.resolve(item_spec, d.targets, agency, d.step, escalation=up)
                     found = slots[slot_key] = (
                         [_slot(d, plan, r, state, day, send, times[send]) for r in who],
-                        directory.unreachable(item_spec, d.targets, agency, d.step),
+                        directory.unreachable(item_spec, d.targets, agency, d.step, escalation=up),
                     )
                 for role in found[1]:
                     unreachable.append(

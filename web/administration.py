@@ -38,6 +38,12 @@ SECTIONS: list[tuple[str, str, str]] = [
         "/admin/workflows",
         "Drafts of each workflow, changed in forms or in YAML, previewed and published.",
     ),
+    (
+        "Directory",
+        "/admin/directory",
+        "Agencies, contacts, escalation ladders, absences, conflicts of interest and assigned "
+        "auditors; import and export as YAML, CSV or Excel.",
+    ),
     ("Email wording", "/admin/emails", "What each email says, with a preview and a test email."),
     (
         "Import an action plan",

@@ -30,6 +30,8 @@ from web import (
     administration,
     api,
     assets,
+    directory_files,
+    directory_pages,
     downloads,
     home,
     imports,
@@ -125,6 +127,8 @@ def create_app(
     app.include_router(workflow_pages.router(ctx, emails.names if emails is not None else None))
     app.include_router(workflow_forms.router(ctx, emails.names if emails is not None else None))
     app.include_router(report_pages.router(ctx))
+    app.include_router(directory_pages.router(ctx))
+    app.include_router(directory_files.router(ctx))
     app.mount(api.PREFIX, api.create_api(ctx))
 
     def not_found(request: Request) -> Response:

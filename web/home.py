@@ -31,7 +31,7 @@ _WORDS: dict[Permission, tuple[str, str | None]] = {
     Permission.MANAGE_SESSIONS: ("See who is signed in and end a session", "/sessions"),
     Permission.VIEW_DIRECTORY: ("Read the directory of agencies and contacts", "/directory"),
     Permission.ADMINISTER: (
-        "Import plans, edit and publish workflows and edit email wording",
+        "Import plans, edit and publish workflows, edit email wording and the directory",
         "/admin",
     ),
 }

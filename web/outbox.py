@@ -45,6 +45,7 @@ def _row(entry: dict[str, Any]) -> dict[str, Any]:
         + (", in a digest" if entry["digest"] else ""),
         "key": entry["key"],
         "href": urls.key_path(entry["key"]),
+        "agency": entry["agency"],
         "to": list(entry["to"]),
         "unreachable": [u["role"] for u in entry["unreachable"]],
     }

@@ -47,6 +47,25 @@ contact = sa.Table(
     sa.Column("absent", sa.Boolean(), nullable=False),
     sa.Column("deputy_email", sa.String(320)),
     sa.Column("failing", sa.Boolean(), nullable=False),
+    sa.Column("absent_from", sa.Date()),
+    sa.Column("absent_until", sa.Date()),
+)
+
+conflict_of_interest = sa.Table(
+    "conflict_of_interest",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("agency_id", sa.String(100), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("alternate_email", sa.String(320)),
+)
+
+auditor_assignment = sa.Table(
+    "auditor_assignment",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+    sa.Column("agency_id", sa.String(100), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
 )
 
 review = sa.Table(

@@ -79,9 +79,32 @@ class Contact(SQLModel, table=True):
     name: str
     email: str = Field(index=True, max_length=320)
     role: str = Field(max_length=100)
-    absent: bool = False
+    absent: bool = False  # away now; with dates, each sweep sets it from them (engine.contacts)
     deputy_email: str | None = Field(default=None, max_length=320)
     failing: bool = False
+    absent_from: dt.date | None = None  # first day away
+    absent_until: dt.date | None = None  # last day away
+
+
+class ConflictOfInterest(SQLModel, table=True):
+    """A contact who must not receive escalations about an agency (engine.contacts)."""
+
+    __tablename__ = "conflict_of_interest"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=100)
+    email: str = Field(max_length=320)
+    alternate_email: str | None = Field(default=None, max_length=320)  # who receives instead
+
+
+class AuditorAssignment(SQLModel, table=True):
+    """An internal auditor who audits an agency's items (engine.contacts)."""
+
+    __tablename__ = "auditor_assignment"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: str = Field(foreign_key="agency.id", index=True, max_length=100)
+    email: str = Field(max_length=320)
 
 
 class Review(SQLModel, table=True):

@@ -269,9 +269,10 @@ BAD_CONTACTS: dict[str, tuple[str, str]] = {
         ),
         "agencies.council.contacts[1]: hos@council.example.org is listed twice",
     ),
-    "no_contacts": (
-        GOOD_CONTACTS.split("  police:")[0] + "  police:\n    contacts: []\n",
-        "agencies.police.contacts: List should have at least 1 item",
+    "ladder_with_no_contacts": (  # an agency may have none yet (issue 11), not a ladder
+        GOOD_CONTACTS.split("  police:")[0]
+        + "  police:\n    contacts: []\n    ladder: [lead_officer]\n",
+        "agencies.police.ladder[0]: no contact of 'police' has the role 'lead_officer'",
     ),
 }
 

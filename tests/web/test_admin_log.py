@@ -37,7 +37,7 @@ def save_wording(client: TestClient, subject: str, note: str) -> None:
 def test_the_administration_page_links_every_admin_page(manager: TestClient) -> None:
     page = manager.get("/admin")
     assert page.status_code == 200
-    for path in ("/admin/workflows", "/admin/emails", "/admin/log"):
+    for path in ("/admin/workflows", "/admin/directory", "/admin/emails", "/admin/log"):
         assert f'href="{path}"' in page.text
     assert 'href="/admin"' in manager.get("/").text  # from the navigation and the home page
 

@@ -9,6 +9,7 @@ permitted request succeeds; nothing else does.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from engine import api_tokens, drafts, inbox, permissions, sessions, staged_imports
+from engine import api_tokens, directory, drafts, inbox, permissions, sessions, staged_imports
+from engine.directory import AgencyEntry
+from engine.directory import Person as Contact
 from engine.evidence import EvidenceInput, store_bytes
 from engine.fire import FireRequest, fire
 from engine.importer import import_files
@@ -309,6 +312,8 @@ class World:
             form = {f"date-{anchor}-day": "31", f"date-{anchor}-month": "1",
                     f"date-{anchor}-year": "2011", "_page": "/admin/anchors"}  # fmt: skip
             return [Thing(str(anchor), None, form=form)]
+        if path.startswith("/admin/directory/"):
+            return self.directory_things(path)
         if path == "/outbox/{row_id}/retry":
             return [Thing(str(self.failed_email()), None)]
         if path == "/reports/file/{fmt}":  # the board's figures: every agency's, or nobody's
@@ -327,9 +332,11 @@ class World:
         raise AssertionError(f"{path}: no ids known for this route; teach World.things")
 
     def request(
-        self, role: str | None, method: str, path: str, form: dict[str, str] | None = None
+        self, role: str | None, method: str, path: str, form: Form | None = None
     ) -> tuple[int, str]:
         client = self.clients[role] if role else self.make_client()
+        form = form(self) if callable(form) else form
+        upload = None
         if method == "GET":
             response = client.get(path)
         else:
@@ -337,6 +344,7 @@ class World:
             files = (form or {}).get("_files")
             if form is not None:  # an item page's form: as loaded, when the page loads
                 form = dict(form)
+                upload = form.pop("_file", None)
                 where = form.pop("_page", None) or path.rsplit("/", 1)[0]
                 shown = client.get(where) if role else None
                 found = _VERSION.search(shown.text) if shown is not None else None
@@ -348,20 +356,84 @@ class World:
                 if shown is not None and shown.status_code == 200:
                     data["csrf_token"] = csrf_of(shown.text)
             data.pop("_files", None)
+            if upload:
+                files = [("file", upload)]
             response = client.post(path, data=data, files=files)
         return response.status_code, response.text
+
+    def agency(self, *, ladder: bool = True) -> str:
+        """A new agency with one contact (a lead officer, on its ladder or not); its id."""
+        self.made += 1
+        agency = f"route-{self.made}"
+        lead = Contact(name="Route Lead", email=f"lead@{agency}.example.org",
+                      roles=("lead_officer",))  # fmt: skip
+        entry = AgencyEntry(id=agency, name=f"Route agency {self.made}", contacts=(lead,),
+                            ladder=("lead_officer",) if ladder else ())  # fmt: skip
+        directory.edit(self.demo, lambda s: {**s, agency: entry}, actor=BM, now=self.clock.now)
+        return agency
+
+    def contact(self, agency: str) -> str:
+        """The editor's address of ``agency``'s one contact."""
+        with self.demo.db.engine.connect() as conn:
+            [person] = directory.read(conn)[agency].contacts
+        return f"/admin/directory/agencies/{agency}/contacts/{person.id}"
+
+    def directory_things(self, path: str) -> list[Thing]:
+        """What the directory editor's routes name: an agency made afresh (using one changes
+        it), one of its contacts, or an export format."""
+        if path == "/admin/directory/export/{fmt}":
+            return [Thing("csv", None)]
+        base = "/admin/directory/agencies/{agency}"
+        forms = {
+            base: None,
+            base + "/name": {"name": "Renamed agency"},
+            base + "/remove": {"confirm": "yes"},
+            base + "/ladder": {"action": "remove", "rung": "0", "role": "lead_officer"},
+            base + "/conflicts": {"action": "add", "contact": CHAIR, "alternate": PANEL},
+            base + "/auditors": {"action": "add", "auditor": AUDITOR},
+            base + "/new-contact": {"name": "Route Contact", "email": "route.contact@example.org",
+                                    "roles": "lead_officer", "absent": "no"},
+        }  # fmt: skip
+        if path in forms:
+            agency = self.agency()
+            return [Thing(agency, None, form=forms[path])]
+        agency = self.agency(ladder=False)
+        target = self.contact(agency)
+        form = {"name": "Renamed", "email": f"lead@{agency}.example.org",
+                "roles": "lead_officer", "absent": "no", "_page": target}  # fmt: skip
+        if path.endswith("/remove"):
+            return [Thing(agency, None, target + "/remove", {"_page": target, "confirm": "yes"})]
+        return [Thing(agency, None, target, form)]
 
 
 SUCCESS = {"GET": 200, "POST": 303}
 # posts without an id in the path: what a successful one sends, and its answer (a token made
 # on /tokens is shown on the page, once, rather than redirected to)
-FORMS = {
+Form = dict[str, object] | Callable[["World"], dict[str, object]]
+# a directory file adding one agency, as uploaded (checked: 200) and as confirmed (303)
+_DIRECTORY_CSV = b"Agency,Record,Agency name\r\nroute-import,agency,Route Import\r\n"
+
+
+def _confirmation(world: World) -> dict[str, object]:
+    with world.demo.db.engine.connect() as conn:
+        seen = directory.fingerprint(directory.read(conn))
+    return {"filename": "d.csv", "content": base64.b64encode(_DIRECTORY_CSV).decode(),
+            "fingerprint": seen}  # fmt: skip
+
+
+# posts without an id in the path: what a successful one sends, its answer and, when not the
+# plain 404, the answer to one without its form token (a form shown again: 400)
+FORMS: dict[tuple[str, str], tuple[Form, int] | tuple[Form, int, int]] = {
     ("POST", "/tokens"): ({"name": "route test", "role": "board_viewer"}, 200),
     ("POST", "/admin/import"): (
         {"_files": [("plan", ("plan.csv", b"Ref,Recommendation\nW,One.\n", "text/csv"))]},
         303,
     ),
-}
+    ("POST", "/admin/directory/new-agency"): ({"id": "route-new", "name": "Route New"}, 303, 400),
+    ("POST", "/admin/directory/import"): ({"_file": ("d.csv", _DIRECTORY_CSV, "text/csv")}, 200,
+                                          400),
+    ("POST", "/admin/directory/import/confirm"): (_confirmation, 303, 400),
+}  # fmt: skip
 _VERSION = re.compile(
     r'name="version" value="(\d+)">\s*<input type="hidden" name="seq" value="(\d+)"'
 )
@@ -381,7 +453,7 @@ def test_every_route_as_every_role(
     for method, path, permission in routes:
         if not _PARAM.search(path):
             allowed = permission is None or person.may(permission)
-            form, success = FORMS.get((method, path), (None, SUCCESS[method]))
+            form, success, *_ = FORMS.get((method, path), (None, SUCCESS[method]))
             status, _ = world.request(role, method, path, form)
             assert (status == success) is allowed, (role, method, path, status)
             if not allowed:
@@ -450,9 +522,10 @@ def test_every_signed_in_post_needs_the_form_token(
             refused_with = 400 if thing.form else 404
         else:  # /tokens: a token made is shown on the page, once
             target = path
-            form, success = FORMS.get(("POST", path), (None, 303))
-            refused_with = 404
-        typed = {k: v for k, v in (form or {}).items() if k not in ("_page", "_files")}
+            form, success, *refused = FORMS.get(("POST", path), (None, 303))
+            refused_with = refused[0] if refused else 404
+        form = form(world) if callable(form) else form
+        typed = {k: v for k, v in (form or {}).items() if k not in ("_page", "_file", "_files")}
         for data in ({}, {"csrf_token": "forged"}):
             before = row_counts(demo)
             refused = client.post(target, data={**typed, **data})
