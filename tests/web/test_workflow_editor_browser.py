@@ -72,7 +72,7 @@ def test_a_workflow_is_drafted_fixed_published_and_rolled_back_by_keyboard(
             page.keyboard.press("Enter")
             page.wait_for_selector("h1:has-text('Review recommendation')")
             no_axe_violations(page, "draft", shots)
-            assert "Ready to publish" in page.inner_text("#summary")
+            assert "No changes yet" in page.inner_text("#summary")  # nothing to publish yet
             draft = page.url.removeprefix(base)
             tab_to(page, 'a.govuk-button[href$="/yaml"]', limit=40)
             page.keyboard.press("Enter")
